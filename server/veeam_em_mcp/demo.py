@@ -1,0 +1,109 @@
+"""``veeam-em-mcp demo``: a newcomer's first run, as a readable transcript.
+
+It starts ``veeam-em-mcp serve --demo`` as a subprocess (which embeds the EM simulator) and talks
+to it over stdio with the official MCP client, exactly as Claude Desktop would: list the tools,
+read one restore point, then follow its links to the backup file and the backup server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+from typing import Any
+
+import anyio
+from mcp import Client, StdioServerParameters
+
+DEMO_RESTORE_POINT = "6c958531-3177-4055-b0ce-dc4ef1ce6433"
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _wrap(text: str, indent: str = "    ") -> str:
+    return textwrap.fill(" ".join(text.split()), width=96, initial_indent=indent, subsequent_indent=indent)
+
+
+def _link(resource: dict[str, Any], link_type: str) -> str | None:
+    for link in resource.get("links", []):
+        if link.get("type") == link_type or link_type.lower() in str(link.get("href", "")).lower():
+            return str(link["href"])
+    return None
+
+
+async def _investigate() -> None:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "veeam_em_mcp", "serve", "--demo"],
+        env={**os.environ, "VEEAM_MCP_LOG_LEVEL": os.environ.get("VEEAM_MCP_LOG_LEVEL", "ERROR")},
+    )
+    async with Client(params, read_timeout_seconds=60) as client:
+        _say("== veeam-em-mcp demo: an assistant investigates a restore point ==")
+        _say("(server: `veeam-em-mcp serve --demo` over stdio; data: the embedded Enterprise Manager simulator)")
+        _say()
+        tools = await client.list_tools()
+        _say(f"> tools/list  ->  {len(tools.tools)} tools")
+        for tool in tools.tools:
+            first_sentence = " ".join((tool.description or "").split()).split(". ")[0].rstrip(".")
+            _say(f"  * {tool.name}: {first_sentence}.")
+        _say()
+
+        _say(f"> get_vm_restore_point(restore_point_id={DEMO_RESTORE_POINT!r})")
+        point = await _call(client, "get_vm_restore_point", {"restore_point_id": DEMO_RESTORE_POINT})
+        _say(f"  VM:            {point.get('vm_name')} ({point.get('platform')})")
+        _say(f"  created (UTC): {point.get('creation_time')}")
+        _say(f"  algorithm:     {point.get('algorithm')}  point type: {point.get('point_type')}")
+        _say(f"  links:         {len(point.get('links', []))} (Up: backup server, restore point, backup file)")
+        _say()
+
+        file_href = _link(point, "BackupFileReference")
+        if file_href:
+            _say(f"> follow_link(href={file_href!r})")
+            result = await _call(client, "follow_link", {"href": file_href})
+            backup_file = result["resource"]
+            _say(f"  backup file:   {backup_file.get('name')} [{backup_file.get('file_type')}]")
+            _say(f"  path:          {backup_file.get('file_path')}")
+            _say(f"  size:          {backup_file.get('backup_size')} bytes on disk")
+            _say()
+
+        server_href = _link(point, "BackupServerReference")
+        if server_href:
+            _say(f"> follow_link(href={server_href!r})")
+            result = await _call(client, "follow_link", {"href": server_href})
+            backup_server = result["resource"]
+            _say(
+                f"  backup server: {backup_server.get('name')} (version {backup_server.get('version')}, "
+                f"port {backup_server.get('port')})"
+            )
+            _say()
+
+        action = next((lnk["href"] for lnk in point.get("links", []) if lnk.get("rel") == "Restore"), None)
+        if action:
+            _say(f"> follow_link(href={action!r})   # an action link: refused, nothing is sent")
+            refused = await client.call_tool("follow_link", {"href": action})
+            text = refused.content[0].text if refused.content and refused.content[0].type == "text" else ""
+            _say(_wrap(f"refused: {text}"))
+            _say()
+        _say("All of the above is DEMO DATA from the simulator. Point VEEAM_EM_URL at your Enterprise")
+        _say("Manager (see README) and run `veeam-em-mcp` from Claude Desktop for real answers.")
+
+
+async def _call(client: Client, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    result = await client.call_tool(name, arguments)
+    if result.is_error or result.structured_content is None:
+        text = result.content[0].text if result.content and result.content[0].type == "text" else "?"
+        raise RuntimeError(f"{name} failed: {text}")
+    data: dict[str, Any] = json.loads(json.dumps(result.structured_content))
+    return data
+
+
+def run_demo() -> int:
+    try:
+        anyio.run(_investigate)
+    except Exception as exc:
+        print(f"veeam-em-mcp demo failed: {exc}", file=sys.stderr)
+        return 1
+    return 0

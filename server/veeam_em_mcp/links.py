@@ -1,0 +1,162 @@
+"""Which hrefs the server may fetch, and what kind of resource each one is.
+
+``follow_link`` takes URLs that came out of EM's answers, i.e. text a model repeats back to us and
+that an attacker could have planted (a VM named like a URL, a prompt injection). The policy makes
+the MCP server useless as a proxy: only GETs, only on the configured EM origin, only under
+``/api/``, never an action link. The type of the target is decided from the path, because real
+servers mislabel some link ``Type``s.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from .errors import InvalidIdentifier, LinkRefused
+
+GUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_GUID = re.compile(rf"^{GUID_PATTERN}$")
+_UID = re.compile(rf"^urn:veeam:VmRestorePoint:({GUID_PATTERN})$", re.IGNORECASE)
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+_CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# Percent-escapes that could smuggle a separator or a dot past the segment checks.
+_DANGEROUS_ESCAPE = re.compile(r"%(2[eEfF]|5[cC]|25|00|3[fF]|23|40)")
+
+ResourceKind = Literal[
+    "VmRestorePoint",
+    "RestorePoint",
+    "BackupServer",
+    "BackupFile",
+    "Backup",
+    "Job",
+    "VmRestorePointMounts",
+    "Collection",
+    "Query",
+    "Other",
+]
+
+_SINGLE = {
+    "vmrestorepoints": "VmRestorePoint",
+    "restorepoints": "RestorePoint",
+    "backupservers": "BackupServer",
+    "backupfiles": "BackupFile",
+    "backups": "Backup",
+    "jobs": "Job",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A vetted URL to GET, and what the path says it is."""
+
+    url: str
+    kind: ResourceKind
+    single: bool  # a single resource: fetched in its entity form
+
+
+def restore_point_guid(value: str, base_url: str) -> str:
+    """The GUID of a VM restore point given as GUID, UID (``urn:veeam:VmRestorePoint:…``) or href."""
+    text = value.strip() if isinstance(value, str) else ""
+    if _GUID.match(text):
+        return text.lower()
+    if match := _UID.match(text):
+        return match.group(1).lower()
+    if text.lower().startswith(("http://", "https://", "/api/")):
+        target = LinkPolicy(base_url).vet(text)
+        parts = urlsplit(target.url).path.split("/")
+        if target.kind == "VmRestorePoint" and target.single:
+            return parts[3].lower()
+        raise InvalidIdentifier(value, "an href of a VM restore point (…/api/vmRestorePoints/<GUID>)")
+    raise InvalidIdentifier(
+        value,
+        "a VM restore point GUID (e.g. 6c958531-3177-4055-b0ce-dc4ef1ce6433), "
+        "its UID (urn:veeam:VmRestorePoint:<GUID>) or its href",
+    )
+
+
+class LinkPolicy:
+    """Vets hrefs against the configured Enterprise Manager origin."""
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        self.scheme = parts.scheme
+        self.host = (parts.hostname or "").lower()
+        self.port = parts.port or _DEFAULT_PORTS[parts.scheme]
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+
+    def vet(self, href: str) -> Target:
+        """Return the normalised URL to fetch, or raise ``LinkRefused`` saying why."""
+        if not isinstance(href, str) or not href.strip():
+            raise LinkRefused(str(href), "the href is empty")
+        raw = href.strip()
+        if len(raw) > 2048:
+            raise LinkRefused(raw[:80] + "…", "the href is longer than any EM link")
+        if _CONTROL.search(raw):
+            raise LinkRefused(raw, "it contains whitespace or control characters")
+        if "\\" in raw:
+            raise LinkRefused(raw, "it contains a backslash")
+        if raw.startswith("/") and not raw.startswith("//"):
+            raw = self.origin + raw
+        try:
+            parts = urlsplit(raw)
+            port = parts.port
+        except ValueError:
+            raise LinkRefused(raw, "it is not a valid URL") from None
+        if parts.scheme.lower() != self.scheme:
+            raise LinkRefused(raw, f"only {self.scheme}:// links on the Enterprise Manager server are followed")
+        if "@" in parts.netloc or parts.username is not None:
+            raise LinkRefused(raw, "it carries user information (user@host), which EM links never do")
+        if (parts.hostname or "").lower() != self.host:
+            raise LinkRefused(raw, f"it points at another host; only {self.origin} is allowed")
+        if (port or _DEFAULT_PORTS[self.scheme]) != self.port:
+            raise LinkRefused(raw, f"it points at another port; only {self.origin} is allowed")
+        if parts.fragment or raw.endswith("#"):
+            raise LinkRefused(raw, "it carries a fragment, which EM links never do")
+        path = parts.path
+        if _DANGEROUS_ESCAPE.search(path):
+            raise LinkRefused(raw, "it hides a path separator, dot or escape in percent-encoding")
+        decoded = unquote(path)
+        segments = decoded.split("/")
+        if any(seg in (".", "..") for seg in segments):
+            raise LinkRefused(raw, "it contains '.' or '..' path segments")
+        if not decoded.startswith("/api/") or "//" in decoded:
+            raise LinkRefused(raw, "only resources under /api/ on the Enterprise Manager server are followed")
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if any(key.strip().lower() == "action" for key, _ in query):
+            raise LinkRefused(
+                raw,
+                "it is an action link (?action=…), which starts an operation on the backup "
+                "infrastructure; this server is read-only",
+            )
+        if decoded.rstrip("/").lower() in ("/api/sessionmngr", "/api/logonsessions") or decoded.lower().startswith(
+            ("/api/sessionmngr", "/api/logonsessions")
+        ):
+            raise LinkRefused(raw, "logon sessions are managed by this server itself")
+        kind, single = classify(decoded)
+        if single:
+            query = [(k, v) for k, v in query if k.lower() != "format"] + [("format", "Entity")]
+        clean_path = quote(decoded, safe="/-_.~!$&'()*+,;=:@")
+        url = f"{self.origin}{clean_path}"
+        if query:
+            url += "?" + urlencode(query)
+        return Target(url=url, kind=kind, single=single)
+
+
+def classify(path: str) -> tuple[ResourceKind, bool]:
+    """What an ``/api/…`` path names, from the path alone (never from a link's ``Type``)."""
+    segments = [s for s in path.split("/") if s][1:]  # drop "api"
+    if not segments:
+        return "Other", False
+    collection = segments[0].lower()
+    if collection == "query":
+        return "Query", False
+    single = _SINGLE.get(collection)
+    if len(segments) == 2 and _GUID.match(segments[1]):
+        return (single or "Other"), True  # type: ignore[return-value]
+    if collection == "vmrestorepoints" and len(segments) == 3 and segments[2].lower() == "mounts":
+        return "VmRestorePointMounts", False
+    if len(segments) in (1, 3):
+        return "Collection", False
+    return "Other", False

@@ -1,0 +1,90 @@
+"""What every tool shares: the per-process state, error translation, and result building.
+
+In mcp 2.3 only a ``ToolError``'s message reaches the model; any other exception becomes a bare
+"Error executing tool". So every tool runs inside ``em_errors``, which turns our errors into
+``ToolError``s with their actionable message and logs the failure on stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel
+
+from ..client import EnterpriseManagerClient
+from ..config import Settings
+from ..errors import VeeamEmError
+from ..links import LinkPolicy
+
+log = logging.getLogger("veeam_em_mcp.tools")
+
+DEMO_BANNER = (
+    "DEMO DATA: this answer comes from the embedded Enterprise Manager simulator started with --demo, "
+    "not from a real backup infrastructure."
+)
+
+READ_ONLY = {
+    "read_only_hint": True,
+    "destructive_hint": False,
+    "idempotent_hint": True,
+    "open_world_hint": True,
+}
+
+
+@dataclass
+class AppState:
+    """Lives for the whole server process (MCP lifespan): one EM client shared by all calls."""
+
+    settings: Settings
+    client: EnterpriseManagerClient
+    policy: LinkPolicy
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def state_of(ctx: Context) -> AppState:
+    state = ctx.request_context.lifespan_context
+    assert isinstance(state, AppState)
+    return state
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def em_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Translate failures into ToolErrors the model can act on; keep the server serving."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except ToolError:
+            raise
+        except VeeamEmError as exc:
+            log.warning("%s failed: %s: %s", fn.__name__, type(exc).__name__, exc)
+            raise ToolError(str(exc)) from None
+        except Exception as exc:
+            log.exception("%s failed unexpectedly", fn.__name__)
+            raise ToolError(
+                f"veeam-em-mcp hit an internal error ({type(exc).__name__}) while running {fn.__name__}; "
+                "the server is still running. Try again; if it repeats, report it with the server's stderr log."
+            ) from None
+
+    return wrapper
+
+
+def structured_result(model: BaseModel, settings: Settings) -> CallToolResult:
+    """A result with ``structuredContent`` and its JSON mirror as text (labelled in demo mode)."""
+    data = model.model_dump(mode="json")
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if settings.demo:
+        text = f"{DEMO_BANNER}\n{text}"
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
