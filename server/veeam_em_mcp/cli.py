@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -26,11 +27,32 @@ def configure_logging() -> None:
     level = os.environ.get("VEEAM_MCP_LOG_LEVEL", "INFO").upper()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
-    # httpx logs every request URL at INFO; ours are enough, and quieter.
+    # httpx logs every request URL at INFO and httpcore every header (the session token among
+    # them) at DEBUG; ours are enough, and they never carry a secret.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+class RedactSecrets(logging.Filter):
+    """Last line of defence: mask anything shaped like a session token or Basic credentials."""
+
+    _PATTERNS = (
+        re.compile(r"(?i)(x-restsvcsessionid['\"]?\s*[:=,]\s*(?:b?['\"])?)[A-Za-z0-9+/=_-]{8,}"),
+        re.compile(r"(?i)(authorization['\"]?\s*[:=,]\s*(?:b?['\"])?basic\s+)[A-Za-z0-9+/=]+"),
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = message
+        for pattern in self._PATTERNS:
+            redacted = pattern.sub(r"\1[redacted]", redacted)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("demo", help="a first run: a short investigation against the simulator")
 
+    doctor = commands.add_parser("doctor", help="diagnose the connection to Enterprise Manager (VEEAM_EM_*)")
+    doctor.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
+
     simulator = commands.add_parser("simulator", help="run the Enterprise Manager simulator alone")
     simulator.add_argument("--host", default="127.0.0.1")
     simulator.add_argument("--port", type=int, default=9398)
@@ -66,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .demo import run_demo
 
         return run_demo()
+    if command == "doctor":
+        from .doctor import run_doctor
+
+        return run_doctor(as_json=args.json)
     configure_logging()
     if command == "simulator":
         from .simulator.runner import main as simulator_main

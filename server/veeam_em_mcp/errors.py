@@ -31,6 +31,8 @@ Hierarchy::
 
 from __future__ import annotations
 
+import re
+
 
 class VeeamEmError(Exception):
     """Base of every error this package raises on purpose."""
@@ -61,12 +63,20 @@ class InvalidArgument(RequestRefused):
     pass
 
 
+def redact_userinfo(href: str) -> str:
+    """Hide ``user:password@`` in a URL before it is repeated in a message or a log."""
+    return _USERINFO.sub(r"\1***@", href)
+
+
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*:/*)[^/?#]*@")
+
+
 class LinkRefused(RequestRefused):
     def __init__(self, href: str, reason: str) -> None:
-        self.href = href
+        self.href = redact_userinfo(href)
         self.reason = reason
         super().__init__(
-            f"Refused to follow {href!r}: {reason}. No request was made. follow_link only fetches "
+            f"Refused to follow {self.href!r}: {reason}. No request was made. follow_link only fetches "
             "read-only links found in earlier results, on the configured Enterprise Manager."
         )
 

@@ -1,0 +1,604 @@
+"""EM query service (`GET /api/query`): filter parser, evaluation, sorting and paging.
+
+The filter grammar is EM's: `field op value` with ops `== != < > <= >=`, `;` = AND (binds tighter),
+`,` = OR, parentheses for grouping, values quoted (`"..."`, a quote inside doubled) or bare up to the next
+`;`, `,` or `)`. Field names are case-insensitive, string comparisons too (EM runs on a case-insensitive SQL
+collation), enumerations compare by declaration index and dates must be UTC.
+
+Speed matters (100,000 VmRestorePoints must page in tens of milliseconds), so each type is held as a
+`Table`: the items in a fixed natural order plus lazily built, cached column arrays (normalised values per
+field), sort orders and equality indexes. A query then works on lists of row numbers: an equality on an
+indexed field or a range on the sort field narrows the candidates first, the rest of the filter is a list
+comprehension over the survivors, and nothing is re-parsed or re-rendered per request.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import operator
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import quote
+
+from .dataset import Dataset, ticks_of
+
+Kind = Literal["str", "uid", "enum", "date", "int", "float", "bool"]
+
+
+class QueryError(ValueError):
+    """A malformed query (bad filter, unknown type/field, bad paging); answered with 400."""
+
+
+# --- filter syntax ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Cmp:
+    field: str
+    op: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    items: tuple[Node, ...]
+
+
+Node = Cmp | And | Or
+
+_OPS = ("==", "!=", "<=", ">=", "<", ">")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def fail(self, what: str) -> QueryError:
+        return QueryError(f"Invalid filter expression '{self.text}': {what} at position {self.pos}.")
+
+    def skip_ws(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos].isspace():
+            self.pos += 1
+
+    def peek(self) -> str:
+        self.skip_ws()
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def parse(self) -> Node:
+        node = self.parse_or()
+        if self.peek():
+            raise self.fail(f"unexpected '{self.text[self.pos]}'")
+        return node
+
+    def parse_or(self) -> Node:
+        items = [self.parse_and()]
+        while self.peek() == ",":
+            self.pos += 1
+            items.append(self.parse_and())
+        return items[0] if len(items) == 1 else Or(tuple(items))
+
+    def parse_and(self) -> Node:
+        items = [self.parse_factor()]
+        while self.peek() == ";":
+            self.pos += 1
+            items.append(self.parse_factor())
+        return items[0] if len(items) == 1 else And(tuple(items))
+
+    def parse_factor(self) -> Node:
+        if self.peek() == "(":
+            self.pos += 1
+            node = self.parse_or()
+            if self.peek() != ")":
+                raise self.fail("missing ')'")
+            self.pos += 1
+            return node
+        self.skip_ws()
+        m = _IDENT.match(self.text, self.pos)
+        if not m:
+            raise self.fail("expected a field name")
+        self.pos = m.end()
+        self.skip_ws()
+        op = next((o for o in _OPS if self.text.startswith(o, self.pos)), None)
+        if op is None:
+            raise self.fail(f"expected an operator after '{m.group()}'")
+        self.pos += len(op)
+        return Cmp(m.group(), op, self.parse_value())
+
+    def parse_value(self) -> str:
+        self.skip_ws()
+        text = self.text
+        if self.pos < len(text) and text[self.pos] == '"':
+            out: list[str] = []
+            i = self.pos + 1
+            while True:
+                j = text.find('"', i)
+                if j < 0:
+                    raise self.fail("unterminated quoted string")
+                out.append(text[i:j])
+                if text.startswith('"', j + 1):  # doubled quote = a literal quote
+                    out.append('"')
+                    i = j + 2
+                    continue
+                self.pos = j + 1
+                return "".join(out)
+        start = self.pos
+        while self.pos < len(text) and text[self.pos] not in ";,()":
+            self.pos += 1
+        value = text[start:self.pos].strip()
+        if not value:
+            raise self.fail("expected a value")
+        return value
+
+
+def parse_filter(text: str) -> Node:
+    """Parse an EM filter expression; raises QueryError when malformed."""
+    return _Parser(text).parse()
+
+
+# --- value conversion ------------------------------------------------------------------------------------
+
+_DATE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$",
+    re.IGNORECASE,
+)
+
+
+def parse_date_ticks(value: str) -> int:
+    """Ticks of an ISO date/datetime (naive means UTC); raises QueryError."""
+    m = _DATE.match(value.strip())
+    if not m:
+        raise QueryError(f"Cannot convert '{value}' to DateTime. Use the UTC format yyyy-MM-ddTHH:mm:ssZ.")
+    y, mo, d, h, mi, s, frac, tz = m.groups()
+    try:
+        dt = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), tzinfo=UTC)
+    except ValueError as exc:
+        raise QueryError(f"Cannot convert '{value}' to DateTime: {exc}.") from exc
+    if tz and tz.upper() != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        dt -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return ticks_of(dt) + (int(frac.ljust(7, "0")) if frac else 0)
+
+
+def _uid_key(value: str) -> str:
+    # Accept both the bare GUID and the `urn:veeam:<Type>:<GUID>` form.
+    return value.rsplit(":", 1)[-1].strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A filterable/sortable field: `get` returns the normalised column value of an item."""
+
+    name: str
+    kind: Kind
+    get: Callable[[Any], Any]
+    enum: tuple[str, ...] = ()
+
+    def convert(self, value: str) -> Any:
+        if self.kind == "str":
+            return value.casefold()
+        if self.kind == "uid":
+            return _uid_key(value)
+        if self.kind == "date":
+            return parse_date_ticks(value)
+        if self.kind == "enum":
+            lowered = [e.lower() for e in self.enum]
+            try:
+                return lowered.index(value.lower())
+            except ValueError:
+                raise QueryError(
+                    f"Invalid value '{value}' for {self.name}; expected one of: {', '.join(self.enum)}."
+                ) from None
+        if self.kind in ("int", "float"):
+            try:
+                return float(value)
+            except ValueError:
+                raise QueryError(f"Cannot convert '{value}' to a number for {self.name}.") from None
+        low = value.lower()
+        if low not in ("true", "false"):
+            raise QueryError(f"Cannot convert '{value}' to Boolean for {self.name}.")
+        return low == "true"
+
+
+def _fields(*items: tuple[Sequence[str], Field]) -> dict[str, Field]:
+    out: dict[str, Field] = {}
+    for names, f in items:
+        for n in names:
+            out[n.lower()] = f
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class TypeSpec:
+    name: str
+    plural: str
+    fields: dict[str, Field]
+    items: Callable[[Dataset], list[Any]]
+
+
+_POINT_TYPES = ("Full", "Increment", "ReverseIncrement")
+_ALGORITHMS = ("Full", "Incremental", "ReversedIncremental", "SyntheticFull")
+_PLATFORMS = ("VMware", "HyperV", "vCloud", "AgentForLinux", "AgentForWindows", "CustomPlatform")
+
+
+def _type_specs(ds: Dataset) -> dict[str, TypeSpec]:
+    """Query types and their fields; getters close over the dataset for cross-entity names."""
+    servers = ds.backup_servers
+    backups = ds.backups
+    rps = ds.restore_points
+    jobs = ds.jobs
+
+    def server_fields() -> list[tuple[Sequence[str], Field]]:
+        return [
+            (("BackupServerUid", "BackupServerId"),
+             Field("BackupServerUid", "uid", lambda o: o.server_id)),
+            (("BackupServerName",),
+             Field("BackupServerName", "str", lambda o: servers[o.server_id].name.casefold())),
+        ]
+
+    def uid_name() -> list[tuple[Sequence[str], Field]]:
+        return [
+            (("UID", "Id"), Field("UID", "uid", lambda o: o.id)),
+            (("Name",), Field("Name", "str", lambda o: o.name.casefold())),
+        ]
+
+    vm_point = _fields(
+        *uid_name(),
+        (("CreationTime", "CreationTimeUTC"), Field("CreationTime", "date", lambda p: p.creation_ticks)),
+        (("Type", "PointType"), Field("PointType", "enum", lambda p: _POINT_TYPES.index(p.point_type),
+                                      _POINT_TYPES)),
+        (("Algorithm",), Field("Algorithm", "enum", lambda p: _ALGORITHMS.index(p.algorithm), _ALGORITHMS)),
+        (("VmName",), Field("VmName", "str", lambda p: p.vm_name.casefold())),
+        (("VmDisplayName",), Field("VmDisplayName", "str", lambda p: p.vm_name.casefold())),
+        (("HierarchyObjRef",), Field("HierarchyObjRef", "str", lambda p: p.hierarchy_obj_ref.casefold())),
+        (("RestorePointId", "RestorePointUid"),
+         Field("RestorePointId", "uid", lambda p: p.restore_point_id)),
+        (("RestorePointName",),
+         Field("RestorePointName", "str", lambda p: rps[p.restore_point_id].name.casefold())),
+        (("BackupServerUid", "BackupServerId"),
+         Field("BackupServerUid", "uid", lambda p: p.backup_server_id)),
+        (("BackupServerName",),
+         Field("BackupServerName", "str", lambda p: servers[p.backup_server_id].name.casefold())),
+        (("BackupUid", "BackupId"), Field("BackupUid", "uid", lambda p: p.backup_id)),
+        (("BackupName",), Field("BackupName", "str", lambda p: backups[p.backup_id].name.casefold())),
+        (("BackupFileUid", "BackupFileId"), Field("BackupFileUid", "uid", lambda p: p.backup_file_id)),
+        (("JobUid", "JobId"), Field("JobUid", "uid", lambda p: p.job_id)),
+        (("JobName",), Field("JobName", "str", lambda p: jobs[p.job_id].name.casefold())),
+    )
+    restore_point = _fields(
+        *uid_name(),
+        (("CreationTime", "BackupDate", "BackupDateUTC"),
+         Field("CreationTime", "date", lambda r: r.backup_ticks)),
+        (("BackupUid", "BackupId"), Field("BackupUid", "uid", lambda r: r.backup_id)),
+        (("BackupName",), Field("BackupName", "str", lambda r: backups[r.backup_id].name.casefold())),
+        *server_fields(),
+    )
+    backup_file = _fields(
+        *uid_name(),
+        (("FilePath",), Field("FilePath", "str", lambda f: f.file_path.casefold())),
+        (("CreationTime", "CreationTimeUtc"), Field("CreationTime", "date", lambda f: f.creation_ticks)),
+        (("FileType",), Field("FileType", "str", lambda f: f.file_type)),
+        (("BackupSize",), Field("BackupSize", "int", lambda f: f.backup_size)),
+        (("DataSize",), Field("DataSize", "int", lambda f: f.data_size)),
+        (("BackupUid", "BackupId"), Field("BackupUid", "uid", lambda f: f.backup_id)),
+        (("BackupName",), Field("BackupName", "str", lambda f: backups[f.backup_id].name.casefold())),
+        *server_fields(),
+    )
+    backup = _fields(
+        *uid_name(),
+        (("Platform",), Field("Platform", "enum", lambda b: _PLATFORMS.index(b.platform), _PLATFORMS)),
+        (("BackupType",), Field("BackupType", "str", lambda b: b.backup_type.casefold())),
+        (("JobUid", "JobId"), Field("JobUid", "uid", lambda b: b.job_id)),
+        (("JobName",), Field("JobName", "str", lambda b: jobs[b.job_id].name.casefold())),
+        *server_fields(),
+    )
+    server = _fields(
+        *uid_name(),
+        (("Description",), Field("Description", "str", lambda s: s.description.casefold())),
+        (("Port",), Field("Port", "int", lambda s: s.port)),
+        (("Version",), Field("Version", "str", lambda s: s.version.casefold())),
+    )
+    job = _fields(
+        *uid_name(),
+        (("JobType",), Field("JobType", "str", lambda j: j.job_type.casefold())),
+        (("Platform",), Field("Platform", "enum", lambda j: _PLATFORMS.index(j.platform), _PLATFORMS)),
+        (("Description",), Field("Description", "str", lambda j: j.description.casefold())),
+        (("ScheduleConfigured",), Field("ScheduleConfigured", "bool", lambda j: j.schedule_configured)),
+        (("ScheduleEnabled",), Field("ScheduleEnabled", "bool", lambda j: j.schedule_enabled)),
+        (("NextRun",), Field("NextRun", "date",
+                             lambda j: None if j.next_run is None else parse_date_ticks(j.next_run))),
+        *server_fields(),
+    )
+    repository = _fields(
+        *uid_name(),
+        (("Capacity",), Field("Capacity", "int", lambda r: r.capacity)),
+        (("FreeSpace",), Field("FreeSpace", "int", lambda r: r.free_space)),
+        (("Kind",), Field("Kind", "str", lambda r: r.kind.casefold())),
+        *server_fields(),
+    )
+    specs = [
+        TypeSpec("VmRestorePoint", "VmRestorePoints", vm_point, lambda d: list(d.vm_restore_points.values())),
+        TypeSpec("RestorePoint", "RestorePoints", restore_point, lambda d: list(d.restore_points.values())),
+        TypeSpec("BackupFile", "BackupFiles", backup_file, lambda d: list(d.backup_files.values())),
+        TypeSpec("Backup", "Backups", backup, lambda d: list(d.backups.values())),
+        TypeSpec("BackupServer", "BackupServers", server, lambda d: list(d.backup_servers.values())),
+        TypeSpec("Job", "Jobs", job, lambda d: list(d.jobs.values())),
+        TypeSpec("Repository", "Repositories", repository, lambda d: list(d.repositories.values())),
+    ]
+    return {s.name.lower(): s for s in specs}
+
+
+# --- indexes ---------------------------------------------------------------------------------------------
+
+def _sort_key(value: Any) -> tuple[bool, Any]:
+    # Missing values (e.g. NextRun of a disabled job) sort first, like SQL NULLs.
+    return (value is not None, value if value is not None else 0)
+
+
+class Table:
+    """The rows of one query type with lazily built, cached columns, sort orders and equality indexes."""
+
+    def __init__(self, spec: TypeSpec, items: list[Any]) -> None:
+        self.spec = spec
+        self.items = items
+        self.natural: list[int] = list(range(len(items)))
+        self._columns: dict[str, list[Any]] = {}
+        self._orders: dict[str, tuple[list[int], list[tuple[bool, Any]], list[int]]] = {}
+        self._eq: dict[str, dict[Any, list[int]]] = {}
+
+    def column(self, f: Field) -> list[Any]:
+        col = self._columns.get(f.name)
+        if col is None:
+            col = self._columns[f.name] = [f.get(o) for o in self.items]
+        return col
+
+    def order(self, f: Field) -> tuple[list[int], list[tuple[bool, Any]], list[int]]:
+        """(row numbers ascending by `f`, their sort keys, rank of each row) for field `f`."""
+        cached = self._orders.get(f.name)
+        if cached is None:
+            col = self.column(f)
+            keys = [_sort_key(v) for v in col]
+            order = sorted(self.natural, key=keys.__getitem__)
+            rank = [0] * len(order)
+            for pos, row in enumerate(order):
+                rank[row] = pos
+            cached = self._orders[f.name] = (order, [keys[i] for i in order], rank)
+        return cached
+
+    def eq_index(self, f: Field) -> dict[Any, list[int]]:
+        idx = self._eq.get(f.name)
+        if idx is None:
+            idx = {}
+            for row, value in enumerate(self.column(f)):
+                idx.setdefault(value, []).append(row)
+            self._eq[f.name] = idx
+        return idx
+
+
+_OP_FUNCS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _BoundCmp:
+    field: Field
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _BoundBool:
+    conj: bool  # True: AND, False: OR
+    items: tuple[_Bound, ...]
+
+
+_Bound = _BoundCmp | _BoundBool
+
+
+@dataclass
+class QueryRequest:
+    type: str
+    entities: bool = False
+    filter: str | None = None
+    sort_field: str | None = None
+    sort_desc: bool = False
+    page_size: int = 100
+    page: int = 1
+    # Original parameters in request order (for PagingInfo hrefs).
+    params: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class QueryPage:
+    spec: TypeSpec
+    items: list[Any]
+    page_num: int
+    page_size: int
+    pages_count: int
+    total: int
+
+
+DEFAULT_PAGE_SIZE = 100
+
+
+def parse_query_params(params: Sequence[tuple[str, str]]) -> QueryRequest:
+    """Build a QueryRequest from the raw parameters (names case-insensitive); raises QueryError."""
+    first: dict[str, str] = {}
+    for k, v in params:
+        first.setdefault(k.lower(), v)
+    qtype = first.get("type")
+    if not qtype:
+        raise QueryError("Query type is not specified. Use the 'type' parameter.")
+    req = QueryRequest(type=qtype, params=list(params))
+    fmt = first.get("format", "References").lower()
+    if fmt in ("entities", "entity"):
+        req.entities = True
+    elif fmt not in ("references", "reference", "refs"):
+        raise QueryError(f"Invalid format '{first['format']}'. Use 'Entities' or 'References'.")
+    req.filter = first.get("filter") or None
+    if "sortasc" in first and "sortdesc" in first:
+        raise QueryError("Only one of sortAsc and sortDesc can be specified.")
+    if "sortasc" in first:
+        req.sort_field = first["sortasc"]
+    elif "sortdesc" in first:
+        req.sort_field, req.sort_desc = first["sortdesc"], True
+    for name, attr, default in (("pagesize", "page_size", DEFAULT_PAGE_SIZE), ("page", "page", 1)):
+        raw = first.get(name)
+        if raw is None or raw == "":
+            setattr(req, attr, default)
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            raise QueryError(f"Invalid {name} value '{raw}'.") from None
+        if value < 1:
+            raise QueryError(f"Invalid {name} value '{raw}': must be a positive integer.")
+        setattr(req, attr, value)
+    return req
+
+
+def paging_hrefs(base: str, req: QueryRequest, pages_count: int, page_num: int) -> list[tuple[str, str]]:
+    """(Rel, Href) of First/Previous/Next/Last, keeping the request's parameters and re-encoding them."""
+    kept = "&".join(
+        f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in req.params if k.lower() not in ("page", "pagesize")
+    )
+    prefix = f"{base}/query?{kept}&" if kept else f"{base}/query?"
+
+    def href(n: int) -> str:
+        return f"{prefix}pageSize={req.page_size}&page={n}"
+
+    out = [("First", href(1))]
+    if page_num > 1:
+        out.append(("Previous", href(min(page_num - 1, pages_count))))
+    if page_num < pages_count:
+        out.append(("Next", href(page_num + 1)))
+    out.append(("Last", href(pages_count)))
+    return out
+
+
+class QueryService:
+    """Answers queries over one dataset; build it once, it indexes lazily and caches."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+        self.specs = _type_specs(dataset)
+        self._tables: dict[str, Table] = {}
+
+    def table(self, type_name: str) -> Table:
+        key = type_name.lower()
+        tbl = self._tables.get(key)
+        if tbl is None:
+            spec = self.specs.get(key)
+            if spec is None:
+                raise QueryError(f"Query type '{type_name}' is not supported. Supported types: "
+                                 + ", ".join(s.name for s in self.specs.values()) + ".")
+            tbl = self._tables[key] = Table(spec, spec.items(self.dataset))
+        return tbl
+
+    def warm(self) -> None:
+        """Build the indexes the common VmRestorePoint queries use, so the first request is fast too."""
+        tbl = self.table("VmRestorePoint")
+        fields = tbl.spec.fields
+        tbl.order(fields["creationtime"])
+        tbl.eq_index(fields["vmname"])
+
+    def _field(self, spec: TypeSpec, name: str) -> Field:
+        f = spec.fields.get(name.lower())
+        if f is None:
+            raise QueryError(f"Unknown field '{name}' for query type {spec.name}.")
+        return f
+
+    def _bind(self, spec: TypeSpec, node: Node) -> _Bound:
+        if isinstance(node, Cmp):
+            f = self._field(spec, node.field)
+            return _BoundCmp(f, node.op, f.convert(node.value))
+        return _BoundBool(isinstance(node, And), tuple(self._bind(spec, n) for n in node.items))
+
+    def _eval(self, tbl: Table, node: _Bound, rows: list[int]) -> list[int]:
+        if isinstance(node, _BoundCmp):
+            col = tbl.column(node.field)
+            fn = _OP_FUNCS[node.op]
+            v = node.value
+            if node.op == "==":
+                return [i for i in rows if col[i] == v]
+            return [i for i in rows if (x := col[i]) is not None and fn(x, v)]
+        if node.conj:
+            for child in node.items:
+                rows = self._eval(tbl, child, rows)
+                if not rows:
+                    break
+            return rows
+        hit: set[int] = set()
+        for child in node.items:
+            hit.update(self._eval(tbl, child, rows))
+        return [i for i in rows if i in hit]
+
+    def run(self, req: QueryRequest) -> QueryPage:
+        tbl = self.table(req.type)
+        spec = tbl.spec
+        bound = self._bind(spec, parse_filter(req.filter)) if req.filter is not None else None
+        sort_field = self._field(spec, req.sort_field) if req.sort_field else None
+        top: list[_BoundCmp] = []
+        if isinstance(bound, _BoundCmp):
+            top = [bound]
+        elif isinstance(bound, _BoundBool) and bound.conj:
+            top = [c for c in bound.items if isinstance(c, _BoundCmp)]
+
+        rows: list[int]
+        # Top-level AND comparisons that the candidate selection below already guarantees.
+        consumed: list[_BoundCmp] = []
+        eq = next((c for c in top if c.op == "==" and c.field.kind in ("str", "uid")), None)
+        if eq is not None:
+            # An equality on a string field selects few rows: start from its index, order them afterwards.
+            consumed.append(eq)
+            rows = tbl.eq_index(eq.field).get(eq.value, [])
+            if sort_field is not None:
+                rank = tbl.order(sort_field)[2]
+                rows = sorted(rows, key=rank.__getitem__, reverse=req.sort_desc)
+        elif sort_field is not None:
+            order, keys, _ = tbl.order(sort_field)
+            lo, hi = 0, len(order)
+            # A range on the sort field is a slice of the sorted order.
+            for c in top:
+                if c.field is not sort_field or c.op == "!=":
+                    continue
+                consumed.append(c)
+                key = (True, c.value)
+                if c.op in (">", ">=", "=="):
+                    left = bisect.bisect_right if c.op == ">" else bisect.bisect_left
+                    lo = max(lo, left(keys, key, lo, hi) if lo < hi else lo)
+                if c.op in ("<", "<=", "=="):
+                    right = bisect.bisect_left if c.op == "<" else bisect.bisect_right
+                    hi = min(hi, right(keys, key, lo, hi) if lo < hi else hi)
+            if consumed:
+                # Comparisons never match a missing value, and missing values sort first.
+                lo = max(lo, bisect.bisect_left(keys, (True,)))
+            rows = order[lo:hi] if lo < hi else []
+            if req.sort_desc:
+                rows.reverse()
+        else:
+            rows = tbl.natural
+
+        residual = bound
+        if consumed:
+            parts: tuple[_Bound, ...] = bound.items if isinstance(bound, _BoundBool) else tuple(top)
+            rest = tuple(c for c in parts if all(c is not x for x in consumed))
+            residual = None if not rest else rest[0] if len(rest) == 1 else _BoundBool(True, rest)
+        if residual is not None and rows:
+            rows = self._eval(tbl, residual, rows)
+        total = len(rows)
+        pages = max(1, math.ceil(total / req.page_size))
+        start = (req.page - 1) * req.page_size
+        items = [tbl.items[i] for i in rows[start:start + req.page_size]]
+        return QueryPage(spec, items, req.page, req.page_size, pages, total)

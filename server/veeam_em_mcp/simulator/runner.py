@@ -1,0 +1,172 @@
+"""Running the simulator over real HTTP(S): a background-thread server for tests and the demo, a blocking
+`serve` and the `python -m veeam_em_mcp.simulator` command line.
+
+Logging goes to stderr only, because stdout may be an MCP stdio channel when the product runs its demo.
+By default only the loopback interface is bound: the simulator accepts a well-known demo password.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import socket
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from types import TracebackType
+
+import uvicorn
+from starlette.applications import Starlette
+
+from .app import SimulatorState, create_app
+from .config import SimulatorConfig
+from .dataset import Dataset, build_dataset
+
+log = logging.getLogger("veeam_em_mcp.simulator")
+
+
+def _uvicorn_config(app: Starlette, host: str, port: int, ssl_certfile: str | None,
+                    ssl_keyfile: str | None) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, host=host, port=port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+        # log_config=None keeps uvicorn from installing its stdout access-log handler.
+        log_config=None, access_log=False, log_level="warning",
+        server_header=False, lifespan="off", timeout_graceful_shutdown=2,
+    )
+
+
+class RunningSimulator:
+    """The simulator served by uvicorn in a background thread; use as a context manager or start()/stop()."""
+
+    def __init__(
+        self,
+        config: SimulatorConfig | None = None,
+        dataset: Dataset | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+        app: Starlette | None = None,
+    ) -> None:
+        self.app: Starlette = app if app is not None else create_app(config, dataset)
+        self.state: SimulatorState = self.app.state.sim
+        self.host = host
+        self.port = port
+        self.ssl_certfile = ssl_certfile
+        self.ssl_keyfile = ssl_keyfile
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+
+    @property
+    def base_url(self) -> str:
+        scheme = "https" if self.ssl_certfile else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> RunningSimulator:
+        if self._thread is not None:
+            raise RuntimeError("simulator already started")
+        # Bind here so the (possibly ephemeral) port is known before the thread starts serving.
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError:
+            sock.close()
+            raise
+        self.port = sock.getsockname()[1]
+        self._sock = sock
+        server = uvicorn.Server(_uvicorn_config(self.app, self.host, self.port, self.ssl_certfile,
+                                                self.ssl_keyfile))
+        self._server = server
+        self._thread = threading.Thread(target=self._run, name="em-simulator", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("EM simulator failed to start")
+            time.sleep(0.005)
+        log.info("EM simulator listening on %s/api/", self.base_url)
+        return self
+
+    def _run(self) -> None:
+        assert self._server is not None and self._sock is not None
+        asyncio.run(self._server.serve(sockets=[self._sock]))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        server, thread = self._server, self._thread
+        if server is not None:
+            server.should_exit = True
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive() and server is not None:
+                server.force_exit = True
+                thread.join(timeout)
+        if self._sock is not None:
+            self._sock.close()
+        self._server = self._thread = None
+        self._sock = None
+
+    def __enter__(self) -> RunningSimulator:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 9398,
+    config: SimulatorConfig | None = None,
+    *,
+    dataset: Dataset | None = None,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+) -> None:
+    """Serve the simulator in the foreground until interrupted."""
+    app = create_app(config, dataset)
+    uvicorn.Server(_uvicorn_config(app, host, port, ssl_certfile, ssl_keyfile)).run()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m veeam_em_mcp.simulator",
+        description="Run a simulated Veeam Backup Enterprise Manager REST API (demo data).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
+    parser.add_argument("--port", type=int, default=9398)
+    parser.add_argument("--vm-count", type=int, default=30)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--idle-timeout", type=float, default=900.0, help="session idle timeout in seconds")
+    parser.add_argument("--json-casing", choices=("pascal", "camel"), default="pascal")
+    parser.add_argument("--ssl-certfile")
+    parser.add_argument("--ssl-keyfile")
+    args = parser.parse_args(argv)
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        parser.error("--ssl-certfile and --ssl-keyfile go together")
+
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    config = SimulatorConfig(idle_timeout=args.idle_timeout, json_casing=args.json_casing)
+    started = time.perf_counter()
+    dataset = build_dataset(seed=args.seed, vm_count=args.vm_count, days=args.days)
+    scheme = "https" if args.ssl_certfile else "http"
+    log.info(
+        "EM simulator: %d VM restore points for %d VMs built in %.2f s; listening on %s://%s:%d/api/ "
+        "(user %s, password %s)",
+        len(dataset.vm_restore_points), len(dataset.vms), time.perf_counter() - started, scheme, args.host,
+        args.port, config.username, config.password,
+    )
+    try:
+        serve(args.host, args.port, config, dataset=dataset, ssl_certfile=args.ssl_certfile,
+              ssl_keyfile=args.ssl_keyfile)
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,112 @@
+"""Fixtures for the simulator's own tests: a fixed-anchor dataset, a manual clock, in-process apps and
+logged-on httpx clients (real HTTP semantics through httpx.ASGITransport)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from veeam_em_mcp.simulator.app import SimulatorState, create_app
+from veeam_em_mcp.simulator.config import SimulatorConfig
+from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
+
+# A Tuesday, so the 30-day window holds four Saturdays (synthetic fulls) and Sundays (active fulls).
+SIM_ANCHOR = datetime(2025, 10, 21, 9, 0, tzinfo=UTC)
+ORIGIN = "http://em.sim.test:9398"
+USER = "DEMO\\demo"
+PASSWORD = "demo-password"
+NS = "{http://www.veeam.com/ent/v1.0}"
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def sim_dataset() -> Dataset:
+    return build_dataset(anchor=SIM_ANCHOR)
+
+
+class ManualClock:
+    """Stands in for time.monotonic so idle expiry is tested without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def manual_clock() -> ManualClock:
+    return ManualClock()
+
+
+MakeApp = Callable[..., Starlette]
+
+
+@pytest.fixture
+def make_app(sim_dataset: Dataset, manual_clock: ManualClock) -> MakeApp:
+    def make(**config: Any) -> Starlette:
+        config.setdefault("clock", manual_clock)
+        return create_app(SimulatorConfig(**config), sim_dataset)
+
+    return make
+
+
+@pytest.fixture
+def sim(make_app: MakeApp) -> Starlette:
+    return make_app()
+
+
+@pytest.fixture
+def state(sim: Starlette) -> SimulatorState:
+    result: SimulatorState = sim.state.sim
+    return result
+
+
+def client_for(app: Starlette, origin: str = ORIGIN) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=origin)
+
+
+async def logon(client: httpx.AsyncClient) -> str:
+    """Log on, then drop the cookie so requests carry only the header the test chooses to send."""
+    r = await client.post("/api/sessionMngr/?v=latest", auth=(USER, PASSWORD))
+    assert r.status_code == 201, r.text
+    client.cookies.clear()
+    token = r.headers["X-RestSvcSessionId"]
+    client.headers["X-RestSvcSessionId"] = token
+    return token
+
+
+@pytest.fixture
+async def anon(sim: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(sim) as c:
+        yield c
+
+
+@pytest.fixture
+async def api(sim: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """A client logged on with the token header (no cookie)."""
+    async with client_for(sim) as c:
+        await logon(c)
+        yield c
+
+
+@pytest.fixture
+def logon_fn() -> Callable[[httpx.AsyncClient], Any]:
+    return logon
+
+
+@pytest.fixture
+def client_factory() -> Callable[..., httpx.AsyncClient]:
+    return client_for

@@ -1,0 +1,181 @@
+"""The simulator's dataset: determinism, counts, cross-links in both directions, realistic chains,
+text formats, and the fixed facts other tests rely on (docs/simulator-contract.md)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from veeam_em_mcp.simulator.dataset import (
+    SQL01_NEWEST_POINT_ID,
+    Dataset,
+    build_dataset,
+    datetime_of,
+    ticks_of,
+)
+from veeam_em_mcp.simulator.query import parse_date_ticks
+
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+SQL_NAME = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 1-3]\d \d{4} [ 1]\d:[0-5]\d[AP]M$")
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?Z$")
+HOUR = 3600 * 10_000_000
+
+
+def test_deterministic(sim_dataset: Dataset) -> None:
+    again = build_dataset(anchor=sim_dataset.anchor)
+    assert again == sim_dataset
+    other = build_dataset(seed=8, anchor=sim_dataset.anchor)
+    assert set(other.vm_restore_points) & set(sim_dataset.vm_restore_points) == {SQL01_NEWEST_POINT_ID}
+    assert other.vm_names() == sim_dataset.vm_names()
+
+
+def test_default_anchor_is_now_rounded_down_to_the_hour() -> None:
+    ds = build_dataset(vm_count=3, days=2)
+    now = datetime.now(UTC)
+    assert (ds.anchor.minute, ds.anchor.second, ds.anchor.microsecond) == (0, 0, 0)
+    assert timedelta(0) <= now - ds.anchor < timedelta(hours=1, minutes=1)
+    with pytest.raises(ValueError, match="aware"):
+        build_dataset(anchor=datetime(2025, 1, 1))
+
+
+def test_counts(sim_dataset: Dataset) -> None:
+    ds = sim_dataset
+    assert len(ds.backup_servers) == 2
+    assert len(ds.repositories) == 2
+    assert all(len(s.repository_ids) == 1 for s in ds.backup_servers.values())
+    assert len(ds.jobs) == 5 and len(ds.backups) == 5
+    assert sorted(b.job_id for b in ds.backups.values()) == sorted(ds.jobs)
+    assert len(ds.vms) == 30 and len(ds.vm_names()) == 30
+    assert Counter(vm.platform for vm in ds.vms.values()) == {"VMware": 13, "HyperV": 8, "vCloud": 9}
+    assert len(ds.backup_files) == len(ds.restore_points)
+    assert len(ds.vm_restore_points) == sum(len(rp.vm_point_ids) for rp in ds.restore_points.values())
+    for job in ds.jobs.values():
+        runs = [rp for rp in ds.restore_points.values() if rp.job_id == job.id]
+        assert all(len(rp.vm_point_ids) == len(job.vm_names) for rp in runs)
+        for vm in job.vm_names:
+            assert len(ds.points_by_vm[vm]) == len(runs)
+    all_ids = [*ds.backup_servers, *ds.repositories, *ds.jobs, *ds.backups, *ds.restore_points,
+               *ds.backup_files, *ds.vm_restore_points]
+    assert len(all_ids) == len(set(all_ids))
+    assert all(GUID.match(i) for i in all_ids)
+
+
+def test_cross_links_resolve_both_ways(sim_dataset: Dataset) -> None:
+    ds = sim_dataset
+    for p in ds.vm_restore_points.values():
+        rp = ds.restore_points[p.restore_point_id]
+        bf = ds.backup_files[p.backup_file_id]
+        assert p.backup_server_id in ds.backup_servers
+        assert p.id in rp.vm_point_ids and p.id in bf.vm_point_ids
+        assert rp.backup_id == bf.backup_id == p.backup_id
+        assert rp.server_id == bf.server_id == p.backup_server_id
+        assert bf.id in rp.backup_file_ids and rp.id in bf.restore_point_ids
+        assert ds.vms[p.vm_name].hierarchy_obj_ref == p.hierarchy_obj_ref
+    for b in ds.backups.values():
+        assert ds.jobs[b.job_id].backup_id == b.id
+        assert b.repository_id in ds.backup_servers[b.server_id].repository_ids
+        assert all(ds.restore_points[i].backup_id == b.id for i in b.restore_point_ids)
+        assert all(ds.backup_files[i].backup_id == b.id for i in b.backup_file_ids)
+    for s in ds.backup_servers.values():
+        assert all(ds.jobs[j].server_id == s.id for j in s.job_ids)
+    assert sum(len(s.job_ids) for s in ds.backup_servers.values()) == len(ds.jobs)
+
+
+def test_chains_are_realistic(sim_dataset: Dataset) -> None:
+    ds = sim_dataset
+    for job in ds.jobs.values():
+        for vm in job.vm_names:
+            points = ds.points_by_vm[vm]
+            files = [ds.backup_files[p.backup_file_id].file_type for p in points]
+            roles = [(p.point_type, p.algorithm) for p in points]
+            if job.method == "reverse":
+                # The newest point is the full; the chain's first (active full) run is now a .vrb too.
+                assert roles[-1][0] == "Full" and files[-1] == "vbk"
+                assert roles[0] == ("ReverseIncrement", "Full")
+                assert all(r == ("ReverseIncrement", "ReversedIncremental") for r in roles[1:-1])
+                assert set(files[:-1]) == {"vrb"}
+                continue
+            assert roles[0] == ("Full", "Full")
+            for p, (ptype, algo), ext in zip(points, roles, files, strict=True):
+                weekday = datetime_of(p.creation_ticks).weekday()
+                assert ext == ("vbk" if ptype == "Full" else "vib")
+                if algo == "SyntheticFull":
+                    assert job.full_mode == "synthetic" and weekday == 5
+                elif ptype == "Increment":
+                    assert algo == "Incremental"
+            fulls = sum(1 for r in roles if r[0] == "Full")
+            assert 4 <= fulls <= 6  # first point + a weekly full
+
+
+def test_text_formats(sim_dataset: Dataset) -> None:
+    ds = sim_dataset
+    digits: Counter[int] = Counter()
+    for p in ds.vm_restore_points.values():
+        assert ISO.match(p.creation_time_utc)
+        assert parse_date_ticks(p.creation_time_utc) == p.creation_ticks
+        frac = p.creation_time_utc[20:-1]
+        digits[len(frac)] += 1
+        assert p.name == f"{p.vm_name}@{p.creation_time_utc[:10]} {p.creation_time_utc[11:19]}"
+    assert digits[0] > 0 and max(digits) == 7 and any(1 <= d <= 3 for d in digits)
+    for rp in ds.restore_points.values():
+        assert SQL_NAME.match(rp.name), rp.name
+        assert parse_date_ticks(rp.backup_date_utc) == rp.backup_ticks
+    assert any("  " in rp.name for rp in ds.restore_points.values())
+    for bf in ds.backup_files.values():
+        job = ds.jobs[ds.backups[bf.backup_id].job_id]
+        assert re.match(rf"^{re.escape(job.name)}D\d{{4}}-\d\d-\d\dT\d{{6}}_[0-9A-F]{{4}}\.{bf.file_type}$", bf.name)
+        assert bf.file_path == f"D:\\Backups\\{job.name}\\{bf.name}"
+        assert bf.backup_size < bf.data_size
+
+
+def test_points_sorted_and_inside_the_window(sim_dataset: Dataset) -> None:
+    lo = ticks_of(sim_dataset.anchor - timedelta(days=30))
+    hi = ticks_of(sim_dataset.anchor)
+    for points in sim_dataset.points_by_vm.values():
+        ticks = [p.creation_ticks for p in points]
+        assert ticks == sorted(ticks)
+        assert all(lo <= t <= hi for t in ticks)
+
+
+@pytest.mark.parametrize("anchor", [
+    datetime(2025, 10, 21, 9, 0, tzinfo=UTC),
+    datetime(2025, 10, 21, 0, 0, tzinfo=UTC),
+    datetime(2025, 10, 21, 2, 37, 11, tzinfo=UTC),
+    datetime(2026, 3, 1, 23, 0, tzinfo=UTC),
+])
+def test_fixed_facts(anchor: datetime) -> None:
+    ds = build_dataset(anchor=anchor)
+    now = ticks_of(anchor)
+    newest = ds.points_by_vm["sql01"][-1]
+    assert newest.id == SQL01_NEWEST_POINT_ID
+    assert ds.vm_restore_points[SQL01_NEWEST_POINT_ID] is newest
+    assert ds.vms["sql01"].platform == "VMware"
+    assert 0 < now - newest.creation_ticks < 24 * HOUR
+    # Backed up daily: consecutive points about a day apart.
+    gaps = [b.creation_ticks - a.creation_ticks for a, b in zip(ds.points_by_vm["sql01"],
+                                                                ds.points_by_vm["sql01"][1:], strict=False)]
+    assert all(23 * HOUR < g < 25 * HOUR for g in gaps)
+    fs = ds.vms["fileserver02"]
+    assert fs.platform == "HyperV" and not ds.jobs[fs.job_id].schedule_enabled
+    assert now - ds.points_by_vm["fileserver02"][-1].creation_ticks > 72 * HOUR
+    assert {"web,db (old)", 'a";Name!="x'} <= set(ds.vms)
+    vcloud = [v for v in ds.vms.values() if v.platform == "vCloud"]
+    assert vcloud and all(re.match(r"^urn:vCloud:Vm:[0-9a-f-]{36}\.urn:vcloud:vm:[0-9a-f-]{36}$",
+                                   v.hierarchy_obj_ref) for v in vcloud)
+    assert all(re.match(r"^urn:VMware:Vm:[0-9a-f-]{36}\.vm-\d+$", v.hierarchy_obj_ref)
+               for v in ds.vms.values() if v.platform == "VMware")
+    assert all(re.match(r"^urn:HyperV:Vm:[0-9a-f-]{36}\.[0-9a-f-]{36}$", v.hierarchy_obj_ref)
+               for v in ds.vms.values() if v.platform == "HyperV")
+
+
+def test_small_and_larger_estates_keep_the_fixed_facts() -> None:
+    small = build_dataset(vm_count=5, days=7, anchor=datetime(2025, 10, 21, 9, tzinfo=UTC))
+    assert set(small.vms) == {"sql01", "fileserver02", "web,db (old)", 'a";Name!="x', "vcd-web01"}
+    assert small.points_by_vm["sql01"][-1].id == SQL01_NEWEST_POINT_ID
+    larger = build_dataset(vm_count=130, days=10, anchor=datetime(2025, 10, 21, 9, tzinfo=UTC))
+    assert len(larger.vms) == 130 and len(larger.jobs) == 9
+    assert larger.points_by_vm["sql01"][-1].id == SQL01_NEWEST_POINT_ID
+    assert all(len(j.vm_names) <= 25 for j in larger.jobs.values())
