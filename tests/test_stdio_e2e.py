@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 from mcp import Client, StdioServerParameters
+
 from veeam_em_mcp.simulator.runner import RunningSimulator
 
 from .conftest import PASSWORD, SQL01_POINT, USERNAME

@@ -1,4 +1,4 @@
-"""The ``veeam-em-mcp`` command line: serve (stdio by default), demo, simulator.
+"""The ``veeam-em-mcp`` command line: serve (stdio by default), demo, doctor, simulator.
 
 stdout belongs to the MCP stdio channel, so everything human-readable from ``serve`` goes to
 stderr. Configuration errors end the process with one line naming the variable, not a traceback.

@@ -134,7 +134,9 @@ class EnterpriseManagerClient:
             ),
             cookies=_NoCookies(),
             follow_redirects=False,
-            headers={"Accept": media, "User-Agent": f"veeam-em-mcp/{__version__}"},
+            # identity: a compressed answer expands inside httpx's decoder, up to ~1000x per network chunk,
+            # before the size cap can see it; EM's answers are small enough to travel uncompressed.
+            headers={"Accept": media, "Accept-Encoding": "identity", "User-Agent": f"veeam-em-mcp/{__version__}"},
         )
         self._token: str | None = None
         self._logout_url: str | None = None
@@ -324,6 +326,9 @@ class EnterpriseManagerClient:
                         declared = response.headers.get("content-length", "")
                         if declared.isdigit() and int(declared) > cap:
                             raise self._too_large(url, int(declared))
+                        encoding = response.headers.get("content-encoding", "").strip().lower()
+                        if encoding not in ("", "identity"):
+                            raise self._compressed(url, encoding)
                         chunks: list[bytes] = []
                         size = 0
                         async for chunk in response.aiter_bytes():
@@ -349,6 +354,14 @@ class EnterpriseManagerClient:
             f"Enterprise Manager's answer for {_path(url)} is larger than {self.settings.max_response_bytes} "
             f"bytes (at least {size}); stopped reading. Ask for less (a narrower filter or a smaller "
             "page), or raise VEEAM_EM_MAX_RESPONSE_BYTES."
+        )
+
+    def _compressed(self, url: str, encoding: str) -> MalformedResponse:
+        return MalformedResponse(
+            f"Enterprise Manager's answer for {_path(url)} is compressed (Content-Encoding: "
+            f"{clean_text(encoding, 40)}) although this server asked for none; refused, because a compressed "
+            "answer can expand far beyond VEEAM_EM_MAX_RESPONSE_BYTES before its size is known. A proxy between "
+            "this server and EM may be compressing: exempt EM's REST API (port 9398) from compression."
         )
 
     def _timeout_message(self, url: str) -> str:

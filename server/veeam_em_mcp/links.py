@@ -17,12 +17,17 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 from .errors import InvalidIdentifier, LinkRefused
 
 GUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_GUID = re.compile(rf"^{GUID_PATTERN}$")
-_UID = re.compile(rf"^urn:veeam:VmRestorePoint:({GUID_PATTERN})$", re.IGNORECASE)
+# \Z, not $: "$" also matches before a trailing newline, which would let "<GUID>\n" pass as a GUID.
+_GUID = re.compile(rf"^{GUID_PATTERN}\Z")
+_UID = re.compile(rf"^urn:veeam:VmRestorePoint:({GUID_PATTERN})\Z", re.IGNORECASE)
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 _CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 # Percent-escapes that could smuggle a separator or a dot past the segment checks.
 _DANGEROUS_ESCAPE = re.compile(r"%(2[eEfF]|5[cC]|25|00|3[fF]|23|40)")
+# Control characters that arrive percent-encoded (%0d%0a, %09); a plain space (%20) is legal in EM paths.
+_DECODED_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_QUERY_PAIR_SEPARATORS = re.compile(r"[&;]")
+_NOT_LETTER = re.compile(r"[^a-z]")
 
 ResourceKind = Literal[
     "VmRestorePoint",
@@ -117,14 +122,21 @@ class LinkPolicy:
         path = parts.path
         if _DANGEROUS_ESCAPE.search(path):
             raise LinkRefused(raw, "it hides a path separator, dot or escape in percent-encoding")
-        decoded = unquote(path)
+        try:
+            # Invalid UTF-8 escapes (the overlong %c0%ae is an old IIS dot) must not be silently replaced.
+            decoded = unquote(path, errors="strict")
+        except UnicodeDecodeError:
+            raise LinkRefused(raw, "its percent-encoding is not valid UTF-8") from None
+        if _DECODED_CONTROL.search(decoded):
+            raise LinkRefused(raw, "it hides control characters in percent-encoding")
         segments = decoded.split("/")
-        if any(seg in (".", "..") for seg in segments):
+        # "..;" is a dot segment with a path parameter on some servers (Tomcat-style traversal).
+        if any(seg.split(";", 1)[0] in (".", "..") for seg in segments):
             raise LinkRefused(raw, "it contains '.' or '..' path segments")
         if not decoded.startswith("/api/") or "//" in decoded:
             raise LinkRefused(raw, "only resources under /api/ on the Enterprise Manager server are followed")
         query = parse_qsl(parts.query, keep_blank_values=True)
-        if any(key.strip().lower() == "action" for key, _ in query):
+        if _has_action(parts.query):
             raise LinkRefused(
                 raw,
                 "it is an action link (?action=…), which starts an operation on the backup "
@@ -142,6 +154,19 @@ class LinkPolicy:
         if query:
             url += "?" + urlencode(query)
         return Target(url=url, kind=kind, single=single)
+
+
+def _has_action(query: str) -> bool:
+    """Whether any query key is ``action`` however disguised: ``%61ction``, ``%2561ction``, ``action%00``,
+    ``action[]``, or after a ``;`` (a pair separator on some servers). EM has no other key that is
+    ``action`` once reduced to its letters, so the strict reading refuses nothing legitimate."""
+    for pair in _QUERY_PAIR_SEPARATORS.split(query):
+        key = pair.split("=", 1)[0]
+        for _ in range(3):  # undo double and triple encoding
+            key = unquote(key)
+        if _NOT_LETTER.sub("", key.lower()) == "action":
+            return True
+    return False
 
 
 def classify(path: str) -> tuple[ResourceKind, bool]:

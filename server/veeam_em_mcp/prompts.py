@@ -183,7 +183,10 @@ def _argument(path: Path, line: int, text: str) -> PromptArgumentSpec:
         raise PromptFileError(f"{path}:{line}: an optional argument needs a default")
     spec = PromptArgumentSpec(match.group("name"), match.group("description").strip(), required, kind, default)
     if default is not None:
-        _value(str(path), spec, default)  # the default itself must be valid
+        try:
+            _value(str(path), spec, default)  # the default itself must be valid
+        except MCPError as exc:
+            raise PromptFileError(f"{path}:{line}: bad default: {exc.error.message}") from None
     return spec
 
 
@@ -218,11 +221,27 @@ def register(server: MCPServer[Any], templates: list[PromptTemplate] | None = No
         server.add_prompt(_as_prompt(template))
 
 
+class _FilePrompt(Prompt):
+    """A prompt whose missing-argument error reaches the client.
+
+    The SDK reports a missing required argument as a plain ``ValueError``, which the client sees
+    only as "Internal server error"; checking first turns it into an invalid-params error that
+    names the argument and says what it is.
+    """
+
+    async def render(self, arguments: dict[str, Any] | None, context: Any) -> Any:
+        for argument in self.arguments or []:
+            value = (arguments or {}).get(argument.name)
+            if argument.required and (value is None or not str(value).strip()):
+                raise _invalid(f"prompt {self.name!r} needs the argument {argument.name!r}: {argument.description}")
+        return await super().render(arguments, context)
+
+
 def _as_prompt(template: PromptTemplate) -> Prompt:
     def render(**values: Any) -> str:
         return template.render(values)
 
-    return Prompt(
+    return _FilePrompt(
         name=template.name,
         title=template.title,
         description=template.description,

@@ -44,6 +44,7 @@ _LIST_ITEMS = frozenset({"Link", "Ref", "DirectoryEntry"})
 # Control and bidirectional-override characters: EM text (VM names, descriptions, paths) reaches
 # a model, and such characters can hide or reorder what a person reviewing the answer sees.
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_DTD = re.compile(r"<!(doctype|entity)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,9 @@ def _force_list(path: list[tuple[str, Any]], key: str, value: Any) -> bool:
 
 def parse_xml(text: str) -> Document:
     head = text[:4096].lower()
-    if "<!doctype" in head or "<!entity" in head:
+    # Searched in the whole body, not only its head: comments may precede a DTD by any length, and how
+    # xmltodict treats entities varies between its versions (0.14 drops them silently, 1.0 raises).
+    if _DTD.search(text):
         if "<html" in head:
             raise MalformedResponse("the server answered with an HTML page, not an EM resource")
         # Entity declarations are the billion-laughs and XXE vectors; EM never sends any.

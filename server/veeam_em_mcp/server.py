@@ -16,11 +16,12 @@ from typing import Any
 import httpx
 from mcp.server import MCPServer
 
-from . import __version__
+from . import __version__, prompts, resources
 from .client import EnterpriseManagerClient
 from .config import Settings
 from .links import LinkPolicy
-from .tools import restore_points
+from .models import compact_output_schema
+from .tools import diagnostics, query, restore_points
 from .tools.common import DEMO_BANNER, AppState
 
 log = logging.getLogger("veeam_em_mcp.server")
@@ -33,10 +34,18 @@ increment, which backup file holds it and which backup server made it.
 Start with get_vm_restore_point when you have a restore point id (GUID, UID or href). Every result \
 carries 'links'; pass a link's href to follow_link to reach the backup file, the job-level restore \
 point, the backup server, the backup or the job. Report times as UTC. Never guess values that a \
-result does not contain: a missing field means EM did not report it."""
+result does not contain: a missing field means EM did not report it.
+
+When you only know a VM's name, use vm_recovery_summary for "is it protected / within its RPO / what \
+is its newest point", and find_vm_restore_points to list its points by time window, type or backup \
+server (page with next_cursor). If a result says truncated, fetch the rest with its cursor."""
 
 # Each tool family registers itself; the allow-list (VEEAM_MCP_TOOLS) is applied afterwards.
-TOOL_FAMILIES: list[Callable[[MCPServer[Any]], None]] = [restore_points.register]
+TOOL_FAMILIES: list[Callable[[MCPServer[Any]], None]] = [
+    restore_points.register,
+    query.register,
+    diagnostics.register,
+]
 
 
 def build_server(
@@ -63,9 +72,21 @@ def build_server(
     )
     for register in TOOL_FAMILIES:
         register(server)
+    compact_output_schemas(server)
     if settings.enabled_tools is not None:
         apply_tool_allow_list(server, settings.enabled_tools)
+    prompts.register(server)  # prompt files from prompts/ (shipped in the wheel)
+    resources.register(server)  # restore-point and EM resources, vm_name completions
     return server
+
+
+def compact_output_schemas(server: MCPServer[Any]) -> None:
+    # MCPServer derives each outputSchema from the return annotation when the tool is added; the
+    # compact form matches what the tools actually send (absent values left out, never null).
+    for tool in server._tool_manager.list_tools():
+        metadata = tool.fn_metadata
+        if metadata.output_schema is not None:
+            metadata.output_schema = compact_output_schema(metadata.output_schema)
 
 
 def apply_tool_allow_list(server: MCPServer[Any], allowed: frozenset[str]) -> None:

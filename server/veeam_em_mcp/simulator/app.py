@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import views
 from .config import SimulatorConfig
 from .dataset import Dataset, build_dataset
+from .faults import FaultInjector, FaultSet
 from .query import QueryError, QueryService, paging_hrefs, parse_query_params
 from .render import Link, Paging, Renderer, Resource
 from .views import ViewContext
@@ -81,6 +82,8 @@ class SimulatorState:
         self.issued_tokens: list[str] = []
         # Tests read and reset state from another thread while uvicorn serves.
         self.lock = threading.Lock()
+        # Injected misbehaviour (latency, 503 bursts, dropped connections, hostile bodies); see faults.py.
+        self.faults = FaultSet(config.faults)
 
     def expire_all_sessions(self) -> None:
         """Drop every session, as if all had idled out (the next request with any token gets 401)."""
@@ -404,7 +407,12 @@ def create_app(config: SimulatorConfig | None = None, dataset: Dataset | None = 
     handler = _Handler(state)
     app = Starlette(
         routes=[Route("/{rest:path}", handler.handle, methods=_ALL_METHODS)],
-        middleware=[Middleware(_EmEnvelope, state=state)],
+        # The envelope is outermost: faulted requests are still logged and still carry EM's headers.
+        middleware=[
+            Middleware(_EmEnvelope, state=state),
+            Middleware(FaultInjector, faults=state.faults, expire_sessions=state.expire_all_sessions,
+                       xml=state.xml, json=state.json),
+        ],
     )
     app.state.sim = state
     return app

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .faults import Fault
+
 
 @dataclass
 class SimulatorConfig:
@@ -31,3 +33,5 @@ class SimulatorConfig:
     creation_time_spelling: Literal["UTC", "Utc"] = "UTC"
     # Injectable so tests can expire sessions without sleeping.
     clock: Callable[[], float] = field(default=time.monotonic)
+    # Faults active from the start (the --fault command-line flag); tests change them at runtime via state.faults.
+    faults: tuple[Fault | str, ...] = ()

@@ -23,6 +23,8 @@ from starlette.applications import Starlette
 from .app import SimulatorState, create_app
 from .config import SimulatorConfig
 from .dataset import Dataset, build_dataset
+from .faults import HELP as FAULT_HELP
+from .faults import FaultSpecError, parse_fault
 
 log = logging.getLogger("veeam_em_mcp.simulator")
 
@@ -72,7 +74,9 @@ class RunningSimulator:
             raise RuntimeError("simulator already started")
         # Bind here so the (possibly ephemeral) port is known before the thread starts serving.
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # proto must say TCP: asyncio only sets TCP_NODELAY on accepted sockets whose proto is
+        # IPPROTO_TCP, and without it Nagle + delayed ACK add ~40 ms to every response.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.host, self.port))
@@ -139,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m veeam_em_mcp.simulator",
         description="Run a simulated Veeam Backup Enterprise Manager REST API (demo data).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="fault examples:\n  --fault latency=2.0\n  --fault status=503:3,method=GET,path=/api/vmRestorePoints\n"
+               "  --fault slow-logon=5 --fault expire:1,after=10\n  --fault huge=400MB\n"
+               "  --fault entities=external,url=http://127.0.0.1:8000/x",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
     parser.add_argument("--port", type=int, default=9398)
@@ -149,12 +157,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json-casing", choices=("pascal", "camel"), default="pascal")
     parser.add_argument("--ssl-certfile")
     parser.add_argument("--ssl-keyfile")
+    parser.add_argument("--fault", action="append", default=[], metavar="SPEC", help=FAULT_HELP)
     args = parser.parse_args(argv)
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         parser.error("--ssl-certfile and --ssl-keyfile go together")
+    try:
+        faults = tuple(parse_fault(spec) for spec in args.fault)
+    except FaultSpecError as exc:
+        parser.error(f"--fault: {exc}")
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    config = SimulatorConfig(idle_timeout=args.idle_timeout, json_casing=args.json_casing)
+    config = SimulatorConfig(idle_timeout=args.idle_timeout, json_casing=args.json_casing, faults=faults)
     started = time.perf_counter()
     dataset = build_dataset(seed=args.seed, vm_count=args.vm_count, days=args.days)
     scheme = "https" if args.ssl_certfile else "http"
@@ -164,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         len(dataset.vm_restore_points), len(dataset.vms), time.perf_counter() - started, scheme, args.host,
         args.port, config.username, config.password,
     )
+    for fault in faults:
+        log.warning("fault injection active: %s", fault)
     try:
         serve(args.host, args.port, config, dataset=dataset, ssl_certfile=args.ssl_certfile,
               ssl_keyfile=args.ssl_keyfile)

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from ..client import EnterpriseManagerClient
 from ..config import Settings
-from ..errors import VeeamEmError
+from ..errors import ResponseTooLarge, VeeamEmError
 from ..links import LinkPolicy
 
 log = logging.getLogger("veeam_em_mcp.tools")
@@ -55,6 +55,10 @@ def state_of(ctx: Context) -> AppState:
     return state
 
 
+class ResultTooLarge(ResponseTooLarge):
+    """A tool's own answer would exceed VEEAM_MCP_MAX_RESULT_CHARS and cannot be shortened."""
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -81,10 +85,45 @@ def em_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     return wrapper
 
 
+def result_json(model: BaseModel, settings: Settings) -> str:
+    """The result as compact JSON: absent values left out, hrefs on the EM origin made relative.
+
+    Both choices are lossless and keep answers small for a model's context: a field EM did not
+    send is simply not there (never a guessed value), and ``/api/…`` hrefs are on the configured
+    Enterprise Manager (follow_link and get_vm_restore_point accept them as they are). Serialising
+    in pydantic's Rust core and rewriting the text is several times faster than walking the dict.
+    """
+    text = model.model_dump_json(exclude_none=True)
+    return text.replace(f'"href":"{settings.origin}/', '"href":"/')
+
+
+def result_text(model: BaseModel, settings: Settings) -> str:
+    """The text mirror of a result exactly as sent; its length is what VEEAM_MCP_MAX_RESULT_CHARS bounds."""
+    text = result_json(model, settings)
+    return f"{DEMO_BANNER}\n{text}" if settings.demo else text
+
+
+def fits(model: BaseModel, settings: Settings) -> bool:
+    return len(result_text(model, settings)) <= settings.max_result_chars
+
+
+def bounded_result(model: BaseModel, settings: Settings, remedy: str) -> CallToolResult:
+    """``structured_result``, or a clear error when even the smallest answer is over the size limit.
+
+    Tools that return lists cut them first (and say so); this is the last guard, for answers that cannot
+    be cut without losing part of one resource, which would be dropping data silently.
+    """
+    size = len(result_text(model, settings))
+    if size > settings.max_result_chars:
+        raise ResultTooLarge(
+            f"The answer is {size} characters, over the result size limit (VEEAM_MCP_MAX_RESULT_CHARS="
+            f"{settings.max_result_chars}); nothing was returned. {remedy}"
+        )
+    return structured_result(model, settings)
+
+
 def structured_result(model: BaseModel, settings: Settings) -> CallToolResult:
     """A result with ``structuredContent`` and its JSON mirror as text (labelled in demo mode)."""
-    data = model.model_dump(mode="json")
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    if settings.demo:
-        text = f"{DEMO_BANNER}\n{text}"
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+    text = result_json(model, settings)
+    mirror = f"{DEMO_BANNER}\n{text}" if settings.demo else text
+    return CallToolResult(content=[TextContent(type="text", text=mirror)], structured_content=json.loads(text))

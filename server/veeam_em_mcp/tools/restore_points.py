@@ -15,11 +15,12 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from ..config import Settings
 from ..errors import MalformedResponse, NotFound
 from ..links import restore_point_guid
 from ..models import AnyResource, EntityReferences, ResourceList, VmRestorePoint
 from ..representation import to_resource
-from .common import READ_ONLY, em_errors, state_of, structured_result
+from .common import READ_ONLY, bounded_result, em_errors, fits, state_of
 
 
 class FollowLinkResult(BaseModel):
@@ -90,7 +91,9 @@ def register(server: MCPServer[Any]) -> None:
             raise MalformedResponse(
                 f"Enterprise Manager answered {guid} with a {resource.kind}, not a VM restore point."
             )
-        return structured_result(resource, state.settings)
+        return bounded_result(
+            resource, state.settings, "One restore point cannot be split: raise VEEAM_MCP_MAX_RESULT_CHARS."
+        )
 
     @server.tool(
         name="follow_link",
@@ -119,24 +122,29 @@ def register(server: MCPServer[Any]) -> None:
             ) from None
         resource = to_resource(doc, target.kind)
         result = FollowLinkResult(href=target.url, resource_kind=target.kind, resource=resource)
-        return structured_result(fit_result(result, state.settings.max_result_chars), state.settings)
+        return bounded_result(
+            fit_result(result, state.settings),
+            state.settings,
+            "A single resource cannot be split: raise VEEAM_MCP_MAX_RESULT_CHARS. For a query link, ask for a "
+            "smaller page (pageSize=5) or use find_vm_restore_points, which pages and cuts results itself.",
+        )
 
 
-def fit_result(result: FollowLinkResult, limit: int) -> FollowLinkResult:
-    """Cut a list so the result stays under ``limit`` characters, and say so; never silently."""
+def fit_result(result: FollowLinkResult, settings: Settings) -> FollowLinkResult:
+    """Cut a list so the result text (banner included) stays under the limit, and say so; never silently."""
     resource = result.resource
     if not isinstance(resource, EntityReferences | ResourceList):
         return result
     items: list[Any] = list(resource.refs if isinstance(resource, EntityReferences) else resource.items)
     total = len(items)
     full = result.model_copy(update={"total_items": total, "returned_items": total})
-    if len(full.model_dump_json()) <= limit:
+    if fits(full, settings):
         return full
     # Binary search for the longest prefix that fits, leaving room for the note.
     low, high = 0, total
     while low < high:
         mid = (low + high + 1) // 2
-        if len(_with_items(result, items[:mid], total).model_dump_json()) <= limit:
+        if fits(_with_items(result, items[:mid], total), settings):
             low = mid
         else:
             high = mid - 1

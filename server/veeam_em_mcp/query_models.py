@@ -1,0 +1,107 @@
+"""Result models of the query tools (``find_vm_restore_points``, ``vm_recovery_summary``).
+
+Same rules as ``models.py``: snake_case on the wire, a description on every field, nothing invented (a
+value EM did not report stays ``None``), and anything left out for size is said so in fields.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .models import UtcTimestamp, VmRestorePoint
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AppliedQuery(_Model):
+    """The query as it was sent to Enterprise Manager (times normalised to UTC)."""
+
+    vm_name: str | None = Field(None, description="VM name matched exactly (EM compares case-insensitively)")
+    created_after: UtcTimestamp | None = Field(None, description="Only points created at or after this time (UTC)")
+    created_before: UtcTimestamp | None = Field(None, description="Only points created before this time (UTC)")
+    algorithm: str | None = Field(None, description="Only points with this algorithm")
+    point_type: str | None = Field(None, description="Only points with this point type")
+    backup_server: str | None = Field(None, description="Only points made by this backup server (name or id)")
+    newest_first: bool = Field(description="True: newest point first; false: oldest first")
+    snapshot_until: UtcTimestamp | None = Field(
+        None,
+        description="Later pages ignore points created after this time (the newest point of the first page), "
+        "so paging is stable while backups run; start again without a cursor to see newer points",
+    )
+    em_filter: str | None = Field(None, description="The filter expression sent to EM's query service")
+
+
+class FindVmRestorePointsResult(_Model):
+    """One page of VM restore points matching a query, and how to get the next one."""
+
+    restore_points: list[VmRestorePoint] = Field(description="The restore points on this page, in the asked order")
+    returned: int = Field(description="How many restore points are in this result")
+    page: int = Field(description="EM's page number this result comes from (1-based)")
+    page_size: int = Field(description="Restore points per EM page")
+    pages_count: int = Field(description="Number of pages EM reports for this query")
+    skipped_on_page: int = Field(
+        0, description="Points at the start of this EM page that an earlier result already returned"
+    )
+    next_cursor: str | None = Field(
+        None, description="Pass as 'cursor' to get the next restore points; null when there are no more"
+    )
+    truncated: bool = Field(
+        False, description="True when points of this page were held back to fit the result size limit"
+    )
+    held_back: int = Field(0, description="Points of this page not included here; next_cursor starts with them")
+    note: str | None = Field(None, description="What was held back and how to get it, or why nothing matched")
+    query: AppliedQuery = Field(description="The query that produced this page")
+
+
+class PointBrief(_Model):
+    """The essentials of one VM restore point; get_vm_restore_point(id) gives all of it."""
+
+    id: str | None = Field(None, description="GUID of the VM restore point")
+    name: str | None = Field(None, description="EM's name of the point, <VM>@<time>")
+    creation_time: UtcTimestamp | None = Field(None, description="When the point was created (UTC)")
+    age_hours: float | None = Field(None, description="Hours between creation_time and as_of")
+    algorithm: str | None = Field(None, description="Full, Incremental, ReversedIncremental or SyntheticFull")
+    point_type: str | None = Field(None, description="Full, Increment or ReverseIncrement")
+    href: str | None = Field(None, description="URL of the point on EM; pass to follow_link")
+
+
+class LinkedResource(_Model):
+    """A resource named by a link of the newest point; follow_link(href) fetches all of it."""
+
+    name: str | None = Field(None, description="Display name EM gave in the link")
+    href: str = Field(description="URL on EM; pass to follow_link")
+
+
+class ChainInfo(_Model):
+    """Which full backup the newest restore point needs for a restore."""
+
+    base_full: PointBrief | None = Field(
+        None, description="The nearest older-or-same point of type Full; null when none was found"
+    )
+    points_after_full: int | None = Field(
+        None, description="Increments between the base full and the newest point, the newest included"
+    )
+    found: bool = Field(description="True when a Full point was found for the newest point to depend on")
+    note: str = Field(description="How the chain reads, in words")
+
+
+class VmRecoverySummary(_Model):
+    """How recoverable one VM is right now, from its restore points in Enterprise Manager."""
+
+    vm_name: str = Field(description="The VM asked about (matched exactly, case-insensitively)")
+    as_of: UtcTimestamp = Field(description="The time ages and the RPO were measured against (UTC)")
+    restore_point_count: int = Field(description="How many restore points EM reports for the VM")
+    newest: PointBrief | None = Field(None, description="The newest restore point; null when there is none")
+    oldest: PointBrief | None = Field(None, description="The oldest restore point; null when there is none")
+    rpo_hours: float = Field(description="The recovery point objective checked, in hours")
+    rpo_met: bool = Field(description="True when the newest point is at most rpo_hours old")
+    hours_over_rpo: float | None = Field(
+        None, description="How many hours the newest point is past the RPO (0 when met; null without points)"
+    )
+    chain: ChainInfo | None = Field(None, description="The full the newest point depends on; null without points")
+    backup_server: LinkedResource | None = Field(None, description="Backup server that made the newest point")
+    backup_file: LinkedResource | None = Field(None, description="Backup file that holds the newest point")
+    pages_read: int = Field(description="EM query pages read to build this summary")
+    note: str | None = Field(None, description="Anything the model should say about the answer")

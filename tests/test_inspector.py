@@ -1,0 +1,177 @@
+"""End to end with a client nobody here wrote: the MCP Inspector CLI (npm, pinned) against the real
+``veeam-em-mcp serve --demo``, over stdio and over streamable HTTP.
+
+Checks: ``--strict tools/list`` exits 0 (no schema portability errors), a ``tools/call`` of every
+listed tool succeeds (the Inspector exits 5 on ``isError``), and ``prompts/list`` and
+``resources/templates/list`` are not empty. The Inspector is installed by ``.ci/inspector.sh``
+into ``.ci/node/`` on first use; without npm the test is skipped and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from .conftest import SQL01_POINT
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTALLER = ROOT / ".ci" / "inspector.sh"
+TOKEN = "inspector-token-0123456789abcdef"
+# Values for the tools' required arguments; a new tool with another required argument must add one.
+KNOWN_ARGUMENTS: dict[str, Any] = {"restore_point_id": SQL01_POINT, "vm_name": "sql01"}
+
+
+@pytest.fixture(scope="module")
+def inspector() -> str:
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        pytest.skip("npm/node are not installed: cannot install the MCP Inspector (@modelcontextprotocol/inspector)")
+    result = subprocess.run(["bash", str(INSTALLER)], capture_output=True, text=True, timeout=300, check=False)
+    if result.returncode != 0:
+        pytest.fail(f".ci/inspector.sh failed ({result.returncode}):\n{result.stderr[-2000:]}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def inspector_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("inspector-home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VEEAM_EM_", "VEEAM_MCP_"))}
+    # The Inspector keeps a catalog and client config under $HOME: keep them out of the real one.
+    env.update(
+        {
+            "HOME": str(home),
+            "MCP_CATALOG_PATH": str(home / "catalog.json"),
+            "MCP_CLIENT_CONFIG_PATH": str(home / "client.json"),
+            "VEEAM_MCP_LOG_LEVEL": "WARNING",
+            "NO_COLOR": "1",
+        }
+    )
+    return env
+
+
+def server_command() -> list[str]:
+    script = Path(sys.executable).with_name("veeam-em-mcp")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "veeam_em_mcp"]
+
+
+Run = Callable[..., dict[str, Any]]
+
+
+def make_runner(inspector: str, env: dict[str, str], target: list[str]) -> Run:
+    def run(method: str, *args: str, strict: bool = False) -> dict[str, Any]:
+        command = [inspector, "--cli", "-q", *(["--strict"] if strict else []), *target, "--method", method, *args]
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=90, check=False)
+        assert result.returncode == 0, f"{method} {args} exited {result.returncode}:\n{result.stderr[-3000:]}"
+        answer: dict[str, Any] = json.loads(result.stdout)
+        return answer
+
+    return run
+
+
+def arguments_for(tool: dict[str, Any]) -> dict[str, Any]:
+    schema = tool.get("inputSchema") or {}
+    properties = schema.get("properties") or {}
+    arguments = {name: value for name, value in KNOWN_ARGUMENTS.items() if name in properties}
+    missing = [name for name in schema.get("required", []) if name not in arguments and name != "href"]
+    assert not missing, f"{tool['name']}: add a value for required argument(s) {missing} to KNOWN_ARGUMENTS"
+    return arguments
+
+
+def exercise(run: Run, *, relative_hrefs: bool) -> None:
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        listed = pool.submit(run, "tools/list", strict=True)
+        prompts = pool.submit(run, "prompts/list")
+        templates = pool.submit(run, "resources/templates/list")
+        tools = listed.result()["tools"]
+        assert prompts.result()["prompts"], "prompts/list is empty"
+        assert templates.result()["resourceTemplates"], "resources/templates/list is empty"
+
+        names = {tool["name"] for tool in tools}
+        assert {"get_vm_restore_point", "follow_link", "check_connection"} <= names
+        calls = {
+            tool["name"]: pool.submit(
+                run, "tools/call", "--tool-name", tool["name"], "--tool-args-json", json.dumps(arguments_for(tool))
+            )
+            for tool in tools
+            if tool["name"] != "follow_link"
+        }
+        results = {name: future.result() for name, future in calls.items()}
+    for name, result in results.items():
+        assert not result.get("isError"), f"{name}: {result}"
+        assert result.get("structuredContent") is not None, name
+
+    point = results["get_vm_restore_point"]["structuredContent"]
+    assert point["vm_name"] == "sql01"
+    href = next(link["href"] for link in point["links"] if link.get("type") == "BackupFileReference")
+    if relative_hrefs:
+        # Over stdio every Inspector run starts its own server and simulator on a new port, so an
+        # absolute href from one run names another origin; the path is the same link.
+        parts = urlsplit(href)
+        href = parts.path + (f"?{parts.query}" if parts.query else "")
+    followed = run("tools/call", "--tool-name", "follow_link", "--tool-args-json", json.dumps({"href": href}))
+    assert not followed.get("isError"), followed
+    assert followed["structuredContent"]["resource"]["kind"] == "BackupFile"
+
+
+def test_inspector_over_stdio(inspector: str, inspector_env: dict[str, str]) -> None:
+    exercise(make_runner(inspector, inspector_env, [*server_command(), "serve", "--demo"]), relative_hrefs=True)
+
+
+@pytest.fixture
+def http_server(inspector_env: dict[str, str]) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [*server_command(), "serve", "--demo", "--transport", "http", "--port", str(port)],
+        env={**inspector_env, "VEEAM_MCP_HTTP_TOKEN": TOKEN},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"veeam-em-mcp serve --transport http exited:\n{process.stderr.read() if process.stderr else ''}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the HTTP server did not come up within 30 s"
+            time.sleep(0.1)
+        yield f"{base}/mcp"
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def test_inspector_over_http(inspector: str, inspector_env: dict[str, str], http_server: str) -> None:
+    target = [http_server, "--header", f"Authorization: Bearer {TOKEN}"]
+    exercise(make_runner(inspector, inspector_env, target), relative_hrefs=False)
+
+    # Without the token the Inspector gets no further than the 401 (it then asks for OAuth).
+    refused = subprocess.run(
+        [inspector, "--cli", "-q", "--stored-auth-only", http_server, "--method", "tools/list"],
+        env=inspector_env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert refused.returncode != 0
+    assert '"tools"' not in refused.stdout
