@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from mcp import Client
 
 from veeam_em_mcp.errors import InvalidIdentifier, LinkRefused
 from veeam_em_mcp.links import LinkPolicy, classify, restore_point_guid
+from veeam_em_mcp.server import build_server
+from veeam_em_mcp.simulator.dataset import build_dataset
+from veeam_em_mcp.simulator.runner import RunningSimulator
 
-from .hostile_hrefs import GUID, HOSTILE_HREFS, OK
+from .conftest import make_settings
+from .hostile_hrefs import GUID, HOSTILE_HREFS, OK, hostile_hrefs_for
 
 BASE = "http://em.test:9398/api"
 
@@ -110,3 +115,38 @@ def test_malformed_restore_point_ids_are_rejected(value: str) -> None:
 def test_off_origin_restore_point_href_is_refused() -> None:
     with pytest.raises(LinkRefused):
         restore_point_guid(f"http://evil.example/api/vmRestorePoints/{GUID}", BASE)
+
+
+def test_legitimate_variants_are_still_allowed() -> None:
+    """The stricter checks (decoded controls, disguised actions, invalid UTF-8) keep EM's real hrefs working."""
+    policy = LinkPolicy(BASE)
+    assert policy.vet(f"{OK}?format=Entity&transaction=1").kind == "VmRestorePoint"  # "action" inside a key
+    assert policy.vet("http://em.test:9398/api/catalog/vms/web%20server").url.endswith("/web%20server")
+    assert policy.vet("http://em.test:9398/api/catalog/vms/caf%C3%A9").url.endswith("/caf%C3%A9")
+    query = "http://em.test:9398/api/query?type=VmRestorePoint&filter=VmName%3D%3D%22a%2Fb%22"
+    assert policy.vet(query).kind == "Query"
+
+
+@pytest.mark.anyio
+async def test_hostile_hrefs_reach_no_server_at_all() -> None:
+    """Over real sockets: EM on one loopback port, another server on a second; neither sees a request."""
+    with RunningSimulator(dataset=build_dataset(vm_count=3, days=2)) as em, RunningSimulator(
+        dataset=build_dataset(vm_count=1, days=1)
+    ) as other:
+        hrefs = hostile_hrefs_for(em.base_url, other.port)
+        assert len(hrefs) >= 90
+        server = build_server(make_settings(em.base_url), retry_base_delay=0.01)
+        async with Client(server) as client:
+            warm = await client.call_tool("check_connection", {})  # logged on: the session is not the excuse
+            assert not warm.is_error
+            before = list(em.state.request_log)
+            for href in hrefs:
+                for tool, arguments in (("follow_link", {"href": href}), ("get_vm_restore_point",
+                                                                          {"restore_point_id": href})):
+                    result = await client.call_tool(tool, arguments)
+                    assert result.is_error, (tool, href)
+            assert em.state.request_log == before
+            assert other.state.request_log == []
+            # And the server still follows a legitimate link afterwards.
+            ok = await client.call_tool("follow_link", {"href": f"{em.base_url}/api/vmRestorePoints"})
+            assert not ok.is_error

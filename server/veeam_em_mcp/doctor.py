@@ -34,6 +34,7 @@ from .errors import (
     AuthenticationFailed,
     ConfigurationError,
     MalformedResponse,
+    ResponseError,
     TlsVerificationFailed,
     TransportError,
     VeeamEmError,
@@ -149,6 +150,12 @@ async def diagnose(client: EnterpriseManagerClient, *, fresh_logon: bool = True)
         return report.finish()
     except TransportError as exc:
         report.add("reachable", "error", _first_sentence(str(exc)), _unreachable_fix(settings, hint))
+        return report.finish()
+    except ResponseError as exc:
+        # Too large or compressed: something answers, but not with an entry document we can read.
+        report.add("reachable", "ok", f"{settings.origin} accepts connections")
+        report.add("tls", tls_status, tls_text, _tls_warning_fix(settings) if tls_status == "warning" else None)
+        report.add("api", "error", _first_sentence(str(exc)), str(exc))
         return report.finish()
     report.add("reachable", "ok", f"{settings.origin} answered HTTP {response.status_code}")
     report.add("tls", tls_status, tls_text, _tls_warning_fix(settings) if tls_status == "warning" else None)

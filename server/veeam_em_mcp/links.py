@@ -29,6 +29,10 @@ _DECODED_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2
 _QUERY_PAIR_SEPARATORS = re.compile(r"[&;]")
 _NOT_LETTER = re.compile(r"[^a-z]")
 
+# Read-only, yet not this server's business: backup servers' stored credentials and encryption
+# password hints, and EM's security settings. Refused so a model can't be talked into listing them.
+_SENSITIVE = frozenset({"credentials", "passwords", "security"})
+
 ResourceKind = Literal[
     "VmRestorePoint",
     "RestorePoint",
@@ -146,6 +150,12 @@ class LinkPolicy:
             ("/api/sessionmngr", "/api/logonsessions")
         ):
             raise LinkRefused(raw, "logon sessions are managed by this server itself")
+        if _SENSITIVE.intersection(segment.lower() for segment in segments):
+            raise LinkRefused(
+                raw,
+                "it leads to EM's stored credentials, password keys or security settings, which this "
+                "server never reads (nothing about restore points needs them)",
+            )
         kind, single = classify(decoded)
         if single:
             query = [(k, v) for k, v in query if k.lower() != "format"] + [("format", "Entity")]

@@ -2,7 +2,8 @@
 
 These are what the model reads (MCP ``outputSchema`` + ``structuredContent``), so field names are
 snake_case on the wire with no aliases, every field has a description, and nothing is invented:
-a value EM did not send stays ``None``. Every resource keeps its ``href``, ``type`` and ``links``
+a value EM did not send stays ``None`` here and is left out of the
+result the model reads. Every resource keeps its ``href``, ``type`` and ``links``
 so the assistant can keep walking the API with ``follow_link``.
 """
 

@@ -11,6 +11,7 @@ exercised against those behaviours on a real socket, so each one can be switched
 
 Spec grammar (``parse_fault``): ``KIND[=VALUE][:COUNT][,key=value...]`` with keys ``count``, ``after`` (let this
 many matching requests through first), ``method``, ``path`` (case-insensitive prefix of the request path),
+``variant`` (``status``: ``em`` or ``html``; ``malformed``: ``cut`` or ``binary``; ``entities``: see below),
 ``url`` (system identifier of ``entities=external|parameter``), ``length`` (``huge`` only: ``declared`` sends a
 Content-Length up front) and ``encoding`` (``huge`` only: ``gzip`` sends it compressed, a decompression bomb).
 Without a count a fault applies to every matching request until cleared.
@@ -57,17 +58,17 @@ _VARIANTS: dict[str, tuple[str, ...]] = {
 }
 
 HELP = """\
-inject a fault (repeatable): KIND[=VALUE][:COUNT][,count=N][,after=N][,method=M][,path=P][,url=U][,length=declared].
-KINDs: latency=SECONDS (delay every answer); slow-logon=SECONDS (delay POST /api/sessionMngr only);
-status=CODE[:N] (answer CODE, e.g. 503, with EM's Error body; ',variant=html' for HTTP.sys' HTML page);
-drop (send part of a chunked answer, then close the connection); truncate (Content-Length larger than
-the body, then close); malformed (a complete 200 whose body is cut mid-document; '=binary' for invalid
-UTF-8); html (200 text/html sign-in page, like a proxy or a wrong port); huge=SIZE (a lazily generated
-200 body, e.g. 400MB; ',length=declared' announces it in Content-Length; ',encoding=gzip' compresses it
-about 1000:1 whatever the client asked for); entities=laughs|external|
-parameter|late (XML with a DTD: billion laughs, external entity to ',url=U', external parameter entity,
-or a DTD hidden after 8 KB of comment); expire (drop every session just before the matching request that
-carries one). Examples: --fault status=503:3,method=GET --fault slow-logon=5 --fault expire:1,after=10"""
+inject a fault (repeatable): KIND[=VALUE][:COUNT][,count=N][,after=N][,method=M][,path=P][,variant=V][,url=U]
+[,length=declared][,encoding=gzip]. KINDs: latency=SECONDS (delay every answer); slow-logon=SECONDS (delay
+POST /api/sessionMngr only); status=CODE (answer CODE, e.g. 503, with EM's Error body; ',variant=html' for
+HTTP.sys' HTML page); drop (send part of a chunked answer, then close the connection); truncate
+(Content-Length larger than the body, then close); malformed (a complete 200 whose body is cut mid-document;
+'=binary' for invalid UTF-8); html (200 text/html sign-in page, like a proxy or a wrong port); huge=SIZE
+(a lazily generated 200 body, e.g. 400MB; ',length=declared' announces it in Content-Length;
+',encoding=gzip' compresses it several hundredfold, whatever the client asked for);
+entities=VARIANT (XML with a DTD; VARIANT is laughs (billion laughs), external (external entity to ',url=U'),
+parameter (external parameter entity) or late (a DTD after 8 KB of comment)); expire (drop every session
+just before the matching request that carries one). Without COUNT a fault lasts until cleared."""
 
 
 class FaultSpecError(ValueError):

@@ -3,6 +3,7 @@
 
 Logging goes to stderr only, because stdout may be an MCP stdio channel when the product runs its demo.
 By default only the loopback interface is bound: the simulator accepts a well-known demo password.
+`--fault SPEC` (repeatable) starts it misbehaving on purpose; see faults.py for the grammar.
 """
 
 from __future__ import annotations
