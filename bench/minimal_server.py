@@ -16,7 +16,7 @@ from mcp.server import MCPServer
 from mcp.types import CallToolResult, TextContent
 
 
-def build_minimal_server(sample: dict[str, Any] | None = None) -> MCPServer:
+def build_minimal_server(sample: dict[str, Any] | None = None, model: str = "VmRestorePoint") -> MCPServer:
     server = MCPServer("minimal")
     if sample is None:
 
@@ -26,14 +26,26 @@ def build_minimal_server(sample: dict[str, Any] | None = None) -> MCPServer:
 
         return server
 
-    from veeam_em_mcp.models import VmRestorePoint
+    from veeam_em_mcp import models
 
+    if model == "FindVmRestorePointsResult":
+        from veeam_em_mcp.query_models import FindVmRestorePointsResult
+
+        output_model: Any = FindVmRestorePointsResult
+    else:
+        output_model = models.VmRestorePoint
     text = json.dumps(sample, separators=(",", ":"))
 
-    @server.tool(name="noop", description="Does nothing; returns a fixed restore point.")
-    async def noop() -> Annotated[CallToolResult, VmRestorePoint]:
+    @server.tool(name="noop", description="Does nothing; returns a fixed result.")
+    async def noop() -> Annotated[CallToolResult, output_model]:
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=sample)
 
+    # The same schema veeam-em-mcp publishes (compact where the measured version compacts it), so
+    # clients validate the same thing.
+    compact = getattr(models, "compact_output_schema", None)
+    if compact is not None:
+        metadata = server._tool_manager.get_tool("noop").fn_metadata
+        metadata.output_schema = compact(metadata.output_schema)
     return server
 
 

@@ -22,7 +22,9 @@ import json
 import logging
 import os
 import platform
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -54,7 +56,7 @@ def server_env(base_url: str) -> dict[str, str]:
         "VEEAM_EM_URL": base_url,
         "VEEAM_EM_USERNAME": USERNAME,
         "VEEAM_EM_PASSWORD": PASSWORD,
-        "VEEAM_MCP_LOG_LEVEL": "WARNING",
+        "VEEAM_MCP_LOG_LEVEL": "ERROR",
     }
 
 
@@ -77,19 +79,79 @@ def summary(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def bare_get_timings(base_url: str, url: str, repeat: int) -> tuple[list[float], str]:
-    """The floor's HTTP part: one session, keep-alive, the same entity, nothing else."""
-    async with httpx.AsyncClient() as http:
-        logon = await http.post(f"{base_url}/api/sessionMngr/?v=latest", auth=(USERNAME, PASSWORD), content=b"")
-        token = logon.headers["X-RestSvcSessionId"]
-        headers = {"X-RestSvcSessionId": token, "Accept": "application/xml"}
-        body = (await http.get(url, headers=headers)).text
+class SimulatorProcess:
+    """The simulator in its own process, as EM is on its own machine: no GIL shared with the client."""
 
-        async def get() -> None:
-            response = await http.get(url, headers=headers)
-            assert response.status_code == 200
+    def __init__(self, *args: str) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.args = [sys.executable, "-m", "veeam_em_mcp.simulator", "--port", str(self.port), *args]
+        self.process: subprocess.Popen[bytes] | None = None
 
-        return await timings(repeat, get), body
+    def __enter__(self) -> SimulatorProcess:
+        self.process = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base_url}/api/", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("the simulator did not start")
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+class BareGet:
+    """The floor's HTTP part: one EM session, keep-alive, the same URL, nothing else."""
+
+    def __init__(self, base_url: str, url: str) -> None:
+        self.base_url, self.url = base_url, url
+        self.http = httpx.AsyncClient()
+        self.headers: dict[str, str] = {}
+
+    async def __aenter__(self) -> BareGet:
+        logon = await self.http.post(
+            f"{self.base_url}/api/sessionMngr/?v=latest", auth=(USERNAME, PASSWORD), content=b""
+        )
+        self.headers = {"X-RestSvcSessionId": logon.headers["X-RestSvcSessionId"], "Accept": "application/xml"}
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.http.aclose()
+
+    async def get(self) -> str:
+        response = await self.http.get(self.url, headers=self.headers)
+        assert response.status_code == 200
+        return response.text
+
+
+async def interleaved(repeat: int, **calls: Callable[[], Awaitable[Any]]) -> dict[str, list[float]]:
+    """Time each call once per round, round after round, so all see the same machine state."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for round_no in range(repeat + 5):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            await call()
+            if round_no >= 5:  # warm-up rounds
+                samples[name].append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def against_floor(samples: dict[str, list[float]]) -> dict[str, Any]:
+    floor = statistics.median(samples["bare_get"]) + statistics.median(samples["noop"])
+    return {
+        "tool": summary(samples["tool"]),
+        "bare_get": summary(samples["bare_get"]),
+        "noop_tool": summary(samples["noop"]),
+        "floor_median_ms": round(floor, 3),
+        "ratio_to_floor": round(statistics.median(samples["tool"]) / floor, 3),
+    }
 
 
 def minimal_params(sample_file: Path | None = None) -> StdioServerParameters:
@@ -101,43 +163,43 @@ async def bench_tool_call(base_url: str, repeat: int) -> dict[str, Any]:
     from minimal_server import build_minimal_server  # type: ignore[import-not-found]
 
     point_url = f"{base_url}/api/vmRestorePoints/{SQL01_NEWEST_POINT_ID}?format=Entity"
-    bare, xml = await bare_get_timings(base_url, point_url, repeat)
     arguments = {"restore_point_id": SQL01_NEWEST_POINT_ID}
-    out: dict[str, Any] = {"bare_get": summary(bare), "em_xml_chars": len(xml)}
+    out: dict[str, Any] = {}
+    async with BareGet(base_url, point_url) as bare:
+        xml = await bare.get()
+        out["em_xml_chars"] = len(xml)
 
-    async with Client(build_server(settings_for(base_url))) as client:
-        first = await client.call_tool("get_vm_restore_point", arguments)
-        sample = dict(first.structured_content or {})
+        async with Client(build_server(settings_for(base_url))) as client:
+            first = await client.call_tool("get_vm_restore_point", arguments)
+            sample = dict(first.structured_content or {})
+            async with Client(build_minimal_server(sample)) as minimal:
+                out["in_process"] = await tool_vs_floor(repeat, client, minimal, bare, arguments)
         result_chars = len(json.dumps(sample, separators=(",", ":")))
-        tool = await timings(repeat, lambda: client.call_tool("get_vm_restore_point", arguments))
-    async with Client(build_minimal_server(sample)) as client:
-        noop = await timings(repeat, lambda: client.call_tool("noop", {}))
-    floor = statistics.median(bare) + statistics.median(noop)
-    out["in_process"] = {
-        "tool": summary(tool),
-        "noop_tool": summary(noop),
-        "floor_median_ms": round(floor, 3),
-        "ratio_to_floor": round(statistics.median(tool) / floor, 3),
-    }
-    out["result_chars"] = result_chars
-    out["result_vs_em_xml"] = round(result_chars / len(xml), 3)
+        out["result_chars"] = result_chars
+        out["result_vs_em_xml"] = round(result_chars / len(xml), 3)
 
-    stdio_repeat = max(20, repeat // 2)
-    params = StdioServerParameters(command=sys.executable, args=["-m", "veeam_em_mcp"], env=server_env(base_url))
-    async with Client(params, read_timeout_seconds=60) as client:
-        tool = await timings(stdio_repeat, lambda: client.call_tool("get_vm_restore_point", arguments))
-    sample_file = HERE / "results-sample.json"
-    sample_file.write_text(json.dumps(sample), encoding="utf-8")
-    async with Client(minimal_params(sample_file), read_timeout_seconds=60) as client:
-        noop = await timings(stdio_repeat, lambda: client.call_tool("noop", {}))
-    floor = statistics.median(bare) + statistics.median(noop)
-    out["stdio"] = {
-        "tool": summary(tool),
-        "noop_tool": summary(noop),
-        "floor_median_ms": round(floor, 3),
-        "ratio_to_floor": round(statistics.median(tool) / floor, 3),
-    }
+        sample_file = HERE / "results-sample.json"
+        sample_file.write_text(json.dumps(sample), encoding="utf-8")
+        params = StdioServerParameters(command=sys.executable, args=["-m", "veeam_em_mcp"], env=server_env(base_url))
+        async with (
+            Client(params, read_timeout_seconds=60) as client,
+            Client(minimal_params(sample_file), read_timeout_seconds=60) as minimal,
+        ):
+            out["stdio"] = await tool_vs_floor(repeat, client, minimal, bare, arguments)
     return out
+
+
+async def tool_vs_floor(
+    repeat: int, client: Client, minimal: Client, bare: BareGet, arguments: dict[str, Any]
+) -> dict[str, Any]:
+    return against_floor(
+        await interleaved(
+            repeat,
+            tool=lambda: client.call_tool("get_vm_restore_point", arguments),
+            bare_get=bare.get,
+            noop=lambda: minimal.call_tool("noop", {}),
+        )
+    )
 
 
 async def concurrent_calls(
@@ -145,6 +207,7 @@ async def concurrent_calls(
 ) -> dict[str, Any]:
     arguments = {"restore_point_id": SQL01_NEWEST_POINT_ID}
     logons_before = running.state.logons
+    peers_before = set(running.state.peers)
     limiter = anyio.Semaphore(in_flight)
     counts = {"done": 0, "errors": 0}
     async with Client(build_server(settings_for(running.base_url))) as client:
@@ -166,6 +229,7 @@ async def concurrent_calls(
         "calls_per_s": round(calls / elapsed, 1),
         "errors": counts["errors"],
         "logons": running.state.logons - logons_before,
+        "tcp_connections": len(running.state.peers - peers_before),
     }
 
 
@@ -200,28 +264,39 @@ async def bench_cold_start(base_url: str, repeat: int) -> dict[str, Any]:
 
 
 async def bench_query_scale(repeat: int, vm_count: int) -> dict[str, Any]:
-    dataset = build_dataset(vm_count=vm_count, days=30)
-    points = len(dataset.vm_restore_points)
+    points = len(build_dataset(vm_count=vm_count, days=30).vm_restore_points)  # what the simulator serves
     vm_name = "sql01"
-    with RunningSimulator(dataset=dataset) as running:
-        base = running.base_url
+    with SimulatorProcess("--vm-count", str(vm_count), "--days", "30") as em:
+        base = em.base_url
+        # The same page find_vm_restore_points asks EM for (see server/veeam_em_mcp/query.py).
         url = (
-            f"{base}/api/query?type=VmRestorePoint&format=Entities&sortDesc=CreationTime&pageSize=20&page=1"
-            f"&filter=VmName%3D%3D%22{vm_name}%22"
+            f"{base}/api/query?type=VmRestorePoint&format=Entities"
+            f"&filter=VmDisplayName%3D%3D%22{vm_name}%22&sortDesc=CreationTime&pageSize=20&page=1"
         )
-        bare, _ = await bare_get_timings(base, url, repeat)
-        async with Client(build_server(settings_for(base))) as client:
-            arguments = {"vm_name": vm_name, "page_size": 20}
+        arguments = {"vm_name": vm_name, "page_size": 20}
+        from minimal_server import build_minimal_server  # type: ignore[import-not-found]
+
+        async with BareGet(base, url) as bare, Client(build_server(settings_for(base))) as client:
             first = await client.call_tool("find_vm_restore_points", arguments)
-            data = first.structured_content or {}
-            items = data.get("restore_points") or data.get("items") or []
+            data = dict(first.structured_content or {})
+            items = data.get("restore_points") or []
             chars = len(json.dumps(data, separators=(",", ":")))
-            tool = await timings(repeat, lambda: client.call_tool("find_vm_restore_points", arguments))
+            async with Client(build_minimal_server(data, "FindVmRestorePointsResult")) as minimal:
+                samples = await interleaved(
+                    repeat,
+                    tool=lambda: client.call_tool("find_vm_restore_points", arguments),
+                    bare_get=bare.get,
+                    noop=lambda: minimal.call_tool("noop", {}),
+                )
+    floor = statistics.median(samples["bare_get"]) + statistics.median(samples["noop"])
     return {
         "points": points,
-        "bare_get": summary(bare),
-        "tool": summary(tool),
-        "ratio_to_bare_get": round(statistics.median(tool) / statistics.median(bare), 3),
+        "bare_get": summary(samples["bare_get"]),
+        "tool": summary(samples["tool"]),
+        "ratio_to_bare_get": round(statistics.median(samples["tool"]) / statistics.median(samples["bare_get"]), 3),
+        "noop_tool": summary(samples["noop"]),
+        "ratio_to_floor": round(statistics.median(samples["tool"]) / floor, 3),
+        "returned_points": len(items),
         "result_chars_per_point": round(chars / max(1, len(items)), 1),
     }
 
@@ -236,10 +311,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "cpus": os.cpu_count(),
         }
     }
+    with SimulatorProcess() as em:
+        results["tool_call"] = await bench_tool_call(em.base_url, repeat)
+        results["cold_start"] = await bench_cold_start(em.base_url, 3 if quick else 7)
+    # In-thread, because this one reads the simulator's counters and expires its sessions.
     with RunningSimulator(dataset=build_dataset()) as running:
-        results["tool_call"] = await bench_tool_call(running.base_url, repeat)
         results["concurrency"] = await bench_concurrency(running, 200 if quick else 1000, 50)
-        results["cold_start"] = await bench_cold_start(running.base_url, 3 if quick else 7)
     results["query_scale"] = await bench_query_scale(10 if quick else 50, 300 if quick else 3400)
     return results
 
@@ -254,18 +331,24 @@ def print_table(results: dict[str, Any]) -> None:
             "1a get_vm_restore_point in-process, median / p95 ms",
             f"{call['in_process']['tool']['median_ms']} / {call['in_process']['tool']['p95_ms']}",
         ),
-        ("   floor (bare GET + no-op tool) median ms", f"{call['in_process']['floor_median_ms']}"),
+        (
+            "   floor: bare GET + no-op tool, median ms",
+            f"{call['in_process']['bare_get']['median_ms']} + {call['in_process']['noop_tool']['median_ms']}",
+        ),
         ("   ratio to floor", f"{call['in_process']['ratio_to_floor']}x"),
         (
             "1b get_vm_restore_point over stdio, median / p95 ms",
             f"{call['stdio']['tool']['median_ms']} / {call['stdio']['tool']['p95_ms']}",
         ),
-        ("   floor (bare GET + no-op tool) median ms", f"{call['stdio']['floor_median_ms']}"),
+        (
+            "   floor: bare GET + no-op tool, median ms",
+            f"{call['stdio']['bare_get']['median_ms']} + {call['stdio']['noop_tool']['median_ms']}",
+        ),
         ("   ratio to floor", f"{call['stdio']['ratio_to_floor']}x"),
         (
             f"2  {conc['calls']} calls, {conc['in_flight']} in flight: calls/s, logons",
             f"{conc['steady']['calls_per_s']}/s, {conc['steady']['logons']} logon(s), "
-            f"{conc['steady']['errors']} errors",
+            f"{conc['steady']['errors']} errors, {conc['steady']['tcp_connections']} TCP connections to EM",
         ),
         (
             "   same with a forced expiry midway",
@@ -285,7 +368,14 @@ def print_table(results: dict[str, Any]) -> None:
             f"{query['tool']['median_ms']} vs bare GET {query['bare_get']['median_ms']} "
             f"({query['ratio_to_bare_get']}x)",
         ),
-        ("   result chars per restore point (query page)", f"{query['result_chars_per_point']}"),
+        (
+            "   vs floor (bare GET + no-op tool returning the same page)",
+            f"{query['bare_get']['median_ms']} + {query['noop_tool']['median_ms']} ({query['ratio_to_floor']}x)",
+        ),
+        (
+            "   result chars per restore point (query page)",
+            f"{query['result_chars_per_point']} ({query['returned_points']} points fit the default limit)",
+        ),
     ]
     width = max(len(label) for label, _ in rows)
     for label, value in rows:

@@ -118,3 +118,14 @@ async def test_something_that_is_not_enterprise_manager(foreign: Any) -> None:
         with pytest.raises(NotEnterpriseManager, match="9398") as wrong:
             await client.get(POINT_URL)
     assert "9419" in str(wrong.value)
+
+
+async def test_connections_to_em_are_kept_alive(loopback_simulator: Any) -> None:
+    base = loopback_simulator.base_url
+    before = set(loopback_simulator.state.peers)
+    client = EnterpriseManagerClient(make_settings(base), retry_base_delay=0.01)
+    async with client:
+        for _ in range(30):
+            await client.get(f"{base}/api/vmRestorePoints/{SQL01_POINT}?format=Entity")
+    # logon, 30 GETs and the logout share one TCP connection
+    assert len(loopback_simulator.state.peers - before) == 1

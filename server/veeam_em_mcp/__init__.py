@@ -1,10 +1,7 @@
 """veeam-em-mcp: an MCP server that answers questions about Veeam backups from Enterprise Manager."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("veeam-em-mcp")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0"
+# The single source of the version (pyproject reads it): importlib.metadata would cost ~50 ms
+# of every cold start just to learn it.
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]

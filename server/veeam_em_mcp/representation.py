@@ -63,6 +63,7 @@ def snake(name: str) -> str:
     return name.replace("-", "_").lower()
 
 
+@lru_cache(maxsize=1024)
 def _local(name: str) -> str:
     return name.rsplit(":", 1)[-1].lstrip("@")
 
@@ -164,7 +165,9 @@ def _normalise_value(local: str, value: Any) -> Any:
     if isinstance(value, list):
         return [_normalise_value(local, item) for item in value]
     if isinstance(value, str):
-        return _UNSAFE.sub("", value)
+        # isprintable() is False for every character _UNSAFE removes (C0/C1 controls, bidi and
+        # zero-width format characters), so the common clean string skips the regex.
+        return value if value.isprintable() else _UNSAFE.sub("", value)
     return value
 
 

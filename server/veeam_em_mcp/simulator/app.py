@@ -78,6 +78,8 @@ class SimulatorState:
         self.failed_logons = 0
         self.requests = 0
         self.request_log: list[tuple[str, str]] = []
+        # Client (host, port) pairs seen: one per TCP connection, so keep-alive can be checked.
+        self.peers: set[tuple[str, int]] = set()
         # Every token handed out, expired or not: secret-scanning tests look for them in outputs and logs.
         self.issued_tokens: list[str] = []
         # Tests read and reset state from another thread while uvicorn serves.
@@ -146,6 +148,8 @@ class _EmEnvelope:
         with self.state.lock:
             self.state.requests += 1
             self.state.request_log.append((scope["method"], f"{path}?{query}" if query else path))
+            if scope.get("client"):
+                self.state.peers.add(tuple(scope["client"]))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
