@@ -188,6 +188,13 @@ class EnterpriseManagerClient:
             self._raise_for_status(response, body, self.settings.base_url + "/")
         return self._parse(response, body)
 
+    async def probe(self, url: str) -> tuple[httpx.Response, bytes]:
+        """GET without a session and without judging the status: what answers at ``url``.
+
+        For diagnostics (``doctor``): the same TLS settings, pool, retries and caps as every call.
+        """
+        return await self._send("GET", url, token=None)
+
     async def logon(self) -> None:
         await self._ensure_session()
 

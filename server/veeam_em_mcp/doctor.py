@@ -142,7 +142,7 @@ async def diagnose(client: EnterpriseManagerClient, *, fresh_logon: bool = True)
     try:
         # The client's own transport: the same TLS settings, proxy and pool the tools use. Its
         # GET retries cover a transient failure; a refused connection fails fast anyway.
-        response, body = await client._send("GET", settings.base_url + "/", token=None)
+        response, body = await client.probe(settings.base_url + "/")
     except TlsVerificationFailed as exc:
         report.add("reachable", "ok", f"{settings.origin} accepts connections")
         fix = await _tls_fix(settings, str(exc))

@@ -147,7 +147,9 @@ def register(server: MCPServer[Any]) -> None:
         vm_name: Annotated[str, Field(description="Exact VM name (case-insensitive)", min_length=1, max_length=512)],
         ctx: Context,
         rpo_hours: Annotated[
-            float, Field(description="Recovery point objective in hours (default 24)", gt=0, le=8760)
+            float,
+            # ge rather than gt: some clients (Gemini) reject exclusiveMinimum.
+            Field(description="Recovery point objective in hours (default 24)", ge=0.01, le=8760),
         ] = 24,
     ) -> Annotated[CallToolResult, VmRecoverySummary]:
         state = state_of(ctx)
