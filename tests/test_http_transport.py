@@ -10,12 +10,10 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,6 +35,7 @@ from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.runner import RunningSimulator
 
 from .conftest import SQL01_POINT, make_settings
+from .http_server import console_script, demo_http_server
 
 pytestmark = pytest.mark.anyio
 
@@ -202,11 +201,6 @@ async def test_no_auth_on_loopback_serves_without_a_token(loopback_simulator: Ru
 # --- the real command line ---------------------------------------------------------------------
 
 
-def cli() -> list[str]:
-    script = Path(sys.executable).with_name("veeam-em-mcp")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "veeam_em_mcp"]
-
-
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VEEAM_EM_", "VEEAM_MCP_"))}
     return {**env, "VEEAM_MCP_LOG_LEVEL": "WARNING", **extra}
@@ -222,7 +216,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 )
 def test_cli_refuses_unsafe_or_incomplete_http_setups(args: list[str], env: dict[str, str], expected: str) -> None:
     result = subprocess.run(
-        [*cli(), "serve", "--demo", "--transport", "http", "--port", "0", *args],
+        [*console_script(), "serve", "--demo", "--transport", "http", "--port", "0", *args],
         env=clean_env(**env), capture_output=True, text=True, timeout=60, check=False,
     )
     assert result.returncode == 2
@@ -232,36 +226,11 @@ def test_cli_refuses_unsafe_or_incomplete_http_setups(args: list[str], env: dict
 
 
 async def test_cli_http_end_to_end() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [*cli(), "serve", "--demo", "--transport", "http", "--port", str(port), "--stateless"],
-        env=clean_env(**{TOKEN_ENV: TOKEN}), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the HTTP server did not come up"
-            time.sleep(0.1)
+    with demo_http_server(clean_env(**{TOKEN_ENV: TOKEN}), "--stateless") as base:
         async with httpx.AsyncClient() as raw:
             refused = await raw.post(f"{base}/mcp", json=INIT, headers=MCP_HEADERS)
         async with mcp_over_http(f"{base}/mcp", {"Authorization": f"Bearer {TOKEN}"}) as client:
             result = await client.call_tool("get_vm_restore_point", {"restore_point_id": SQL01_POINT})
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
     assert refused.status_code == 401
     assert not result.is_error
     assert result.structured_content["vm_name"] == "sql01"

@@ -12,20 +12,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from .conftest import SQL01_POINT
+from .http_server import console_script, demo_http_server
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALLER = ROOT / ".ci" / "inspector.sh"
@@ -59,11 +56,6 @@ def inspector_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         }
     )
     return env
-
-
-def server_command() -> list[str]:
-    script = Path(sys.executable).with_name("veeam-em-mcp")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "veeam_em_mcp"]
 
 
 Run = Callable[..., dict[str, Any]]
@@ -126,42 +118,13 @@ def exercise(run: Run, *, relative_hrefs: bool) -> None:
 
 
 def test_inspector_over_stdio(inspector: str, inspector_env: dict[str, str]) -> None:
-    exercise(make_runner(inspector, inspector_env, [*server_command(), "serve", "--demo"]), relative_hrefs=True)
+    exercise(make_runner(inspector, inspector_env, [*console_script(), "serve", "--demo"]), relative_hrefs=True)
 
 
 @pytest.fixture
 def http_server(inspector_env: dict[str, str]) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [*server_command(), "serve", "--demo", "--transport", "http", "--port", str(port)],
-        env={**inspector_env, "VEEAM_MCP_HTTP_TOKEN": TOKEN},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"veeam-em-mcp serve --transport http exited:\n{process.stderr.read() if process.stderr else ''}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the HTTP server did not come up within 30 s"
-            time.sleep(0.1)
+    with demo_http_server({**inspector_env, "VEEAM_MCP_HTTP_TOKEN": TOKEN}) as base:
         yield f"{base}/mcp"
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
 
 
 def test_inspector_over_http(inspector: str, inspector_env: dict[str, str], http_server: str) -> None:

@@ -14,7 +14,6 @@ import base64
 import hashlib
 import logging
 import random
-import re
 import ssl
 import time
 from dataclasses import dataclass
@@ -42,13 +41,12 @@ from .errors import (
     SessionRejected,
     TlsVerificationFailed,
 )
-from .representation import Document, parse
+from .representation import Document, clean, parse
 
 log = logging.getLogger("veeam_em_mcp.client")
 
 TOKEN_HEADER = "X-RestSvcSessionId"  # noqa: S105  # a header name, not a secret
 _RETRY_STATUSES = frozenset({502, 503, 504})
-_UNSAFE_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class _NoCookies(CookieJar):
@@ -98,7 +96,7 @@ def tls_verify_setting(settings: Settings) -> ssl.SSLContext | bool:
 
 def clean_text(text: str, limit: int = 400) -> str:
     """EM text for a message: no control or bidi-override characters, bounded length."""
-    text = _UNSAFE_TEXT.sub("", text).strip()
+    text = clean(text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -106,53 +106,54 @@ class LinkPolicy:
             raise LinkRefused(raw, "it contains whitespace or control characters")
         if "\\" in raw:
             raise LinkRefused(raw, "it contains a backslash")
+        given = raw  # refusals repeat the href as the caller wrote it
         if raw.startswith("/") and not raw.startswith("//"):
             raw = self.origin + raw
         try:
             parts = urlsplit(raw)
             port = parts.port
         except ValueError:
-            raise LinkRefused(raw, "it is not a valid URL") from None
+            raise LinkRefused(given, "it is not a valid URL") from None
         if parts.scheme.lower() != self.scheme:
-            raise LinkRefused(raw, f"only {self.scheme}:// links on the Enterprise Manager server are followed")
+            raise LinkRefused(given, f"only {self.scheme}:// links on the Enterprise Manager server are followed")
         if "@" in parts.netloc or parts.username is not None:
-            raise LinkRefused(raw, "it carries user information (user@host), which EM links never do")
+            raise LinkRefused(given, "it carries user information (user@host), which EM links never do")
         if (parts.hostname or "").lower() != self.host:
-            raise LinkRefused(raw, f"it points at another host; only {self.origin} is allowed")
+            raise LinkRefused(given, f"it points at another host; only {self.origin} is allowed")
         if (port or _DEFAULT_PORTS[self.scheme]) != self.port:
-            raise LinkRefused(raw, f"it points at another port; only {self.origin} is allowed")
+            raise LinkRefused(given, f"it points at another port; only {self.origin} is allowed")
         if parts.fragment or raw.endswith("#"):
-            raise LinkRefused(raw, "it carries a fragment, which EM links never do")
+            raise LinkRefused(given, "it carries a fragment, which EM links never do")
         path = parts.path
         if _DANGEROUS_ESCAPE.search(path):
-            raise LinkRefused(raw, "it hides a path separator, dot or escape in percent-encoding")
+            raise LinkRefused(given, "it hides a path separator, dot or escape in percent-encoding")
         try:
             # Invalid UTF-8 escapes (the overlong %c0%ae is an old IIS dot) must not be silently replaced.
             decoded = unquote(path, errors="strict")
         except UnicodeDecodeError:
-            raise LinkRefused(raw, "its percent-encoding is not valid UTF-8") from None
+            raise LinkRefused(given, "its percent-encoding is not valid UTF-8") from None
         if _DECODED_CONTROL.search(decoded):
-            raise LinkRefused(raw, "it hides control characters in percent-encoding")
+            raise LinkRefused(given, "it hides control characters in percent-encoding")
         segments = decoded.split("/")
         # "..;" is a dot segment with a path parameter on some servers (Tomcat-style traversal).
         if any(seg.split(";", 1)[0] in (".", "..") for seg in segments):
-            raise LinkRefused(raw, "it contains '.' or '..' path segments")
+            raise LinkRefused(given, "it contains '.' or '..' path segments")
         if not decoded.startswith("/api/") or "//" in decoded:
-            raise LinkRefused(raw, "only resources under /api/ on the Enterprise Manager server are followed")
+            raise LinkRefused(given, "only resources under /api/ on the Enterprise Manager server are followed")
         query = parse_qsl(parts.query, keep_blank_values=True)
         if _has_action(parts.query):
             raise LinkRefused(
-                raw,
+                given,
                 "it is an action link (?action=…), which starts an operation on the backup "
                 "infrastructure; this server is read-only",
             )
         if decoded.rstrip("/").lower() in ("/api/sessionmngr", "/api/logonsessions") or decoded.lower().startswith(
             ("/api/sessionmngr", "/api/logonsessions")
         ):
-            raise LinkRefused(raw, "logon sessions are managed by this server itself")
+            raise LinkRefused(given, "logon sessions are managed by this server itself")
         if _SENSITIVE.intersection(segment.lower() for segment in segments):
             raise LinkRefused(
-                raw,
+                given,
                 "it leads to EM's stored credentials, password keys or security settings, which this "
                 "server never reads (nothing about restore points needs them)",
             )

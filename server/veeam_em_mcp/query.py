@@ -22,6 +22,7 @@ from typing import Any, Literal, get_args
 from urllib.parse import quote
 
 from .errors import InvalidArgument, MalformedResponse
+from .links import GUID_PATTERN
 from .models import VmRestorePoint, parse_timestamp
 from .representation import Document, vm_restore_point
 
@@ -31,8 +32,7 @@ ALGORITHMS: tuple[str, ...] = get_args(Algorithm)
 POINT_TYPES: tuple[str, ...] = get_args(PointType)
 
 MAX_PAGE_SIZE = 100
-_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_SERVER_ID = re.compile(rf"^(?:urn:veeam:BackupServer:)?({_GUID})$", re.IGNORECASE)
+_SERVER_ID = re.compile(rf"^(?:urn:veeam:BackupServer:)?({GUID_PATTERN})\Z", re.IGNORECASE)
 _CURSOR_VERSION = 1
 _MAX_TEXT = 512  # longest filter value accepted from a cursor (the tools cap their arguments the same way)
 

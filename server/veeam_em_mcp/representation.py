@@ -148,7 +148,12 @@ def _normalise_mapping(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def clean(value: str) -> str:
-    return _UNSAFE.sub("", value)
+    """EM text without control or bidirectional-override characters.
+
+    isprintable() is False for every character _UNSAFE removes (C0/C1 controls, bidi and zero-width
+    format characters), so the common clean string skips the regex.
+    """
+    return value if value.isprintable() else _UNSAFE.sub("", value)
 
 
 def _normalise_value(local: str, value: Any) -> Any:
@@ -165,9 +170,7 @@ def _normalise_value(local: str, value: Any) -> Any:
     if isinstance(value, list):
         return [_normalise_value(local, item) for item in value]
     if isinstance(value, str):
-        # isprintable() is False for every character _UNSAFE removes (C0/C1 controls, bidi and
-        # zero-width format characters), so the common clean string skips the regex.
-        return value if value.isprintable() else _UNSAFE.sub("", value)
+        return clean(value)
     return value
 
 

@@ -38,10 +38,9 @@ from . import __version__
 from .client import EnterpriseManagerClient
 from .doctor import supported_versions, tls_mode
 from .errors import BadRequest, InvalidIdentifier, NotFound, VeeamEmError
-from .links import restore_point_guid
 from .models import VmRestorePoint
-from .representation import to_resource
 from .tools.common import AppState, result_json, state_of
+from .tools.restore_points import read_vm_restore_point
 
 log = logging.getLogger("veeam_em_mcp.resources")
 
@@ -77,7 +76,7 @@ def register(server: MCPServer[Any]) -> None:
         state = state_of(ctx)
         point = await _read_restore_point(state, id)
         # The same JSON get_vm_restore_point returns (absent fields left out, EM hrefs made relative).
-        return _json(json.loads(result_json(point, state.settings)))
+        return result_json(point, state.settings)
 
     @server.resource(
         ENTERPRISE_MANAGER_URI,
@@ -131,21 +130,11 @@ def _json(data: Any) -> str:
 async def _read_restore_point(state: AppState, identifier: str) -> VmRestorePoint:
     # Resource errors travel as JSON-RPC errors whose message the client shows: keep them actionable.
     try:
-        guid = restore_point_guid(identifier, state.settings.base_url)
-        doc = await state.client.get(f"{state.settings.base_url}/vmRestorePoints/{guid}?format=Entity")
-        resource = to_resource(doc, "VmRestorePoint")
-    except InvalidIdentifier as exc:
+        return await read_vm_restore_point(state, identifier)
+    except (InvalidIdentifier, NotFound) as exc:
         raise ResourceNotFoundError(str(exc)) from None
-    except NotFound:
-        raise ResourceNotFoundError(
-            f"No VM restore point {identifier} on Enterprise Manager. Find points by VM name with "
-            "find_vm_restore_points."
-        ) from None
     except VeeamEmError as exc:
         raise ResourceError(str(exc)) from None
-    if not isinstance(resource, VmRestorePoint):
-        raise ResourceError(f"Enterprise Manager answered {identifier} with a {resource.kind}, not a VM restore point.")
-    return resource
 
 
 # --- veeam-em://enterpriseManager --------------------------------------------------------------

@@ -99,12 +99,37 @@ def result_json(model: BaseModel, settings: Settings) -> str:
 
 def result_text(model: BaseModel, settings: Settings) -> str:
     """The text mirror of a result exactly as sent; its length is what VEEAM_MCP_MAX_RESULT_CHARS bounds."""
-    text = result_json(model, settings)
+    return _mirror(result_json(model, settings), settings)
+
+
+def _mirror(text: str, settings: Settings) -> str:
     return f"{DEMO_BANNER}\n{text}" if settings.demo else text
 
 
 def fits(model: BaseModel, settings: Settings) -> bool:
     return len(result_text(model, settings)) <= settings.max_result_chars
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def longest_fitting(count: int, build: Callable[[int], M], settings: Settings) -> M:
+    """``build(count)`` when it fits the size limit, else ``build(k)`` for the largest ``k`` that does.
+
+    ``build(k)`` is the result holding the first ``k`` items of a list, saying what it left out; a
+    binary search, since the size of a result grows with ``k`` but not by a fixed amount per item.
+    """
+    full = build(count)
+    if fits(full, settings):
+        return full
+    low, high = 0, count - 1
+    while low < high:
+        mid = (low + high + 1) // 2
+        if fits(build(mid), settings):
+            low = mid
+        else:
+            high = mid - 1
+    return build(low)
 
 
 def bounded_result(model: BaseModel, settings: Settings, remedy: str) -> CallToolResult:
@@ -113,17 +138,22 @@ def bounded_result(model: BaseModel, settings: Settings, remedy: str) -> CallToo
     Tools that return lists cut them first (and say so); this is the last guard, for answers that cannot
     be cut without losing part of one resource, which would be dropping data silently.
     """
-    size = len(result_text(model, settings))
+    text = result_json(model, settings)
+    size = len(_mirror(text, settings))
     if size > settings.max_result_chars:
         raise ResultTooLarge(
             f"The answer is {size} characters, over the result size limit (VEEAM_MCP_MAX_RESULT_CHARS="
             f"{settings.max_result_chars}); nothing was returned. {remedy}"
         )
-    return structured_result(model, settings)
+    return _call_result(text, settings)
 
 
 def structured_result(model: BaseModel, settings: Settings) -> CallToolResult:
     """A result with ``structuredContent`` and its JSON mirror as text (labelled in demo mode)."""
-    text = result_json(model, settings)
-    mirror = f"{DEMO_BANNER}\n{text}" if settings.demo else text
-    return CallToolResult(content=[TextContent(type="text", text=mirror)], structured_content=json.loads(text))
+    return _call_result(result_json(model, settings), settings)
+
+
+def _call_result(text: str, settings: Settings) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=_mirror(text, settings))], structured_content=json.loads(text)
+    )

@@ -45,7 +45,7 @@ from ..query_models import (
     PointBrief,
     VmRecoverySummary,
 )
-from .common import READ_ONLY, bounded_result, em_errors, fits, state_of
+from .common import READ_ONLY, bounded_result, em_errors, longest_fitting, state_of
 
 DEFAULT_PAGE_SIZE = 20
 SUMMARY_PAGE_SIZE = MAX_PAGE_SIZE  # the summary reads few pages, so each may as well be large
@@ -245,18 +245,7 @@ async def find_page(client: EnterpriseManagerClient, settings: Settings, positio
             query=_applied(query, position.query),
         )
 
-    full = build(len(points))
-    if fits(full, settings):
-        return full
-    # Binary search for the longest prefix of the page that fits together with the note and cursor.
-    low, high = 0, len(points) - 1
-    while low < high:
-        mid = (low + high + 1) // 2
-        if fits(build(mid), settings):
-            low = mid
-        else:
-            high = mid - 1
-    return build(low)
+    return longest_fitting(len(points), build, settings)
 
 
 # --- the summary --------------------------------------------------------------------------------------------

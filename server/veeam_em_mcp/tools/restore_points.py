@@ -20,7 +20,7 @@ from ..errors import MalformedResponse, NotFound
 from ..links import restore_point_guid
 from ..models import AnyResource, EntityReferences, ResourceList, VmRestorePoint
 from ..representation import to_resource
-from .common import READ_ONLY, bounded_result, em_errors, fits, state_of
+from .common import READ_ONLY, AppState, bounded_result, em_errors, longest_fitting, state_of
 
 
 class FollowLinkResult(BaseModel):
@@ -75,24 +75,10 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context,
     ) -> Annotated[CallToolResult, VmRestorePoint]:
         state = state_of(ctx)
-        guid = restore_point_guid(restore_point_id, state.settings.base_url)
-        url = f"{state.settings.base_url}/vmRestorePoints/{guid}?format=Entity"
-        try:
-            doc = await state.client.get(url)
-        except NotFound as exc:
-            raise NotFound(
-                404,
-                f"No VM restore point with id {guid} exists on Enterprise Manager. Check the id, or search "
-                "by VM name with find_vm_restore_points.",
-                exc.em_message,
-            ) from None
-        resource = to_resource(doc, "VmRestorePoint")
-        if not isinstance(resource, VmRestorePoint):
-            raise MalformedResponse(
-                f"Enterprise Manager answered {guid} with a {resource.kind}, not a VM restore point."
-            )
         return bounded_result(
-            resource, state.settings, "One restore point cannot be split: raise VEEAM_MCP_MAX_RESULT_CHARS."
+            await read_vm_restore_point(state, restore_point_id),
+            state.settings,
+            "One restore point cannot be split: raise VEEAM_MCP_MAX_RESULT_CHARS.",
         )
 
     @server.tool(
@@ -130,6 +116,24 @@ def register(server: MCPServer[Any]) -> None:
         )
 
 
+async def read_vm_restore_point(state: AppState, identifier: str) -> VmRestorePoint:
+    """One VM restore point in entity form, from its GUID, UID or href (the tool and the resource)."""
+    guid = restore_point_guid(identifier, state.settings.base_url)
+    try:
+        doc = await state.client.get(f"{state.settings.base_url}/vmRestorePoints/{guid}?format=Entity")
+    except NotFound as exc:
+        raise NotFound(
+            404,
+            f"No VM restore point with id {guid} exists on Enterprise Manager. Check the id, or search "
+            "by VM name with find_vm_restore_points.",
+            exc.em_message,
+        ) from None
+    resource = to_resource(doc, "VmRestorePoint")
+    if not isinstance(resource, VmRestorePoint):
+        raise MalformedResponse(f"Enterprise Manager answered {guid} with a {resource.kind}, not a VM restore point.")
+    return resource
+
+
 def fit_result(result: FollowLinkResult, settings: Settings) -> FollowLinkResult:
     """Cut a list so the result text (banner included) stays under the limit, and say so; never silently."""
     resource = result.resource
@@ -138,17 +142,9 @@ def fit_result(result: FollowLinkResult, settings: Settings) -> FollowLinkResult
     items: list[Any] = list(resource.refs if isinstance(resource, EntityReferences) else resource.items)
     total = len(items)
     full = result.model_copy(update={"total_items": total, "returned_items": total})
-    if fits(full, settings):
-        return full
-    # Binary search for the longest prefix that fits, leaving room for the note.
-    low, high = 0, total
-    while low < high:
-        mid = (low + high + 1) // 2
-        if fits(_with_items(result, items[:mid], total), settings):
-            low = mid
-        else:
-            high = mid - 1
-    return _with_items(result, items[:low], total)
+    return longest_fitting(
+        total, lambda count: full if count == total else _with_items(result, items[:count], total), settings
+    )
 
 
 def _with_items(result: FollowLinkResult, items: list[Any], total: int) -> FollowLinkResult:
