@@ -23,9 +23,9 @@ import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from veeam_em_mcp.errors import HttpSetupError
 from veeam_em_mcp.http import (
     TOKEN_ENV,
-    HttpSetupError,
     build_http_app,
     check_http_setup,
     is_loopback,

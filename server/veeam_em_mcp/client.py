@@ -32,6 +32,7 @@ from .errors import (
     AuthenticationFailed,
     BadRequest,
     EnterpriseManagerUnreachable,
+    HtmlInsteadOfApi,
     MalformedResponse,
     NotEnterpriseManager,
     NotFound,
@@ -300,7 +301,7 @@ class EnterpriseManagerClient:
             try:
                 response, body = await self._send_once(method, url, headers, auth)
             except (EnterpriseManagerUnreachable, RequestTimedOut) as exc:
-                if attempt >= attempts or isinstance(exc, TlsVerificationFailed):
+                if attempt >= attempts:
                     raise
                 log.warning("%s %s failed (%s); retrying", method, _path(url), type(exc).__name__)
             else:
@@ -412,10 +413,8 @@ class EnterpriseManagerClient:
             raise NotEnterpriseManager(self._not_em_message("it answered with an HTML page"))
         try:
             return parse(body, content_type)
-        except MalformedResponse as exc:
-            if "HTML" in str(exc):
-                raise NotEnterpriseManager(self._not_em_message("it answered with an HTML page")) from None
-            raise
+        except HtmlInsteadOfApi:
+            raise NotEnterpriseManager(self._not_em_message("it answered with an HTML page")) from None
 
     def _em_message(self, response: httpx.Response, body: bytes) -> str | None:
         try:

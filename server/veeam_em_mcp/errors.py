@@ -1,17 +1,21 @@
-"""Every failure veeam-em-mcp can report, in one place.
+"""Every failure veeam-em-mcp reports on purpose, in one place.
 
 Each error's message is written for the person (or model) who has to act on it: it says what
-went wrong *and* what to do next. The tool layer hands these messages to the model verbatim
-(as MCP ``ToolError``), so they must never contain a password or a session token.
+went wrong *and* what to do next. The MCP surface hands these messages to the model verbatim (as
+``ToolError``), so they must never contain a password or a session token. Foreign exceptions
+(httpx, ssl, expat, json, pydantic) are mapped to these once, where they are first met: the client
+for the network, the representation layer for EM's bodies.
 
 Hierarchy::
 
     VeeamEmError
-    ├── ConfigurationError ........... a VEEAM_EM_* variable is missing or invalid
+    ├── ConfigurationError ........... a VEEAM_EM_* / VEEAM_MCP_* variable is missing or invalid
+    ├── HttpSetupError ............... the HTTP transport cannot start as configured
+    ├── PromptFileError .............. a prompt file in prompts/ is malformed
     ├── RequestRefused ............... refused here, before any request reached EM
-    │   ├── InvalidIdentifier ........ not a restore point GUID, UID or href
+    │   ├── InvalidIdentifier ........ not a GUID, UID or href of the expected kind
     │   ├── InvalidArgument .......... a tool argument is out of range or malformed
-    │   └── LinkRefused .............. href off the EM origin, traversal, or an action link
+    │   └── LinkRefused .............. an href off the EM origin, a traversal, or an action link
     ├── TransportError ............... EM could not be reached or did not answer in time
     │   ├── EnterpriseManagerUnreachable
     │   ├── TlsVerificationFailed .... certificate not trusted (CA bundle / fingerprint)
@@ -24,9 +28,11 @@ Hierarchy::
     │   ├── AccessDenied (403)
     │   ├── NotFound (404)
     │   └── ServerError (5xx)
-    └── ResponseError ................ EM's answer could not be used
+    └── ResponseError ................ EM's answer (or ours) could not be used
         ├── MalformedResponse
-        └── ResponseTooLarge
+        │   └── HtmlInsteadOfApi ..... an HTML page where an EM resource was expected
+        ├── ResponseTooLarge ......... EM's answer is over VEEAM_EM_MAX_RESPONSE_BYTES
+        └── ResultTooLarge ........... a tool's own answer is over VEEAM_MCP_MAX_RESULT_CHARS
 """
 
 from __future__ import annotations
@@ -39,11 +45,27 @@ class VeeamEmError(Exception):
 
 
 class ConfigurationError(VeeamEmError):
-    """The server cannot start because of its configuration."""
+    """Raised at start when a variable is missing or invalid; the server does not start.
+
+    What to do: set the named variable as the message says (the README's Configuration table lists them).
+    """
 
     def __init__(self, variable: str, problem: str) -> None:
         self.variable = variable
         super().__init__(f"{variable}: {problem}")
+
+
+class HttpSetupError(VeeamEmError):
+    """Raised by ``serve --transport http`` before it listens: no token, a short token, or ``--no-auth``
+    on a non-loopback host. The message is one line saying why; set ``VEEAM_MCP_HTTP_TOKEN`` or bind loopback.
+    """
+
+
+class PromptFileError(VeeamEmError, ValueError):
+    """Raised at start when a file in ``prompts/`` is malformed; the message names the file and line to fix.
+
+    A broken prompt is a packaging bug, so the server refuses to start rather than serve half a template.
+    """
 
 
 class RequestRefused(VeeamEmError):
@@ -51,6 +73,11 @@ class RequestRefused(VeeamEmError):
 
 
 class InvalidIdentifier(RequestRefused):
+    """Raised when an id is not a GUID, UID or href of the kind the tool expects.
+
+    Nothing was sent; the message shows the accepted forms, so correct the id and call again.
+    """
+
     def __init__(self, value: str, expected: str) -> None:
         self.value = value
         super().__init__(
@@ -60,7 +87,10 @@ class InvalidIdentifier(RequestRefused):
 
 
 class InvalidArgument(RequestRefused):
-    pass
+    """Raised when a tool argument is malformed or out of range (a date, a cursor, a page size, a name).
+
+    Nothing was sent; the message says which argument and what is accepted.
+    """
 
 
 def redact_userinfo(href: str) -> str:
@@ -72,6 +102,12 @@ _USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*:/*)[^/?#]*@")
 
 
 class LinkRefused(RequestRefused):
+    """Raised by ``follow_link`` for an href it will not fetch: another host or port, a path outside
+    ``/api/``, traversal, an action link (``?action=…``), logon sessions or stored credentials.
+
+    No request was made; use a read-only href from an earlier result.
+    """
+
     def __init__(self, href: str, reason: str) -> None:
         self.href = redact_userinfo(href)
         self.reason = reason
@@ -86,27 +122,40 @@ class TransportError(VeeamEmError):
 
 
 class EnterpriseManagerUnreachable(TransportError):
-    pass
+    """Raised when no connection to EM could be made, or it broke mid-answer (after the GET retries).
+
+    Check VEEAM_EM_URL, that the Veeam RESTful API service runs, and the firewall.
+    """
 
 
 class TlsVerificationFailed(TransportError):
-    pass
+    """Raised when EM's certificate is not trusted, or the TLS handshake fails (never retried).
+
+    Set VEEAM_EM_CA_BUNDLE or VEEAM_EM_TLS_FINGERPRINT; a failed handshake often means a plain-HTTP port.
+    """
 
 
 class RequestTimedOut(TransportError):
-    pass
+    """Raised when EM does not answer within VEEAM_EM_TIMEOUT (or a tool call's deadline passes).
+
+    EM may be overloaded; try again later, or raise VEEAM_EM_TIMEOUT.
+    """
 
 
 class AuthenticationFailed(VeeamEmError):
-    pass
+    """Raised when EM answers the logon with 401: a wrong password, an unknown account or a user-name format
+    EM does not accept. Check VEEAM_EM_USERNAME / VEEAM_EM_PASSWORD and the account's EM role.
+    """
 
 
 class NotEnterpriseManager(VeeamEmError):
-    pass
+    """Raised when the URL answers, but not like EM's REST API (an HTML page, a logon without a token, the
+    VBR REST API on 9419). Point VEEAM_EM_URL at https://<em-server>:9398.
+    """
 
 
 class ApiError(VeeamEmError):
-    """Enterprise Manager answered with an HTTP error status."""
+    """Enterprise Manager answered with an HTTP error status; ``em_message`` is EM's own text, if any."""
 
     def __init__(self, status: int, message: str, em_message: str | None = None) -> None:
         self.status = status
@@ -115,32 +164,63 @@ class ApiError(VeeamEmError):
 
 
 class BadRequest(ApiError):
-    pass
+    """Raised when EM answers 400: EM found the request malformed (e.g. a filter it does not accept)."""
 
 
 class SessionRejected(ApiError):
-    pass
+    """Raised when EM rejects a session it has just created (401 after a fresh logon): the account may have
+    lost its role, or EM is restarting. Check the account, then try again.
+    """
 
 
 class AccessDenied(ApiError):
-    pass
+    """Raised when EM answers 403: the account's EM role or restore scope does not cover the resource.
+
+    Give the account Portal Administrator, Portal User or Restore Operator with a fitting scope.
+    """
 
 
 class NotFound(ApiError):
-    pass
+    """Raised when EM answers 404: the resource does not exist (deleted, or removed by retention).
+
+    The message names what was asked for; the layer that knows what it was asking for words it.
+    """
 
 
 class ServerError(ApiError):
-    pass
+    """Raised when EM answers 5xx (after the GET retries for 502/503/504): EM is failing or restarting.
+
+    Try again in a minute; check the EM server if it persists.
+    """
 
 
 class ResponseError(VeeamEmError):
-    """Enterprise Manager's answer could not be used."""
+    """Enterprise Manager's answer, or this server's own, could not be used."""
 
 
 class MalformedResponse(ResponseError):
-    pass
+    """Raised when EM's body cannot be read: invalid UTF-8, malformed XML/JSON, a DTD or entities (refused),
+    or a document that is not the resource asked for. Nothing was guessed from it.
+    """
+
+
+class HtmlInsteadOfApi(MalformedResponse):
+    """Raised by the representation layer when a body is an HTML page (a web UI, a proxy's sign-in page).
+
+    The client turns it into ``NotEnterpriseManager``, which says which URL to fix.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("the server answered with an HTML page, not an EM resource")
 
 
 class ResponseTooLarge(ResponseError):
-    pass
+    """Raised when EM's answer exceeds VEEAM_EM_MAX_RESPONSE_BYTES (or is compressed, which could expand
+    past it); reading stopped at the cap. Ask for less (a narrower filter, a smaller page) or raise the cap.
+    """
+
+
+class ResultTooLarge(ResponseError):
+    """Raised when a tool's own answer would exceed VEEAM_MCP_MAX_RESULT_CHARS and cannot be cut without
+    losing part of one resource. Nothing is returned; raise the limit or ask for less.
+    """

@@ -35,6 +35,8 @@ from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .errors import HttpSetupError
+
 log = logging.getLogger("veeam_em_mcp.http")
 
 TOKEN_ENV = "VEEAM_MCP_HTTP_TOKEN"  # noqa: S105  # the variable's name, not a token
@@ -44,10 +46,6 @@ MIN_TOKEN_CHARS = 16
 MCP_PATH = "/mcp"
 HEALTH_PATH = "/healthz"
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
-
-
-class HttpSetupError(Exception):
-    """The HTTP transport cannot start as configured; the message is one line saying why."""
 
 
 def is_loopback(host: str) -> bool:

@@ -35,6 +35,8 @@ from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 
+from .errors import PromptFileError
+
 log = logging.getLogger("veeam_em_mcp.prompts")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -47,10 +49,6 @@ _MAX_VALUE_CHARS = 2048
 _MAX_NUMBER = 24 * 366  # a year: an RPO beyond that is a typo
 
 ArgumentKind = Literal["text", "number"]
-
-
-class PromptFileError(ValueError):
-    """A prompt file is malformed; the message names the file (and line) and what to fix."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import xmltodict
 
-from .errors import MalformedResponse
+from .errors import HtmlInsteadOfApi, MalformedResponse
 from .models import (
     AnyResource,
     Backup,
@@ -115,11 +115,11 @@ def parse_xml(text: str) -> Document:
     # xmltodict treats entities varies between its versions (0.14 drops them silently, 1.0 raises).
     if _DTD.search(text):
         if "<html" in head:
-            raise MalformedResponse("the server answered with an HTML page, not an EM resource")
+            raise HtmlInsteadOfApi()
         # Entity declarations are the billion-laughs and XXE vectors; EM never sends any.
         raise MalformedResponse("Enterprise Manager's XML declares a DTD or entities; refused to parse it.")
     if head.startswith("<html") or "<html" in head[:256]:
-        raise MalformedResponse("the server answered with an HTML page, not an EM resource")
+        raise HtmlInsteadOfApi()
     try:
         parsed = xmltodict.parse(text, force_list=_force_list, disable_entities=True)
     except ValueError as exc:  # raised by xmltodict for entity declarations

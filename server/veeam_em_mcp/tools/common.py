@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from ..client import EnterpriseManagerClient
 from ..config import Settings
-from ..errors import ResponseTooLarge, VeeamEmError
+from ..errors import ResultTooLarge, VeeamEmError
 from ..links import LinkPolicy
 
 log = logging.getLogger("veeam_em_mcp.tools")
@@ -53,10 +53,6 @@ def state_of(ctx: Context) -> AppState:
     state = ctx.request_context.lifespan_context
     assert isinstance(state, AppState)
     return state
-
-
-class ResultTooLarge(ResponseTooLarge):
-    """A tool's own answer would exceed VEEAM_MCP_MAX_RESULT_CHARS and cannot be shortened."""
 
 
 P = ParamSpec("P")
