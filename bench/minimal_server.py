@@ -26,26 +26,18 @@ def build_minimal_server(sample: dict[str, Any] | None = None, model: str = "VmR
 
         return server
 
-    from veeam_em_mcp import models
+    from veeam_em_mcp.models.resources import VmRestorePoint
+    from veeam_em_mcp.models.results import FindVmRestorePointsResult
 
-    if model == "FindVmRestorePointsResult":
-        from veeam_em_mcp.query_models import FindVmRestorePointsResult
-
-        output_model: Any = FindVmRestorePointsResult
-    else:
-        output_model = models.VmRestorePoint
+    output_model: Any = FindVmRestorePointsResult if model == "FindVmRestorePointsResult" else VmRestorePoint
     text = json.dumps(sample, separators=(",", ":"))
 
     @server.tool(name="noop", description="Does nothing; returns a fixed result.")
     async def noop() -> Annotated[CallToolResult, output_model]:
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=sample)
 
-    # The same schema veeam-em-mcp publishes (compact where the measured version compacts it), so
-    # clients validate the same thing.
-    compact = getattr(models, "compact_output_schema", None)
-    if compact is not None:
-        metadata = server._tool_manager.get_tool("noop").fn_metadata
-        metadata.output_schema = compact(metadata.output_schema)
+    # The same (compact) schema veeam-em-mcp publishes, derived from the same model, so clients
+    # validate the same thing.
     return server
 
 

@@ -37,6 +37,7 @@ from mcp import Client, StdioServerParameters
 
 from veeam_em_mcp.config import Settings
 from veeam_em_mcp.server import build_server
+from veeam_em_mcp.services.restore_points import build_query
 from veeam_em_mcp.simulator.dataset import SQL01_NEWEST_POINT_ID, build_dataset
 from veeam_em_mcp.simulator.runner import RunningSimulator
 
@@ -268,11 +269,8 @@ async def bench_query_scale(repeat: int, vm_count: int) -> dict[str, Any]:
     vm_name = "sql01"
     with SimulatorProcess("--vm-count", str(vm_count), "--days", "30") as em:
         base = em.base_url
-        # The same page find_vm_restore_points asks EM for (see server/veeam_em_mcp/query.py).
-        url = (
-            f"{base}/api/query?type=VmRestorePoint&format=Entities"
-            f"&filter=VmDisplayName%3D%3D%22{vm_name}%22&sortDesc=CreationTime&pageSize=20&page=1"
-        )
+        # The same page find_vm_restore_points asks EM for, built by the same query builder.
+        url = build_query(vm_name=vm_name, page_size=20).url(f"{base}/api", 1)
         arguments = {"vm_name": vm_name, "page_size": 20}
         from minimal_server import build_minimal_server  # type: ignore[import-not-found]
 

@@ -22,9 +22,12 @@ import httpx
 import pytest
 import trustme
 
+from veeam_em_mcp.cli import render_text
 from veeam_em_mcp.client import EnterpriseManagerClient
 from veeam_em_mcp.config import Settings
-from veeam_em_mcp.doctor import ConnectionDiagnosis, diagnose, render_text, username_hint
+from veeam_em_mcp.models.diagnosis import ConnectionDiagnosis
+from veeam_em_mcp.services.connection import username_hint
+from veeam_em_mcp.services.diagnosis import diagnose
 from veeam_em_mcp.simulator.runner import RunningSimulator
 
 from . import foreign_servers

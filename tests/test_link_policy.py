@@ -6,7 +6,7 @@ import pytest
 from mcp import Client
 
 from veeam_em_mcp.errors import InvalidIdentifier, LinkRefused
-from veeam_em_mcp.links import LinkPolicy, classify, restore_point_guid
+from veeam_em_mcp.representation.links import LinkPolicy, classify, restore_point_guid
 from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.dataset import build_dataset
 from veeam_em_mcp.simulator.runner import RunningSimulator
@@ -91,7 +91,7 @@ def test_type_is_decided_by_path_not_by_link_type() -> None:
     [GUID, GUID.upper(), f"urn:veeam:VmRestorePoint:{GUID}", f"{OK}", f"{OK}?format=Entity", f" {GUID} "],
 )
 def test_restore_point_ids_in_every_accepted_form(value: str) -> None:
-    assert restore_point_guid(value, BASE) == GUID
+    assert restore_point_guid(value, LinkPolicy(BASE)) == GUID
 
 
 @pytest.mark.parametrize(
@@ -109,12 +109,12 @@ def test_restore_point_ids_in_every_accepted_form(value: str) -> None:
 )
 def test_malformed_restore_point_ids_are_rejected(value: str) -> None:
     with pytest.raises(InvalidIdentifier):
-        restore_point_guid(value, BASE)
+        restore_point_guid(value, LinkPolicy(BASE))
 
 
 def test_off_origin_restore_point_href_is_refused() -> None:
     with pytest.raises(LinkRefused):
-        restore_point_guid(f"http://evil.example/api/vmRestorePoints/{GUID}", BASE)
+        restore_point_guid(f"http://evil.example/api/vmRestorePoints/{GUID}", LinkPolicy(BASE))
 
 
 def test_legitimate_variants_are_still_allowed() -> None:

@@ -20,16 +20,9 @@ from starlette.datastructures import QueryParams
 
 from veeam_em_mcp.client import EnterpriseManagerClient
 from veeam_em_mcp.errors import InvalidArgument, MalformedResponse
-from veeam_em_mcp.query import (
-    Cursor,
-    VmPointQuery,
-    build_query,
-    em_time,
-    parse_query_page,
-    parse_user_time,
-    quote_value,
-)
 from veeam_em_mcp.representation import Document
+from veeam_em_mcp.representation.query import em_time, parse_query_page, parse_user_time, quote_value
+from veeam_em_mcp.services.restore_points import Cursor, VmPointQuery, build_query
 from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
 from veeam_em_mcp.simulator.query import And, Cmp, QueryService, parse_filter, parse_query_params
 
@@ -232,23 +225,29 @@ async def test_query_pages_parse_in_both_formats(transport: httpx.ASGITransport,
     settings_ = make_settings(env={"VEEAM_EM_FORMAT": em_format})
     query = build_query(vm_name="sql01", page_size=7)
     async with EnterpriseManagerClient(settings_, transport=transport) as client:
-        first = parse_query_page(await client.get(query.url(settings_.base_url, 1)))
-        last = parse_query_page(await client.get(query.url(settings_.base_url, first.pages_count)))
-        empty = parse_query_page(await client.get(build_query(vm_name="no such vm").url(settings_.base_url, 1)))
+        first = parse_query_page(await client.get(query.url(settings_.base_url, 1)), "VmRestorePoint")
+        last = parse_query_page(
+            await client.get(query.url(settings_.base_url, first.paging.pages_count)), "VmRestorePoint"
+        )
+        empty = parse_query_page(
+            await client.get(build_query(vm_name="no such vm").url(settings_.base_url, 1)), "VmRestorePoint"
+        )
     total = len(dataset.points_by_vm["sql01"])
-    assert (first.page_num, first.page_size, first.pages_count) == (1, 7, -(-total // 7))
-    assert first.has_next and not last.has_next
-    assert [p.id for p in first.points] == [p.id for p in reversed(dataset.points_by_vm["sql01"])][:7]
-    assert len(last.points) == total - 7 * (first.pages_count - 1)
-    assert empty.points == [] and empty.pages_count == 1 and not empty.has_next
+    paging = first.paging
+    assert (paging.page_num, paging.page_size, paging.pages_count) == (1, 7, -(-total // 7))
+    assert paging.has_next and not last.paging.has_next
+    assert [p.id for p in first.items] == [p.id for p in reversed(dataset.points_by_vm["sql01"])][:7]
+    assert len(last.items) == total - 7 * (paging.pages_count - 1)
+    assert list(empty.items) == [] and empty.paging.pages_count == 1 and not empty.paging.has_next
 
 
 def test_a_non_query_result_is_malformed() -> None:
     with pytest.raises(MalformedResponse, match="not a QueryResult"):
-        parse_query_page(Document(root="EntityReferences", data={"refs": []}))
+        parse_query_page(Document(root="EntityReferences", data={"refs": []}), "VmRestorePoint")
     with pytest.raises(MalformedResponse, match="non-numeric"):
         parse_query_page(
-            Document(root="QueryResult", data={"entities": None, "paging_info": {"page_num": "x", "page_size": 1}})
+            Document(root="QueryResult", data={"entities": None, "paging_info": {"page_num": "x", "page_size": 1}}),
+            "VmRestorePoint",
         )
 
 

@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from mcp import Client, StdioServerParameters
 
-from veeam_em_mcp.models import parse_timestamp
+from veeam_em_mcp.models.base import parse_timestamp
 from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig

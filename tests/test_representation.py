@@ -5,16 +5,11 @@ from __future__ import annotations
 import pytest
 
 from veeam_em_mcp.errors import MalformedResponse
-from veeam_em_mcp.models import (
-    BackupFile,
-    EntityRef,
-    EntityReferences,
-    RestorePoint,
-    VmRestorePoint,
-    canonical_timestamp,
-    parse_timestamp,
-)
-from veeam_em_mcp.representation import parse, snake, to_resource
+from veeam_em_mcp.models.base import canonical_timestamp, parse_timestamp
+from veeam_em_mcp.models.resources import BackupFile, EntityRef, EntityReferences, RestorePoint, VmRestorePoint
+from veeam_em_mcp.representation import parse
+from veeam_em_mcp.representation.parse import snake
+from veeam_em_mcp.representation.registry import to_resource
 
 GUID = "6c958531-3177-4055-b0ce-dc4ef1ce6433"
 HREF = f"https://enterprise04.tech.local:9398/api/vmRestorePoints/{GUID}"

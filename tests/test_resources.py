@@ -10,8 +10,9 @@ import pytest
 from mcp import Client, MCPError
 from mcp.types import PromptReference, ResourceTemplateReference
 
-from veeam_em_mcp import resources
+from veeam_em_mcp.representation.query import quote_value
 from veeam_em_mcp.server import build_server
+from veeam_em_mcp.services import completion
 
 from .conftest import PASSWORD, SIM_ORIGIN, SQL01_POINT, McpFactory, make_settings
 
@@ -126,7 +127,7 @@ async def test_completion_uses_a_range_query_when_the_sample_is_partial(
     mcp_session: McpFactory, monkeypatch: pytest.MonkeyPatch, sim_app: Any
 ) -> None:
     # Sample only the 3 newest points: names beyond them must come from EM's VmName>= query.
-    monkeypatch.setattr(resources, "NAME_SAMPLE_POINTS", 3)
+    monkeypatch.setattr(completion, "NAME_SAMPLE_POINTS", 3)
     async with mcp_session() as client:
         first = await complete(client, "fileserver")
         again = await complete(client, "fileserver")
@@ -143,8 +144,8 @@ async def test_completion_survives_an_unreachable_em() -> None:
 
 
 def test_filter_values_are_quoted_with_doubled_quotes() -> None:
-    assert resources.quote_filter_value('a";Name!="x') == '"a"";Name!=""x"'
-    assert resources.quote_filter_value("web,db (old)") == '"web,db (old)"'
+    assert quote_value('a";Name!="x') == '"a"";Name!=""x"'
+    assert quote_value("web,db (old)") == '"web,db (old)"'
 
 
 # --- VEEAM_MCP_TOOLS ---------------------------------------------------------------------------

@@ -2,29 +2,29 @@
 
 stdout belongs to the MCP stdio channel, so everything human-readable from ``serve`` goes to
 stderr. Configuration errors end the process with one line naming the variable, not a traceback.
+``doctor`` prints its report on stdout (text, or JSON with ``--json``, configuration errors included).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from . import __version__
 from .config import Settings
 from .errors import ConfigurationError
+from .models.diagnosis import Check, ConnectionDiagnosis
 
 log = logging.getLogger("veeam_em_mcp")
 
-DEMO_USERNAME = "DEMO\\demo"
-DEMO_PASSWORD = "demo-password"  # noqa: S105  # the simulator's published demo credential
 
-
-def configure_logging() -> None:
-    level = os.environ.get("VEEAM_MCP_LOG_LEVEL", "INFO").upper()
+def configure_logging(level_name: str | None = None) -> None:
+    level = (level_name or os.environ.get("VEEAM_MCP_LOG_LEVEL", "INFO")).upper()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets())
@@ -92,16 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo()
     if command == "doctor":
-        from .doctor import run_doctor
-
         return run_doctor(as_json=args.json)
     configure_logging()
     if command == "simulator":
-        from .simulator.runner import main as simulator_main
-
-        return simulator_main(
-            ["--host", args.host, "--port", str(args.port), "--vm-count", str(args.vm_count), "--days", str(args.days)]
-        )
+        return serve_simulator(host=args.host, port=args.port, vm_count=args.vm_count, days=args.days)
     return serve(
         demo=getattr(args, "demo", False),
         transport=getattr(args, "transport", "stdio"),
@@ -112,21 +106,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
 
-def demo_settings(base_url: str) -> Settings:
-    """Settings for the embedded simulator; the few tuning variables still apply."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "VEEAM_EM_URL": base_url,
-            "VEEAM_EM_USERNAME": DEMO_USERNAME,
-            "VEEAM_EM_PASSWORD": DEMO_PASSWORD,
-            "VEEAM_EM_VERIFY_TLS": "true",
-        }
+def serve_simulator(*, host: str, port: int, vm_count: int, days: int) -> int:
+    """``veeam-em-mcp simulator``: the embedded EM simulator alone, in the foreground (plain HTTP)."""
+    from .simulator.config import SimulatorConfig
+    from .simulator.dataset import build_dataset
+    from .simulator.runner import serve
+
+    config = SimulatorConfig()
+    log.info(
+        "EM simulator on http://%s:%d/api/ (user %s, password %s); Ctrl-C stops it",
+        host, port, config.username, config.password,
     )
-    for name in ("VEEAM_EM_PASSWORD_FILE", "VEEAM_EM_CA_BUNDLE", "VEEAM_EM_TLS_FINGERPRINT"):
-        env.pop(name, None)
-    settings = Settings.from_env(env)
-    return Settings(**{**settings.__dict__, "demo": True})
+    try:
+        serve(host, port, config, dataset=build_dataset(vm_count=vm_count, days=days))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def demo_settings(base_url: str) -> Settings:
+    """Settings for the embedded simulator (its published demo account); the tuning variables still apply."""
+    from .simulator.config import SimulatorConfig
+
+    demo_account = SimulatorConfig()
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("VEEAM_EM_PASSWORD_FILE", "VEEAM_EM_CA_BUNDLE", "VEEAM_EM_TLS_FINGERPRINT")
+    }
+    env.update(
+        VEEAM_EM_URL=base_url,
+        VEEAM_EM_USERNAME=demo_account.username,
+        VEEAM_EM_PASSWORD=demo_account.password,
+        VEEAM_EM_VERIFY_TLS="true",
+    )
+    return dataclasses.replace(Settings.from_env(env), demo=True)
 
 
 def serve(
@@ -185,3 +199,71 @@ def warn_about_settings(settings: Settings) -> None:
             "impersonate Enterprise Manager and capture the password. Prefer VEEAM_EM_CA_BUNDLE or "
             "VEEAM_EM_TLS_FINGERPRINT. !!!"
         )
+
+
+# --- veeam-em-mcp doctor ----------------------------------------------------------------------
+
+_MARKS = {"ok": "ok", "warning": "WARN", "error": "FAIL", "skipped": "--"}
+_STEPS = ("reachable", "tls", "api", "logon", "access")
+
+
+def render_text(diagnosis: ConnectionDiagnosis) -> str:
+    lines = [f"veeam-em-mcp doctor: {diagnosis.em_url} as {diagnosis.username}"]
+    for check in diagnosis.checks:
+        lines.append(f"  [{_MARKS[check.status]:>4}] {check.name:<13} {check.summary}")
+        if check.fix and check.status in ("error", "warning"):
+            lines.append(f"{'':22}fix: {check.fix}")
+    failed = next((check for check in diagnosis.checks if check.status == "error"), None)
+    if failed is None:
+        lines.append(diagnosis.verdict)
+    else:
+        lines.append(f"NOT READY: the {failed.name} check failed; see its fix above.")
+    return "\n".join(lines)
+
+
+def configuration_failure(exc: ConfigurationError, env: Mapping[str, str]) -> ConnectionDiagnosis:
+    """A configuration error as a diagnosis, so that ``--json`` prints the same shape whatever failed."""
+    fix = f"Set {exc.variable} (see the README's Configuration table)."
+    return ConnectionDiagnosis(
+        ok=False,
+        verdict=f"NOT READY: configuration: {exc}. Fix: {fix}",
+        em_url=env.get("VEEAM_EM_URL", "").strip(),
+        username=env.get("VEEAM_EM_USERNAME", "").strip(),
+        tls="not checked: the configuration is invalid",
+        checks=[
+            Check(name="configuration", status="error", summary=str(exc), fix=fix),
+            *(Check(name=step, status="skipped", summary="not checked: an earlier step failed") for step in _STEPS),
+        ],
+    )
+
+
+def run_doctor(*, as_json: bool = False, env: Mapping[str, str] | None = None) -> int:
+    """``veeam-em-mcp doctor``: 0 when ready, 1 when a check failed, 2 on a configuration error."""
+    import anyio
+
+    from .client import EnterpriseManagerClient
+    from .services.diagnosis import diagnose
+
+    # The report says everything; client warnings (retries, logout) would only repeat it. The CLI's
+    # handler (with its secret-redacting filter) also guards whatever does get logged.
+    configure_logging("ERROR")
+    environment = os.environ if env is None else env
+    try:
+        settings = Settings.from_env(environment)
+    except ConfigurationError as exc:
+        if as_json:
+            print(configuration_failure(exc, environment).model_dump_json(indent=2))
+        else:
+            print(f"veeam-em-mcp doctor: configuration error: {exc}")
+            print(f"NOT READY: fix {exc.variable} (see README, Configuration).")
+        return 2
+    # One attempt per step and a bounded wait: a diagnosis should be quick and say what it saw.
+    settings = dataclasses.replace(settings, retries=1, timeout=min(settings.timeout, 15.0))
+
+    async def run() -> ConnectionDiagnosis:
+        async with EnterpriseManagerClient(settings) as client:  # logs out of its session on exit
+            return await diagnose(client)
+
+    diagnosis = anyio.run(run)
+    print(diagnosis.model_dump_json(indent=2) if as_json else render_text(diagnosis))
+    return 0 if diagnosis.ok else 1

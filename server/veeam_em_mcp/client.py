@@ -42,7 +42,8 @@ from .errors import (
     SessionRejected,
     TlsVerificationFailed,
 )
-from .representation import Document, clean, parse
+from .representation import Document, parse
+from .text import clean_text
 
 log = logging.getLogger("veeam_em_mcp.client")
 
@@ -93,12 +94,6 @@ def tls_verify_setting(settings: Settings) -> ssl.SSLContext | bool:
     if settings.ca_bundle is not None:
         context.load_verify_locations(cafile=str(settings.ca_bundle))
     return context
-
-
-def clean_text(text: str, limit: int = 400) -> str:
-    """EM text for a message: no control or bidi-override characters, bounded length."""
-    text = clean(text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass

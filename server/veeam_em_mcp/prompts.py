@@ -36,15 +36,13 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 
 from .errors import PromptFileError
+from .text import UNSAFE_IN_LINE
 
 log = logging.getLogger("veeam_em_mcp.prompts")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _ARGUMENT = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\((?P<options>[^)]*)\))?\s*:\s*(?P<description>.+)$")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-# Argument values land inside the prompt text: refuse control characters (a newline could forge a
-# new instruction paragraph) and bidi overrides (they hide what a reviewer reads).
-_UNSAFE_VALUE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _MAX_VALUE_CHARS = 2048
 _MAX_NUMBER = 24 * 366  # a year: an RPO beyond that is a typo
 
@@ -196,7 +194,9 @@ def _value(prompt: str, arg: PromptArgumentSpec, raw: Any) -> str:
     text = str(raw).strip()
     if len(text) > _MAX_VALUE_CHARS:
         raise _invalid(f"argument {arg.name!r} is longer than {_MAX_VALUE_CHARS} characters")
-    if _UNSAFE_VALUE.search(text):
+    # The value lands inside the prompt text: a newline could forge a new instruction paragraph, a bidi
+    # override hides what a reviewer reads.
+    if UNSAFE_IN_LINE.search(text):
         raise _invalid(f"argument {arg.name!r} contains control characters (line breaks included); give one line")
     if arg.kind == "number":
         try:

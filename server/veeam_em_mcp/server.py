@@ -1,17 +1,15 @@
-"""The MCP server: tools over one shared Enterprise Manager client.
+"""The MCP server: the surface that wires tools, prompts and resources over the services.
 
-``build_server`` wires the pieces: the lifespan opens one ``EnterpriseManagerClient`` for the
-whole process (one EM logon session for every call) and logs it out on shutdown; each tool family
-registers itself from ``tools/``. Tests pass an httpx ``transport`` to talk to the simulator
-in-process.
+``build_server`` wires the pieces: the lifespan opens one ``EnterpriseManagerClient`` for the whole
+process (one EM logon session for every call) inside one ``EmContext`` and logs it out on shutdown;
+the tools of ``tools.ALL_TOOLS`` are registered by one helper. Tests pass an httpx ``transport`` to
+talk to the simulator in-process.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 from mcp.server import MCPServer
@@ -19,12 +17,10 @@ from mcp.server import MCPServer
 from . import __version__, prompts, resources
 from .client import EnterpriseManagerClient
 from .config import Settings
-from .links import LinkPolicy
-from .models import compact_output_schema
-from .tools import diagnostics, query, restore_points
-from .tools.common import DEMO_BANNER, AppState
-
-log = logging.getLogger("veeam_em_mcp.server")
+from .services.budget import DEMO_BANNER
+from .services.context import EmContext
+from .tools import ALL_TOOLS
+from .tools._registration import register_tools
 
 INSTRUCTIONS = """\
 This server reads Veeam Backup Enterprise Manager (EM) through its REST API, read-only. Use it to \
@@ -40,59 +36,30 @@ When you only know a VM's name, use vm_recovery_summary for "is it protected / w
 is its newest point", and find_vm_restore_points to list its points by time window, type or backup \
 server (page with next_cursor). If a result says truncated, fetch the rest with its cursor."""
 
-# Each tool family registers itself; the allow-list (VEEAM_MCP_TOOLS) is applied afterwards.
-TOOL_FAMILIES: list[Callable[[MCPServer[Any]], None]] = [
-    restore_points.register,
-    query.register,
-    diagnostics.register,
-]
-
 
 def build_server(
     settings: Settings,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     retry_base_delay: float = 0.25,
-) -> MCPServer[AppState]:
+) -> MCPServer[EmContext]:
     @asynccontextmanager
-    async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+    async def lifespan(_: MCPServer[EmContext]) -> AsyncIterator[EmContext]:
         client = EnterpriseManagerClient(settings, transport=transport, retry_base_delay=retry_base_delay)
         async with client:
-            yield AppState(settings=settings, client=client, policy=LinkPolicy(settings.base_url))
+            yield EmContext(settings, client)
 
     instructions = INSTRUCTIONS
     if settings.demo:
         instructions = f"{DEMO_BANNER} Say so when you present any of it.\n\n{INSTRUCTIONS}"
-    server: MCPServer[AppState] = MCPServer(
+    server: MCPServer[EmContext] = MCPServer(
         "veeam-em-mcp",
         title="Veeam Backup Enterprise Manager",
         instructions=instructions,
         version=__version__,
         lifespan=lifespan,
     )
-    for register in TOOL_FAMILIES:
-        register(server)
-    compact_output_schemas(server)
-    if settings.enabled_tools is not None:
-        apply_tool_allow_list(server, settings.enabled_tools)
+    register_tools(server, ALL_TOOLS, settings.enabled_tools)
     prompts.register(server)  # prompt files from prompts/ (shipped in the wheel)
     resources.register(server)  # restore-point and EM resources, vm_name completions
     return server
-
-
-def compact_output_schemas(server: MCPServer[Any]) -> None:
-    # MCPServer derives each outputSchema from the return annotation when the tool is added; the
-    # compact form matches what the tools actually send (absent values left out, never null).
-    for tool in server._tool_manager.list_tools():
-        metadata = tool.fn_metadata
-        if metadata.output_schema is not None:
-            metadata.output_schema = compact_output_schema(metadata.output_schema)
-
-
-def apply_tool_allow_list(server: MCPServer[Any], allowed: frozenset[str]) -> None:
-    names = {tool.name for tool in server._tool_manager.list_tools()}
-    unknown = allowed - names
-    if unknown:
-        log.warning("VEEAM_MCP_TOOLS names unknown tools: %s", ", ".join(sorted(unknown)))
-    for name in names - allowed:
-        server.remove_tool(name)

@@ -1,1 +1,8 @@
-"""The MCP tools, one module per family; each module has a ``register(server)`` function."""
+"""The MCP tools, one module per family; ``ALL_TOOLS`` is what the server registers, in this order."""
+
+from __future__ import annotations
+
+from . import diagnostics, links, restore_points
+from ._registration import ToolSpec
+
+ALL_TOOLS: tuple[ToolSpec, ...] = (*restore_points.TOOLS, *links.TOOLS, *diagnostics.TOOLS)

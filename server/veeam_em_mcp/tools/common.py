@@ -2,7 +2,7 @@
 
 In mcp 2.3 only a ``ToolError``'s message reaches the model; any other exception becomes a bare
 "Error executing tool". So every tool runs inside ``em_errors``, which turns our errors into
-``ToolError``s with their actionable message and logs the failure on stderr.
+``ToolError``s with their actionable message and logs the failure on stderr (one line).
 """
 
 from __future__ import annotations
@@ -11,25 +11,17 @@ import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
-from ..client import EnterpriseManagerClient
-from ..config import Settings
 from ..errors import ResultTooLarge, VeeamEmError
-from ..links import LinkPolicy
+from ..services.context import EmContext
 
 log = logging.getLogger("veeam_em_mcp.tools")
-
-DEMO_BANNER = (
-    "DEMO DATA: this answer comes from the embedded Enterprise Manager simulator started with --demo, "
-    "not from a real backup infrastructure."
-)
 
 READ_ONLY = {
     "read_only_hint": True,
@@ -39,19 +31,10 @@ READ_ONLY = {
 }
 
 
-@dataclass
-class AppState:
-    """Lives for the whole server process (MCP lifespan): one EM client shared by all calls."""
-
-    settings: Settings
-    client: EnterpriseManagerClient
-    policy: LinkPolicy
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
-def state_of(ctx: Context) -> AppState:
+def state_of(ctx: Context) -> EmContext:
+    """The process's ``EmContext`` (the MCP lifespan state) for a tool, prompt or resource-template call."""
     state = ctx.request_context.lifespan_context
-    assert isinstance(state, AppState)
+    assert isinstance(state, EmContext)
     return state
 
 
@@ -81,75 +64,27 @@ def em_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     return wrapper
 
 
-def result_json(model: BaseModel, settings: Settings) -> str:
-    """The result as compact JSON: absent values left out, hrefs on the EM origin made relative.
-
-    Both choices are lossless and keep answers small for a model's context: a field EM did not
-    send is simply not there (never a guessed value), and ``/api/…`` hrefs are on the configured
-    Enterprise Manager (follow_link and get_vm_restore_point accept them as they are). Serialising
-    in pydantic's Rust core and rewriting the text is several times faster than walking the dict.
-    """
-    text = model.model_dump_json(exclude_none=True)
-    return text.replace(f'"href":"{settings.origin}/', '"href":"/')
+def structured_result(em: EmContext, model: BaseModel) -> CallToolResult:
+    """A result with ``structuredContent`` and its JSON mirror as text (labelled in demo mode)."""
+    return _call_result(em, em.budget.json(model))
 
 
-def result_text(model: BaseModel, settings: Settings) -> str:
-    """The text mirror of a result exactly as sent; its length is what VEEAM_MCP_MAX_RESULT_CHARS bounds."""
-    return _mirror(result_json(model, settings), settings)
-
-
-def _mirror(text: str, settings: Settings) -> str:
-    return f"{DEMO_BANNER}\n{text}" if settings.demo else text
-
-
-def fits(model: BaseModel, settings: Settings) -> bool:
-    return len(result_text(model, settings)) <= settings.max_result_chars
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def longest_fitting(count: int, build: Callable[[int], M], settings: Settings) -> M:
-    """``build(count)`` when it fits the size limit, else ``build(k)`` for the largest ``k`` that does.
-
-    ``build(k)`` is the result holding the first ``k`` items of a list, saying what it left out; a
-    binary search, since the size of a result grows with ``k`` but not by a fixed amount per item.
-    """
-    full = build(count)
-    if fits(full, settings):
-        return full
-    low, high = 0, count - 1
-    while low < high:
-        mid = (low + high + 1) // 2
-        if fits(build(mid), settings):
-            low = mid
-        else:
-            high = mid - 1
-    return build(low)
-
-
-def bounded_result(model: BaseModel, settings: Settings, remedy: str) -> CallToolResult:
+def bounded_result(em: EmContext, model: BaseModel, remedy: str) -> CallToolResult:
     """``structured_result``, or a clear error when even the smallest answer is over the size limit.
 
-    Tools that return lists cut them first (and say so); this is the last guard, for answers that cannot
+    Services that return lists cut them first (and say so); this is the last guard, for answers that cannot
     be cut without losing part of one resource, which would be dropping data silently.
     """
-    text = result_json(model, settings)
-    size = len(_mirror(text, settings))
-    if size > settings.max_result_chars:
+    text = em.budget.json(model)
+    size = len(em.budget.mirror(text))
+    if size > em.budget.max_chars:
         raise ResultTooLarge(
             f"The answer is {size} characters, over the result size limit (VEEAM_MCP_MAX_RESULT_CHARS="
-            f"{settings.max_result_chars}); nothing was returned. {remedy}"
+            f"{em.budget.max_chars}); nothing was returned. {remedy}"
         )
-    return _call_result(text, settings)
+    return _call_result(em, text)
 
 
-def structured_result(model: BaseModel, settings: Settings) -> CallToolResult:
-    """A result with ``structuredContent`` and its JSON mirror as text (labelled in demo mode)."""
-    return _call_result(result_json(model, settings), settings)
-
-
-def _call_result(text: str, settings: Settings) -> CallToolResult:
-    return CallToolResult(
-        content=[TextContent(type="text", text=_mirror(text, settings))], structured_content=json.loads(text)
-    )
+def _call_result(em: EmContext, text: str) -> CallToolResult:
+    content = [TextContent(type="text", text=em.budget.mirror(text))]
+    return CallToolResult(content=content, structured_content=json.loads(text))

@@ -8,14 +8,15 @@ structured report. A failed diagnosis is still a successful call: the report *is
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 
-from ..doctor import ConnectionDiagnosis, diagnose
-from .common import READ_ONLY, em_errors, state_of, structured_result
+from ..models.diagnosis import ConnectionDiagnosis
+from ..services.diagnosis import diagnose
+from ._registration import ToolSpec
+from .common import state_of, structured_result
 
 CHECK_CONNECTION = """\
 Check the connection to Veeam Backup Enterprise Manager and say what is wrong, if anything: \
@@ -27,16 +28,10 @@ reports a connection, TLS or logon error, or when the user asks whether the serv
 report its 'verdict' and the 'fix' of the failed check. It never shows the password."""
 
 
-def register(server: MCPServer[Any]) -> None:
-    @server.tool(
-        name="check_connection",
-        title="Check the Enterprise Manager connection",
-        description=CHECK_CONNECTION,
-        annotations=ToolAnnotations(title="Check the Enterprise Manager connection", **READ_ONLY),
-    )
-    @em_errors
-    async def check_connection(ctx: Context) -> Annotated[CallToolResult, ConnectionDiagnosis]:
-        state = state_of(ctx)
-        # fresh_logon=False: reuse the shared session rather than open a second EM session.
-        diagnosis = await diagnose(state.client, fresh_logon=False)
-        return structured_result(diagnosis, state.settings)
+async def check_connection(ctx: Context) -> Annotated[CallToolResult, ConnectionDiagnosis]:
+    em = state_of(ctx)
+    # fresh_logon=False: reuse the shared session rather than open a second EM session.
+    return structured_result(em, await diagnose(em.client, fresh_logon=False))
+
+
+TOOLS = (ToolSpec(check_connection, "Check the Enterprise Manager connection", CHECK_CONNECTION),)

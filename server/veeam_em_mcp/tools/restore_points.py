@@ -1,39 +1,24 @@
-"""``get_vm_restore_point`` and ``follow_link``: read one restore point, then walk EM's own links.
+"""Restore-point tools: ``get_vm_restore_point``, ``find_vm_restore_points``, ``vm_recovery_summary``.
 
-EM is a hypermedia API: a restore point links Up to its backup server, its job-level restore
-point and its backup file. Rather than one tool per resource, ``follow_link`` fetches any of those
-links (vetted by the ``LinkPolicy``) and returns the matching model, so the tool surface stays
-small while the assistant can reach everything a restore point points at.
+Thin adapters: each validates nothing beyond its MCP argument schema, calls ``services.restore_points``
+and wraps the answer as a structured result bounded by the result size limit.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import BaseModel, Field
+from mcp.types import CallToolResult
+from pydantic import Field
 
-from ..config import Settings
-from ..errors import MalformedResponse, NotFound
-from ..links import restore_point_guid
-from ..models import AnyResource, EntityReferences, ResourceList, VmRestorePoint
-from ..representation import to_resource
-from .common import READ_ONLY, AppState, bounded_result, em_errors, longest_fitting, state_of
-
-
-class FollowLinkResult(BaseModel):
-    """What ``follow_link`` fetched: the resource as its model, and whether a list was shortened."""
-
-    href: str = Field(description="The URL that was fetched (normalised; entity form for single resources)")
-    resource_kind: str = Field(description="What the href's path names: VmRestorePoint, BackupFile, …")
-    resource: AnyResource = Field(description="The resource; its 'kind' says which model it is")
-    truncated: bool = Field(False, description="True when a list was cut to fit the result size limit")
-    total_items: int | None = Field(None, description="Items EM returned, for lists")
-    returned_items: int | None = Field(None, description="Items included here, for lists")
-    note: str | None = Field(None, description="What was left out and how to get it")
-
+from ..models.resources import VmRestorePoint
+from ..models.results import FindVmRestorePointsResult, VmRecoverySummary
+from ..services import restore_points
+from ..services.restore_points import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Algorithm, Cursor, PointType
+from ._registration import ToolSpec
+from .common import bounded_result, state_of
 
 GET_VM_RESTORE_POINT = """\
 Get one VM restore point from Veeam Backup Enterprise Manager: when it was created (UTC, full \
@@ -46,123 +31,115 @@ restore_point_id accepts the restore point's GUID (6c958531-3177-4055-b0ce-dc4ef
 point (RestorePointReference) and the backup file that holds it (BackupFileReference). Links with \
 rel 'Restore' or 'Create' are actions and cannot be followed (this server is read-only)."""
 
-FOLLOW_LINK = """\
-Fetch a resource by following a link href taken from an earlier result of this server (a 'links' \
-entry, an 'href' or a reference). Returns the resource as its model: VmRestorePoint, RestorePoint \
-(job-level point), BackupFile (file path, size, vbk/vib/vrb), BackupServer, Backup, Job, \
-EntityReferences (lists of refs), VmRestorePointMounts, or GenericResource (all fields kept). \
-Single resources are returned in their full entity form. Only read-only links on the configured \
-Enterprise Manager are followed: action links (?action=…, rel Restore/Create/Start…), other hosts \
-and ports, and paths outside /api/ are refused without any request."""
+FIND_VM_RESTORE_POINTS = """\
+Find VM restore points in Veeam Backup Enterprise Manager by what people know: the VM's name, a time \
+window, the algorithm, the point type or the backup server. Use it for lists and history ("which backups \
+of sql01 ran since Friday?", "all full points last week"). For "is this VM protected / within its RPO / \
+what is its newest point" call vm_recovery_summary instead.
+
+vm_name matches the whole name exactly (case-insensitive), any characters allowed. created_after \
+(inclusive) and created_before (exclusive) take ISO 8601 (2026-11-20, 2026-11-20T06:00:00Z, \
+...+02:00); without an offset the time is UTC. Results are newest first unless newest_first is false; \
+page_size is 1-100 (default 20). Each page returns full restore points (the get_vm_restore_point model) \
+plus EM's page number and page count. When next_cursor is set, more points exist: call again with only \
+cursor=next_cursor (the filters travel inside it). If truncated is true, some points of the page were held \
+back to fit the size limit; next_cursor starts with them. To go deeper into one point, call \
+get_vm_restore_point with its id, or follow_link with one of its links (backup file, backup server, \
+job-level restore point)."""
+
+VM_RECOVERY_SUMMARY = """\
+Answer "how recoverable is this VM right now?" in one call: its newest restore point (time, age, \
+algorithm), its oldest, how many Enterprise Manager holds, the full backup the newest point depends on \
+(its chain), the backup server and backup file of the newest point, and whether the recovery point \
+objective (rpo_hours, default 24) is met, measured against the current UTC time. vm_name must match the \
+whole name exactly (case-insensitive). It reads as many EM query pages as it needs and reports progress. \
+Use find_vm_restore_points to list the points themselves; use get_vm_restore_point or follow_link (with \
+the hrefs given here) to go deeper."""
 
 
-def register(server: MCPServer[Any]) -> None:
-    @server.tool(
-        name="get_vm_restore_point",
-        title="Get a VM restore point",
-        description=GET_VM_RESTORE_POINT,
-        annotations=ToolAnnotations(title="Get a VM restore point", **READ_ONLY),
-    )
-    @em_errors
-    async def get_vm_restore_point(
-        restore_point_id: Annotated[
-            str,
-            Field(
-                description="GUID, UID (urn:veeam:VmRestorePoint:<GUID>) or href of the VM restore point",
-                max_length=2048,
-            ),
-        ],
-        ctx: Context,
-    ) -> Annotated[CallToolResult, VmRestorePoint]:
-        state = state_of(ctx)
-        return bounded_result(
-            await read_vm_restore_point(state, restore_point_id),
-            state.settings,
-            "One restore point cannot be split: raise VEEAM_MCP_MAX_RESULT_CHARS.",
-        )
-
-    @server.tool(
-        name="follow_link",
-        title="Follow a link",
-        description=FOLLOW_LINK,
-        annotations=ToolAnnotations(title="Follow a link", **READ_ONLY),
-    )
-    @em_errors
-    async def follow_link(
-        href: Annotated[
-            str,
-            Field(description="A link href from an earlier result of this server", max_length=2048),
-        ],
-        ctx: Context,
-    ) -> Annotated[CallToolResult, FollowLinkResult]:
-        state = state_of(ctx)
-        target = state.policy.vet(href)
-        try:
-            doc = await state.client.get(target.url)
-        except NotFound as exc:
-            raise NotFound(
-                404,
-                f"Enterprise Manager has no resource at {href} (404). The link may be stale: the object "
-                "was deleted or retention removed it.",
-                exc.em_message,
-            ) from None
-        resource = to_resource(doc, target.kind)
-        result = FollowLinkResult(href=target.url, resource_kind=target.kind, resource=resource)
-        return bounded_result(
-            fit_result(result, state.settings),
-            state.settings,
-            "A single resource cannot be split: raise VEEAM_MCP_MAX_RESULT_CHARS. For a query link, ask for a "
-            "smaller page (pageSize=5) or use find_vm_restore_points, which pages and cuts results itself.",
-        )
+async def get_vm_restore_point(
+    restore_point_id: Annotated[
+        str,
+        Field(
+            description="GUID, UID (urn:veeam:VmRestorePoint:<GUID>) or href of the VM restore point", max_length=2048
+        ),
+    ],
+    ctx: Context,
+) -> Annotated[CallToolResult, VmRestorePoint]:
+    em = state_of(ctx)
+    point = await restore_points.read_vm_restore_point(em, restore_point_id)
+    return bounded_result(em, point, "One restore point cannot be split: raise VEEAM_MCP_MAX_RESULT_CHARS.")
 
 
-async def read_vm_restore_point(state: AppState, identifier: str) -> VmRestorePoint:
-    """One VM restore point in entity form, from its GUID, UID or href (the tool and the resource)."""
-    guid = restore_point_guid(identifier, state.settings.base_url)
-    try:
-        doc = await state.client.get(f"{state.settings.base_url}/vmRestorePoints/{guid}?format=Entity")
-    except NotFound as exc:
-        raise NotFound(
-            404,
-            f"No VM restore point with id {guid} exists on Enterprise Manager. Check the id, or search "
-            "by VM name with find_vm_restore_points.",
-            exc.em_message,
-        ) from None
-    resource = to_resource(doc, "VmRestorePoint")
-    if not isinstance(resource, VmRestorePoint):
-        raise MalformedResponse(f"Enterprise Manager answered {guid} with a {resource.kind}, not a VM restore point.")
-    return resource
-
-
-def fit_result(result: FollowLinkResult, settings: Settings) -> FollowLinkResult:
-    """Cut a list so the result text (banner included) stays under the limit, and say so; never silently."""
-    resource = result.resource
-    if not isinstance(resource, EntityReferences | ResourceList):
-        return result
-    items: list[Any] = list(resource.refs if isinstance(resource, EntityReferences) else resource.items)
-    total = len(items)
-    full = result.model_copy(update={"total_items": total, "returned_items": total})
-    return longest_fitting(
-        total, lambda count: full if count == total else _with_items(result, items[:count], total), settings
-    )
-
-
-def _with_items(result: FollowLinkResult, items: list[Any], total: int) -> FollowLinkResult:
-    resource = result.resource
-    if isinstance(resource, EntityReferences):
-        shortened: AnyResource = resource.model_copy(update={"refs": items})
+async def find_vm_restore_points(
+    ctx: Context,
+    vm_name: Annotated[
+        str | None, Field(description="Exact VM name (case-insensitive)", min_length=1, max_length=512)
+    ] = None,
+    created_after: Annotated[
+        str | None,
+        Field(description="Only points created at or after this ISO 8601 time (UTC if no offset)", max_length=64),
+    ] = None,
+    created_before: Annotated[
+        str | None,
+        Field(description="Only points created before this ISO 8601 time (UTC if no offset)", max_length=64),
+    ] = None,
+    algorithm: Annotated[Algorithm | None, Field(description="Only points with this algorithm")] = None,
+    point_type: Annotated[PointType | None, Field(description="Only points of this type")] = None,
+    backup_server: Annotated[
+        str | None,
+        Field(description="Only points made by this backup server: its name or id", min_length=1, max_length=512),
+    ] = None,
+    newest_first: Annotated[bool | None, Field(description="Newest first (default true)")] = None,
+    page_size: Annotated[
+        int | None,
+        Field(description=f"Points per page, 1-{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})", ge=1, le=100),
+    ] = None,
+    cursor: Annotated[
+        str | None, Field(description="next_cursor of a previous result, to get the next page", max_length=4096)
+    ] = None,
+) -> Annotated[CallToolResult, FindVmRestorePointsResult]:
+    em = state_of(ctx)
+    given: dict[str, Any] = {
+        "vm_name": vm_name,
+        "created_after": created_after,
+        "created_before": created_before,
+        "algorithm": algorithm,
+        "point_type": point_type,
+        "backup_server": backup_server,
+        "newest_first": newest_first,
+        "page_size": page_size,
+    }
+    if cursor is not None:
+        position = Cursor.decode(cursor)
+        restore_points.check_cursor_agrees(position.query, given)
     else:
-        shortened = resource.model_copy(update={"items": items})
-    return result.model_copy(
-        update={
-            "resource": shortened,
-            "truncated": True,
-            "total_items": total,
-            "returned_items": len(items),
-            "note": (
-                f"Only the first {len(items)} of {total} items fit the result size limit "
-                "(VEEAM_MCP_MAX_RESULT_CHARS). For restore points, narrow the question with "
-                "find_vm_restore_points (filters and paging) instead of listing whole collections."
-            ),
-        }
-    )
+        query = restore_points.build_query(
+            **{k: v for k, v in given.items() if k not in ("newest_first", "page_size")},
+            newest_first=True if newest_first is None else newest_first,
+            page_size=DEFAULT_PAGE_SIZE if page_size is None else page_size,
+        )
+        position = Cursor(query, page=1)
+    result = await restore_points.find_page(em, position)
+    return bounded_result(em, result, "Raise VEEAM_MCP_MAX_RESULT_CHARS.")
+
+
+async def vm_recovery_summary(
+    vm_name: Annotated[str, Field(description="Exact VM name (case-insensitive)", min_length=1, max_length=512)],
+    ctx: Context,
+    rpo_hours: Annotated[
+        float,
+        # ge rather than gt: some clients (Gemini) reject exclusiveMinimum.
+        Field(description="Recovery point objective in hours (default 24)", ge=0.01, le=8760),
+    ] = 24,
+) -> Annotated[CallToolResult, VmRecoverySummary]:
+    em = state_of(ctx)
+    summary = await restore_points.recovery_summary(em, vm_name, rpo_hours, datetime.now(UTC), ctx.report_progress)
+    return bounded_result(em, summary, "The summary cannot be split: raise VEEAM_MCP_MAX_RESULT_CHARS.")
+
+
+TOOLS = (
+    ToolSpec(get_vm_restore_point, "Get a VM restore point", GET_VM_RESTORE_POINT),
+    ToolSpec(find_vm_restore_points, "Find VM restore points", FIND_VM_RESTORE_POINTS),
+    ToolSpec(vm_recovery_summary, "VM recovery summary", VM_RECOVERY_SUMMARY),
+)

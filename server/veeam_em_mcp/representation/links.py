@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from .errors import InvalidIdentifier, LinkRefused
+from ..errors import InvalidIdentifier, LinkRefused
+from ..text import UNSAFE_IN_LINE, UNSAFE_IN_URL
+from .ids import GUID, uid_pattern
+from .registry import REGISTRY, Registry
 
-GUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-# \Z, not $: "$" also matches before a trailing newline, which would let "<GUID>\n" pass as a GUID.
-_GUID = re.compile(rf"^{GUID_PATTERN}\Z")
-_UID = re.compile(rf"^urn:veeam:VmRestorePoint:({GUID_PATTERN})\Z", re.IGNORECASE)
+_UID = uid_pattern("VmRestorePoint")
 _DEFAULT_PORTS = {"https": 443, "http": 80}
-_CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 # Percent-escapes that could smuggle a separator or a dot past the segment checks.
 _DANGEROUS_ESCAPE = re.compile(r"%(2[eEfF]|5[cC]|25|00|3[fF]|23|40)")
-# Control characters that arrive percent-encoded (%0d%0a, %09); a plain space (%20) is legal in EM paths.
-_DECODED_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _QUERY_PAIR_SEPARATORS = re.compile(r"[&;]")
 _NOT_LETTER = re.compile(r"[^a-z]")
 
@@ -33,27 +29,8 @@ _NOT_LETTER = re.compile(r"[^a-z]")
 # password hints, and EM's security settings. Refused so a model can't be talked into listing them.
 _SENSITIVE = frozenset({"credentials", "passwords", "security"})
 
-ResourceKind = Literal[
-    "VmRestorePoint",
-    "RestorePoint",
-    "BackupServer",
-    "BackupFile",
-    "Backup",
-    "Job",
-    "VmRestorePointMounts",
-    "Collection",
-    "Query",
-    "Other",
-]
-
-_SINGLE = {
-    "vmrestorepoints": "VmRestorePoint",
-    "restorepoints": "RestorePoint",
-    "backupservers": "BackupServer",
-    "backupfiles": "BackupFile",
-    "backups": "Backup",
-    "jobs": "Job",
-}
+# What a path names: an EM type of the registry, or one of registry.OTHER_KINDS.
+ResourceKind = str
 
 
 @dataclass(frozen=True)
@@ -65,15 +42,15 @@ class Target:
     single: bool  # a single resource: fetched in its entity form
 
 
-def restore_point_guid(value: str, base_url: str) -> str:
+def restore_point_guid(value: str, policy: LinkPolicy) -> str:
     """The GUID of a VM restore point given as GUID, UID (``urn:veeam:VmRestorePoint:…``) or href."""
     text = value.strip() if isinstance(value, str) else ""
-    if _GUID.match(text):
+    if GUID.match(text):
         return text.lower()
     if match := _UID.match(text):
         return match.group(1).lower()
     if text.lower().startswith(("http://", "https://", "/api/")):
-        target = LinkPolicy(base_url).vet(text)
+        target = policy.vet(text)
         parts = urlsplit(target.url).path.split("/")
         if target.kind == "VmRestorePoint" and target.single:
             return parts[3].lower()
@@ -102,7 +79,7 @@ class LinkPolicy:
         raw = href.strip()
         if len(raw) > 2048:
             raise LinkRefused(raw[:80] + "…", "the href is longer than any EM link")
-        if _CONTROL.search(raw):
+        if UNSAFE_IN_URL.search(raw):
             raise LinkRefused(raw, "it contains whitespace or control characters")
         if "\\" in raw:
             raise LinkRefused(raw, "it contains a backslash")
@@ -132,7 +109,7 @@ class LinkPolicy:
             decoded = unquote(path, errors="strict")
         except UnicodeDecodeError:
             raise LinkRefused(given, "its percent-encoding is not valid UTF-8") from None
-        if _DECODED_CONTROL.search(decoded):
+        if UNSAFE_IN_LINE.search(decoded):
             raise LinkRefused(given, "it hides control characters in percent-encoding")
         segments = decoded.split("/")
         # "..;" is a dot segment with a path parameter on some servers (Tomcat-style traversal).
@@ -180,7 +157,7 @@ def _has_action(query: str) -> bool:
     return False
 
 
-def classify(path: str) -> tuple[ResourceKind, bool]:
+def classify(path: str, registry: Registry = REGISTRY) -> tuple[ResourceKind, bool]:
     """What an ``/api/…`` path names, from the path alone (never from a link's ``Type``)."""
     segments = [s for s in path.split("/") if s][1:]  # drop "api"
     if not segments:
@@ -188,9 +165,9 @@ def classify(path: str) -> tuple[ResourceKind, bool]:
     collection = segments[0].lower()
     if collection == "query":
         return "Query", False
-    single = _SINGLE.get(collection)
-    if len(segments) == 2 and _GUID.match(segments[1]):
-        return (single or "Other"), True  # type: ignore[return-value]
+    row = registry.by_collection.get(collection)
+    if len(segments) == 2 and GUID.match(segments[1]):
+        return (row.em_type if row else "Other"), True
     if collection == "vmrestorepoints" and len(segments) == 3 and segments[2].lower() == "mounts":
         return "VmRestorePointMounts", False
     if len(segments) in (1, 3):

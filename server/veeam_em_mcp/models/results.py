@@ -1,21 +1,18 @@
 """Result models of the query tools (``find_vm_restore_points``, ``vm_recovery_summary``).
 
-Same rules as ``models.py``: snake_case on the wire, a description on every field, nothing invented (a
+Same rules as ``base.py``: snake_case on the wire, a description on every field, nothing invented (a
 value EM did not report stays ``None``), and anything left out for size is said so in fields.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from .models import UtcTimestamp, VmRestorePoint
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from .base import Model, UtcTimestamp
+from .resources import VmRestorePoint
 
 
-class AppliedQuery(_Model):
+class AppliedQuery(Model):
     """The query as it was sent to Enterprise Manager (times normalised to UTC)."""
 
     vm_name: str | None = Field(None, description="VM name matched exactly (EM compares case-insensitively)")
@@ -33,7 +30,7 @@ class AppliedQuery(_Model):
     em_filter: str | None = Field(None, description="The filter expression sent to EM's query service")
 
 
-class FindVmRestorePointsResult(_Model):
+class FindVmRestorePointsResult(Model):
     """One page of VM restore points matching a query, and how to get the next one."""
 
     restore_points: list[VmRestorePoint] = Field(description="The restore points on this page, in the asked order")
@@ -55,7 +52,7 @@ class FindVmRestorePointsResult(_Model):
     query: AppliedQuery = Field(description="The query that produced this page")
 
 
-class PointBrief(_Model):
+class PointBrief(Model):
     """The essentials of one VM restore point; get_vm_restore_point(id) gives all of it."""
 
     id: str | None = Field(None, description="GUID of the VM restore point")
@@ -67,14 +64,14 @@ class PointBrief(_Model):
     href: str | None = Field(None, description="URL of the point on EM; pass to follow_link")
 
 
-class LinkedResource(_Model):
+class LinkedResource(Model):
     """A resource named by a link of the newest point; follow_link(href) fetches all of it."""
 
     name: str | None = Field(None, description="Display name EM gave in the link")
     href: str = Field(description="URL on EM; pass to follow_link")
 
 
-class ChainInfo(_Model):
+class ChainInfo(Model):
     """Which full backup the newest restore point needs for a restore."""
 
     base_full: PointBrief | None = Field(
@@ -87,7 +84,7 @@ class ChainInfo(_Model):
     note: str = Field(description="How the chain reads, in words")
 
 
-class VmRecoverySummary(_Model):
+class VmRecoverySummary(Model):
     """How recoverable one VM is right now, from its restore points in Enterprise Manager."""
 
     vm_name: str = Field(description="The VM asked about (matched exactly, case-insensitively)")

@@ -1,0 +1,34 @@
+"""What every Enterprise Manager operation needs, held once per process.
+
+One ``EmContext`` lives for the whole server process (the MCP lifespan yields it): the validated
+settings, the one shared EM client (one logon session for every call), the link policy that vets
+hrefs, the result budget, and the VM-name index that completions share. Services take it as their
+first argument; they know nothing of MCP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..client import EnterpriseManagerClient
+from ..config import Settings
+from ..representation.links import LinkPolicy
+from .budget import ResultBudget
+from .completion import VmNameIndex
+
+
+@dataclass
+class EmContext:
+    settings: Settings
+    client: EnterpriseManagerClient
+    policy: LinkPolicy = field(init=False)
+    budget: ResultBudget = field(init=False)
+    vm_names: VmNameIndex = field(default_factory=VmNameIndex)
+
+    def __post_init__(self) -> None:
+        self.policy = LinkPolicy(self.settings.base_url)
+        self.budget = ResultBudget.of(self.settings)
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url

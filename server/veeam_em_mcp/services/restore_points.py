@@ -1,0 +1,468 @@
+"""VM restore points: one by id, a search by VM name and time, and a VM's recovery summary.
+
+All three go through EM (``/vmRestorePoints/{id}`` and the query service ``type=VmRestorePoint``) with
+filters built by ``representation.query``, so a VM name can never change a filter's meaning. The
+search returns one page at a time with an opaque cursor that also remembers how much of an EM page was
+already returned: when a page is cut to fit the result size limit, the next call starts with exactly
+the held-back points. The summary reads as few pages as it can (the first, those back to the chain's
+full, the last) and reports progress.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
+
+from ..errors import InvalidArgument, MalformedResponse
+from ..models.base import age_hours, parse_timestamp
+from ..models.resources import VmRestorePoint
+from ..models.results import (
+    AppliedQuery,
+    ChainInfo,
+    FindVmRestorePointsResult,
+    LinkedResource,
+    PointBrief,
+    VmRecoverySummary,
+)
+from ..representation.ids import GUID_PATTERN
+from ..representation.links import classify, restore_point_guid
+from ..representation.query import QueryPage, em_time, parse_query_page, parse_user_time, query_url, quote_value
+from ..representation.registry import to_resource
+from .context import EmContext
+from .cursor import decode_cursor, encode_cursor, invalid_cursor
+from .fetch import fetch
+
+Algorithm = Literal["Full", "Incremental", "ReversedIncremental", "SyntheticFull"]
+PointType = Literal["Full", "Increment", "ReverseIncrement"]
+ALGORITHMS: tuple[str, ...] = get_args(Algorithm)
+POINT_TYPES: tuple[str, ...] = get_args(PointType)
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+SUMMARY_PAGE_SIZE = MAX_PAGE_SIZE  # the summary reads few pages, so each may as well be large
+MAX_TEXT = 512  # longest name accepted as a filter value (the tools cap their arguments the same way)
+_SERVER_ID = re.compile(rf"^(?:urn:veeam:BackupServer:)?({GUID_PATTERN})\Z", re.IGNORECASE)
+_SEARCH = "vm_restore_points"
+_TOOL = "find_vm_restore_points"
+
+
+# --- one restore point --------------------------------------------------------------------------------
+
+
+async def read_vm_restore_point(em: EmContext, identifier: str) -> VmRestorePoint:
+    """One VM restore point in entity form, from its GUID, UID or href."""
+    guid = restore_point_guid(identifier, em.policy)
+    doc = await fetch(
+        em,
+        f"{em.base_url}/vmRestorePoints/{guid}?format=Entity",
+        missing=f"No VM restore point with id {guid} exists on Enterprise Manager. Check the id, or search by "
+        "VM name with find_vm_restore_points.",
+    )
+    resource = to_resource(doc, "VmRestorePoint")
+    if not isinstance(resource, VmRestorePoint):
+        raise MalformedResponse(
+            f"Enterprise Manager answered {guid} with a {type(resource).__name__}, not a VM restore point."
+        )
+    return resource
+
+
+# --- the search ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VmPointQuery:
+    """A VmRestorePoint query as the tools take it; ``until`` pins later pages (see ``filter_expression``).
+
+    Times are kept as canonical UTC text so the query round-trips through a cursor unchanged.
+    ``created_after`` is inclusive and ``created_before`` exclusive: consecutive windows neither overlap
+    nor leave a gap.
+    """
+
+    vm_name: str | None = None
+    created_after: str | None = None
+    created_before: str | None = None
+    algorithm: str | None = None
+    point_type: str | None = None
+    backup_server: str | None = None
+    newest_first: bool = True
+    page_size: int = DEFAULT_PAGE_SIZE
+    until: str | None = None
+
+    def filter_expression(self) -> str | None:
+        """EM's filter for this query (``None`` when nothing is filtered)."""
+        parts: list[str] = []
+        if self.vm_name is not None:
+            # VmDisplayName is the documented VmRestorePoint filter field for the VM's name.
+            parts.append(f"VmDisplayName=={quote_value(self.vm_name)}")
+        if self.created_after is not None:
+            parts.append(f"CreationTime>={quote_value(self.created_after)}")
+        if self.created_before is not None:
+            parts.append(f"CreationTime<{quote_value(self.created_before)}")
+        if self.until is not None:
+            # The newest point seen on the first page: later pages ignore points created since, so a
+            # backup finishing while someone pages does not shift every page by one (a repeat and a miss).
+            parts.append(f"CreationTime<={quote_value(self.until)}")
+        if self.algorithm is not None:
+            parts.append(f"Algorithm=={quote_value(self.algorithm)}")
+        if self.point_type is not None:
+            parts.append(f"Type=={quote_value(self.point_type)}")
+        if self.backup_server is not None:
+            parts.append(backup_server_condition(self.backup_server))
+        return ";".join(parts) or None
+
+    def url(self, base_url: str, page: int) -> str:
+        """``{base}/query?type=VmRestorePoint&format=Entities&filter=…&sortDesc=CreationTime&pageSize=N&page=M``."""
+        return query_url(
+            base_url,
+            "VmRestorePoint",
+            filter=self.filter_expression(),
+            sort=("desc" if self.newest_first else "asc", "CreationTime"),
+            page_size=self.page_size,
+            page=page,
+        )
+
+
+def backup_server_condition(backup_server: str) -> str:
+    """A filter condition for a backup server given by id (GUID or UID) or by name."""
+    match = _SERVER_ID.match(backup_server.strip())
+    if match:
+        return f"BackupServerUid=={quote_value('urn:veeam:BackupServer:' + match.group(1).lower())}"
+    return f"BackupServerName=={quote_value(backup_server)}"
+
+
+def check_text(name: str, value: str | None) -> None:
+    """A name used as a filter value: bounded, and encodable (a lone surrogate cannot go into a URL)."""
+    if value is None:
+        return
+    if not 0 < len(value) <= MAX_TEXT:
+        raise InvalidArgument(f"{name} must be 1 to {MAX_TEXT} characters long.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgument(f"{name} contains text that is not valid Unicode (a lone surrogate).") from None
+
+
+def build_query(
+    *,
+    vm_name: str | None = None,
+    created_after: str | None = None,
+    created_before: str | None = None,
+    algorithm: str | None = None,
+    point_type: str | None = None,
+    backup_server: str | None = None,
+    newest_first: bool = True,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> VmPointQuery:
+    """Validate tool arguments into a query; raises ``InvalidArgument`` before anything is sent."""
+    after = em_time(parse_user_time(created_after, "created_after")) if created_after is not None else None
+    before = em_time(parse_user_time(created_before, "created_before")) if created_before is not None else None
+    if after is not None and before is not None and parse_timestamp(after) >= parse_timestamp(before):
+        raise InvalidArgument(
+            f"created_after ({after}) must be earlier than created_before ({before}); the window is empty."
+        )
+    if algorithm is not None and algorithm not in ALGORITHMS:
+        raise InvalidArgument(f"algorithm must be one of {', '.join(ALGORITHMS)}, not {algorithm!r}.")
+    if point_type is not None and point_type not in POINT_TYPES:
+        raise InvalidArgument(f"point_type must be one of {', '.join(POINT_TYPES)}, not {point_type!r}.")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidArgument(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}.")
+    check_text("vm_name", vm_name)
+    check_text("backup_server", backup_server)
+    return VmPointQuery(
+        vm_name=vm_name,
+        created_after=after,
+        created_before=before,
+        algorithm=algorithm,
+        point_type=point_type,
+        backup_server=backup_server,
+        newest_first=newest_first,
+        page_size=page_size,
+    )
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next call resumes: the query, EM's page number, and how many of that page were already returned."""
+
+    query: VmPointQuery
+    page: int
+    skip: int = 0
+
+    def encode(self) -> str:
+        return encode_cursor(_SEARCH, {"q": asdict(self.query), "p": self.page, "s": self.skip})
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        """Read a cursor this server issued; anything else is refused with a clear message."""
+        payload = decode_cursor(_SEARCH, text, tool=_TOOL)
+        try:
+            page, skip, fields = payload["p"], payload["s"], payload["q"]
+            if type(page) is not int or type(skip) is not int or not isinstance(fields, dict):
+                raise ValueError("bad cursor fields")
+            if set(fields) != set(VmPointQuery.__dataclass_fields__):
+                raise ValueError("bad query fields")
+            for key in ("vm_name", "created_after", "created_before", "algorithm", "point_type", "backup_server"):
+                if fields[key] is not None and not isinstance(fields[key], str):
+                    raise ValueError("bad text field")
+            if type(fields["newest_first"]) is not bool or type(fields["page_size"]) is not int:
+                raise ValueError("bad paging fields")
+            query = build_query(**{k: v for k, v in fields.items() if k != "until"})
+            until = fields["until"]
+            if until is not None:
+                if not isinstance(until, str):
+                    raise ValueError("bad pin")
+                parse_timestamp(until)
+            if query.newest_first != fields["newest_first"] or query.page_size != fields["page_size"]:
+                raise ValueError("inconsistent cursor")
+            if page < 1 or not 0 <= skip < query.page_size:
+                raise ValueError("bad position")
+            # Re-validated values must be exactly what the cursor carried (times already canonical).
+            if (query.created_after, query.created_before) != (fields["created_after"], fields["created_before"]):
+                raise ValueError("non-canonical times")
+            return cls(replace(query, until=until), page, skip)
+        except (ValueError, KeyError, TypeError, InvalidArgument):
+            raise invalid_cursor(_TOOL) from None
+
+
+def check_cursor_agrees(query: VmPointQuery, given: dict[str, Any]) -> None:
+    """A cursor carries its query; an argument that contradicts it is a mistake worth saying out loud."""
+    for name, value in given.items():
+        if value is None:
+            continue
+        carried = getattr(query, name)
+        if name in ("created_after", "created_before"):
+            value = em_time(parse_user_time(value, name))
+        if value != carried:
+            raise InvalidArgument(
+                f"The cursor belongs to a query with {name}={carried!r}, but {name}={value!r} was given. "
+                "Pass the cursor alone to continue that query, or drop the cursor to start a new one."
+            )
+
+
+@dataclass(frozen=True)
+class PointPage:
+    """One page of VmRestorePoints with EM's paging numbers."""
+
+    points: list[VmRestorePoint]
+    page_num: int
+    page_size: int
+    pages_count: int
+    has_next: bool
+
+
+async def read_page(em: EmContext, query: VmPointQuery, page: int) -> PointPage:
+    got: QueryPage = parse_query_page(await em.client.get(query.url(em.base_url, page)), "VmRestorePoint")
+    points = [item for item in got.items if isinstance(item, VmRestorePoint)]
+    paging = got.paging
+    return PointPage(points, paging.page_num, paging.page_size, paging.pages_count, paging.has_next)
+
+
+def _applied(query: VmPointQuery, sent: VmPointQuery) -> AppliedQuery:
+    """``query`` is what later pages use (possibly pinned); ``sent`` is what produced this page."""
+    return AppliedQuery(
+        vm_name=query.vm_name,
+        created_after=query.created_after,
+        created_before=query.created_before,
+        algorithm=query.algorithm,
+        point_type=query.point_type,
+        backup_server=query.backup_server,
+        newest_first=query.newest_first,
+        snapshot_until=query.until,
+        em_filter=sent.filter_expression(),
+    )
+
+
+async def find_page(em: EmContext, position: Cursor) -> FindVmRestorePointsResult:
+    """Read the cursor's EM page and return what fits, with a cursor to exactly the next unseen point."""
+    query = position.query
+    em_page = await read_page(em, query, position.page)
+    if query.newest_first and query.until is None and em_page.points and em_page.points[0].creation_time:
+        # Pin later pages to the newest point seen now (see VmPointQuery.filter_expression).
+        query = replace(query, until=em_page.points[0].creation_time)
+    points = em_page.points[position.skip :]
+    limit = em.budget.max_chars
+
+    def build(count: int) -> FindVmRestorePointsResult:
+        held = len(points) - count
+        if held:
+            next_cursor: str | None = Cursor(query, position.page, position.skip + count).encode()
+        elif em_page.has_next:
+            next_cursor = Cursor(query, position.page + 1).encode()
+        else:
+            next_cursor = None
+        note = None
+        if held and count == 0:
+            note = (
+                f"Not even one restore point fits the result size limit (VEEAM_MCP_MAX_RESULT_CHARS={limit}); "
+                f"raise it. The {held} points of this page were not returned; next_cursor still points at them, "
+                "and get_vm_restore_point returns one point at a time."
+            )
+        elif held:
+            note = (
+                f"Only {count} of the {len(points)} restore points of this page fit the result size limit "
+                f"(VEEAM_MCP_MAX_RESULT_CHARS={limit}). The other {held} were held back: call again with "
+                "cursor=next_cursor to get them (nothing is skipped), or ask for a smaller page_size or a narrower "
+                "filter."
+            )
+        elif not points and position.page == 1 and position.skip == 0:
+            note = (
+                "No restore point matches this query. vm_name must be the VM's whole name (EM compares it "
+                "exactly, ignoring case); widen the time window or drop filters to see more."
+            )
+        elif not points:
+            note = "This page is empty: retention may have removed points since the cursor was issued."
+        return FindVmRestorePointsResult(
+            restore_points=points[:count],
+            returned=count,
+            page=em_page.page_num,
+            page_size=em_page.page_size,
+            pages_count=em_page.pages_count,
+            skipped_on_page=position.skip,
+            next_cursor=next_cursor,
+            truncated=held > 0,
+            held_back=held,
+            note=note,
+            query=_applied(query, position.query),
+        )
+
+    return em.budget.longest_fitting(len(points), build)
+
+
+# --- the summary --------------------------------------------------------------------------------------
+
+ProgressReporter = Callable[[float, float | None, str | None], Awaitable[Any]]
+
+
+def _brief(point: VmRestorePoint, now: datetime) -> PointBrief:
+    return PointBrief(
+        id=point.id,
+        name=point.name,
+        creation_time=point.creation_time,
+        age_hours=age_hours(point.creation_time, now) if point.creation_time else None,
+        algorithm=point.algorithm,
+        point_type=point.point_type,
+        href=point.href,
+    )
+
+
+def _linked(point: VmRestorePoint, kind: str) -> LinkedResource | None:
+    # Decide by the href's path, never by the link's Type: real servers mislabel some link types.
+    for link in point.links:
+        if classify(urlsplit(link.href).path) == (kind, True):
+            return LinkedResource(name=link.name, href=link.href)
+    return None
+
+
+async def recovery_summary(
+    em: EmContext, vm_name: str, rpo_hours: float, now: datetime, report_progress: ProgressReporter
+) -> VmRecoverySummary:
+    """Newest, oldest, count, chain and RPO of one VM, reading as few EM pages as possible."""
+    query = build_query(vm_name=vm_name, newest_first=True, page_size=SUMMARY_PAGE_SIZE)
+    pages: dict[int, PointPage] = {}
+    reported = 0.0
+
+    async def progress(done: float, total: float, message: str) -> None:
+        nonlocal reported
+        if done > reported:  # MCP progress must increase with every notification
+            reported = done
+            await report_progress(done, max(total, done), message)
+
+    async def read(page: int) -> PointPage:
+        nonlocal query
+        pages[page] = got = await read_page(em, query, page)
+        if page == 1 and got.points and got.points[0].creation_time:
+            query = replace(query, until=got.points[0].creation_time)  # a stable snapshot for later pages
+        await progress(len(pages), got.pages_count, f"read page {page} of {got.pages_count} for {vm_name!r}")
+        return got
+
+    first = await read(1)
+    if not first.points:
+        return VmRecoverySummary(
+            vm_name=vm_name,
+            as_of=em_time(now),
+            restore_point_count=0,
+            rpo_hours=rpo_hours,
+            rpo_met=False,
+            pages_read=len(pages),
+            note=(
+                f"Enterprise Manager has no restore point for a VM named {vm_name!r}, so no recovery is possible "
+                "from EM's backups. Check the exact name (find_vm_restore_points without vm_name lists points of "
+                "all VMs), or the VM may not be in any backup job."
+            ),
+        )
+    newest = first.points[0]
+    notes: list[str] = []
+
+    # The chain: walk back (newest first) to the nearest Full; increments depend on it.
+    chain_note: str
+    base: VmRestorePoint | None = None
+    walked = 0
+    page = first
+    while base is None:
+        for point in page.points:
+            walked += 1
+            if point.point_type == "Full":
+                base = point
+                break
+        if base is not None or not page.has_next:
+            break
+        page = pages.get(page.page_num + 1) or await read(page.page_num + 1)
+    if base is None:
+        chain_note = (
+            "No Full restore point was found for this VM in EM: the newest point's chain has no full, so a "
+            "restore from it may fail. Check the backup chain on the backup server."
+        )
+    elif base is newest:
+        chain_note = "The newest restore point is itself a full backup; it depends on no other point."
+    else:
+        chain_note = (
+            f"The newest restore point is an increment; a restore needs the full of {base.creation_time} "
+            f"and the {walked - 1} increments after it up to the newest."
+        )
+    chain = ChainInfo(
+        base_full=_brief(base, now) if base else None,
+        points_after_full=walked - 1 if base else None,
+        found=base is not None,
+        note=chain_note,
+    )
+
+    # Oldest and count: EM's page arithmetic, from the last page of the same (pinned) snapshot.
+    last_num = max(pages[max(pages)].pages_count, 1)
+    last = pages.get(last_num) or await read(last_num)
+    while not last.points and last_num > 1:  # retention may have shrunk the list since page 1
+        last_num -= 1
+        last = pages.get(last_num) or await read(last_num)
+    count = (last.page_num - 1) * last.page_size + len(last.points) if last.points else len(first.points)
+    oldest = last.points[-1] if last.points else newest
+    await progress(max(len(pages), last.pages_count), last.pages_count, "summary complete")
+
+    age = age_hours(newest.creation_time, now) if newest.creation_time else None
+    if age is None:
+        notes.append("EM did not report the newest point's creation time, so the RPO cannot be checked.")
+    elif age < 0:
+        notes.append("The newest point is dated in the future: the clocks of EM and this server disagree.")
+    rpo_met = age is not None and age <= rpo_hours
+    if age is not None and not rpo_met:
+        notes.append(
+            f"The newest restore point is {age:g} h old, {age - rpo_hours:.2f} h past the {rpo_hours:g} h RPO: "
+            "check the VM's backup job (disabled, failing, or the VM was removed from it)."
+        )
+    return VmRecoverySummary(
+        vm_name=vm_name,
+        as_of=em_time(now),
+        restore_point_count=count,
+        newest=_brief(newest, now),
+        oldest=_brief(oldest, now),
+        rpo_hours=rpo_hours,
+        rpo_met=rpo_met,
+        hours_over_rpo=None if age is None else max(0.0, round(age - rpo_hours, 2)),
+        chain=chain,
+        backup_server=_linked(newest, "BackupServer"),
+        backup_file=_linked(newest, "BackupFile"),
+        pages_read=len(pages),
+        note=" ".join(notes) or None,
+    )

@@ -1,0 +1,35 @@
+"""Characters that must not reach a model or a log unnoticed, defined once for the whole package.
+
+EM text (VM names, descriptions, failure reasons, paths) and text a model sends back (hrefs, prompt
+arguments) may carry control characters, zero-width characters or bidirectional overrides. Such
+characters can hide or reorder what a person reviewing an answer sees, forge a new line in a prompt,
+or smuggle a separator into a URL, so every layer screens text with the same definitions.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Zero-width and bidirectional-control characters (and the BOM): invisible, yet they change what is read.
+_FORMAT = "\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff"
+
+# Text from EM: tab and line feed are legitimate (long failure reasons), every other control is not.
+UNSAFE_IN_TEXT = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_FORMAT}]")
+# One-line values (prompt arguments, decoded URL paths): no control character at all.
+UNSAFE_IN_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_FORMAT}]")
+# A URL as given: not even a space (EM's links never carry one unencoded).
+UNSAFE_IN_URL = re.compile(f"[\\x00-\\x20\\x7f-\\x9f{_FORMAT}]")
+
+
+def clean(value: str) -> str:
+    """EM text without control or bidirectional-override characters (tabs and line feeds kept).
+
+    ``isprintable()`` is False for every character removed, so the common clean string skips the regex.
+    """
+    return value if value.isprintable() else UNSAFE_IN_TEXT.sub("", value)
+
+
+def clean_text(text: str, limit: int = 400) -> str:
+    """EM text for a message: cleaned, stripped and bounded in length."""
+    text = clean(text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,52 @@
+"""The one helper that puts tools on the server: title, annotations, error translation, allow-list.
+
+Each tool is a module-level async function in ``tools/<family>.py`` whose return annotation
+(``Annotated[CallToolResult, Model]``) gives the MCP ``outputSchema`` (compact, see ``models.base``).
+A family lists its tools as ``ToolSpec`` rows; ``register_tools`` adds them all the same way: the title
+once (tool and annotations), every tool annotated read-only, every call inside ``em_errors``, and only
+the tools ``VEEAM_MCP_TOOLS`` allows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server import MCPServer
+from mcp.types import ToolAnnotations
+
+from .common import READ_ONLY, em_errors
+
+log = logging.getLogger("veeam_em_mcp.server")
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One tool: its function (the name is the function's), a title for people, a description for the model."""
+
+    fn: Callable[..., Any]
+    title: str
+    description: str
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+
+def register_tools(server: MCPServer[Any], tools: Iterable[ToolSpec], allowed: frozenset[str] | None = None) -> None:
+    specs = list(tools)
+    if allowed is not None:
+        unknown = allowed - {spec.name for spec in specs}
+        if unknown:
+            log.warning("VEEAM_MCP_TOOLS names unknown tools: %s", ", ".join(sorted(unknown)))
+        specs = [spec for spec in specs if spec.name in allowed]
+    for spec in specs:
+        server.add_tool(
+            em_errors(spec.fn),
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            annotations=ToolAnnotations(title=spec.title, **READ_ONLY),
+        )

@@ -1,0 +1,42 @@
+"""``follow_link``: any href from an earlier result, fetched read-only as its model.
+
+A thin adapter over ``services.links.follow``; the link policy there refuses, without any request,
+action links, other hosts and ports, and paths outside ``/api/``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from ..services.links import FollowLinkResult, follow
+from ._registration import ToolSpec
+from .common import bounded_result, state_of
+
+FOLLOW_LINK = """\
+Fetch a resource by following a link href taken from an earlier result of this server (a 'links' \
+entry, an 'href' or a reference). Returns the resource as its model: VmRestorePoint, RestorePoint \
+(job-level point), BackupFile (file path, size, vbk/vib/vrb), BackupServer, Backup, Job, \
+EntityReferences (lists of refs), VmRestorePointMounts, or GenericResource (all fields kept). \
+Single resources are returned in their full entity form. Only read-only links on the configured \
+Enterprise Manager are followed: action links (?action=…, rel Restore/Create/Start…), other hosts \
+and ports, and paths outside /api/ are refused without any request."""
+
+
+async def follow_link(
+    href: Annotated[str, Field(description="A link href from an earlier result of this server", max_length=2048)],
+    ctx: Context,
+) -> Annotated[CallToolResult, FollowLinkResult]:
+    em = state_of(ctx)
+    return bounded_result(
+        em,
+        await follow(em, href),
+        "A single resource cannot be split: raise VEEAM_MCP_MAX_RESULT_CHARS. For a query link, ask for a "
+        "smaller page (pageSize=5) or use find_vm_restore_points, which pages and cuts results itself.",
+    )
+
+
+TOOLS = (ToolSpec(follow_link, "Follow a link", FOLLOW_LINK),)
