@@ -106,7 +106,7 @@ def exercise(run: Run, *, relative_hrefs: bool) -> None:
 
     point = results["get_vm_restore_point"]["structuredContent"]
     assert point["vm_name"] == "sql01"
-    href = next(link["href"] for link in point["links"] if link.get("type") == "BackupFileReference")
+    href = point["backup_file"]["href"]
     if relative_hrefs:
         # Over stdio every Inspector run starts its own server and simulator on a new port, so an
         # absolute href from one run names another origin; the path is the same link.

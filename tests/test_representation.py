@@ -64,13 +64,20 @@ def test_xml_entity_from_real_capture() -> None:
     point = to_resource(parse(XML_ENTITY.encode(), "application/xml; charset=utf-8"))
     assert isinstance(point, VmRestorePoint)
     assert point.id == GUID
-    assert point.uid == f"urn:veeam:VmRestorePoint:{GUID}"
-    assert point.vm_name == "ubuntu88" and point.vm_display_name == "ubuntu88"
+    assert point.uid is None and point.href is None, "both are derivable from the id"
+    assert point.vm_name == "ubuntu88" and point.vm_display_name is None, "the display name repeats the VM name"
+    assert point.name is None, "the name is <vm>@<creation time>"
     assert point.creation_time == "2025-10-20T20:04:07.267Z"
     assert (point.algorithm, point.point_type, point.platform) == ("Incremental", "Increment", "VMware")
-    assert [link.rel for link in point.links] == ["Restore", "Up", "Up", "Up", "Alternate", "Down", "Create"]
-    assert point.links[1].name == "enterprise01.tech.local"
-    assert point.links[1].type == "BackupServerReference"
+    # The seven links: three Up links by what they lead to, Restore and Create as actions, the mounts list,
+    # and the Alternate link (this point itself) left out.
+    assert point.backup_server is not None and point.backup_server.name == "enterprise01.tech.local"
+    assert point.backup_server.href.endswith("/api/backupServers/a490c017-2c1c-40ee-8bcf-73bcce6ab36f")
+    assert point.restore_point is not None and point.restore_point.name == "Oct 20 2025  8:00PM"
+    assert point.backup_file is not None and point.backup_file.name == "Backup Job 3D2025-10-20T220020_159E.vib"
+    assert point.actions == ["Restore", "Create mount"]
+    assert point.collections == {"mounts": f"{HREF}/mounts"}
+    assert point.other_links is None
 
 
 def test_xml_with_bom_and_without_vm_name() -> None:
@@ -80,16 +87,18 @@ def test_xml_with_bom_and_without_vm_name() -> None:
     assert point.vm_name is None
     assert point.vm_display_name is None
     assert point.platform == "HyperV"
-    assert len(point.links) == 1  # a single <Link> is still a list
+    assert point.name == "oracle03@2016-10-06 13:59:50", "without a VM name, the name is the only one"
+    assert point.backup_server is not None and point.backup_server.name == "172.17.53.1"  # a single <Link>
 
 
 @pytest.mark.parametrize("body", [JSON_V12, "\ufeff" + JSON_V12])
 def test_json_pascal_case_with_and_without_bom(body: str) -> None:
     point = to_resource(parse(body.encode(), "application/json; charset=utf-8"), "VmRestorePoint")
     assert isinstance(point, VmRestorePoint)
-    assert point.href == f"{HREF}?format=Entity"
+    assert point.href is None, "the canonical href (with ?format\\u003dEntity decoded) is derivable"
     assert point.vm_name == "ubuntu88"
-    assert point.links[0].type == "BackupServerReference"
+    # A link whose path names nothing known is kept exactly as EM sent it.
+    assert point.other_links is not None and point.other_links[0].type == "BackupServerReference"
 
 
 def test_json_v13_camel_case_and_creation_time_utc_spelling() -> None:
@@ -97,7 +106,7 @@ def test_json_v13_camel_case_and_creation_time_utc_spelling() -> None:
     assert isinstance(point, VmRestorePoint)
     assert point.creation_time == "2025-10-20T20:04:07.2679931Z"  # all 7 digits kept
     assert point.platform == "vCloud"
-    assert point.links[0].name is None
+    assert point.other_links is not None and point.other_links[0].name is None
 
 
 def test_xml_and_json_give_the_same_model() -> None:

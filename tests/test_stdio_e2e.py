@@ -48,7 +48,7 @@ async def test_console_script_over_stdio(loopback_simulator: RunningSimulator, e
         jsonschema.validate(point, tools["get_vm_restore_point"].output_schema)
         assert point["vm_name"] == "sql01"
 
-        file_href = next(link["href"] for link in point["links"] if link.get("type") == "BackupFileReference")
+        file_href = point["backup_file"]["href"]
         followed = await client.call_tool("follow_link", {"href": file_href})
         assert not followed.is_error
         jsonschema.validate(followed.structured_content, tools["follow_link"].output_schema)

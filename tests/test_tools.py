@@ -43,14 +43,20 @@ async def test_get_vm_restore_point(mcp_session: McpFactory, em_format: str, ide
         point = await call_ok(client, "get_vm_restore_point", {"restore_point_id": identifier})
     assert point["kind"] == "VmRestorePoint"
     assert point["id"] == SQL01_POINT
-    assert point["uid"] == f"urn:veeam:VmRestorePoint:{SQL01_POINT}"
+    assert "uid" not in point, "urn:veeam:VmRestorePoint:<id> is derivable from the id"
+    assert "href" not in point, "the canonical path is derivable from the id"
     assert point["vm_name"] == "sql01"
     assert point["platform"] == "VMware"
     assert point["creation_time"].endswith("Z")
     assert point["algorithm"] in {"Full", "Incremental", "ReversedIncremental", "SyntheticFull"}
     assert point["point_type"] in {"Full", "Increment", "ReverseIncrement"}
-    rels = sorted((link["rel"], link["type"]) for link in point["links"] if link["rel"] == "Up")
-    assert [t for _, t in rels] == ["BackupFileReference", "BackupServerReference", "RestorePointReference"]
+    # The three Up links, grouped by what they lead to; the actions by name; no Alternate link.
+    assert point["backup_server"]["href"].startswith("/api/backupServers/")
+    assert point["restore_point"]["href"].startswith("/api/restorePoints/")
+    assert point["backup_file"]["href"].startswith("/api/backupFiles/")
+    assert point["actions"] == ["Restore", "Create mount"]
+    assert point["collections"] == {"mounts": f"/api/vmRestorePoints/{SQL01_POINT}/mounts"}
+    assert "other_links" not in point
 
 
 async def test_xml_and_json_modes_agree(mcp_session: McpFactory) -> None:
@@ -64,44 +70,45 @@ async def test_xml_and_json_modes_agree(mcp_session: McpFactory) -> None:
 async def test_follow_links_from_a_restore_point(mcp_session: McpFactory, dataset: Any) -> None:
     async with mcp_session() as client:
         point = await call_ok(client, "get_vm_restore_point", {"restore_point_id": SQL01_POINT})
-        by_type = {link["type"]: link["href"] for link in point["links"] if link.get("type")}
 
-        backup_file = await call_ok(client, "follow_link", {"href": by_type["BackupFileReference"]})
+        backup_file = await call_ok(client, "follow_link", {"href": point["backup_file"]["href"]})
         assert backup_file["resource_kind"] == "BackupFile"
         assert backup_file["resource"]["kind"] == "BackupFile"
         assert backup_file["resource"]["file_type"] in {"vbk", "vib", "vrb"}
         assert backup_file["href"].endswith("?format=Entity")
         assert backup_file["resource"]["creation_time"]  # CreationTimeUtc spelling read
 
-        server = await call_ok(client, "follow_link", {"href": by_type["BackupServerReference"]})
+        server = await call_ok(client, "follow_link", {"href": point["backup_server"]["href"]})
         assert server["resource"]["kind"] == "BackupServer"
         assert server["resource"]["name"] in {s.name for s in dataset.backup_servers.values()}
 
-        parent = await call_ok(client, "follow_link", {"href": by_type["RestorePointReference"]})
+        parent = await call_ok(client, "follow_link", {"href": point["restore_point"]["href"]})
         assert parent["resource"]["kind"] == "RestorePoint"
-        children_href = next(
-            link["href"] for link in parent["resource"]["links"] if link["href"].endswith("/vmRestorePoints")
-        )
+        children_href = parent["resource"]["collections"]["vm_restore_points"]
+        assert children_href.endswith("/vmRestorePoints")
         children = await call_ok(client, "follow_link", {"href": children_href})
-        assert children["resource"]["kind"] == "EntityReferences"
-        assert SQL01_POINT in {ref["id"] for ref in children["resource"]["refs"]}
+        # A list below a resource comes in entity form: every item with its fields.
+        assert children["resource"]["kind"] == "ResourceList"
+        assert children["resource"]["item_type"] == "VmRestorePoint"
+        assert SQL01_POINT in {item["id"] for item in children["resource"]["items"]}
         assert children["truncated"] is False
+        assert children["total_items"] == children["returned_items"] == len(children["resource"]["items"])
 
-        mounts = await call_ok(client, "follow_link", {"href": by_type["VmRestorePointMountList"]})
+        mounts = await call_ok(client, "follow_link", {"href": point["collections"]["mounts"]})
         assert mounts["resource"]["kind"] == "VmRestorePointMounts"
 
-        backup_href = next(link["href"] for link in backup_file["resource"]["links"] if "/backups/" in link["href"])
-        backup = await call_ok(client, "follow_link", {"href": backup_href})
+        backup = await call_ok(client, "follow_link", {"href": backup_file["resource"]["backup"]["href"]})
         assert backup["resource"]["kind"] == "Backup"
 
 
 async def test_large_collection_is_truncated_and_says_so(mcp_session: McpFactory) -> None:
     async with mcp_session(env={"VEEAM_MCP_MAX_RESULT_CHARS": "3000"}) as client:
         result = await call_ok(client, "follow_link", {"href": f"{SIM_ORIGIN}/api/vmRestorePoints"})
+    # A top-level collection is read through EM's query service, a page at a time.
+    assert result["resource_kind"] == "Query" and result["href"].startswith("/api/query?type=VmRestorePoint")
     assert result["truncated"] is True
-    assert result["returned_items"] < result["total_items"]
-    assert len(result["resource"]["refs"]) == result["returned_items"]
-    assert "find_vm_restore_points" in result["note"]
+    assert result["returned_items"] == len(result["resource"]["items"]) >= 1
+    assert result["next_cursor"] and "follow_link(cursor=next_cursor)" in result["note"]
 
 
 @pytest.mark.parametrize(
@@ -147,7 +154,9 @@ async def test_hostile_links_are_refused_without_any_request(mcp_session: McpFac
 async def test_action_link_from_a_result_is_refused_with_the_reason(mcp_session: McpFactory) -> None:
     async with mcp_session() as client:
         point = await call_ok(client, "get_vm_restore_point", {"restore_point_id": SQL01_POINT})
-        restore = next(link["href"] for link in point["links"] if link["rel"] == "Restore")
+        assert "Restore" in point["actions"]  # the model learns the operation exists
+        # ... and an action href written from it (EM's own form) is refused without a request.
+        restore = f"/api/vmRestorePoints/{point['id']}?action=restore"
         result = await client.call_tool("follow_link", {"href": restore})
     assert result.is_error
     assert "read-only" in text_of(result)

@@ -27,13 +27,6 @@ def _wrap(text: str, indent: str = "    ") -> str:
     return textwrap.fill(" ".join(text.split()), width=96, initial_indent=indent, subsequent_indent=indent)
 
 
-def _link(resource: dict[str, Any], link_type: str) -> str | None:
-    for link in resource.get("links", []):
-        if link.get("type") == link_type or link_type.lower() in str(link.get("href", "")).lower():
-            return str(link["href"])
-    return None
-
-
 async def _investigate() -> None:
     params = StdioServerParameters(
         command=sys.executable,
@@ -56,10 +49,10 @@ async def _investigate() -> None:
         _say(f"  VM:            {point.get('vm_name')} ({point.get('platform')})")
         _say(f"  created (UTC): {point.get('creation_time')}")
         _say(f"  algorithm:     {point.get('algorithm')}  point type: {point.get('point_type')}")
-        _say(f"  links:         {len(point.get('links', []))} (Up: backup server, restore point, backup file)")
+        _say(f"  EM offers:     {', '.join(point.get('actions', []))} (this server performs none of them)")
         _say()
 
-        file_href = _link(point, "BackupFileReference")
+        file_href = point.get("backup_file", {}).get("href")
         if file_href:
             _say(f"> follow_link(href={file_href!r})")
             result = await _call(client, "follow_link", {"href": file_href})
@@ -69,7 +62,7 @@ async def _investigate() -> None:
             _say(f"  size:          {backup_file.get('backup_size')} bytes on disk")
             _say()
 
-        server_href = _link(point, "BackupServerReference")
+        server_href = point.get("backup_server", {}).get("href")
         if server_href:
             _say(f"> follow_link(href={server_href!r})")
             result = await _call(client, "follow_link", {"href": server_href})
@@ -80,8 +73,8 @@ async def _investigate() -> None:
             )
             _say()
 
-        action = next((lnk["href"] for lnk in point.get("links", []) if lnk.get("rel") == "Restore"), None)
-        if action:
+        if "Restore" in point.get("actions", []):
+            action = f"/api/vmRestorePoints/{point['id']}?action=restore"
             _say(f"> follow_link(href={action!r})   # an action link: refused, nothing is sent")
             refused = await client.call_tool("follow_link", {"href": action})
             text = refused.content[0].text if refused.content and refused.content[0].type == "text" else ""

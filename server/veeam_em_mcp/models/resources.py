@@ -1,8 +1,21 @@
-"""Pydantic models of the Enterprise Manager resources, one class per EM type.
+"""Pydantic models of the Enterprise Manager resources, one class per EM type, in their compact shape.
 
 Each class is one row of ``representation.registry`` (which says where EM serves it and how it is
-read); its ``kind`` literal is the EM type name. Every resource keeps its ``href``, ``type`` and
-``links`` so the assistant can keep walking the API with ``follow_link``.
+read); its ``kind`` literal is the EM type name. A resource is what EM said about it, minus what is
+derivable, with its links grouped by what they lead to:
+
+- a link to one resource of a known type becomes a field named after that type (``backup_server``,
+  ``restore_point``, ``backup_file``, …) holding the target's name and href (a list when EM gives
+  several, e.g. the restore points a job session created);
+- a link to a list becomes an entry of ``collections`` (``{"vm_restore_points": "/api/…"}``);
+- the operations EM offers (restore, mount, start a job, …) are listed by name in ``actions``: the
+  model learns they exist, and that this server, being read-only, does not perform them;
+- the ``Alternate`` link (the same resource in its other representation) is left out, and so are the
+  ``uid`` and ``href`` when they are just ``urn:veeam:<Type>:<id>`` and the canonical path of the id;
+- any other link is kept as EM sent it, in ``other_links``.
+
+Every href is a path on the configured Enterprise Manager (``/api/…``); ``follow_link`` and
+``get_vm_restore_point`` take it as it is.
 """
 
 from __future__ import annotations
@@ -19,38 +32,56 @@ from .base import Model, Platform, UtcTimestamp
 class Link(Model):
     """A hypermedia link exactly as EM sent it. Pass ``href`` to ``follow_link`` to fetch it."""
 
-    rel: str | None = Field(None, description="Relation: Up (parent), Down (children), Alternate, Related…")
-    href: str = Field(description="Absolute URL on the Enterprise Manager server")
+    rel: str | None = Field(None, description="Relation: Up (parent), Down (children), Related…")
+    href: str = Field(description="URL on the Enterprise Manager server")
     name: str | None = Field(None, description="Display name of the target, when EM gives one")
     type: str | None = Field(None, description="EM's declared type of the target (sometimes wrong on real servers)")
 
 
-class Resource(Model):
-    href: str | None = Field(None, description="URL of this resource on Enterprise Manager")
-    type: str | None = Field(None, description="EM's type name of this representation")
-    links: list[Link] = Field(default_factory=list, description="Links to related resources")
+class Ref(Model):
+    """A related resource: the name EM gave it in the link, and its href (pass it to follow_link)."""
+
+    name: str | None = Field(None, description="The target's display name, as EM gave it")
+    href: str = Field(description="Path of the target on Enterprise Manager; pass it to follow_link")
 
 
-class Entity(Resource):
-    id: str | None = Field(None, description="GUID of the resource (from its UID)")
-    uid: str | None = Field(None, description="EM unique id, urn:veeam:<Type>:<GUID>")
-    name: str | None = Field(None, description="Display name")
+class Entity(Model):
+    """What every EM entity has: its identity, and what its links lead to beyond its typed fields."""
+
+    kind: str = Field(description="The EM type of the resource")  # each model narrows it to its Literal
+    id: str | None = Field(None, description="GUID of the resource (its UID is urn:veeam:<kind>:<id>)")
+    name: str | None = Field(None, description="Display name, as EM gives it")
+    uid: str | None = Field(None, description="EM's UID, only when it is not urn:veeam:<kind>:<id>")
+    href: str | None = Field(None, description="Path of the resource, only when it is not the canonical one")
+    collections: dict[str, str] | None = Field(
+        None, description="Lists this resource links to: name -> href (pass the href to follow_link)"
+    )
+    actions: list[str] | None = Field(
+        None, description="Operations EM offers on it (e.g. Restore); this server is read-only and performs none"
+    )
+    other_links: list[Link] | None = Field(None, description="Links of no known kind, exactly as EM sent them")
 
 
 # --- resources ------------------------------------------------------------------------------
 
 
 class VmRestorePoint(Entity):
-    """One VM's restore point: when it was taken, how, and links to its file, server and parent."""
+    """One VM's restore point: when it was taken, how, and the file, job-level point and server behind it."""
 
     kind: Literal["VmRestorePoint"] = "VmRestorePoint"
+    name: str | None = Field(
+        None, description="EM's name of the point; left out when it is just <vm_name>@<creation time>"
+    )
     vm_name: str | None = Field(None, description="VM name; some EM versions omit it")
-    vm_display_name: str | None = Field(None, description="VM display name, when EM gives one")
+    vm_display_name: str | None = Field(None, description="VM display name, only when it differs from vm_name")
     creation_time: UtcTimestamp | None = Field(None, description="When the point was created (UTC)")
     algorithm: str | None = Field(None, description="Full, Incremental, ReversedIncremental or SyntheticFull")
     point_type: str | None = Field(None, description="Full, Increment or ReverseIncrement")
     hierarchy_obj_ref: str | None = Field(None, description="Reference to the VM in the virtual infrastructure")
     platform: Platform | None = Field(None, description="From hierarchy_obj_ref: VMware, HyperV or vCloud")
+    backup_server: Ref | None = Field(None, description="The backup server that made it")
+    restore_point: Ref | None = Field(None, description="The job-level restore point (one job run) it belongs to")
+    backup_file: Ref | None = Field(None, description="The backup file that holds it")
 
 
 class RestorePoint(Entity):
@@ -58,6 +89,8 @@ class RestorePoint(Entity):
 
     kind: Literal["RestorePoint"] = "RestorePoint"
     backup_date: UtcTimestamp | None = Field(None, description="When the job run's backup was taken (UTC)")
+    backup: Ref | None = Field(None, description="The backup (the job's chain) it belongs to")
+    backup_server: Ref | None = Field(None, description="The backup server that made it")
 
 
 class BackupServer(Entity):
@@ -82,6 +115,8 @@ class BackupFile(Entity):
     deduplication_ratio: float | None = None
     compress_ratio: float | None = None
     creation_time: UtcTimestamp | None = Field(None, description="When the file was created (UTC)")
+    backup: Ref | None = Field(None, description="The backup (the job's chain) it belongs to")
+    backup_server: Ref | None = Field(None, description="The backup server that wrote it")
 
 
 class Backup(Entity):
@@ -90,6 +125,8 @@ class Backup(Entity):
     kind: Literal["Backup"] = "Backup"
     platform: str | None = Field(None, description="VMware, HyperV, vCloud, Agent…")
     backup_type: str | None = Field(None, description="Standard, ParentBackup or ChildBackup")
+    repository: Ref | None = Field(None, description="The repository that holds it")
+    backup_server: Ref | None = Field(None, description="The backup server that owns it")
 
 
 class Job(Entity):
@@ -101,13 +138,18 @@ class Job(Entity):
     description: str | None = None
     schedule_configured: bool | None = None
     schedule_enabled: bool | None = None
-    next_run: str | None = None
+    next_run: UtcTimestamp | None = Field(None, description="When the job runs next (UTC), if scheduled")
+    backup_server: Ref | None = Field(None, description="The backup server that runs it")
 
 
-class EntityRef(Entity):
-    """A reference to a resource; follow its ``href`` (or its Alternate link) for the entity."""
+class EntityRef(Model):
+    """A reference: what EM names the target, and where it is. follow_link(href) gives the whole resource."""
 
     kind: Literal["EntityRef"] = "EntityRef"
+    type: str | None = Field(None, description="EM type of the target (from the reference's Type), e.g. Job")
+    id: str | None = Field(None, description="GUID of the target")
+    name: str | None = Field(None, description="Display name of the target")
+    href: str = Field(description="Path of the target; pass it to follow_link")
 
 
 class EntityReferences(Model):
@@ -118,8 +160,10 @@ class EntityReferences(Model):
     refs: list[EntityRef] = Field(default_factory=list)
 
 
-class VmRestorePointMount(Resource):
+class VmRestorePointMount(Model):
+    href: str | None = Field(None, description="Path of the mount")
     fs_roots: list[dict[str, Any]] = Field(default_factory=list, description="Mounted file-system roots")
+    other_links: list[Link] | None = Field(None, description="Its links, as EM sent them")
 
 
 class VmRestorePointMounts(Model):
@@ -130,9 +174,11 @@ class VmRestorePointMounts(Model):
     mounts: list[VmRestorePointMount] = Field(default_factory=list)
 
 
-class GenericResource(Resource):
+class GenericResource(Model):
     """Any other EM resource, with all of its fields kept (names in snake_case)."""
 
     kind: Literal["GenericResource"] = "GenericResource"
     root: str | None = Field(None, description="EM's element or type name of the representation")
+    href: str | None = Field(None, description="Path of the resource")
+    links: list[Link] = Field(default_factory=list, description="Its links, exactly as EM sent them")
     fields: dict[str, Any] = Field(default_factory=dict, description="Every other field EM sent")

@@ -6,10 +6,17 @@ value EM did not report stays ``None``), and anything left out for size is said 
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
-from .base import Model, UtcTimestamp
-from .resources import VmRestorePoint
+from .base import Model, Platform, UtcTimestamp
+from .resources import Ref, VmRestorePoint
+
+SHARED = (
+    "Fields every item of this page has with the same value (e.g. vm_name, platform, backup_server), left out "
+    "of each item: read them as part of every item. In shared collections, {id} stands for the item's id"
+)
 
 
 class AppliedQuery(Model):
@@ -18,9 +25,12 @@ class AppliedQuery(Model):
     vm_name: str | None = Field(None, description="VM name matched exactly (EM compares case-insensitively)")
     created_after: UtcTimestamp | None = Field(None, description="Only points created at or after this time (UTC)")
     created_before: UtcTimestamp | None = Field(None, description="Only points created before this time (UTC)")
-    algorithm: str | None = Field(None, description="Only points with this algorithm")
+    algorithm: list[str] | None = Field(None, description="Only points with one of these algorithms")
     point_type: str | None = Field(None, description="Only points with this point type")
     backup_server: str | None = Field(None, description="Only points made by this backup server (name or id)")
+    platform: Platform | None = Field(
+        None, description="Only points of VMs on this platform (filtered here: EM's query has no platform field)"
+    )
     newest_first: bool = Field(description="True: newest point first; false: oldest first")
     snapshot_until: UtcTimestamp | None = Field(
         None,
@@ -34,12 +44,16 @@ class FindVmRestorePointsResult(Model):
     """One page of VM restore points matching a query, and how to get the next one."""
 
     restore_points: list[VmRestorePoint] = Field(description="The restore points on this page, in the asked order")
+    shared: dict[str, Any] | None = Field(None, description=SHARED)
     returned: int = Field(description="How many restore points are in this result")
-    page: int = Field(description="EM's page number this result comes from (1-based)")
+    page: int = Field(description="EM's page number this result starts on (1-based)")
     page_size: int = Field(description="Restore points per EM page")
     pages_count: int = Field(description="Number of pages EM reports for this query")
     skipped_on_page: int = Field(
-        0, description="Points at the start of this EM page that an earlier result already returned"
+        0, description="Points at the start of that EM page that an earlier result already returned"
+    )
+    em_pages_read: int = Field(
+        1, description="EM query pages read for this result (more than one only when platform filtering skips points)"
     )
     next_cursor: str | None = Field(
         None, description="Pass as 'cursor' to get the next restore points; null when there are no more"
@@ -61,14 +75,16 @@ class PointBrief(Model):
     age_hours: float | None = Field(None, description="Hours between creation_time and as_of")
     algorithm: str | None = Field(None, description="Full, Incremental, ReversedIncremental or SyntheticFull")
     point_type: str | None = Field(None, description="Full, Increment or ReverseIncrement")
-    href: str | None = Field(None, description="URL of the point on EM; pass to follow_link")
 
 
-class LinkedResource(Model):
-    """A resource named by a link of the newest point; follow_link(href) fetches all of it."""
+class ChainFile(Model):
+    """One backup file a restore of the newest point reads."""
 
-    name: str | None = Field(None, description="Display name EM gave in the link")
-    href: str = Field(description="URL on EM; pass to follow_link")
+    name: str | None = Field(None, description="File name, as EM names it")
+    file_type: str | None = Field(None, description="vbk (full), vib (increment) or vrb (reverse increment)")
+    backup_size: int | None = Field(None, description="Bytes on disk; absent when EM did not report it")
+    creation_time: UtcTimestamp | None = Field(None, description="When the file was written (UTC)")
+    href: str = Field(description="Path of the file on EM; pass to follow_link for all of it")
 
 
 class ChainInfo(Model):
@@ -81,6 +97,12 @@ class ChainInfo(Model):
         None, description="Increments between the base full and the newest point, the newest included"
     )
     found: bool = Field(description="True when a Full point was found for the newest point to depend on")
+    files: list[ChainFile] | None = Field(
+        None, description="The backup files of the chain, full first, newest last (what a restore of the newest reads)"
+    )
+    total_backup_size: int | None = Field(
+        None, description="Bytes on disk of those files together; absent when a file's size is unknown"
+    )
     note: str = Field(description="How the chain reads, in words")
 
 
@@ -98,7 +120,8 @@ class VmRecoverySummary(Model):
         None, description="How many hours the newest point is past the RPO (0 when met; null without points)"
     )
     chain: ChainInfo | None = Field(None, description="The full the newest point depends on; null without points")
-    backup_server: LinkedResource | None = Field(None, description="Backup server that made the newest point")
-    backup_file: LinkedResource | None = Field(None, description="Backup file that holds the newest point")
+    backup_server: Ref | None = Field(None, description="Backup server that made the newest point")
+    backup_file: Ref | None = Field(None, description="Backup file that holds the newest point")
     pages_read: int = Field(description="EM query pages read to build this summary")
+    em_requests: int | None = Field(None, description="EM requests made to build this summary, query pages included")
     note: str | None = Field(None, description="Anything the model should say about the answer")

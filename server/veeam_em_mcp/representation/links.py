@@ -159,17 +159,4 @@ def _has_action(query: str) -> bool:
 
 def classify(path: str, registry: Registry = REGISTRY) -> tuple[ResourceKind, bool]:
     """What an ``/api/…`` path names, from the path alone (never from a link's ``Type``)."""
-    segments = [s for s in path.split("/") if s][1:]  # drop "api"
-    if not segments:
-        return "Other", False
-    collection = segments[0].lower()
-    if collection == "query":
-        return "Query", False
-    row = registry.by_collection.get(collection)
-    if len(segments) == 2 and GUID.match(segments[1]):
-        return (row.em_type if row else "Other"), True
-    if collection == "vmrestorepoints" and len(segments) == 3 and segments[2].lower() == "mounts":
-        return "VmRestorePointMounts", False
-    if len(segments) in (1, 3):
-        return "Collection", False
-    return "Other", False
+    return registry.classify(path)

@@ -14,8 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-
-import xmltodict
+from xml.etree import ElementTree
 
 from ..errors import HtmlInsteadOfApi, MalformedResponse
 from ..text import clean
@@ -80,36 +79,69 @@ def parse_json(text: str) -> Document:
     return Document(root=None, data=_normalise_mapping(value))
 
 
-def _force_list(path: list[tuple[str, Any]], key: str, value: Any) -> bool:
-    local = _local(key)
-    if local in _LIST_ITEMS:
-        return True
-    # Plural containers (VmRestorePoints > VmRestorePoint) hold lists even of one item.
-    return bool(path) and _local(path[-1][0]) in (local + "s", local + "es")
-
-
 def parse_xml(text: str) -> Document:
     head = text[:4096].lower()
-    # Searched in the whole body, not only its head: comments may precede a DTD by any length, and how
-    # xmltodict treats entities varies between its versions (0.14 drops them silently, 1.0 raises).
+    # Searched in the whole body, not only its head: comments may precede a DTD by any length.
     if _DTD.search(text):
         if "<html" in head:
             raise HtmlInsteadOfApi()
-        # Entity declarations are the billion-laughs and XXE vectors; EM never sends any.
+        # Entity declarations are the billion-laughs and XXE vectors; EM never sends any. Without a DTD the
+        # parser knows only the five predefined entities and refuses any other reference.
         raise MalformedResponse("Enterprise Manager's XML declares a DTD or entities; refused to parse it.")
     if head.startswith("<html") or "<html" in head[:256]:
         raise HtmlInsteadOfApi()
     try:
-        parsed = xmltodict.parse(text, force_list=_force_list, disable_entities=True)
-    except ValueError as exc:  # raised by xmltodict for entity declarations
-        raise MalformedResponse(f"Enterprise Manager's XML was refused: {exc}.") from None
-    except Exception as exc:  # expat.ExpatError and friends
+        root = ElementTree.fromstring(text)  # noqa: S314  # DTDs refused above: no entity can be declared
+    except ElementTree.ParseError as exc:
         raise MalformedResponse(f"Enterprise Manager sent malformed XML ({exc}).") from None
-    if not isinstance(parsed, dict) or len(parsed) != 1:
-        raise MalformedResponse("Enterprise Manager sent XML without a single root element.")
-    root_key, body = next(iter(parsed.items()))
-    data = _normalise_mapping(body) if isinstance(body, dict) else {}
-    return Document(root=_local(root_key), data=data)
+    tag = _tag(root.tag)
+    data = _xml_node(root, tag, fold=False)  # the root stays a mapping: <VmRestorePoints> keeps its key
+    return Document(root=tag, data=data if isinstance(data, dict) else {})
+
+
+@lru_cache(maxsize=1024)
+def _tag(name: str) -> str:
+    """``{http://www.veeam.com/ent/v1.0}VmRestorePoint`` → ``VmRestorePoint`` (namespaces do not matter here)."""
+    return name.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _xml_node(element: ElementTree.Element, tag: str, *, fold: bool = True) -> Any:
+    """The normalised value of one element, read straight from the tree (no intermediate dict tree).
+
+    Attributes and child elements become keys; an element with text only becomes its text (``None`` when
+    empty); repeated children, ``Link``/``Ref`` items and the items of a plural container
+    (``VmRestorePoints`` > ``VmRestorePoint``) become lists; a container holding only such a list
+    becomes the list; ``Links`` becomes the list of its links.
+    """
+    attributes = element.attrib
+    text = element.text.strip() if element.text else ""
+    if not attributes and len(element) == 0:
+        return (clean(text) if text else None) if fold else {}
+    groups: dict[str, list[ElementTree.Element]] = {}
+    for child in element:
+        groups.setdefault(_tag(child.tag), []).append(child)
+    if fold and not attributes and not text and len(groups) == 1:
+        ((inner, children),) = groups.items()
+        plural = tag in (inner + "s", inner + "es")
+        if (len(children) > 1 or plural or inner in _LIST_ITEMS) and (inner == tag or plural or inner in _LIST_ITEMS):
+            return [_xml_node(child, inner) for child in children]  # a container of one list is the list
+    out: dict[str, Any] = {snake(_tag(key)): clean(value) for key, value in attributes.items()}
+    if text:
+        out["value"] = clean(text)
+    for inner, children in groups.items():
+        name = snake(inner)
+        if name == "links":
+            out["links"] = [
+                {snake(_tag(key)): clean(value) for key, value in link.attrib.items()}
+                for links in children
+                for link in links
+                if _tag(link.tag) in ("Link", "link")
+            ]
+        elif len(children) > 1 or inner in _LIST_ITEMS or tag in (inner + "s", inner + "es"):
+            out[name] = [_xml_node(child, inner) for child in children]
+        else:
+            out[name] = _xml_node(children[0], inner)
+    return out
 
 
 def _normalise_mapping(raw: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from ..errors import InvalidArgument, MalformedResponse
 from ..models.resources import Entity
 from .parse import Document
-from .registry import BY_TYPE
+from .registry import BY_TYPE, REGISTRY
 
 Format = Literal["Entities", "References"]
 
@@ -160,7 +160,7 @@ def parse_query_page(doc: Document, em_type: str) -> QueryPage:
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise MalformedResponse(f"Enterprise Manager's QueryResult holds {row.plural} that are not entities.")
     try:
-        models = [row.read(item) for item in items]
+        models = REGISTRY.read_all(row, items)
     except ValueError as exc:
         raise MalformedResponse(f"Enterprise Manager's QueryResult holds a malformed {em_type}: {exc}") from None
     return QueryPage(models, paging)

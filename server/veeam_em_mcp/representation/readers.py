@@ -1,19 +1,26 @@
-"""From a normalised EM document to models: scalar readers and the generic entity reader.
+"""From a normalised EM document to models: scalar readers, link grouping and the generic entity reader.
 
 An entity is read field by field from the normalised data (``parse``): each model field takes the first
 of its source keys that EM sent (by default the field's own name; a registry row adds EM's other
 spellings, e.g. ``creation_time_utc`` for ``creation_time``), converted by the field's declared type.
 Values EM did not send stay ``None``; nothing is guessed.
+
+Links are grouped by what they lead to (see ``models.resources``): a link to one resource of a known
+kind fills the model's field for that kind, a link to a list becomes a ``collections`` entry, an
+operation an ``actions`` name; the ``Alternate`` link and a canonical ``uid``/``href`` are dropped as
+derivable, anything else is kept in ``other_links``.
 """
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from ..models.resources import (
     Entity,
@@ -21,12 +28,26 @@ from ..models.resources import (
     EntityReferences,
     GenericResource,
     Link,
+    Ref,
     VmRestorePointMount,
     VmRestorePointMounts,
 )
-from .ids import guid_from
+from .ids import GUID, guid_from
+from .parse import snake
 
 Data = Mapping[str, Any]
+
+# Relations that navigate; any other Rel (Restore, Create, Start, Edit, Delete, …) names an operation.
+_NAVIGATION = frozenset({"up", "down", "related", "alternate"})
+_ACTION_QUERY = re.compile(r"(?:^|[&;])action=", re.IGNORECASE)
+
+
+class Classifier(Protocol):
+    """What the registry tells a reader about a path: its kind, and the model field a link to it fills."""
+
+    def classify(self, path: str) -> tuple[str, bool]: ...
+
+    def link_field(self, kind: str) -> str | None: ...
 
 
 def text_of(data: Data, *keys: str) -> str | None:
@@ -66,6 +87,7 @@ def bool_of(data: Data, *keys: str) -> bool | None:
 
 
 def links_of(data: Data) -> list[Link]:
+    """EM's links exactly as sent (links without an href carry nothing to follow and are skipped)."""
     links: list[Link] = []
     for item in data.get("links") or []:
         href = item.get("href")
@@ -77,32 +99,96 @@ def links_of(data: Data) -> list[Link]:
     return links
 
 
-def base_fields(data: Data) -> dict[str, Any]:
-    """What every entity has: its identity (href, type, id, uid, name) and its links."""
-    uid = text_of(data, "uid")
-    href = text_of(data, "href")
-    return {
-        "href": href,
-        "type": text_of(data, "type"),
-        "links": links_of(data),
-        "id": guid_from(uid, href),
-        "uid": uid,
-        "name": text_of(data, "name"),
-    }
+def _singular(segment: str) -> str:
+    name = snake(segment)
+    return name[:-1] if name.endswith("s") and not name.endswith("ss") else name
+
+
+def action_name(link: Link) -> str:
+    """``Restore``; ``Create mount`` for a Create link to ``…/mounts``: the operation, as a person says it."""
+    rel = link.rel or "Action"
+    parts = urlsplit(link.href)
+    last = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    if rel.lower() in ("create", "delete", "edit") and last and not GUID.match(last):
+        return f"{rel} {_singular(last).replace('_', ' ')}"
+    return rel
+
+
+@dataclass
+class Grouped:
+    """A resource's links, grouped: one field per related kind, collections, actions, the rest."""
+
+    related: dict[str, Ref | list[Ref]] = field(default_factory=dict)
+    collections: dict[str, str] = field(default_factory=dict)
+    actions: list[str] = field(default_factory=list)
+    other: list[Link] = field(default_factory=list)
+
+
+def group_links(links: list[Link], registry: Classifier, single: frozenset[str], many: frozenset[str]) -> Grouped:
+    """Sort ``links`` into a model's link fields (``single``: one Ref, ``many``: a list), collections, actions."""
+    grouped = Grouped()
+    for link in links:
+        rel = (link.rel or "").lower()
+        parts = urlsplit(link.href)
+        if rel == "alternate":
+            continue  # this resource itself, in its other representation
+        if rel not in _NAVIGATION or _ACTION_QUERY.search(parts.query):
+            name = action_name(link)
+            if name not in grouped.actions:
+                grouped.actions.append(name)
+            continue
+        kind, is_single = registry.classify(parts.path)
+        target = registry.link_field(kind) if is_single else None
+        if target is not None and target in many:
+            listed = grouped.related.setdefault(target, [])
+            assert isinstance(listed, list)
+            listed.append(Ref(name=link.name, href=link.href))
+            continue
+        if target is not None and target in single and target not in grouped.related:
+            grouped.related[target] = Ref(name=link.name, href=link.href)
+            continue
+        if not is_single and kind in ("Collection", "VmRestorePointMounts"):
+            key = snake(parts.path.rstrip("/").rsplit("/", 1)[-1])
+            if key not in grouped.collections:
+                grouped.collections[key] = link.href
+                continue
+        grouped.other.append(link)
+    return grouped
+
+
+def _canonical_href(href: str | None, em_type: str, segments: tuple[str, ...], guid: str | None) -> bool:
+    """Is ``href`` just ``…/api/<segment>/<id>`` (with or without ``?format=Entity``)?"""
+    if not href or not guid:
+        return False
+    parts = urlsplit(href)
+    if parts.query and parts.query.lower() != "format=entity":
+        return False
+    path = parts.path.rstrip("/").split("/")
+    return (
+        len(path) >= 3
+        and path[-1].lower() == guid
+        and path[-2].lower() in {segment.lower() for segment in segments}
+        and path[-3].lower() == "api"
+    )
 
 
 _BASE = frozenset(Entity.model_fields) | {"kind"}
 Converter = Callable[..., Any]  # (data, *keys) -> value
 
 
-def _converter(annotation: Any) -> Converter:
-    """How a field of this declared type is read: by its non-``None`` type (``int | None`` → int)."""
+def _converter(annotation: Any) -> Converter | None:
+    """How a field of this declared type is read: by its non-``None`` type (``int | None`` → int).
+
+    ``None`` for link fields (``Ref``, ``list[Ref]``): links fill those, not EM's data.
+    """
     args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType) and len(args) == 1:
         annotation = args[0]
     while typing.get_origin(annotation) is typing.Annotated:  # UtcTimestamp = Annotated[str, ...]
         annotation = typing.get_args(annotation)[0]
+    if annotation is Ref or typing.get_args(annotation) == (Ref,):
+        return None
     if annotation is bool:
         return bool_of
     if annotation is int:
@@ -118,10 +204,10 @@ def _converter(annotation: Any) -> Converter:
 
 @dataclass(frozen=True)
 class EntityReader:
-    """Reads one entity of ``model``: base fields, then each other field from its source keys.
+    """Reads one entity of ``model``: identity, grouped links, then each other field from its source keys.
 
     ``sources`` names EM's spellings of a field, first match wins (default: the field's name);
-    ``derive`` computes fields EM does not send from those it does (e.g. the platform of a VM's ref).
+    ``derive`` computes or tidies fields from those read (e.g. the platform of a VM's ref).
     """
 
     model: type[Entity]
@@ -130,19 +216,51 @@ class EntityReader:
 
     @cached_property
     def plan(self) -> list[tuple[str, tuple[str, ...], Converter]]:
-        """(field, source keys, converter) for every field beyond the base ones, worked out once."""
+        """(field, source keys, converter) for every data field beyond the base ones, worked out once."""
         hints = typing.get_type_hints(self.model, include_extras=True)
         unknown = set(self.sources) - set(self.model.model_fields)
         if unknown:
             raise TypeError(f"{self.model.__name__} has no field(s) {', '.join(sorted(unknown))}")
-        return [
-            (name, self.sources.get(name, (name,)), _converter(hints[name]))
-            for name in self.model.model_fields
-            if name not in _BASE
-        ]
+        plan = []
+        for name in self.model.model_fields:
+            if name in _BASE:
+                continue
+            convert = _converter(hints[name])
+            if convert is not None:
+                plan.append((name, self.sources.get(name, (name,)), convert))
+        return plan
 
-    def __call__(self, data: Data) -> Entity:
-        values = base_fields(data)
+    @cached_property
+    def link_fields(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The model's fields that links fill: (one Ref each, a list of Refs each)."""
+        hints = typing.get_type_hints(self.model)
+        single, many = set(), set()
+        for name in self.model.model_fields:
+            if name in _BASE:
+                continue
+            args = set(typing.get_args(hints[name])) - {type(None)}
+            if hints[name] is Ref or args == {Ref}:
+                single.add(name)
+            elif any(typing.get_args(arg) == (Ref,) for arg in args) or typing.get_args(hints[name]) == (Ref,):
+                many.add(name)
+        return frozenset(single), frozenset(many)
+
+    def __call__(self, data: Data, registry: Classifier, em_type: str, segments: tuple[str, ...]) -> Entity:
+        uid = text_of(data, "uid")
+        href = text_of(data, "href")
+        guid = guid_from(uid, href)
+        single, many = self.link_fields
+        grouped = group_links(links_of(data), registry, single, many)
+        values: dict[str, Any] = {
+            "id": guid,
+            "name": text_of(data, "name"),
+            "uid": None if uid is not None and guid and uid.lower() == f"urn:veeam:{em_type}:{guid}".lower() else uid,
+            "href": None if _canonical_href(href, em_type, segments, guid) else href,
+            "collections": grouped.collections or None,
+            "actions": grouped.actions or None,
+            "other_links": grouped.other or None,
+            **grouped.related,
+        }
         for name, keys, convert in self.plan:
             values[name] = convert(data, *keys)
         if self.derive is not None:
@@ -151,14 +269,18 @@ class EntityReader:
 
 
 def entity_ref(data: Data) -> EntityRef:
-    return EntityRef(**base_fields(data))
+    uid = text_of(data, "uid")
+    href = text_of(data, "href") or ""
+    declared = text_of(data, "type")
+    target = declared[: -len("Reference")] if declared and declared.endswith("Reference") else declared
+    return EntityRef(type=target, id=guid_from(uid, href), name=text_of(data, "name"), href=href)
 
 
 def entity_references(data: Data) -> EntityReferences:
     items = data.get("ref", data.get("refs")) or []
     if isinstance(items, dict):
         items = [items]
-    refs = [entity_ref(item) for item in items if isinstance(item, dict)]
+    refs = [entity_ref(item) for item in items if isinstance(item, dict) and item.get("href")]
     return EntityReferences(href=text_of(data, "href"), refs=refs)
 
 
@@ -176,8 +298,7 @@ def mounts(data: Data) -> VmRestorePointMounts:
         result.append(
             VmRestorePointMount(
                 href=text_of(item, "href"),
-                type=text_of(item, "type"),
-                links=links_of(item),
+                other_links=links_of(item) or None,
                 fs_roots=[r for r in roots if isinstance(r, dict)],
             )
         )
@@ -188,7 +309,6 @@ def generic(data: Data, root: str | None) -> GenericResource:
     return GenericResource(
         root=root or text_of(data, "type"),
         href=text_of(data, "href"),
-        type=text_of(data, "type"),
         links=links_of(data),
         fields={k: v for k, v in data.items() if k not in ("href", "type", "links")},
     )

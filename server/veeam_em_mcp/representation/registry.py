@@ -2,10 +2,11 @@
 
 A row says what EM calls the type (its XML root element, ``Type`` and query ``type=``), the path
 segment(s) under ``/api/`` where EM serves one by id, EM's plural for lists of it (the XML list element
-and the JSON key; the normalised data uses their snake_case), the pydantic model, and how an entity is
-read from EM's normalised data. From the rows come the model unions (``AnyEntity``, ``AnyResource``),
-the ``Registry`` indexes (readers by type, plural and list key, rows by path segment) behind
-``to_resource``, and the path → kind decision of ``links.classify`` (``RESOURCE_KINDS``).
+and the JSON key; the normalised data uses their snake_case), the pydantic model, how an entity is read
+from EM's normalised data, and the name of the field a link to one of these fills in other resources
+(``backup_server``, ``job_session``…). From the rows come the model unions (``AnyEntity``,
+``AnyResource``), the ``Registry`` indexes behind ``to_resource`` and the path → kind decision of
+``links.classify`` (``RESOURCE_KINDS``).
 
 Adding an EM resource type is one model class in ``models/resources.py`` and one row here;
 ``tests/test_registry.py`` fails when a row and its model disagree.
@@ -13,7 +14,7 @@ Adding an EM resource type is one model class in ``models/resources.py`` and one
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Union
 
@@ -34,6 +35,7 @@ from ..models.resources import (
     VmRestorePoint,
     VmRestorePointMounts,
 )
+from .ids import GUID
 from .parse import Document, snake
 from .readers import Data, EntityReader, entity_ref, entity_references, generic, mounts, text_of
 
@@ -46,10 +48,15 @@ class ResourceType:
     collections: tuple[str, ...]  # path segments under /api/ that serve one of these by id
     plural: str  # EM's list element (XML) and list key (JSON) for several of these
     read: EntityReader
+    link_name: str | None = None  # the field a link to one of these fills (default: snake_case of em_type)
 
     @property
     def model(self) -> type[Entity]:
         return self.read.model
+
+    @property
+    def link_field(self) -> str:
+        return self.link_name or snake(self.em_type)
 
     @property
     def list_key(self) -> str:
@@ -62,8 +69,21 @@ class ResourceType:
         return snake(self.em_type)
 
 
-def _vm_platform(values: dict[str, Any]) -> dict[str, Any]:
-    return {"platform": platform_from_hierarchy_ref(values.get("hierarchy_obj_ref"))}
+def _vm_point(values: dict[str, Any]) -> dict[str, Any]:
+    # The platform is in the VM's ref; a display name equal to the VM name would only repeat it.
+    tidy: dict[str, Any] = {"platform": platform_from_hierarchy_ref(values.get("hierarchy_obj_ref"))}
+    vm_name, created = values.get("vm_name"), values.get("creation_time")
+    if values.get("vm_display_name") == vm_name:
+        tidy["vm_display_name"] = None
+    # EM names a point <VM>@<yyyy-MM-dd HH:mm:ss[.ffffff]> of its creation time; then the name says nothing new.
+    if vm_name and created and values.get("name") in _stamped_names(vm_name, created):
+        tidy["name"] = None
+    return tidy
+
+
+def _stamped_names(vm_name: str, created: str) -> set[str]:
+    stamp = created.rstrip("Zz").replace("T", " ")
+    return {f"{vm_name}@{stamp[:19]}", f"{vm_name}@{stamp}"}
 
 
 # EM spells its creation times CreationTimeUTC, except on BackupFile (CreationTimeUtc): both normalise here.
@@ -74,7 +94,7 @@ ROWS: tuple[ResourceType, ...] = (
         "VmRestorePoint",
         ("vmRestorePoints",),
         "VmRestorePoints",
-        EntityReader(VmRestorePoint, {"creation_time": _CREATED}, derive=_vm_platform),
+        EntityReader(VmRestorePoint, {"creation_time": _CREATED}, derive=_vm_point),
     ),
     ResourceType(
         "RestorePoint",
@@ -99,16 +119,16 @@ else:
 
 
 class ResourceList(Model):
-    """A list of entities (a collection fetched with ``format=Entity``)."""
+    """A list of entities (a collection fetched with ``format=Entity``, or a query page)."""
 
     kind: Literal["ResourceList"] = "ResourceList"
     href: str | None = None
-    item_type: str | None = Field(None, description="EM's element name of the items")
+    item_type: str | None = Field(None, description="EM type of the items")
     items: list[AnyEntity | GenericResource] = Field(default_factory=list)
 
 
 if TYPE_CHECKING:
-    AnyResource = Entity | EntityReferences | VmRestorePointMounts | ResourceList | GenericResource
+    AnyResource = Entity | EntityRef | EntityReferences | VmRestorePointMounts | ResourceList | GenericResource
 else:
     _OTHER_MODELS = (EntityRef, EntityReferences, VmRestorePointMounts, ResourceList, GenericResource)
     AnyResource = Union[(*(row.model for row in ROWS), *_OTHER_MODELS)]
@@ -126,10 +146,42 @@ class Registry:
             segment.lower(): row for row in rows for segment in row.collections
         }
 
+    # --- what a path names ---------------------------------------------------------------------------
+
+    def classify(self, path: str) -> tuple[str, bool]:
+        """What an ``/api/…`` path names, from the path alone (never from a link's ``Type``): a kind and
+        whether it is a single resource (fetched in entity form)."""
+        segments = [s for s in path.split("/") if s][1:]  # drop "api"
+        if not segments:
+            return "Other", False
+        collection = segments[0].lower()
+        if collection == "query":
+            return "Query", False
+        row = self.by_collection.get(collection)
+        if len(segments) == 2 and GUID.match(segments[1]):
+            return (row.em_type if row else "Other"), True
+        if collection == "vmrestorepoints" and len(segments) == 3 and segments[2].lower() == "mounts":
+            return "VmRestorePointMounts", False
+        if len(segments) in (1, 3):
+            return "Collection", False
+        return "Other", False
+
+    def link_field(self, kind: str) -> str | None:
+        row = self.by_type.get(kind)
+        return row.link_field if row else None
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    def read(self, row: ResourceType, data: Data) -> Entity:
+        return row.read(data, self, row.em_type, row.collections)
+
+    def read_all(self, row: ResourceType, items: Sequence[Any]) -> list[Entity]:
+        return [self.read(row, item) for item in items if isinstance(item, dict)]
+
     def entity(self, kind: str, data: Data) -> Entity | GenericResource:
         """The model of an entity of EM type ``kind``; a type the registry does not know keeps every field."""
         row = self.by_type.get(kind)
-        return row.read(data) if row else generic(data, kind)
+        return self.read(row, data) if row else generic(data, kind)
 
     def to_resource(self, doc: Document, expected: str | None = None) -> AnyResource:
         """Build the model for a parsed body, trusting the body's own root/Type before ``expected``.
@@ -140,6 +192,8 @@ class Registry:
         data = doc.data
         declared = doc.root or text_of(data, "type") or ""
         try:
+            if declared == "QueryResult" or (not declared and "paging_info" in data):
+                return self._query_result(data)
             if declared == "EntityRef" or declared.endswith("Reference"):
                 return entity_ref(data)
             if (
@@ -157,9 +211,7 @@ class Registry:
                 # JSON names the list by the plural (BackupFiles); XML children by the singular.
                 items = data.get(list_row.list_key) or data.get(list_row.item_key)
                 return ResourceList(
-                    href=text_of(data, "href"),
-                    item_type=list_row.em_type,
-                    items=[list_row.read(item) for item in (items or []) if isinstance(item, dict)],
+                    href=text_of(data, "href"), item_type=list_row.em_type, items=self.read_all(list_row, items or [])
                 )
             if not declared and expected is not None and expected in self.by_type:
                 return self.entity(expected, data)
@@ -168,6 +220,19 @@ class Registry:
                 f"Enterprise Manager's {declared or expected or 'resource'} is malformed: {exc}"
             ) from None
         return generic(data, doc.root)
+
+    def _query_result(self, data: Data) -> AnyResource:
+        """A QueryResult as the list it holds (entities or references); its paging is read separately."""
+        entities = data.get("entities")
+        if isinstance(entities, dict):
+            for key, items in entities.items():
+                row = self.by_list_key.get(key)
+                if row is not None and items:
+                    if isinstance(items, dict):
+                        items = items.get(row.item_key) or [items]
+                    return ResourceList(item_type=row.em_type, items=self.read_all(row, items))
+            return ResourceList(items=[])
+        return entity_references(data)
 
     def _list_row(self, data: Data) -> ResourceType | None:
         for key, value in data.items():

@@ -8,8 +8,10 @@ that return lists measure with the same rendering the surface sends, so what fit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -37,8 +39,16 @@ class ResultBudget:
         return cls(settings.max_result_chars, settings.origin, settings.demo)
 
     def json(self, model: BaseModel) -> str:
-        """Compact JSON, absent values left out, EM hrefs relative (serialised once, in pydantic's core)."""
-        return model.model_dump_json(exclude_none=True).replace(f'"href":"{self.origin}/', '"href":"/')
+        """Compact JSON, absent values left out, EM paths relative (serialised once, in pydantic's core).
+
+        Every string that is a URL on the configured EM origin under ``/api/`` becomes the bare path: links,
+        ``collections`` entries and hrefs alike (a sentence that mentions such a URL is left as it is).
+        """
+        return self._absolute.sub(r'"\1"', model.model_dump_json(exclude_none=True))
+
+    @cached_property
+    def _absolute(self) -> re.Pattern[str]:
+        return re.compile('"' + re.escape(self.origin) + r'(/api/[^"\s\\]*)"')
 
     def mirror(self, json_text: str) -> str:
         """The text block sent beside ``structuredContent``: the JSON, labelled in demo mode."""

@@ -10,43 +10,49 @@ full, the last) and reports progress.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, get_args
-from urllib.parse import urlsplit
 
-from ..errors import InvalidArgument, MalformedResponse
-from ..models.base import age_hours, parse_timestamp
-from ..models.resources import VmRestorePoint
+from pydantic import BaseModel
+
+from ..errors import InvalidArgument, MalformedResponse, NotFound, ResponseError
+from ..models.base import Platform, age_hours, parse_timestamp
+from ..models.resources import BackupFile, VmRestorePoint
 from ..models.results import (
     AppliedQuery,
+    ChainFile,
     ChainInfo,
     FindVmRestorePointsResult,
-    LinkedResource,
     PointBrief,
     VmRecoverySummary,
 )
-from ..representation.ids import GUID_PATTERN
-from ..representation.links import classify, restore_point_guid
+from ..representation.ids import GUID_PATTERN, guid_from
+from ..representation.links import restore_point_guid
 from ..representation.query import QueryPage, em_time, parse_query_page, parse_user_time, query_url, quote_value
-from ..representation.registry import to_resource
+from ..representation.registry import ResourceList, to_resource
 from .context import EmContext
 from .cursor import decode_cursor, encode_cursor, invalid_cursor
 from .fetch import fetch
+from .pages import fit_items, share_fields
 
 Algorithm = Literal["Full", "Incremental", "ReversedIncremental", "SyntheticFull"]
 PointType = Literal["Full", "Increment", "ReverseIncrement"]
 ALGORITHMS: tuple[str, ...] = get_args(Algorithm)
 POINT_TYPES: tuple[str, ...] = get_args(PointType)
+PLATFORMS: tuple[str, ...] = get_args(Platform)
 
 MAX_PAGE_SIZE = 100
+MAX_PAGES_PER_CALL = 5  # EM pages one search call reads at most when the platform filter skips points
 DEFAULT_PAGE_SIZE = 20
 SUMMARY_PAGE_SIZE = MAX_PAGE_SIZE  # the summary reads few pages, so each may as well be large
 MAX_TEXT = 512  # longest name accepted as a filter value (the tools cap their arguments the same way)
 _SERVER_ID = re.compile(rf"^(?:urn:veeam:BackupServer:)?({GUID_PATTERN})\Z", re.IGNORECASE)
 _SEARCH = "vm_restore_points"
+log = logging.getLogger("veeam_em_mcp.services")
 _TOOL = "find_vm_restore_points"
 
 
@@ -79,15 +85,17 @@ class VmPointQuery:
 
     Times are kept as canonical UTC text so the query round-trips through a cursor unchanged.
     ``created_after`` is inclusive and ``created_before`` exclusive: consecutive windows neither overlap
-    nor leave a gap.
+    nor leave a gap. ``platform`` is filtered here, on the points EM returns: EM's VmRestorePoint query
+    has no platform field, and a range on HierarchyObjRef would depend on EM's string collation.
     """
 
     vm_name: str | None = None
     created_after: str | None = None
     created_before: str | None = None
-    algorithm: str | None = None
+    algorithm: tuple[str, ...] | None = None
     point_type: str | None = None
     backup_server: str | None = None
+    platform: str | None = None
     newest_first: bool = True
     page_size: int = DEFAULT_PAGE_SIZE
     until: str | None = None
@@ -106,8 +114,9 @@ class VmPointQuery:
             # The newest point seen on the first page: later pages ignore points created since, so a
             # backup finishing while someone pages does not shift every page by one (a repeat and a miss).
             parts.append(f"CreationTime<={quote_value(self.until)}")
-        if self.algorithm is not None:
-            parts.append(f"Algorithm=={quote_value(self.algorithm)}")
+        if self.algorithm:
+            either = ",".join(f"Algorithm=={quote_value(algorithm)}" for algorithm in self.algorithm)
+            parts.append(f"({either})" if len(self.algorithm) > 1 else either)
         if self.point_type is not None:
             parts.append(f"Type=={quote_value(self.point_type)}")
         if self.backup_server is not None:
@@ -124,6 +133,10 @@ class VmPointQuery:
             page_size=self.page_size,
             page=page,
         )
+
+    def matches(self, point: VmRestorePoint) -> bool:
+        """What EM cannot filter: the platform."""
+        return self.platform is None or point.platform == self.platform
 
 
 def backup_server_condition(backup_server: str) -> str:
@@ -151,9 +164,10 @@ def build_query(
     vm_name: str | None = None,
     created_after: str | None = None,
     created_before: str | None = None,
-    algorithm: str | None = None,
+    algorithm: str | Sequence[str] | None = None,
     point_type: str | None = None,
     backup_server: str | None = None,
+    platform: str | None = None,
     newest_first: bool = True,
     page_size: int = DEFAULT_PAGE_SIZE,
 ) -> VmPointQuery:
@@ -164,10 +178,16 @@ def build_query(
         raise InvalidArgument(
             f"created_after ({after}) must be earlier than created_before ({before}); the window is empty."
         )
-    if algorithm is not None and algorithm not in ALGORITHMS:
-        raise InvalidArgument(f"algorithm must be one of {', '.join(ALGORITHMS)}, not {algorithm!r}.")
+    algorithms = (algorithm,) if isinstance(algorithm, str) else tuple(algorithm) if algorithm is not None else None
+    for name in algorithms or ():
+        if name not in ALGORITHMS:
+            raise InvalidArgument(f"algorithm must be one or more of {', '.join(ALGORITHMS)}, not {name!r}.")
+    if algorithms is not None:
+        algorithms = tuple(dict.fromkeys(algorithms)) or None  # in the order given, each once
     if point_type is not None and point_type not in POINT_TYPES:
         raise InvalidArgument(f"point_type must be one of {', '.join(POINT_TYPES)}, not {point_type!r}.")
+    if platform is not None and platform not in PLATFORMS:
+        raise InvalidArgument(f"platform must be one of {', '.join(PLATFORMS)}, not {platform!r}.")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidArgument(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}.")
     check_text("vm_name", vm_name)
@@ -176,24 +196,30 @@ def build_query(
         vm_name=vm_name,
         created_after=after,
         created_before=before,
-        algorithm=algorithm,
+        algorithm=algorithms,
         point_type=point_type,
         backup_server=backup_server,
+        platform=platform,
         newest_first=newest_first,
         page_size=page_size,
     )
 
 
+_TEXT_FIELDS = ("vm_name", "created_after", "created_before", "point_type", "backup_server", "platform")
+
+
 @dataclass(frozen=True)
 class Cursor:
-    """Where the next call resumes: the query, EM's page number, and how many of that page were already returned."""
+    """Where the next call resumes: the query, EM's page number, and how many of that page were already read."""
 
     query: VmPointQuery
     page: int
     skip: int = 0
 
     def encode(self) -> str:
-        return encode_cursor(_SEARCH, {"q": asdict(self.query), "p": self.page, "s": self.skip})
+        fields = asdict(self.query)
+        fields["algorithm"] = list(self.query.algorithm) if self.query.algorithm else None
+        return encode_cursor(_SEARCH, {"q": fields, "p": self.page, "s": self.skip})
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
@@ -203,11 +229,18 @@ class Cursor:
             page, skip, fields = payload["p"], payload["s"], payload["q"]
             if type(page) is not int or type(skip) is not int or not isinstance(fields, dict):
                 raise ValueError("bad cursor fields")
+            fields = {"platform": None, **fields}  # cursors issued before the platform filter lack it
             if set(fields) != set(VmPointQuery.__dataclass_fields__):
                 raise ValueError("bad query fields")
-            for key in ("vm_name", "created_after", "created_before", "algorithm", "point_type", "backup_server"):
+            for key in _TEXT_FIELDS:
                 if fields[key] is not None and not isinstance(fields[key], str):
                     raise ValueError("bad text field")
+            algorithm = fields["algorithm"]
+            if algorithm is not None and not (
+                isinstance(algorithm, str)
+                or (isinstance(algorithm, list) and algorithm and all(isinstance(a, str) for a in algorithm))
+            ):
+                raise ValueError("bad algorithm")
             if type(fields["newest_first"]) is not bool or type(fields["page_size"]) is not int:
                 raise ValueError("bad paging fields")
             query = build_query(**{k: v for k, v in fields.items() if k != "until"})
@@ -236,6 +269,8 @@ def check_cursor_agrees(query: VmPointQuery, given: dict[str, Any]) -> None:
         carried = getattr(query, name)
         if name in ("created_after", "created_before"):
             value = em_time(parse_user_time(value, name))
+        if name == "algorithm":
+            value = tuple(dict.fromkeys([value] if isinstance(value, str) else value))
         if value != carried:
             raise InvalidArgument(
                 f"The cursor belongs to a query with {name}={carried!r}, but {name}={value!r} was given. "
@@ -267,9 +302,10 @@ def _applied(query: VmPointQuery, sent: VmPointQuery) -> AppliedQuery:
         vm_name=query.vm_name,
         created_after=query.created_after,
         created_before=query.created_before,
-        algorithm=query.algorithm,
+        algorithm=list(query.algorithm) if query.algorithm else None,
         point_type=query.point_type,
         backup_server=query.backup_server,
+        platform=query.platform,
         newest_first=query.newest_first,
         snapshot_until=query.until,
         em_filter=sent.filter_expression(),
@@ -277,21 +313,52 @@ def _applied(query: VmPointQuery, sent: VmPointQuery) -> AppliedQuery:
 
 
 async def find_page(em: EmContext, position: Cursor) -> FindVmRestorePointsResult:
-    """Read the cursor's EM page and return what fits, with a cursor to exactly the next unseen point."""
+    """Read from the cursor's position, return the points that fit, with a cursor to exactly the next unseen one.
+
+    Without a platform filter one call reads one EM page. With it, points EM returns for other platforms are
+    skipped, and up to ``MAX_PAGES_PER_CALL`` EM pages are read to fill the page.
+    """
     query = position.query
-    em_page = await read_page(em, query, position.page)
-    if query.newest_first and query.until is None and em_page.points and em_page.points[0].creation_time:
-        # Pin later pages to the newest point seen now (see VmPointQuery.filter_expression).
-        query = replace(query, until=em_page.points[0].creation_time)
-    points = em_page.points[position.skip :]
+    page_no, skip = position.page, position.skip
+    found: list[tuple[VmRestorePoint, int, int]] = []  # (point, EM page, offset in that page)
+    first: PointPage | None = None
+    resume: tuple[int, int] | None = None  # where the next call starts when nothing is held back
+    pages_read = 0
+    while True:
+        em_page = await read_page(em, query, page_no)
+        pages_read += 1
+        if first is None:
+            first = em_page
+            if query.newest_first and query.until is None and em_page.points and em_page.points[0].creation_time:
+                # Pin later pages to the newest point seen now (see VmPointQuery.filter_expression).
+                query = replace(query, until=em_page.points[0].creation_time)
+        for offset in range(skip, len(em_page.points)):
+            point = em_page.points[offset]
+            if query.matches(point):
+                found.append((point, page_no, offset))
+        full = len(found) >= query.page_size
+        if not em_page.has_next:
+            resume = None
+            break
+        resume = (page_no + 1, 0)
+        if full or query.platform is None or pages_read >= MAX_PAGES_PER_CALL:
+            break
+        page_no, skip = page_no + 1, 0
+    if len(found) > query.page_size:  # the platform filter read past a full page: resume inside it
+        _, page_at, offset_at = found[query.page_size]
+        resume = (page_at, offset_at)
+        found = found[: query.page_size]
+    assert first is not None
+    shared, points = share_fields([point for point, _, _ in found])
     limit = em.budget.max_chars
 
-    def build(count: int) -> FindVmRestorePointsResult:
+    def result(count: int) -> FindVmRestorePointsResult:
         held = len(points) - count
         if held:
-            next_cursor: str | None = Cursor(query, position.page, position.skip + count).encode()
-        elif em_page.has_next:
-            next_cursor = Cursor(query, position.page + 1).encode()
+            _, page_at, offset_at = found[count]
+            next_cursor: str | None = Cursor(query, page_at, offset_at).encode()
+        elif resume is not None:
+            next_cursor = Cursor(query, *resume).encode()
         else:
             next_cursor = None
         note = None
@@ -308,20 +375,27 @@ async def find_page(em: EmContext, position: Cursor) -> FindVmRestorePointsResul
                 "cursor=next_cursor to get them (nothing is skipped), or ask for a smaller page_size or a narrower "
                 "filter."
             )
-        elif not points and position.page == 1 and position.skip == 0:
+        elif not points and position.page == 1 and position.skip == 0 and next_cursor is None:
             note = (
                 "No restore point matches this query. vm_name must be the VM's whole name (EM compares it "
                 "exactly, ignoring case); widen the time window or drop filters to see more."
+            )
+        elif not points and next_cursor is not None:
+            note = (
+                f"None of the points on the {pages_read} EM pages read is on platform {query.platform}; "
+                "call again with cursor=next_cursor to read further."
             )
         elif not points:
             note = "This page is empty: retention may have removed points since the cursor was issued."
         return FindVmRestorePointsResult(
             restore_points=points[:count],
+            shared=shared if count > 1 else None,
             returned=count,
-            page=em_page.page_num,
-            page_size=em_page.page_size,
-            pages_count=em_page.pages_count,
+            page=first.page_num,
+            page_size=first.page_size,
+            pages_count=first.pages_count,
             skipped_on_page=position.skip,
+            em_pages_read=pages_read,
             next_cursor=next_cursor,
             truncated=held > 0,
             held_back=held,
@@ -329,7 +403,24 @@ async def find_page(em: EmContext, position: Cursor) -> FindVmRestorePointsResul
             query=_applied(query, position.query),
         )
 
-    return em.budget.longest_fitting(len(points), build)
+    whole = result(len(points))
+    if em.budget.fits(whole):
+        return whole
+    envelope = em.budget.size(result(0)) + len(em.budget.json(_shared_only(shared)))
+    count = fit_items(em.budget, envelope, points)
+    if count < 2:  # one point alone carries its shared fields itself
+        points = [point for point, _, _ in found]
+        count = fit_items(em.budget, em.budget.size(result(0)), points)
+    return result(count)
+
+
+def _shared_only(shared: dict[str, Any]) -> BaseModel:
+    """A stand-in to measure the ``shared`` object's JSON (its key and braces included)."""
+    return _Shared(shared=shared)
+
+
+class _Shared(BaseModel):
+    shared: dict[str, Any]
 
 
 # --- the summary --------------------------------------------------------------------------------------
@@ -345,16 +436,7 @@ def _brief(point: VmRestorePoint, now: datetime) -> PointBrief:
         age_hours=age_hours(point.creation_time, now) if point.creation_time else None,
         algorithm=point.algorithm,
         point_type=point.point_type,
-        href=point.href,
     )
-
-
-def _linked(point: VmRestorePoint, kind: str) -> LinkedResource | None:
-    # Decide by the href's path, never by the link's Type: real servers mislabel some link types.
-    for link in point.links:
-        if classify(urlsplit(link.href).path) == (kind, True):
-            return LinkedResource(name=link.name, href=link.href)
-    return None
 
 
 async def recovery_summary(
@@ -401,10 +483,12 @@ async def recovery_summary(
     chain_note: str
     base: VmRestorePoint | None = None
     walked = 0
+    chain_points: list[VmRestorePoint] = []  # newest first, down to the full
     page = first
     while base is None:
         for point in page.points:
             walked += 1
+            chain_points.append(point)
             if point.point_type == "Full":
                 base = point
                 break
@@ -423,10 +507,17 @@ async def recovery_summary(
             f"The newest restore point is an increment; a restore needs the full of {base.creation_time} "
             f"and the {walked - 1} increments after it up to the newest."
         )
+    files, file_requests, missing = await chain_files(em, list(reversed(chain_points)) if base else [])
+    sizes = [file.backup_size for file in files]
+    complete = bool(files) and not missing and None not in sizes
+    if missing:
+        chain_note += f" EM did not return {missing} of the chain's backup files; their sizes are not counted."
     chain = ChainInfo(
         base_full=_brief(base, now) if base else None,
         points_after_full=walked - 1 if base else None,
         found=base is not None,
+        files=files or None,
+        total_backup_size=sum(s for s in sizes if s is not None) if complete else None,
         note=chain_note,
     )
 
@@ -461,8 +552,62 @@ async def recovery_summary(
         rpo_met=rpo_met,
         hours_over_rpo=None if age is None else max(0.0, round(age - rpo_hours, 2)),
         chain=chain,
-        backup_server=_linked(newest, "BackupServer"),
-        backup_file=_linked(newest, "BackupFile"),
+        backup_server=newest.backup_server,
+        backup_file=newest.backup_file,
         pages_read=len(pages),
+        em_requests=len(pages) + file_requests,
         note=" ".join(notes) or None,
     )
+
+
+MAX_CHAIN_FILE_READS = 10  # single-file reads when the backup's file list does not hold every chain file
+
+
+async def chain_files(em: EmContext, chain: list[VmRestorePoint]) -> tuple[list[ChainFile], int, int]:
+    """The backup files of ``chain`` (full first), their sizes, the EM requests made, and how many are missing.
+
+    Two reads, whatever the chain's length: the newest point's file (for its backup), then that backup's
+    files in entity form, where every file of the chain is (one job's chain lives in one backup).
+    """
+    wanted: list[str] = []
+    for point in chain:
+        guid = guid_from(None, point.backup_file.href) if point.backup_file else None
+        if guid and guid not in wanted:
+            wanted.append(guid)
+    if not wanted:
+        return [], 0, 0
+    requests = 0
+    found: dict[str, BackupFile] = {}
+
+    async def read_file(guid: str) -> None:
+        nonlocal requests
+        requests += 1
+        resource = to_resource(await em.client.get(f"{em.base_url}/backupFiles/{guid}?format=Entity"), "BackupFile")
+        if isinstance(resource, BackupFile) and resource.id:
+            found[resource.id] = resource
+
+    try:
+        await read_file(wanted[-1])
+        newest = found.get(wanted[-1])
+        if len(wanted) > 1 and newest is not None and newest.backup is not None:
+            target = em.policy.vet(newest.backup.href.rstrip("/") + "/backupFiles?format=Entity")
+            requests += 1
+            listed = to_resource(await em.client.get(target.url))
+            if isinstance(listed, ResourceList):
+                found.update((item.id, item) for item in listed.items if isinstance(item, BackupFile) and item.id)
+        for guid in [g for g in wanted if g not in found][:MAX_CHAIN_FILE_READS]:
+            await read_file(guid)
+    except (NotFound, ResponseError) as exc:
+        log.info("chain files of a recovery summary incomplete: %s", type(exc).__name__)
+    files = [
+        ChainFile(
+            name=found[guid].name,
+            file_type=found[guid].file_type,
+            backup_size=found[guid].backup_size,
+            creation_time=found[guid].creation_time,
+            href=f"{em.base_url}/backupFiles/{guid}",
+        )
+        for guid in wanted
+        if guid in found
+    ]
+    return files, requests, len(wanted) - len(files)

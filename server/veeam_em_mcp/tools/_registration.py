@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp.server import MCPServer
-from mcp.types import ToolAnnotations
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.types import ListToolsResult, ToolAnnotations
 
+from ..models.base import compact_schema
 from .common import READ_ONLY, em_errors
 
 log = logging.getLogger("veeam_em_mcp.server")
@@ -42,6 +44,7 @@ def register_tools(server: MCPServer[Any], tools: Iterable[ToolSpec], allowed: f
         if unknown:
             log.warning("VEEAM_MCP_TOOLS names unknown tools: %s", ", ".join(sorted(unknown)))
         specs = [spec for spec in specs if spec.name in allowed]
+    server.middleware.append(compact_input_schemas)
     for spec in specs:
         server.add_tool(
             em_errors(spec.fn),
@@ -50,3 +53,23 @@ def register_tools(server: MCPServer[Any], tools: Iterable[ToolSpec], allowed: f
             description=spec.description,
             annotations=ToolAnnotations(title=spec.title, **READ_ONLY),
         )
+
+
+async def compact_input_schemas(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """``tools/list`` with compact input schemas: what the model reads of every tool, on every turn.
+
+    pydantic writes an optional argument as ``anyOf [X, null]`` with ``default: null`` and a title made from
+    its name; a model needs none of it (leaving an argument out is how it is left unset). Validation of the
+    arguments a call brings is untouched: it is pydantic's, on the server, with every constraint.
+    """
+    result = await call_next(ctx)
+    if ctx.method != "tools/list":
+        return result
+    if isinstance(result, ListToolsResult):
+        tools = [tool.model_copy(update={"input_schema": compact_schema(tool.input_schema)}) for tool in result.tools]
+        return result.model_copy(update={"tools": tools})
+    if isinstance(result, dict) and isinstance(result.get("tools"), list):  # the SDK hands results on as dicts
+        for tool in result["tools"]:
+            if isinstance(tool, dict) and isinstance(tool.get("inputSchema"), dict):
+                tool["inputSchema"] = compact_schema(tool["inputSchema"])
+    return result

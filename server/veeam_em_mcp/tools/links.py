@@ -27,13 +27,19 @@ and ports, and paths outside /api/ are refused without any request."""
 
 
 async def follow_link(
-    href: Annotated[str, Field(description="A link href from an earlier result of this server", max_length=2048)],
     ctx: Context,
+    href: Annotated[
+        str | None, Field(description="A link href from an earlier result of this server", max_length=2048)
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Field(description="next_cursor of an earlier follow_link result, for the next items", max_length=4096),
+    ] = None,
 ) -> Annotated[CallToolResult, FollowLinkResult]:
     em = state_of(ctx)
     return bounded_result(
         em,
-        await follow(em, href),
+        await follow(em, href, cursor),
         "A single resource cannot be split: raise VEEAM_MCP_MAX_RESULT_CHARS. For a query link, ask for a "
         "smaller page (pageSize=5) or use find_vm_restore_points, which pages and cuts results itself.",
     )

@@ -13,6 +13,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from ..models.base import Platform
 from ..models.resources import VmRestorePoint
 from ..models.results import FindVmRestorePointsResult, VmRecoverySummary
 from ..services import restore_points
@@ -84,12 +85,16 @@ async def find_vm_restore_points(
         str | None,
         Field(description="Only points created before this ISO 8601 time (UTC if no offset)", max_length=64),
     ] = None,
-    algorithm: Annotated[Algorithm | None, Field(description="Only points with this algorithm")] = None,
+    algorithm: Annotated[
+        list[Algorithm] | None,
+        Field(description="Only points with one of these algorithms, e.g. [\"Full\", \"SyntheticFull\"]", max_length=4),
+    ] = None,
     point_type: Annotated[PointType | None, Field(description="Only points of this type")] = None,
     backup_server: Annotated[
         str | None,
         Field(description="Only points made by this backup server: its name or id", min_length=1, max_length=512),
     ] = None,
+    platform: Annotated[Platform | None, Field(description="Only points of VMs on this platform")] = None,
     newest_first: Annotated[bool | None, Field(description="Newest first (default true)")] = None,
     page_size: Annotated[
         int | None,
@@ -107,6 +112,7 @@ async def find_vm_restore_points(
         "algorithm": algorithm,
         "point_type": point_type,
         "backup_server": backup_server,
+        "platform": platform,
         "newest_first": newest_first,
         "page_size": page_size,
     }
