@@ -242,11 +242,11 @@ async def test_nested_deadlines_keep_the_earlier(sim_app: Any, in_process: httpx
 async def test_retries_stop_when_their_back_off_would_pass_the_deadline(
     sim_app: Any, in_process: httpx.ASGITransport
 ) -> None:
-    # A back-off of at least 0.5 s after the first 503 cannot fit in what is left of a 0.4 s deadline.
-    async with EnterpriseManagerClient(make_settings(), transport=in_process, retry_base_delay=1.0) as client:
+    # A back-off of at least 0.25 s after the first 503 cannot fit in what is left of a 0.2 s deadline.
+    async with EnterpriseManagerClient(make_settings(), transport=in_process, retry_base_delay=0.5) as client:
         await client.logon()
         (fault,) = sim_app.state.sim.faults.set("status=503,method=GET")
-        with pytest.raises(ServerError, match="HTTP 503"), client.deadline(0.4):
+        with pytest.raises(ServerError, match="HTTP 503"), client.deadline(0.2):
             await client.get(POINT_URL)
         assert fault.fired == 1 and client.stats.retries == 0
         with pytest.raises(ServerError, match="HTTP 503"):  # without a deadline the retries run as before
