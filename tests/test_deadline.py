@@ -128,7 +128,7 @@ async def test_forty_concurrent_calls_to_a_hung_em_end_within_the_deadline(em: R
 
 async def test_a_hung_logon_is_sent_once_for_forty_calls(em: RunningSimulator) -> None:
     """Not logged on and EM hung: one logon reaches EM; the 39 calls that waited for it share its failure."""
-    env = {"VEEAM_EM_TIMEOUT": 0.5, "VEEAM_EM_RETRIES": 2}
+    env = {"VEEAM_EM_TIMEOUT": 1, "VEEAM_EM_RETRIES": 2}  # 1 s: ample time for all 40 calls to arrive
     async with mcp_client(em, **env) as (client, _):
         (fault,) = em.state.faults.set("slow-logon=3")
         results: list[tuple[float, Any]] = []
@@ -145,10 +145,10 @@ async def test_a_hung_logon_is_sent_once_for_forty_calls(em: RunningSimulator) -
     assert fault.fired == 1
     expected = (
         "Error executing tool get_vm_restore_point: Enterprise Manager did not answer /api/sessionMngr/?v=latest "
-        "within 0.5 s. It may be overloaded or unreachable; try again later, or raise VEEAM_EM_TIMEOUT."
+        "within 1 s. It may be overloaded or unreachable; try again later, or raise VEEAM_EM_TIMEOUT."
     )
     assert [text_of(result) for _, result in results] == [expected] * 40
-    assert max(seconds for seconds, _ in results) <= call_deadline(0.5, 2, BASE_DELAY) + 1
+    assert max(seconds for seconds, _ in results) <= call_deadline(1, 2, BASE_DELAY) + 1
     assert not recovered.is_error, text_of(recovered)
 
 
