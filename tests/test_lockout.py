@@ -194,6 +194,29 @@ async def test_concurrent_calls_share_one_failed_logon(sim_app: Any, clock: Manu
     assert {type(exc) for exc in outcomes} == {AuthenticationFailed}
 
 
+async def test_calls_waiting_on_a_rejected_logon_try_a_password_fixed_meanwhile(
+    sim_app: Any, clock: ManualClock, password_file: Path
+) -> None:
+    sim = sim_app.state.sim
+    sim.faults.set("slow-logon=0.3")  # each logon takes 0.3 s, so the others queue behind the first
+    outcomes: list[str] = []
+    async with client_for(sim_app, clock, VEEAM_EM_PASSWORD_FILE=password_file) as client:
+
+        async def call() -> None:
+            try:
+                outcomes.append((await client.get(POINT_URL)).root or "")
+            except LogonRejected as exc:
+                outcomes.append(type(exc).__name__)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(5):
+                group.start_soon(call)
+            await anyio.sleep(0.1)  # the first logon, with the wrong password, is on its way
+            password_file.write_text(PASSWORD + "\n", encoding="utf-8")
+    assert sorted(outcomes) == ["AuthenticationFailed"] + ["VmRestorePoint"] * 4
+    assert sim.failed_logons == 1 and sim.logons == 1
+
+
 async def test_forced_logon_is_bounded(sim_app: Any, clock: ManualClock) -> None:
     """``logon()`` (check_connection, doctor) may try sooner, but never right after a failure, nor twice in a row."""
     sim = sim_app.state.sim

@@ -373,10 +373,12 @@ class EnterpriseManagerClient:
                 return
             if seen_generation is not None and self._generation != seen_generation:
                 return  # another call logged on while we waited: its session is ours too
-            password, forced = self._check_backoff(force)
+            password, forced = self._check_backoff(force)  # a rejection is shared through the back-off
             failure = self._last_logon_failure
-            if failure is not None and self._logon_attempts != attempts_seen and not forced:
-                raise failure.with_traceback(None)  # the attempt we waited for failed: so do we
+            waited_for_it = self._logon_attempts != attempts_seen and not forced
+            if failure is not None and waited_for_it and not isinstance(failure, LogonRejected):
+                # The attempt we waited for failed (EM down, slow, not EM): so do we, rather than send another.
+                raise failure.with_traceback(None)
             await self._logon(password, forced=forced)
 
     def _check_backoff(self, force: bool) -> tuple[Secret, bool]:
