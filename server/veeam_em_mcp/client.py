@@ -277,7 +277,8 @@ class EnterpriseManagerClient:
             return
         call = CallDeadline(budget=budget, expires_at=now + budget, default=seconds is None)
         token = _CURRENT_CALL.set(call)
-        self._calls_running += 1
+        running = 1 if outer is None else 0  # a shorter deadline inside a call is still that one call
+        self._calls_running += running
         try:
             with anyio.move_on_after(budget) as scope:
                 yield call
@@ -285,7 +286,7 @@ class EnterpriseManagerClient:
                 self.stats.deadlines_exceeded += 1
                 raise self._deadline_error(call)
         finally:
-            self._calls_running -= 1
+            self._calls_running -= running
             _CURRENT_CALL.reset(token)
 
     # --- public API ---------------------------------------------------------------------
