@@ -93,11 +93,11 @@ async def test_logon_request_shape_and_single_accept(sim_app: Any) -> None:
 
 
 async def test_bad_credentials_fail_once_and_clearly(sim_app: Any) -> None:
-    client, recorder = _client(sim_app, env={"VEEAM_EM_PASSWORD": "wrong"})
+    client, recorder = _client(sim_app, env={"VEEAM_EM_PASSWORD": "Wr0ng-Passw0rd-7731"})
     async with client:
         with pytest.raises(AuthenticationFailed, match="VEEAM_EM_PASSWORD") as failed:
             await client.get(POINT_URL)
-        assert "wrong" not in str(failed.value)
+        assert "Wr0ng-Passw0rd-7731" not in str(failed.value)
     assert sim_app.state.sim.failed_logons == 1
     assert len([r for r in recorder.requests if r.method == "POST"]) == 1
 

@@ -350,8 +350,14 @@ async def test_logon_is_never_retried(em: RunningSimulator) -> None:
 async def test_wrong_password_is_tried_once(em: RunningSimulator) -> None:
     async with session(em, VEEAM_EM_PASSWORD="wrong-password") as client:
         before = em.state.failed_logons
-        result = await client.call_tool("get_vm_restore_point", {"restore_point_id": SQL01_POINT})
-    assert result.is_error and "rejected the logon" in text_of(result)
+        results = {tool: await client.call_tool(tool, sample_arguments(em.base_url)[tool]) for tool in TOOLS}
+    # Then the logon backs off (docs/resilience.md): every tool, check_connection included, gets the same answer.
+    for tool, result in results.items():
+        if tool == "check_connection":
+            assert (result.structured_content or {})["ok"] is False
+        else:
+            assert result.is_error and "rejected the logon" in text_of(result)
+            assert "no logon is tried before" in text_of(result)
     assert em.state.failed_logons == before + 1
 
 

@@ -1,11 +1,14 @@
 """Configuration from the environment (what Claude Desktop's ``env`` block sets).
 
 Everything is read once at start and validated there, so that a wrong value stops the server
-with one line naming the variable instead of surfacing later as a confusing tool error.
+with one line naming the variable instead of surfacing later as a confusing tool error. The one
+exception is ``VEEAM_EM_PASSWORD_FILE``: ``PasswordSource`` re-reads it when the file changes, so
+that a corrected password is used without a restart (see docs/resilience.md).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +18,30 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
 
+log = logging.getLogger("veeam_em_mcp.config")
+
 Format = Literal["xml", "json"]
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_RETRIES = 3
+# The first retry of a GET waits up to this long, each further one twice as long (with jitter below it).
+DEFAULT_RETRY_BASE_DELAY = 0.25
+
+
+def call_deadline(timeout: float, retries: int, retry_base_delay: float = DEFAULT_RETRY_BASE_DELAY) -> float:
+    """The default deadline of one tool call: room for a logon and for every attempt of one GET, each at its
+    full timeout, plus the longest pauses between the attempts:
+
+    ``VEEAM_EM_TIMEOUT × (VEEAM_EM_RETRIES + 1) + retry_base_delay × (2^(VEEAM_EM_RETRIES − 1) − 1)``
+
+    40.75 s at the defaults (10 s, 3 attempts, 0.25 s), below the 60 s after which common MCP clients give up
+    on a request, so the model sees this server's own error (which says what was slow) rather than theirs.
+    The wait for a connection slot, the logon and every request of the call all spend this one budget, so a
+    call that only meets slow answers fails with EM's own timeout error, and one that queues behind others
+    (or reads several pages) is cut at the deadline.
+    """
+    return float(timeout * (retries + 1) + retry_base_delay * (2 ** (retries - 1) - 1))
+
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -55,13 +81,15 @@ class Settings:
     verify_tls: bool = True
     ca_bundle: Path | None = None
     tls_fingerprint: str | None = None
-    timeout: float = 30.0
-    retries: int = 3
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
     max_response_bytes: int = 16 * 1024 * 1024
     max_concurrency: int = 8
     max_result_chars: int = 20000
     enabled_tools: frozenset[str] | None = None
     demo: bool = False
+    # Set when the password came from VEEAM_EM_PASSWORD_FILE: PasswordSource re-reads it when it changes.
+    password_file: Path | None = None
 
     @property
     def origin(self) -> str:
@@ -72,12 +100,17 @@ class Settings:
     def insecure_http(self) -> bool:
         return self.base_url.startswith("http://")
 
+    @property
+    def call_deadline(self) -> float:
+        """The default deadline of one tool call (``call_deadline``) at the default retry back-off."""
+        return call_deadline(self.timeout, self.retries)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         base_url = normalise_base_url(_required(env, "VEEAM_EM_URL"))
         username = _required(env, "VEEAM_EM_USERNAME")
-        password = _password(env)
+        password, password_file = _password(env)
         fmt = env.get("VEEAM_EM_FORMAT", "xml").strip().lower() or "xml"
         if fmt not in ("xml", "json"):
             raise ConfigurationError("VEEAM_EM_FORMAT", f"must be 'xml' or 'json', not {fmt!r}")
@@ -96,14 +129,15 @@ class Settings:
             verify_tls=_bool(env, "VEEAM_EM_VERIFY_TLS", True),
             ca_bundle=ca_bundle,
             tls_fingerprint=fingerprint,
-            timeout=_number(env, "VEEAM_EM_TIMEOUT", 30.0, minimum=0.1, maximum=3600),
-            retries=int(_number(env, "VEEAM_EM_RETRIES", 3, minimum=1, maximum=10, integer=True)),
+            timeout=_number(env, "VEEAM_EM_TIMEOUT", DEFAULT_TIMEOUT, minimum=0.1, maximum=3600),
+            retries=int(_number(env, "VEEAM_EM_RETRIES", DEFAULT_RETRIES, minimum=1, maximum=10, integer=True)),
             max_response_bytes=int(
                 _number(env, "VEEAM_EM_MAX_RESPONSE_BYTES", 16 * 1024 * 1024, minimum=1024, integer=True)
             ),
             max_concurrency=int(_number(env, "VEEAM_EM_MAX_CONCURRENCY", 8, minimum=1, maximum=256, integer=True)),
             max_result_chars=int(_number(env, "VEEAM_MCP_MAX_RESULT_CHARS", 20000, minimum=2000, integer=True)),
             enabled_tools=frozenset(t.strip() for t in tools.split(",") if t.strip()) if tools else None,
+            password_file=password_file,
         )
 
 
@@ -142,20 +176,87 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _password(env: Mapping[str, str]) -> Secret:
+def _password(env: Mapping[str, str]) -> tuple[Secret, Path | None]:
     if file_name := env.get("VEEAM_EM_PASSWORD_FILE", "").strip():
-        try:
-            text = Path(file_name).expanduser().read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigurationError("VEEAM_EM_PASSWORD_FILE", f"cannot read it ({exc.strerror})") from None
-        value = text.rstrip("\r\n")
-        if not value:
-            raise ConfigurationError("VEEAM_EM_PASSWORD_FILE", "the file is empty")
-        return Secret(value)
+        path = Path(file_name).expanduser()
+        return read_password_file(path), path
     value = env.get("VEEAM_EM_PASSWORD", "")
     if not value:
         raise ConfigurationError("VEEAM_EM_PASSWORD", "is not set (or set VEEAM_EM_PASSWORD_FILE)")
+    return Secret(value), None
+
+
+def read_password_file(path: Path) -> Secret:
+    """The password in ``path`` (its first line, without the line ending); the content is never logged."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError("VEEAM_EM_PASSWORD_FILE", f"cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigurationError("VEEAM_EM_PASSWORD_FILE", "it is not UTF-8 text") from None
+    value = text.split("\n", 1)[0].removesuffix("\r")
+    if not value:
+        raise ConfigurationError("VEEAM_EM_PASSWORD_FILE", "the file is empty")
     return Secret(value)
+
+
+FileSignature = tuple[int, int, int, int]
+
+
+def _signature(path: Path) -> FileSignature:
+    info = path.stat()
+    return (info.st_mtime_ns, info.st_size, info.st_ino, info.st_dev)
+
+
+class PasswordSource:
+    """The password to log on with now: VEEAM_EM_PASSWORD (fixed for the process), or VEEAM_EM_PASSWORD_FILE,
+    re-read when the file changes.
+
+    ``current()`` costs one ``stat`` of the file; the file is read again only when its modification time,
+    size or inode changed (an editor's save, or an atomic rename by a secrets agent). A file that cannot be
+    read, or is empty, keeps the password read before (one warning per change, never the content), so a
+    half-finished edit cannot replace a working password with nothing.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._path = settings.password_file
+        self._password = settings.password
+        self._signature: FileSignature | None = None
+        if self._path is not None:
+            try:
+                self._signature = _signature(self._path)
+            except OSError:
+                self._signature = None
+
+    @property
+    def from_file(self) -> bool:
+        return self._path is not None
+
+    def current(self) -> Secret:
+        if self._path is None:
+            return self._password
+        try:
+            signature = _signature(self._path)
+        except OSError as exc:
+            if self._signature is not None:
+                log.warning(
+                    "VEEAM_EM_PASSWORD_FILE cannot be read any more (%s); keeping the password read before",
+                    exc.strerror,
+                )
+                self._signature = None
+            return self._password
+        if signature == self._signature:
+            return self._password
+        self._signature = signature
+        try:
+            password = read_password_file(self._path)
+        except ConfigurationError as exc:
+            log.warning("VEEAM_EM_PASSWORD_FILE changed, but %s; keeping the password read before", exc.problem)
+            return self._password
+        if password != self._password:
+            log.info("VEEAM_EM_PASSWORD_FILE changed: the next logon uses the new password")
+            self._password = password
+        return self._password
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

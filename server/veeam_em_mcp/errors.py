@@ -19,13 +19,17 @@ Hierarchy::
     ├── TransportError ............... EM could not be reached or did not answer in time
     │   ├── EnterpriseManagerUnreachable
     │   ├── TlsVerificationFailed .... certificate not trusted (CA bundle / fingerprint)
-    │   └── RequestTimedOut
-    ├── AuthenticationFailed ......... EM rejected the credentials (401 at logon)
+    │   └── RequestTimedOut .......... one request took longer than VEEAM_EM_TIMEOUT
+    │       └── DeadlineExceeded ..... a tool call's whole deadline passed (queueing, logon, retries)
+    ├── LogonRejected ................ EM rejected the logon; logons back off (no account lockout)
+    │   ├── AuthenticationFailed ..... 401 at logon: the credentials
+    │   └── RoleMissing .............. 403 at logon: no EM role (also an AccessDenied)
     ├── NotEnterpriseManager ......... the URL answers, but it is not the EM REST API
     ├── ApiError ..................... EM answered with an error status
     │   ├── BadRequest (400)
     │   ├── SessionRejected (401 after a fresh logon)
     │   ├── AccessDenied (403)
+    │   │   └── RoleMissing (403 at logon, see above)
     │   ├── NotFound (404)
     │   └── ServerError (5xx)
     └── ResponseError ................ EM's answer (or ours) could not be used
@@ -52,6 +56,7 @@ class ConfigurationError(VeeamEmError):
 
     def __init__(self, variable: str, problem: str) -> None:
         self.variable = variable
+        self.problem = problem
         super().__init__(f"{variable}: {problem}")
 
 
@@ -136,15 +141,50 @@ class TlsVerificationFailed(TransportError):
 
 
 class RequestTimedOut(TransportError):
-    """Raised when EM does not answer within VEEAM_EM_TIMEOUT (or a tool call's deadline passes).
+    """Raised when EM does not answer one request within VEEAM_EM_TIMEOUT (after the GET retries).
 
     EM may be overloaded; try again later, or raise VEEAM_EM_TIMEOUT.
     """
 
 
-class AuthenticationFailed(VeeamEmError):
-    """Raised when EM answers the logon with 401: a wrong password, an unknown account or a user-name format
-    EM does not accept. Check VEEAM_EM_USERNAME / VEEAM_EM_PASSWORD and the account's EM role.
+class DeadlineExceeded(RequestTimedOut):
+    """Raised when a tool call's deadline passes (``EnterpriseManagerClient.deadline``): by default
+    VEEAM_EM_TIMEOUT × (VEEAM_EM_RETRIES + 1) + the retry back-off, covering the wait for a connection slot,
+    a logon, every request of the call and the pauses between retries.
+
+    The message says what was slow: the wait for a slot (how many requests were in flight and queued), EM not
+    answering a named request, or the logon. Try again later; ``check_connection`` shows whether EM answers.
+    ``waiting_for`` is one of ``slot``, ``em``, ``backoff``, ``logon``, ``logon-wait``, ``work``.
+    """
+
+    def __init__(self, message: str, *, budget: float, waiting_for: str) -> None:
+        self.budget = budget
+        self.waiting_for = waiting_for
+        super().__init__(message)
+
+
+class LogonRejected(VeeamEmError):
+    """Enterprise Manager rejected the logon (401 or 403). An EM account is a Windows (Active Directory)
+    account, so every rejected logon counts towards its lockout threshold: the client then tries no logon for a
+    back-off period (30 s, then 5 min, then 15 min each time) and every call in it fails at once with this error.
+
+    What to do: what the message says (fix the credentials or the EM role). A changed VEEAM_EM_PASSWORD_FILE
+    is tried at once; ``check_connection`` may try once sooner. ``retry_in`` is the seconds until the next
+    logon may be tried, ``failed_logons`` the rejected logons in a row, ``attempted`` whether this very call
+    sent the logon (False: it was refused by the back-off, nothing was sent), ``backoff`` the sentence about it.
+    """
+
+    retry_in: float = 0.0
+    failed_logons: int = 0
+    attempted: bool = True
+    backoff: str = ""
+
+
+class AuthenticationFailed(LogonRejected):
+    """Raised when EM answers the logon with 401: a wrong password, an unknown or disabled account or a
+    user-name format EM does not accept (EM does not say which). Logons back off (see ``LogonRejected``).
+
+    Check VEEAM_EM_USERNAME (DOMAIN\\user or user@domain) and VEEAM_EM_PASSWORD / VEEAM_EM_PASSWORD_FILE.
     """
 
 
@@ -177,6 +217,14 @@ class AccessDenied(ApiError):
     """Raised when EM answers 403: the account's EM role or restore scope does not cover the resource.
 
     Give the account Portal Administrator, Portal User or Restore Operator with a fitting scope.
+    """
+
+
+class RoleMissing(AccessDenied, LogonRejected):
+    """Raised when EM answers the logon with 403: the credentials are right but the account has no EM role.
+    Logons back off (see ``LogonRejected``); an ``AccessDenied`` too, so handlers of 403 still see it.
+
+    Give the account Portal Administrator, Portal User or Restore Operator (EM: Configuration > Roles).
     """
 
 

@@ -19,7 +19,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.types import ListToolsResult, ToolAnnotations
 
 from ..models.base import compact_schema
-from .common import READ_ONLY, em_errors
+from .common import READ_ONLY, Deadline, em_errors
 
 log = logging.getLogger("veeam_em_mcp.server")
 
@@ -31,6 +31,7 @@ class ToolSpec:
     fn: Callable[..., Any]
     title: str
     description: str
+    deadline: Deadline | None = None  # seconds, or from the client; default: the client's default_deadline
 
     @property
     def name(self) -> str:
@@ -46,8 +47,9 @@ def register_tools(server: MCPServer[Any], tools: Iterable[ToolSpec], allowed: f
         specs = [spec for spec in specs if spec.name in allowed]
     server.middleware.append(compact_input_schemas)
     for spec in specs:
+        guarded = em_errors(spec.fn) if spec.deadline is None else em_errors(deadline=spec.deadline)(spec.fn)
         server.add_tool(
-            em_errors(spec.fn),
+            guarded,
             name=spec.name,
             title=spec.title,
             description=spec.description,

@@ -2,7 +2,9 @@
 
 In mcp 2.3 only a ``ToolError``'s message reaches the model; any other exception becomes a bare
 "Error executing tool". So every tool runs inside ``em_errors``, which turns our errors into
-``ToolError``s with their actionable message and logs the failure on stderr (one line).
+``ToolError``s with their actionable message and logs the failure on stderr (one line). ``em_errors``
+also puts each tool call under its deadline (``EnterpriseManagerClient.deadline``), so that no call can
+wait longer than the documented bound, whatever EM does.
 """
 
 from __future__ import annotations
@@ -11,14 +13,15 @@ import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, overload
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
-from ..errors import ResultTooLarge, VeeamEmError
+from ..client import EnterpriseManagerClient
+from ..errors import LogonRejected, ResultTooLarge, VeeamEmError
 from ..services.context import EmContext
 
 log = logging.getLogger("veeam_em_mcp.tools")
@@ -41,27 +44,70 @@ def state_of(ctx: Context) -> EmContext:
 P = ParamSpec("P")
 R = TypeVar("R")
 
+Deadline = float | Callable[[EnterpriseManagerClient], float]
 
-def em_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Translate failures into ToolErrors the model can act on; keep the server serving."""
 
-    @functools.wraps(fn)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await fn(*args, **kwargs)
-        except ToolError:
-            raise
-        except VeeamEmError as exc:
-            log.warning("%s failed: %s: %s", fn.__name__, type(exc).__name__, exc)
-            raise ToolError(str(exc)) from None
-        except Exception as exc:
-            log.exception("%s failed unexpectedly", fn.__name__)
-            raise ToolError(
-                f"veeam-em-mcp hit an internal error ({type(exc).__name__}) while running {fn.__name__}; "
-                "the server is still running. Try again; if it repeats, report it with the server's stderr log."
-            ) from None
+@overload
+def em_errors(fn: Callable[P, Awaitable[R]], /) -> Callable[P, Awaitable[R]]: ...
 
-    return wrapper
+
+@overload
+def em_errors(
+    *, deadline: Deadline | None = None
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]: ...
+
+
+def em_errors(
+    fn: Callable[P, Awaitable[R]] | None = None, /, *, deadline: Deadline | None = None
+) -> Callable[P, Awaitable[R]] | Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Run the tool under its deadline; translate failures into ToolErrors the model can act on; keep serving.
+
+    ``em_errors(tool)`` gives the call the client's ``default_deadline`` (VEEAM_EM_TIMEOUT × (VEEAM_EM_RETRIES + 1)
+    + retry back-off). A tool that reads many pages asks for more explicitly, in seconds or from the client:
+    ``em_errors(deadline=lambda client: 4 * client.default_deadline)``. The tool must take its ``Context``
+    (as every tool does, to reach the shared client); without one it runs without a deadline.
+    """
+
+    def decorate(tool: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @functools.wraps(tool)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                client = _client_of(args, kwargs)
+                if client is None:
+                    return await tool(*args, **kwargs)
+                seconds = deadline(client) if callable(deadline) else deadline
+                with client.deadline(seconds):
+                    return await tool(*args, **kwargs)
+            except ToolError:
+                raise
+            except LogonRejected as exc:
+                # The client logged the rejected logon itself, with the count; refusals during the back-off
+                # would only repeat it once per call.
+                level = logging.WARNING if exc.attempted else logging.DEBUG
+                log.log(level, "%s failed: %s", tool.__name__, type(exc).__name__)
+                raise ToolError(str(exc)) from None
+            except VeeamEmError as exc:
+                log.warning("%s failed: %s: %s", tool.__name__, type(exc).__name__, exc)
+                raise ToolError(str(exc)) from None
+            except Exception as exc:
+                log.exception("%s failed unexpectedly", tool.__name__)
+                raise ToolError(
+                    f"veeam-em-mcp hit an internal error ({type(exc).__name__}) while running {tool.__name__}; "
+                    "the server is still running. Try again; if it repeats, report it with the server's stderr "
+                    "log."
+                ) from None
+
+        return wrapper
+
+    return decorate if fn is None else decorate(fn)
+
+
+def _client_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> EnterpriseManagerClient | None:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, Context):
+            state = value.request_context.lifespan_context
+            return state.client if isinstance(state, EmContext) else None
+    return None
 
 
 def structured_result(em: EmContext, model: BaseModel) -> CallToolResult:
