@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from mcp.server import MCPServer
 
-from . import __version__, prompts, resources
+from . import __version__, prompts, protocol, resources
 from .client import EnterpriseManagerClient
 from .config import Settings
 from .links import LinkPolicy
@@ -77,6 +77,7 @@ def build_server(
         apply_tool_allow_list(server, settings.enabled_tools)
     prompts.register(server)  # prompt files from prompts/ (shipped in the wheel)
     resources.register(server)  # restore-point and EM resources, vm_name completions
+    protocol.install(server)  # logging, subscriptions, truthful capabilities, protocol errors, icon
     return server
 
 
