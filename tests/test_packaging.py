@@ -16,6 +16,7 @@ import email
 import importlib.resources
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -68,8 +69,6 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
 
 
 def _in_ci() -> bool:
-    import os
-
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
