@@ -241,7 +241,7 @@ def install_log_forwarder() -> None:
 
 async def forward_logs(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
     """Middleware: while a request runs, send the server's log records to the client that asked."""
-    if ctx.request_id is None or ctx.method == "logging/setLevel":
+    if ctx.request_id is None:  # a notification has no response stream to carry log messages
         return await call_next(ctx)
     levels = wanted_levels(ctx)
     if not levels:
