@@ -124,7 +124,7 @@ def test_password_file_is_read_and_not_shown(tmp_path: Path) -> None:
 
 
 def test_log_filter_masks_tokens_and_basic_credentials() -> None:
-    from veeam_em_mcp.cli import RedactSecrets
+    from veeam_em_mcp.text import RedactSecrets
 
     record = logging.LogRecord(
         "httpcore", logging.DEBUG, __file__, 1,

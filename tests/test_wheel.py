@@ -1,21 +1,26 @@
-"""The wheel ships the prompts: build it, install it into a fresh venv, list the prompts over MCP.
+"""The wheel as users install it: it ships the prompts, and pip, pipx and uv install it and run it.
 
-The prompt files live outside the Python package in the source tree (``prompts/``) and are
-force-included into the wheel as ``veeam_em_mcp/prompts``; an editable install would hide a
-packaging mistake, so this test installs the built wheel and talks to its console script.
+The wheel is the one ``tests/test_packaging.py`` builds from the sdist (``python -m build``), so it
+is what a clean checkout produces.
 
-Speed and offline use: the wheel is built without build isolation when hatchling is importable
-(else pip fetches it; the test is skipped only if that is impossible), and the fresh venv reaches
-the dependencies (mcp, httpx, …) of the running environment through a ``.pth`` line instead of
-downloading them. A ``.pth`` path is added as a plain directory, so the running environment's own
-editable-install hook is *not* processed there and ``veeam_em_mcp`` can only come from the wheel.
+- The prompt files live outside the Python package in the source tree (``prompts/``) and are
+  force-included into the wheel as ``veeam_em_mcp/prompts``; an editable install would hide a
+  packaging mistake, so these tests install the built wheel and talk to its console script. That
+  venv reaches the dependencies (mcp, httpx, …) of the running environment through a ``.pth`` line
+  instead of downloading them; a ``.pth`` path is added as a plain directory, so the running
+  environment's own editable-install hook is *not* processed there and ``veeam_em_mcp`` can only
+  come from the wheel.
+- ``pip install`` into a fresh venv, ``pipx install`` and ``uv tool install`` (each with its own
+  home in a temporary directory, dependencies from PyPI as for any user) must each give a
+  ``veeam-em-mcp`` that runs ``veeam-em-mcp demo``. Without a reachable package index they are
+  skipped, except in CI, where they fail.
 """
 
 from __future__ import annotations
 
 import configparser
-import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -26,6 +31,8 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
+from .test_packaging import Dists, _in_ci, _network_trouble, dists  # noqa: F401  # dists: the same sdist -> wheel build
+
 ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = {"investigate_restore_point", "vm_recoverability_report", "explain_backup_chain"}
 
@@ -33,19 +40,8 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(ROOT)]
-    if importlib.util.find_spec("hatchling") is not None:
-        command.insert(4, "--no-build-isolation")
-    result = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
-    if result.returncode != 0:
-        offline = any(word in result.stderr for word in ("No matching distribution", "Could not find", "connection"))
-        if offline:
-            pytest.skip(f"cannot build the wheel offline (hatchling unavailable): {result.stderr.strip()[-300:]}")
-        pytest.fail(f"building the wheel failed:\n{result.stderr[-3000:]}")
-    (built,) = out.glob("veeam_em_mcp-*.whl")
-    return built
+def wheel(dists: Dists) -> Path:  # noqa: F811
+    return dists.wheel
 
 
 @pytest.fixture(scope="module")
@@ -56,16 +52,31 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     purelib = Path(
         subprocess.run(
             [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     )
     # The dependencies of this environment, as plain directories (no .pth processing inside them).
     here = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (purelib / "_deps_from_test_env.pth").write_text("\n".join(sorted(here)) + "\n", encoding="utf-8")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
-         "--target", str(purelib), str(wheel)],
-        check=True, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-compile",
+            "--target",
+            str(purelib),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     # `pip --target` writes no console script (and pip --prefix would point it at *this* Python):
     # write the one the wheel's own entry-point metadata declares.
@@ -96,7 +107,11 @@ def test_installed_package_loads_prompts_from_itself(installed: Path) -> None:
     )
     result = subprocess.run(
         [str(installed / "bin" / "python"), "-c", code],
-        capture_output=True, text=True, timeout=60, check=True, cwd=installed,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=installed,
     )
     package_file, directory, names = result.stdout.strip().splitlines()
     assert Path(package_file).is_relative_to(installed), "veeam_em_mcp must come from the wheel, not the source tree"
@@ -117,3 +132,71 @@ async def test_installed_server_lists_prompts_over_mcp(installed: Path) -> None:
         rendered = await client.get_prompt("vm_recoverability_report", {"vm_name": "sql01"})
     assert EXPECTED <= prompts
     assert "sql01" in rendered.messages[0].content.text
+
+
+# --- pip, pipx and uv, as users install it --------------------------------------------------------
+
+
+def user_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a user who has none of this project's settings or virtualenv active."""
+    skip = ("VEEAM_EM_", "VEEAM_MCP_", "PYTHONPATH", "VIRTUAL_ENV", "PIPX_", "UV_TOOL_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if Path(sys.executable).parent != Path(p)
+    )
+    return {**env, "HOME": str(home), **extra}
+
+
+def install(command: list[str], env: dict[str, str], what: str) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, check=False)
+    if result.returncode != 0:
+        output = result.stdout + result.stderr
+        if _network_trouble(output) and not _in_ci():
+            pytest.skip(f"{what}: no package index reachable for the dependencies: {output.strip()[-300:]}")
+        pytest.fail(f"{what} failed ({result.returncode}):\n{output[-3000:]}")
+
+
+def runs_the_demo(script: Path, env: dict[str, str], cwd: Path) -> None:
+    assert script.is_file(), f"{script} was not installed"
+    result = subprocess.run(
+        [str(script), "demo"], capture_output=True, text=True, timeout=180, env=env, cwd=cwd, check=False
+    )
+    assert result.returncode == 0, f"veeam-em-mcp demo exited {result.returncode}:\n{result.stderr[-3000:]}"
+    assert "tools/list  ->  5 tools" in result.stdout, result.stdout[-2000:]
+    assert "All of the above is DEMO DATA from the simulator." in result.stdout, result.stdout[-2000:]
+
+
+def test_pip_installs_the_wheel_into_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
+    root = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True, symlinks=os.name != "nt").create(root)
+    env = user_env(tmp_path)
+    install([str(root / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)], env, "pip install")
+    runs_the_demo(root / "bin" / "veeam-em-mcp", env, tmp_path)
+
+
+def test_pipx_installs_the_wheel(wheel: Path, tmp_path: Path) -> None:
+    pipx = Path(sys.executable).with_name("pipx")
+    if not pipx.exists():
+        pytest.fail("pipx is not installed: pip install -e '.[test]'")
+    env = user_env(
+        tmp_path,
+        PIPX_HOME=str(tmp_path / "pipx"),
+        PIPX_BIN_DIR=str(tmp_path / "bin"),
+        PIPX_MAN_DIR=str(tmp_path / "man"),
+    )
+    install([str(pipx), "install", "--python", sys.executable, str(wheel)], env, "pipx install")
+    runs_the_demo(tmp_path / "bin" / "veeam-em-mcp", env, tmp_path)
+
+
+def test_uv_tool_installs_the_wheel(wheel: Path, tmp_path: Path) -> None:
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent))
+    if uv is None:
+        pytest.fail("uv is not installed: pip install -e '.[test]'")
+    env = user_env(
+        tmp_path,
+        UV_TOOL_DIR=str(tmp_path / "uv-tools"),
+        UV_TOOL_BIN_DIR=str(tmp_path / "bin"),
+        UV_PYTHON_DOWNLOADS="never",  # the interpreter is given; uv must not fetch one
+    )
+    install([uv, "tool", "install", "--quiet", "--python", sys.executable, str(wheel)], env, "uv tool install")
+    runs_the_demo(tmp_path / "bin" / "veeam-em-mcp", env, tmp_path)

@@ -11,7 +11,6 @@ import argparse
 import dataclasses
 import logging
 import os
-import re
 import sys
 from collections.abc import Mapping, Sequence
 
@@ -19,6 +18,7 @@ from . import __version__
 from .config import Settings
 from .errors import ConfigurationError
 from .models.diagnosis import Check, ConnectionDiagnosis
+from .text import RedactSecrets
 
 log = logging.getLogger("veeam_em_mcp")
 
@@ -35,24 +35,6 @@ def configure_logging(level_name: str | None = None) -> None:
     # them) at DEBUG; ours are enough, and they never carry a secret.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
-
-
-class RedactSecrets(logging.Filter):
-    """Last line of defence: mask anything shaped like a session token or Basic credentials."""
-
-    _PATTERNS = (
-        re.compile(r"(?i)(x-restsvcsessionid['\"]?\s*[:=,]\s*(?:b?['\"])?)[A-Za-z0-9+/=_-]{8,}"),
-        re.compile(r"(?i)(authorization['\"]?\s*[:=,]\s*(?:b?['\"])?basic\s+)[A-Za-z0-9+/=]+"),
-    )
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = message
-        for pattern in self._PATTERNS:
-            redacted = pattern.sub(r"\1[redacted]", redacted)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,8 +13,9 @@ from contextlib import asynccontextmanager
 
 import httpx
 from mcp.server import MCPServer
+from mcp.server.subscriptions import InMemorySubscriptionBus
 
-from . import __version__, prompts, resources
+from . import __version__, prompts, protocol, resources
 from .client import EnterpriseManagerClient
 from .config import Settings
 from .services.budget import DEMO_BANNER
@@ -52,14 +53,17 @@ def build_server(
     instructions = INSTRUCTIONS
     if settings.demo:
         instructions = f"{DEMO_BANNER} Say so when you present any of it.\n\n{INSTRUCTIONS}"
+    bus = InMemorySubscriptionBus()  # subscriptions/listen (2026-07-28) and resources/subscribe share it
     server: MCPServer[EmContext] = MCPServer(
         "veeam-em-mcp",
         title="Veeam Backup Enterprise Manager",
         instructions=instructions,
         version=__version__,
         lifespan=lifespan,
+        subscriptions=bus,
     )
-    register_tools(server, ALL_TOOLS, settings.enabled_tools)
+    tools = register_tools(server, ALL_TOOLS, settings.enabled_tools)
     prompts.register(server)  # prompt files from prompts/ (shipped in the wheel)
     resources.register(server)  # restore-point and EM resources, vm_name completions
+    protocol.install(server, bus, tools)  # logging, subscriptions, truthful capabilities, protocol errors, icon
     return server

@@ -3,11 +3,14 @@
 EM text (VM names, descriptions, failure reasons, paths) and text a model sends back (hrefs, prompt
 arguments) may carry control characters, zero-width characters or bidirectional overrides. Such
 characters can hide or reorder what a person reviewing an answer sees, forge a new line in a prompt,
-or smuggle a separator into a URL, so every layer screens text with the same definitions.
+or smuggle a separator into a URL, so every layer screens text with the same definitions. Secrets
+have one last guard here too: ``RedactSecrets`` masks anything shaped like a session token or Basic
+credentials in a log record, whichever handler (stderr, an MCP client) it is going to.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 
 # Zero-width and bidirectional-control characters (and the BOM): invisible, yet they change what is read.
@@ -33,3 +36,21 @@ def clean_text(text: str, limit: int = 400) -> str:
     """EM text for a message: cleaned, stripped and bounded in length."""
     text = clean(text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class RedactSecrets(logging.Filter):
+    """Last line of defence: mask anything shaped like a session token or Basic credentials."""
+
+    _PATTERNS = (
+        re.compile(r"(?i)(x-restsvcsessionid['\"]?\s*[:=,]\s*(?:b?['\"])?)[A-Za-z0-9+/=_-]{8,}"),
+        re.compile(r"(?i)(authorization['\"]?\s*[:=,]\s*(?:b?['\"])?basic\s+)[A-Za-z0-9+/=]+"),
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = message
+        for pattern in self._PATTERNS:
+            redacted = pattern.sub(r"\1[redacted]", redacted)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True

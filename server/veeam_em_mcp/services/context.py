@@ -24,6 +24,8 @@ class EmContext:
     policy: LinkPolicy = field(init=False)
     budget: ResultBudget = field(init=False)
     vm_names: VmNameIndex = field(default_factory=VmNameIndex)
+    # The EM session state (logged on, as whom) last announced to veeam-em://enterpriseManager subscribers.
+    announced_em_session: tuple[bool, str | None] | None = None
 
     def __post_init__(self) -> None:
         self.policy = LinkPolicy(self.settings.base_url)

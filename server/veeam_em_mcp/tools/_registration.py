@@ -16,6 +16,7 @@ from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver.tools.base import Tool
 from mcp.types import ListToolsResult, ToolAnnotations
 
 from ..models.base import compact_schema
@@ -38,7 +39,10 @@ class ToolSpec:
         return self.fn.__name__
 
 
-def register_tools(server: MCPServer[Any], tools: Iterable[ToolSpec], allowed: frozenset[str] | None = None) -> None:
+def register_tools(
+    server: MCPServer[Any], tools: Iterable[ToolSpec], allowed: frozenset[str] | None = None
+) -> dict[str, Tool]:
+    """Register the allowed tools; returns them by name (their argument models explain a failed call)."""
     specs = list(tools)
     if allowed is not None:
         unknown = allowed - {spec.name for spec in specs}
@@ -46,6 +50,7 @@ def register_tools(server: MCPServer[Any], tools: Iterable[ToolSpec], allowed: f
             log.warning("VEEAM_MCP_TOOLS names unknown tools: %s", ", ".join(sorted(unknown)))
         specs = [spec for spec in specs if spec.name in allowed]
     server.middleware.append(compact_input_schemas)
+    registered: dict[str, Tool] = {}
     for spec in specs:
         guarded = em_errors(spec.fn) if spec.deadline is None else em_errors(deadline=spec.deadline)(spec.fn)
         server.add_tool(
@@ -55,6 +60,11 @@ def register_tools(server: MCPServer[Any], tools: Iterable[ToolSpec], allowed: f
             description=spec.description,
             annotations=ToolAnnotations(title=spec.title, **READ_ONLY),
         )
+        # The same Tool the SDK builds for it (its public constructor), kept for our own use.
+        registered[spec.name] = Tool.from_function(
+            guarded, name=spec.name, title=spec.title, description=spec.description
+        )
+    return registered
 
 
 async def compact_input_schemas(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
