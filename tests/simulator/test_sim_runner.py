@@ -24,13 +24,10 @@ SERVER_DIR = str(Path(__file__).resolve().parents[2] / "server")
 
 
 def test_loopback_round_trip_and_clean_stop() -> None:
-    started = time.perf_counter()
+    # How fast it starts is measured by bench/sim_perf.py, not asserted here.
     sim = RunningSimulator()  # default dataset, built here
     sim.start()
-    elapsed = time.perf_counter() - started
-    print(f"\nRunningSimulator (default dataset) ready in {elapsed * 1000:.0f} ms")
     try:
-        assert elapsed < 2.0
         assert sim.base_url == f"http://127.0.0.1:{sim.port}"
         with httpx.Client(base_url=sim.base_url) as c:
             root = c.get("/api/")

@@ -11,22 +11,24 @@ JSON comes in three dialects (reference §3.2, §3.3): "9.5" omits absent values
 `Entities` key; "12" writes every key with `null` for absent values, all 50 `Entities` keys of a query result,
 `Refs`/`Resources`/`Links` at the top, link `Name`/`Type` and report frames' `Links`/`Href`/`Type`; "13" is the
 v12 dialect with .NET camelCase keys (enum and link values stay PascalCase). XML is the same in every dialect.
-XML is built by string concatenation (no third-party serialiser) with `xml.sax.saxutils` escaping.
+XML is built by string concatenation (no third-party serialiser), escaped by hand (`_attr`, `escape`).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from xml.sax.saxutils import escape
 
 NS = "http://www.veeam.com/ent/v1.0"
 _XSD_XSI = 'xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
 _XML_DECL = '<?xml version="1.0" encoding="utf-8"?>\n'
-_ATTR_ENTITIES = {'"': "&quot;", "\n": "&#xA;", "\r": "&#xD;", "\t": "&#x9;"}
+# A 1,000-item page escapes some 75,000 strings: a regex test lets the common clean ones through untouched,
+# the others get str.replace (both faster than xml.sax.saxutils.escape's Python-level dict loop).
+_ATTR_SPECIAL = re.compile(r'[&<>"\n\r\t]')
 
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -150,7 +152,16 @@ class Paging:
 
 
 def _attr(value: str) -> str:
-    return escape(value, _ATTR_ENTITIES)
+    """Attribute escaping, as XmlSerializer writes it (quotes and line breaks as character references)."""
+    if _ATTR_SPECIAL.search(value) is None:
+        return value
+    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+            .replace("\n", "&#xA;").replace("\r", "&#xD;").replace("\t", "&#x9;"))
+
+
+def escape(value: str) -> str:
+    """Element text escaping (what xml.sax.saxutils.escape does)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _scalar_text(value: str | int | float | bool) -> str:
