@@ -129,6 +129,8 @@ async def test_includes(api: httpx.AsyncClient, sim_dataset: Dataset) -> None:
     other = job_of(sim_dataset, "SQL Backup").object_ids[0]
     missing = await api.get(f"/api/jobs/{job.id}/includes/{other}", headers=JSON)
     assert missing.status_code == 404 and missing.json()["Message"] == f"Cannot find object in job [{other}]"
+    assert (await api.get(f"/api/jobs/{job.id}/includes/{first.id}/more")).status_code == 404
+    assert (await api.get(f"/api/jobs/{job.id}/backupSessions/{first.id}")).status_code == 404
     bad = await api.get(f"/api/jobs/{job.id}/includes/x1", headers=JSON)
     assert bad.status_code == 400 and bad.json()["Message"] == " ID x1 is invalid. Type: ObjectInJob"
 

@@ -282,7 +282,7 @@ class _Handler:
         child = None
         if len(rest) >= 2:
             child = next((c for c in row.children if c.segment.lower() == rest[1].lower()), None)
-            if child is None or len(rest) > 4 or (len(rest) == 3 and not child.addressable):
+            if child is None or len(rest) > 3 or (len(rest) == 3 and not child.addressable):
                 raise ApiError(404, "Endpoint not found.")
         self.only(request.method, "GET")
         ds = self.state.dataset
