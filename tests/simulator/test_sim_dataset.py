@@ -44,21 +44,26 @@ def test_default_anchor_is_now_rounded_down_to_the_hour() -> None:
 def test_counts(sim_dataset: Dataset) -> None:
     ds = sim_dataset
     assert len(ds.backup_servers) == 2
-    assert len(ds.repositories) == 2
-    assert all(len(s.repository_ids) == 1 for s in ds.backup_servers.values())
-    assert len(ds.jobs) == 5 and len(ds.backups) == 5
-    assert sorted(b.job_id for b in ds.backups.values()) == sorted(ds.jobs)
-    assert len(ds.vms) == 30 and len(ds.vm_names()) == 30
-    assert Counter(vm.platform for vm in ds.vms.values()) == {"VMware": 13, "HyperV": 8, "vCloud": 9}
+    assert Counter(r.kind for r in ds.repositories.values()) == {
+        "WindowsLocal": 3, "LinuxLocal": 1, "Extendable": 1, "AmazonS3Compatible": 1, "DDBoost": 1}
+    assert sum(len(s.repository_ids) for s in ds.backup_servers.values()) == len(ds.repositories)
+    # Six backup jobs (one Backup each) and the backup copy job (which writes no Backup of its own here).
+    assert Counter(j.job_type for j in ds.jobs.values()) == {"Backup": 6, "ImmediateBackupCopy": 1}
+    assert len(ds.backups) == 6
+    assert sorted(b.job_id for b in ds.backups.values()) == sorted(j.id for j in ds.jobs.values()
+                                                                   if j.job_type == "Backup")
+    assert len(ds.vms) == 30 and len(ds.vm_names()) == 29  # crm01 has no restore point
+    assert Counter(vm.platform for vm in ds.vms.values()) == {"VMware": 16, "HyperV": 6, "vCloud": 8}
     assert len(ds.backup_files) == len(ds.restore_points)
     assert len(ds.vm_restore_points) == sum(len(rp.vm_point_ids) for rp in ds.restore_points.values())
     for job in ds.jobs.values():
-        runs = [rp for rp in ds.restore_points.values() if rp.job_id == job.id]
-        assert all(len(rp.vm_point_ids) == len(job.vm_names) for rp in runs)
+        if job.job_type != "Backup":
+            continue
         for vm in job.vm_names:
-            assert len(ds.points_by_vm[vm]) == len(runs)
+            tasks = [t for t in ds.task_sessions.values() if t.vm_name == vm and t.vm_point_id is not None]
+            assert len(ds.points_by_vm[vm]) == len(tasks)
     all_ids = [*ds.backup_servers, *ds.repositories, *ds.jobs, *ds.backups, *ds.restore_points,
-               *ds.backup_files, *ds.vm_restore_points]
+               *ds.backup_files, *ds.vm_restore_points, *ds.objects_in_job, *ds.job_sessions, *ds.task_sessions]
     assert len(all_ids) == len(set(all_ids))
     assert all(GUID.match(i) for i in all_ids)
 
@@ -89,6 +94,8 @@ def test_chains_are_realistic(sim_dataset: Dataset) -> None:
     for job in ds.jobs.values():
         for vm in job.vm_names:
             points = ds.points_by_vm[vm]
+            if not points:
+                continue
             files = [ds.backup_files[p.backup_file_id].file_type for p in points]
             roles = [(p.point_type, p.algorithm) for p in points]
             if job.method == "reverse":
@@ -127,7 +134,9 @@ def test_text_formats(sim_dataset: Dataset) -> None:
     for bf in ds.backup_files.values():
         job = ds.jobs[ds.backups[bf.backup_id].job_id]
         assert re.match(rf"^{re.escape(job.name)}D\d{{4}}-\d\d-\d\dT\d{{6}}_[0-9A-F]{{4}}\.{bf.file_type}$", bf.name)
-        assert bf.file_path == f"D:\\Backups\\{job.name}\\{bf.name}"
+        repo = ds.repositories[ds.backups[bf.backup_id].repository_id]
+        sep = "/" if "/" in repo.path else "\\"
+        assert bf.file_path == f"{repo.path}{sep}{job.name}{sep}{bf.name}"
         assert bf.backup_size < bf.data_size
 
 
@@ -176,6 +185,7 @@ def test_small_and_larger_estates_keep_the_fixed_facts() -> None:
     assert set(small.vms) == {"sql01", "fileserver02", "web,db (old)", 'a";Name!="x', "vcd-web01"}
     assert small.points_by_vm["sql01"][-1].id == SQL01_NEWEST_POINT_ID
     larger = build_dataset(vm_count=130, days=10, anchor=datetime(2025, 10, 21, 9, tzinfo=UTC))
-    assert len(larger.vms) == 130 and len(larger.jobs) == 9
+    # 100 VMs beyond the 30 named ones: four extra jobs of 25, next to the six named jobs and the copy job.
+    assert len(larger.vms) == 130 and len(larger.jobs) == 11
     assert larger.points_by_vm["sql01"][-1].id == SQL01_NEWEST_POINT_ID
     assert all(len(j.vm_names) <= 25 for j in larger.jobs.values())

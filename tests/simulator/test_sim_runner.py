@@ -24,13 +24,10 @@ SERVER_DIR = str(Path(__file__).resolve().parents[2] / "server")
 
 
 def test_loopback_round_trip_and_clean_stop() -> None:
-    started = time.perf_counter()
+    # How fast it starts is measured by bench/sim_perf.py, not asserted here.
     sim = RunningSimulator()  # default dataset, built here
     sim.start()
-    elapsed = time.perf_counter() - started
-    print(f"\nRunningSimulator (default dataset) ready in {elapsed * 1000:.0f} ms")
     try:
-        assert elapsed < 2.0
         assert sim.base_url == f"http://127.0.0.1:{sim.port}"
         with httpx.Client(base_url=sim.base_url) as c:
             root = c.get("/api/")
@@ -75,14 +72,18 @@ def test_tls(tmp_path: Path, sim_dataset: Dataset) -> None:
             assert r.json()["Links"][-1]["Href"].startswith(f"{sim.base_url}/api/logonSessions/")
 
 
-def test_module_command_serves_and_keeps_stdout_clean() -> None:
+@pytest.mark.parametrize(("flags", "check"), [
+    (["--json-casing", "camel"], "camel"),
+    (["--json-dialect", "13", "--running-end-time", "min", "--unsorted-order", "shuffle"], "v13"),
+])
+def test_module_command_serves_and_keeps_stdout_clean(flags: list[str], check: str) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": SERVER_DIR + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "veeam_em_mcp.simulator", "--port", str(port), "--vm-count", "12", "--days", "5",
-         "--json-casing", "camel"],
+         *flags],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
     )
     try:
@@ -96,6 +97,14 @@ def test_module_command_serves_and_keeps_stdout_clean() -> None:
                     raise
                 time.sleep(0.05)
         assert "supportedVersions" in r.json()
+        if check == "v13":
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Accept": "application/json"}) as c:
+                assert c.post("/api/sessionMngr/?v=latest", auth=(USER, PASSWORD)).status_code == 201
+                body = c.get("/api/query?type=BackupJobSession&format=Entities&filter=State==Working").json()
+                [running] = body["entities"]["backupJobSessions"]["backupJobSessions"]
+                assert (running["endTimeUTC"], running["result"], running["state"]) == (
+                    "0001-01-01T00:00:00Z", "None", "Working")
+                assert len(body["entities"]) == 50 and body["refs"] is None
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=10)

@@ -1,10 +1,12 @@
 """The Enterprise Manager simulator as a Starlette ASGI app (the other side of the wire for demo and tests).
 
-It implements the subset of the EM REST API the product uses, with real-server behaviour: Basic-auth logon
+It implements the part of the EM REST API the product uses, with real-server behaviour: Basic-auth logon
 at `/api/sessionMngr/` returning a token header and cookie, idle session expiry, cookie-over-header token
-precedence, reference vs entity representations, XML by default and JSON on `Accept: application/json`,
-EM-shaped Error bodies for 400/401/404/405, the query service with paging, and EM's response headers.
-Routing is done by hand under one catch-all route so that every miss gets an EM Error body.
+precedence, reference vs entity representations, XML by default and JSON on `Accept: application/json`
+(in the configured dialect), EM-shaped Error bodies for 400/401/404/405, the query service with paging, the
+summary reports, and EM's response headers. Collections and their sub-collections are routed from the
+registry's rows (registry.py) under one catch-all route, so that every miss gets an EM Error body; a GET of an
+action link (`?action=...`) answers 405, as the action exists but only as POST.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import binascii
 import re
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +28,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import views
+from . import reports, views
 from .config import SimulatorConfig
 from .dataset import Dataset, build_dataset
 from .faults import FaultInjector, FaultSet
 from .query import QueryError, QueryService, paging_hrefs, parse_query_params
-from .render import Link, Paging, Renderer, Resource
+from .registry import DEFAULT_REGISTRY, Registry, Row
+from .render import Link, Paging, Renderer
 from .views import ViewContext
 
 TOKEN_HEADER = "X-RestSvcSessionId"  # noqa: S105 - a header name, not a secret
@@ -49,7 +52,6 @@ EM_HEADERS = (
 )
 
 _MULTI_SLASH = re.compile(r"/{2,}")
-_GUID_MESSAGE = "Guid should contain 32 digits with 4 dashes (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)."
 
 
 @dataclass
@@ -63,14 +65,16 @@ class Session:
 class SimulatorState:
     """Live state of one simulator: sessions, the query service and counters tests can read."""
 
-    def __init__(self, config: SimulatorConfig, dataset: Dataset) -> None:
+    def __init__(self, config: SimulatorConfig, dataset: Dataset, registry: Registry = DEFAULT_REGISTRY) -> None:
         self.config = config
         self.dataset = dataset
-        self.query = QueryService(dataset)
+        self.registry = registry
+        self.query = QueryService(dataset, registry, shuffle=config.unsorted_order == "shuffle")
         self.query.warm()
         camel = config.json_casing == "camel"
         self.xml = Renderer("xml", xml_bom=config.xml_bom)
-        self.json = Renderer("json", camel_case=camel, json_bom=config.json_bom)
+        self.json = Renderer("json", camel_case=camel, json_bom=config.json_bom, dialect=config.json_dialect)
+        self._summary: reports.Summary | None = None
         # token -> session
         self.sessions: dict[str, Session] = {}
         self.logons = 0
@@ -86,6 +90,13 @@ class SimulatorState:
         self.lock = threading.Lock()
         # Injected misbehaviour (latency, 503 bursts, dropped connections, hostile bodies); see faults.py.
         self.faults = FaultSet(config.faults)
+
+    @property
+    def summary(self) -> reports.Summary:
+        """The report numbers, computed on first use (they depend only on the dataset)."""
+        if self._summary is None:
+            self._summary = reports.compute(self.dataset)
+        return self._summary
 
     def expire_all_sessions(self) -> None:
         """Drop every session, as if all had idled out (the next request with any token gets 401)."""
@@ -162,58 +173,14 @@ class _EmEnvelope:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None,
+                 first_chance: str | None = "") -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
-
-
-@dataclass(frozen=True)
-class _Child:
-    """A sub-collection `/coll/{id}/<name>`: its items and how to render one."""
-
-    items: Callable[[Dataset, Any], list[Any]]
-    plural: str
-    view: Callable[[ViewContext, Any, bool], Resource]
-
-
-@dataclass(frozen=True)
-class _Collection:
-    type_name: str
-    plural: str
-    rows: Callable[[Dataset], dict[str, Any]]
-    view: Callable[[ViewContext, Any, bool], Resource]
-    children: dict[str, _Child]
-
-
-def _collections() -> dict[str, _Collection]:
-    vrp = _Child(lambda d, o: [d.vm_restore_points[i] for i in o.vm_point_ids], "VmRestorePoints",
-                 views.vm_restore_point)
-    rps = _Child(lambda d, o: [d.restore_points[i] for i in o.restore_point_ids], "RestorePoints",
-                 views.restore_point)
-    bfs = _Child(lambda d, o: [d.backup_files[i] for i in o.backup_file_ids], "BackupFiles", views.backup_file)
-    colls = [
-        _Collection("VmRestorePoint", "VmRestorePoints", lambda d: d.vm_restore_points, views.vm_restore_point,
-                    {}),
-        _Collection("RestorePoint", "RestorePoints", lambda d: d.restore_points, views.restore_point,
-                    {"vmrestorepoints": vrp, "backupfiles": bfs}),
-        _Collection("BackupFile", "BackupFiles", lambda d: d.backup_files, views.backup_file,
-                    {"vmrestorepoints": vrp, "restorepoints": rps}),
-        _Collection("Backup", "Backups", lambda d: d.backups, views.backup,
-                    {"restorepoints": rps, "backupfiles": bfs}),
-        _Collection("BackupServer", "BackupServers", lambda d: d.backup_servers, views.backup_server, {
-            "jobs": _Child(lambda d, o: [d.jobs[i] for i in o.job_ids], "Jobs", views.job),
-            "repositories": _Child(lambda d, o: [d.repositories[i] for i in o.repository_ids], "Repositories",
-                                   views.repository),
-        }),
-        _Collection("Job", "Jobs", lambda d: d.jobs, views.job, {}),
-        _Collection("Repository", "Repositories", lambda d: d.repositories, views.repository, {}),
-    ]
-    return {c.plural.lower(): c for c in colls}
-
-
-_COLLECTIONS = _collections()
+        # "" repeats the message in FirstChanceExceptionMessage; None leaves it null (real 400/404 on ids).
+        self.first_chance = first_chance
 
 
 def _param(request: Request, name: str) -> str | None:
@@ -234,11 +201,24 @@ def _want_entity(request: Request) -> bool:
     raise ApiError(400, f"Invalid format '{fmt}'. Use 'Entity'.")
 
 
-def _guid(raw: str) -> str:
+def _item_id(row: Row, raw: str) -> str:
+    """The item id of a path segment: a GUID (canonical lower case) or, for name-addressed rows, the text.
+    A malformed GUID is EM's 400 with its leading space: " ID 99999 is invalid. Type: Job"."""
+    if not row.guid_ids:
+        return raw
     try:
         return str(uuid.UUID(raw))
     except ValueError:
-        raise ApiError(400, _GUID_MESSAGE) from None
+        raise ApiError(400, f" ID {raw} is invalid. Type: {row.type_name}", first_chance=None) from None
+
+
+def _not_found(row: Row, item_id: str) -> ApiError:
+    """EM's 404 for an unknown id: "Cannot find job [<guid>]"."""
+    return ApiError(404, f"Cannot find {row.label} [{item_id}]", first_chance=None)
+
+
+def _action(request: Request) -> str | None:
+    return _param(request, "action")
 
 
 class _Handler:
@@ -262,7 +242,7 @@ class _Handler:
         try:
             return self.dispatch(request, r)
         except ApiError as exc:
-            return self.respond(r, r.error(exc.status, exc.message), exc.status, exc.headers)
+            return self.respond(r, r.error(exc.status, exc.message, exc.first_chance), exc.status, exc.headers)
         except QueryError as exc:
             return self.respond(r, r.error(400, str(exc)), 400)
 
@@ -287,35 +267,65 @@ class _Handler:
         if head == "query" and len(segs) == 1:
             self.only(method, "GET")
             return self.query(request, r, base)
-        coll = _COLLECTIONS.get(head)
-        if coll is None or len(segs) > 3:
+        if head == "reports":
+            return self.reports(request, r, base, segs)
+        return self.collection(request, r, base, segs)
+
+    def collection(self, request: Request, r: Renderer, base: str, segs: list[str]) -> Response:
+        """`/<row>[/{id}[/<child>[/{child id}]]]`, answered from the registry's rows."""
+        registry = self.state.registry
+        found = registry.match(segs)
+        if found is None:
             raise ApiError(404, "Endpoint not found.")
-        if len(segs) == 3 and segs[2].lower() not in coll.children and not (
-            head == "vmrestorepoints" and segs[2].lower() == "mounts"
-        ):
-            raise ApiError(404, "Endpoint not found.")
-        self.only(method, "GET")
-        ctx = ViewContext(base, self.state.dataset, self.state.config)
+        row, used = found
+        rest = segs[used:]
+        child = None
+        if len(rest) >= 2:
+            child = next((c for c in row.children if c.segment.lower() == rest[1].lower()), None)
+            if child is None or len(rest) > 3 or (len(rest) == 3 and not child.addressable):
+                raise ApiError(404, "Endpoint not found.")
+        self.only(request.method, "GET")
+        ds = self.state.dataset
+        ctx = ViewContext(base, ds, self.state.config)
         entity = _want_entity(request)
-        rows = coll.rows(self.state.dataset)
-        if len(segs) == 1:
-            items = [coll.view(ctx, o, entity) for o in rows.values()]
-            body = r.entity_list(coll.plural, items) if entity else r.ref_list(items)
-            return self.respond(r, body)
-        obj_id = _guid(segs[1])
-        obj = rows.get(obj_id)
+        if not rest:
+            if _action(request) is not None:
+                raise ApiError(405, "Method not allowed: actions are POST requests.")
+            return self.respond(r, self.render_list(r, ctx, row, list(row.items(ds).values()), entity))
+        obj_id = _item_id(row, rest[0])
+        obj = row.items(ds).get(obj_id)
         if obj is None:
-            raise ApiError(404, f"{coll.type_name} with id [{obj_id}] was not found.")
+            raise _not_found(row, obj_id)
+        if _action(request) is not None:
+            raise ApiError(405, "Method not allowed: actions are POST requests.")
+        if child is None:
+            return self.respond(r, r.single(row.view(ctx, obj, entity or row.resource_only)))
+        target = registry.row(child.type_name)
+        items = child.items(ds, obj)
+        if len(rest) == 3:
+            item_id = _item_id(target, rest[2])
+            item = next((o for o in items if o.id == item_id), None)
+            if item is None:
+                raise _not_found(target, item_id)
+            return self.respond(r, r.single(target.view(ctx, item, entity or target.resource_only)))
+        return self.respond(r, self.render_list(r, ctx, target, items, entity))
+
+    @staticmethod
+    def render_list(r: Renderer, ctx: ViewContext, row: Row, items: Sequence[Any], entity: bool) -> bytes:
+        if row.resource_only or entity:
+            return r.entity_list(row.list_element, [row.view(ctx, o, True) for o in items], json_key=row.plural)
+        return r.ref_list([row.view(ctx, o, False) for o in items])
+
+    def reports(self, request: Request, r: Renderer, base: str, segs: list[str]) -> Response:
+        self.only(request.method, "GET")
+        if len(segs) < 2 or segs[1].lower() != "summary" or len(segs) > 3:
+            raise ApiError(404, "Endpoint not found.")
         if len(segs) == 2:
-            return self.respond(r, r.single(coll.view(ctx, obj, entity)))
-        sub = segs[2].lower()
-        if sub == "mounts":
-            # Mounts live only within a logon session and none are ever created here.
-            return self.respond(r, r.entity_list("VmRestorePointMounts", []))
-        child = coll.children[sub]
-        items = [child.view(ctx, o, entity) for o in child.items(self.state.dataset, obj)]
-        body = r.entity_list(child.plural, items) if entity else r.ref_list(items)
-        return self.respond(r, body)
+            return self.respond(r, r.single(reports.summary_report(base)))
+        name = segs[2].lower()
+        if name not in reports.FRAMES:
+            raise ApiError(404, f"Cannot find report frame [{segs[2]}]", first_chance=None)
+        return self.respond(r, r.report_frame(reports.frame(name, self.state.summary, self.state.dataset)))
 
     @staticmethod
     def only(method: str, allowed: str) -> None:
@@ -377,16 +387,16 @@ class _Handler:
             return self.respond(r, r.entity_list("LogonSessions", items))
         if len(segs) > 2:
             raise ApiError(404, "Endpoint not found.")
-        session_id = _guid(segs[1])
+        session_id = _item_id(_LOGON_ROW, segs[1])
         if request.method == "DELETE":
             if not self.state.end_session(session_id):
-                raise ApiError(404, f"LogonSession with id [{session_id}] was not found.")
+                raise _not_found(_LOGON_ROW, session_id)
             return Response(status_code=204)
         self.only(request.method, "GET")
         with self.state.lock:
             found = next((s for s in self.state.sessions.values() if s.session_id == session_id), None)
         if found is None:
-            raise ApiError(404, f"LogonSession with id [{session_id}] was not found.")
+            raise _not_found(_LOGON_ROW, session_id)
         return self.respond(r, r.single(views.logon_session(base, found.session_id, found.user_name)))
 
     # --- query service ----------------------------------------------------------------------------------
@@ -395,19 +405,32 @@ class _Handler:
         req = parse_query_params(request.query_params.multi_items())
         page = self.state.query.run(req)
         ctx = ViewContext(base, self.state.dataset, self.state.config)
-        view = _COLLECTIONS[page.spec.plural.lower()].view
-        items = [view(ctx, o, req.entities) for o in page.items]
-        links = [Link(href, rel) for rel, href in paging_hrefs(base, req, page.pages_count, page.page_num)]
+        row = self.state.registry.row(page.spec.name)
+        dialect = self.state.config.json_dialect
+        links = [Link(href, rel) for rel, href in paging_hrefs(base, req, page.pages_count, page.page_num, dialect)]
         paging = Paging(page.page_num, page.page_size, page.pages_count, links)
-        body = r.query_result("entities" if req.entities else "refs", page.spec.plural, items, paging)
+        if row.resource_only:
+            # ObjectInJob has no reference form: its results are always resources (XML Resources/sInObjectJob).
+            items = [row.view(ctx, o, True) for o in page.items]
+            body = r.query_result("resources", row.plural, items, paging, xml_plural=row.query_xml_plural)
+        else:
+            items = [row.view(ctx, o, req.entities) for o in page.items]
+            body = r.query_result("entities" if req.entities else "refs", row.plural, items, paging,
+                                  xml_plural=row.query_xml_plural)
         return self.respond(r, body)
 
 
-def create_app(config: SimulatorConfig | None = None, dataset: Dataset | None = None) -> Starlette:
-    """A ready-to-serve simulator app; `app.state.sim` is its SimulatorState."""
+# Logon sessions are routed by hand (they are no collection of the dataset); this row only names them in errors.
+_LOGON_ROW = Row("LogonSession", "LogonSessions", lambda d: {}, views.unmodelled, "logon session")
+
+
+def create_app(config: SimulatorConfig | None = None, dataset: Dataset | None = None,
+               registry: Registry | None = None) -> Starlette:
+    """A ready-to-serve simulator app; `app.state.sim` is its SimulatorState. `registry` replaces the
+    collection rows (tests add a throwaway type this way)."""
     cfg = config if config is not None else SimulatorConfig()
     data = dataset if dataset is not None else build_dataset()
-    state = SimulatorState(cfg, data)
+    state = SimulatorState(cfg, data, registry if registry is not None else DEFAULT_REGISTRY)
     handler = _Handler(state)
     app = Starlette(
         routes=[Route("/{rest:path}", handler.handle, methods=_ALL_METHODS)],

@@ -1,7 +1,8 @@
 """Knobs of the embedded Enterprise Manager simulator.
 
-The defaults describe a well-behaved EM 12.x server; each knob switches on one real-world variation
-(v13 camelCase JSON, byte-order marks, missing VmName, ...) so that the client can be tested against it.
+The defaults describe a well-behaved EM server with the JSON of 9.5 U4 (absent values left out); each knob
+switches on one real-world variation (the v12 and v13 JSON dialects, byte-order marks, missing VmName, how a
+running session looks, unsorted query order, ...) so that the client can be tested against it.
 """
 
 from __future__ import annotations
@@ -23,8 +24,19 @@ class SimulatorConfig:
     password: str = "demo-password"  # noqa: S105
     # EM drops a session after 15 minutes without requests.
     idle_timeout: float = 900.0
-    # Veeam 13 is reported to emit camelCase JSON keys; 12.x and earlier emit PascalCase.
+    # JSON dialect: "9.5" (absent values omitted, only the requested Entities key), "12" (every key, null
+    # for absent values, all Entities keys, Refs/Resources/Links at the top) or "13" (the v12 dialect with
+    # .NET camelCase keys, GET /api/ too). It also sets the PagingInfo href encoding (v12 lower-case hex,
+    # v13 upper-case with `;` raw) in both XML and JSON, since that is the server's, not the format's.
+    json_dialect: Literal["9.5", "12", "13"] = "9.5"
+    # camelCase keys on top of the chosen dialect (the "13" dialect implies them); kept for older callers.
     json_casing: Literal["pascal", "camel"] = "pascal"
+    # EndTimeUTC and Result of what is still running (no capture shows it): "absent" (both left out),
+    # "null" (XML xsi:nil, JSON null) or "min" (0001-01-01T00:00:00Z and Result "None").
+    running_end_time: Literal["absent", "null", "min"] = "absent"
+    # Order of unsorted query results: "storage" (the dataset's order: by job, then by run, not by time) or
+    # "shuffle" (a fixed permutation of it, so a client that relies on any order breaks).
+    unsorted_order: Literal["storage", "shuffle"] = "storage"
     json_bom: bool = False
     xml_bom: bool = False
     # The 13.0 docs sample and v9 servers have neither the VmName element nor the VmDisplayName attribute.

@@ -1,11 +1,15 @@
-"""Deterministic demo data for the Enterprise Manager simulator.
+"""Deterministic demo data for the Enterprise Manager simulator: a whole small estate, thirty days of it.
 
-`build_dataset` fabricates what an EM instance would report for a small estate: backup servers, one
-repository per server, jobs with realistic restore-point chains (forward incremental with weekly synthetic
-or active fulls, reverse incremental), one `Backup` per job, and per job run a job-level `RestorePoint`, a
-`BackupFile` and one `VmRestorePoint` per VM, all cross-linked by id. Everything comes from one seeded RNG,
-so the same (seed, anchor, vm_count, days) always gives the same ids, names and times; the tests and the
-demo rely on a few fixed facts (see docs/simulator-contract.md).
+`build_dataset` fabricates what an EM instance would report: two backup servers, their repositories (local,
+scale-out with its extents, object storage, a nearly full DD Boost), jobs with their includes (VMs one by one
+and one VM folder), a backup copy job, and for every job run the job session, its task sessions (one per VM),
+automatic retry sessions for the VMs that failed, and -- exactly where a backup task succeeded or warned -- the
+job-level `RestorePoint`, the `BackupFile` and the `VmRestorePoint`, all cross-linked by id. A session that is
+still running at the anchor, failures with long real-looking reasons, warnings and a VM whose last two runs
+failed are seeded on purpose (the fixed facts, see docs/simulator-contract.md and `Facts`).
+
+Everything comes from one seeded RNG consumed in a fixed order, so the same (seed, anchor, vm_count, days)
+always gives the same ids, names, times and outcomes.
 """
 
 from __future__ import annotations
@@ -18,10 +22,82 @@ from datetime import UTC, datetime, timedelta
 # Times are kept as integer 100 ns ticks since the Unix epoch (.NET's resolution): exact, cheap to compare
 # and to sort, and enough to print the 7 fractional digits EM sometimes emits.
 TICKS_PER_SECOND = 10_000_000
+TICKS_PER_MINUTE = 60 * TICKS_PER_SECOND
+TICKS_PER_HOUR = 60 * TICKS_PER_MINUTE
+TICKS_PER_DAY = 24 * TICKS_PER_HOUR
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 SQL01_NEWEST_POINT_ID = "6c958531-3177-4055-b0ce-dc4ef1ce6433"
+
+# Names of the fixed facts (docs/simulator-contract.md lists what each demonstrates).
+SQL_JOB = "SQL Backup"
+RETRY_JOB = "Web Backup"
+RUNNING_JOB = "Hyper-V Infrastructure"
+DISABLED_JOB = "Hyper-V File Servers"
+FOLDER_JOB = "Infrastructure Backup"
+COPY_JOB = "Periodic Backup Copy Job"
+FOLDER_NAME = "Infrastructure"
+LAST_TWO_FAILED_VM = "exch01"
+FOLDER_ONLY_VM = "print01"
+NEVER_BACKED_UP_VM = "crm01"
+RETRY_VM = "web02"
+
+# Automatic retries as the jobs are configured (JobScheduleOptions RetryOptions): twice, 10 minutes apart.
+RETRY_TIMES = 2
+RETRY_WAIT_MINUTES = 10
+# EM's own time zone (the reports' local midnights).
+EM_UTC_OFFSET_HOURS = 2
+
+# Task results, in EM's enumeration order (a job session's result is the worst of its tasks').
+RESULTS = ("Success", "Warning", "Failed")
+
+# --- failure and warning texts (`{vm}`, `{moref}`, `{host}`, `{ip}`, `{file}` are filled in) ----------------
+# The quiescing text is a real EM 13 capture (httpapi_exporter samples), with the VM name substituted.
+REASON_QUIESCE = (
+    "Processing {vm} Error: An error occurred while quiescing the virtual machine. See the virtual machine's "
+    "event log for details. (An error occurred while saving the snapshot: Failed to quiesce the virtual "
+    "machine., An error occurred while taking a snapshot: Failed to quiesce the virtual machine.)"
+)
+REASON_SNAPSHOT_VMWARE = (
+    "Processing {vm} Error: Failed to create VM snapshot. Error: CreateSnapshot failed, vmRef {moref}, "
+    "timeout 1800000, snName \"VEEAM BACKUP TEMPORARY SNAPSHOT\", snDescription \"Please do not delete this "
+    "snapshot. It is being used by Veeam Backup.\", memory False, quiesce False. Task has failed: An error "
+    "occurred while taking a snapshot: Unable to access file [datastore02] {vm}/{vm}.vmdk since it is locked."
+)
+REASON_SNAPSHOT_HYPERV = (
+    "Processing {vm} Error: Failed to create VM recovery checkpoint (mode: Veeam application-aware "
+    "processing). Details: Job failed ('Checkpoint operation for '{vm}' failed. (Virtual machine ID {moref}) "
+    "Checkpoint operation for '{vm}' was cancelled. (Virtual machine ID {moref})')."
+)
+REASON_NETWORK = (
+    "Processing {vm} Error: Failed to connect to the agent's endpoint '{ip}:2500'. Host: '{host}'. An existing "
+    "connection was forcibly closed by the remote host. Failed to process [DataTransfer.SyncDisk]. Agent failed "
+    "to process method {DataTransfer.SyncDisk}."
+)
+REASON_OUT_OF_SPACE = (
+    "Processing {vm} Error: There is not enough space on the disk. Failed to write data to the file [{file}]. "
+    "Repository 'DD Boost Repository' is out of free space: 0 B left. Agent failed to process method "
+    "{DataTransfer.SyncDisk}."
+)
+WARNING_SQL_LOGS = (
+    "Processing {vm} Warning: Failed to truncate Microsoft SQL Server transaction logs. Details: Failed to call "
+    "RPC function 'Vss.TruncateSqlLogs': Error code: 0x80004005. Failed to invoke func [TruncateSqlLogs]: "
+    "Unspecified error. Failed to truncate transaction logs for SQL instances: MSSQLSERVER."
+)
+WARNING_CBT = (
+    "Processing {vm} Warning: Changed block tracking cannot be enabled: one or more snapshots present. Unable "
+    "to use changed block tracking, full disk read will be performed."
+)
+WARNING_CHECKPOINT = (
+    "Processing {vm} Warning: Failed to create VM recovery checkpoint in the application-consistent mode, "
+    "falling back to a crash-consistent checkpoint. Details: The Hyper-V Volume Shadow Copy Requestor service "
+    "of the guest OS is not running."
+)
+
+# Chance of a random failure / warning per backup task (random failures are always fixed by a retry).
+RANDOM_FAILURE_RATE = 0.012
+RANDOM_WARNING_RATE = 0.02
 
 
 def ticks_of(dt: datetime) -> int:
@@ -39,7 +115,7 @@ _DAY_TEXT: dict[int, str] = {}
 
 
 def _date_time_text(seconds: int) -> tuple[str, str]:
-    """(`yyyy-MM-dd`, `HH:mm:ss`) of Unix `seconds`; day texts are cached since 100k points share 30 days."""
+    """(`yyyy-MM-dd`, `HH:mm:ss`) of Unix `seconds`; day texts are cached since 150k items share 30 days."""
     day, sod = divmod(seconds, 86_400)
     date = _DAY_TEXT.get(day)
     if date is None:
@@ -58,7 +134,7 @@ def iso_utc(ticks: int) -> str:
 
 
 def name_stamp(ticks: int) -> str:
-    """`yyyy-MM-dd HH:mm:ss` as used in VmRestorePoint names."""
+    """`yyyy-MM-dd HH:mm:ss` (UTC) as used in VmRestorePoint, session and task names."""
     date, time = _date_time_text(ticks // TICKS_PER_SECOND)
     return f"{date} {time}"
 
@@ -69,6 +145,11 @@ def sql_style_name(ticks: int) -> str:
     hour12 = dt.hour % 12 or 12
     ampm = "AM" if dt.hour < 12 else "PM"
     return f"{_MONTHS[dt.month - 1]} {dt.day:>2} {dt.year} {hour12:>2}:{dt.minute:02d}{ampm}"
+
+
+def worst(results: list[str]) -> str:
+    """The worst of task results (Failed > Warning > Success)."""
+    return max(results, key=RESULTS.index)
 
 
 @dataclass(slots=True)
@@ -88,10 +169,17 @@ class Repository:
     id: str
     name: str
     server_id: str
+    # Bytes; -1 for object storage (EM cannot measure it).
     capacity: int
     free_space: int
+    # As real servers spell it: WindowsLocal, LinuxLocal, DDBoost, Extendable (scale-out), AmazonS3Compatible.
     kind: str
+    # Where backup files of this repository live (a scale-out repository writes to its first extent).
     path: str
+    extent_ids: list[str] = field(default_factory=list)
+    # The scale-out repository an extent belongs to.
+    scale_out_id: str | None = None
+    backup_ids: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -101,6 +189,26 @@ class Vm:
     hierarchy_obj_ref: str
     job_id: str
     size_bytes: int
+    # The include (ObjectInJob) that puts the VM in its job: the VM itself or a container such as a folder.
+    object_in_job_id: str = ""
+    # When the VM was added to its job (runs before that do not process it); 0 = from the start.
+    added_ticks: int = 0
+
+
+@dataclass(slots=True)
+class ObjectInJob:
+    """An include of a job: a VM added by name, or a container (folder) whose VMs the job processes."""
+
+    id: str
+    job_id: str
+    hierarchy_obj_ref: str
+    name: str
+    display_name: str
+    order: int
+    # RequireSuccess (application-aware processing) or Disabled.
+    vss_mode: str
+    # VM names the include covers (the VM itself, or the folder's VMs).
+    vm_names: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -110,6 +218,7 @@ class Job:
     server_id: str
     repository_id: str
     platform: str
+    # Backup, or ImmediateBackupCopy for the backup copy job.
     job_type: str
     description: str
     schedule_configured: bool
@@ -118,8 +227,16 @@ class Job:
     # "forward" (incremental, with `full_mode` "synthetic" or "active" weekly fulls) or "reverse".
     method: str
     full_mode: str
+    # Daily start, minutes after midnight UTC (None: no daily schedule, e.g. the immediate copy job).
+    schedule_minute: int | None = None
+    created_ticks: int = 0
+    # Member VMs in processing order (including one added after the last run).
     vm_names: list[str] = field(default_factory=list)
     backup_id: str = ""
+    object_ids: list[str] = field(default_factory=list)
+    session_ids: list[str] = field(default_factory=list)
+    # The jobs a backup copy job copies from.
+    source_job_ids: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -137,7 +254,7 @@ class Backup:
 
 @dataclass(slots=True)
 class RestorePoint:
-    """A job-level restore point: one per job run."""
+    """A job-level restore point: one per job session that produced at least one VM restore point."""
 
     id: str
     name: str
@@ -146,6 +263,7 @@ class RestorePoint:
     job_id: str
     backup_date_utc: str
     backup_ticks: int
+    job_session_id: str = ""
     vm_point_ids: list[str] = field(default_factory=list)
     backup_file_ids: list[str] = field(default_factory=list)
 
@@ -183,11 +301,81 @@ class VmRestorePoint:
     backup_server_id: str
     job_id: str
     backup_id: str
+    task_session_id: str = ""
+
+
+@dataclass(slots=True)
+class JobSession:
+    """A BackupJobSession: one run of a job, a retry of its failed VMs, or a backup copy (worker) session."""
+
+    id: str
+    name: str
+    job_id: str
+    # JobName as EM writes it (a copy worker's is `<copy job>\\<source job>`).
+    job_name: str
+    # Backup, ImmediateBackupCopy (copy parent) or ImmediateBackupCopyWorker.
+    job_type: str
+    server_id: str
+    creation_time_utc: str
+    creation_ticks: int
+    # None while the session is running.
+    end_time_utc: str | None
+    end_ticks: int | None
+    # Stopped, or Working for the one running session.
+    state: str
+    # Worst of the tasks' results; None while running.
+    result: str | None
+    progress: int
+    is_retry: bool
+    task_ids: list[str] = field(default_factory=list)
+    restore_point_ids: list[str] = field(default_factory=list)
+    # A copy worker's parent (ImmediateBackupCopy) session; EM does not expose it, tests use it.
+    parent_id: str | None = None
+
+
+@dataclass(slots=True)
+class TaskSession:
+    """A BackupTaskSession: one VM in one job session."""
+
+    id: str
+    name: str
+    job_session_id: str
+    job_id: str
+    job_name: str
+    server_id: str
+    vm_name: str
+    # The VM's HierarchyObjRef.
+    vm_uid: str
+    creation_time_utc: str
+    creation_ticks: int
+    end_time_utc: str | None
+    end_ticks: int | None
+    # Completed, or InProgress / Pending inside the running session.
+    state: str
+    result: str | None
+    reason: str
+    total_size: int
+    vm_point_id: str | None = None
+
+
+@dataclass
+class Facts:
+    """Where the seeded scenarios ended up (ids), for tests and for anyone checking the data."""
+
+    # The failed -> failed retry -> successful retry sequence of RETRY_JOB (session ids, oldest first).
+    retry_chain_session_ids: list[str] = field(default_factory=list)
+    # RUNNING_JOB's session that is still Working at the anchor.
+    running_session_id: str = ""
+    # A session in which every task failed (no RestorePoint, no BackupFile).
+    all_failed_session_id: str = ""
+    # LAST_TWO_FAILED_VM's failed tasks in the first sessions of its job's last two runs (oldest first); both
+    # retries of those runs failed too.
+    last_two_failed_task_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Dataset:
-    """Everything the simulator serves, as dicts by id plus the per-VM chronology."""
+    """Everything the simulator serves, as dicts by id (in storage order) plus the per-VM chronology."""
 
     seed: int
     anchor: datetime
@@ -201,9 +389,15 @@ class Dataset:
     vms: dict[str, Vm]
     # VM name -> its points, oldest first.
     points_by_vm: dict[str, list[VmRestorePoint]]
+    objects_in_job: dict[str, ObjectInJob] = field(default_factory=dict)
+    job_sessions: dict[str, JobSession] = field(default_factory=dict)
+    task_sessions: dict[str, TaskSession] = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)
+    em_utc_offset_hours: int = EM_UTC_OFFSET_HOURS
 
     def vm_names(self) -> list[str]:
-        return list(self.vms)
+        """Names of the VMs that have restore points (what EM's VmRestorePoint query can find)."""
+        return [name for name, points in self.points_by_vm.items() if points]
 
 
 # --- the fixed estate -------------------------------------------------------------------------------------
@@ -213,37 +407,58 @@ class _JobSpec:
     name: str
     platform: str
     server: int
+    # Repository key (see _REPOSITORIES).
+    repository: str
     method: str
     full_mode: str
-    # Schedule in UTC; hour None = "two hours before the anchor's hour" (keeps sql01 inside a 24 h RPO
-    # whatever the anchor).
-    hour: int | None
-    minute: int
+    # Daily start in UTC as (hour, minute); "sql" = two hours before the anchor's hour (keeps sql01 inside a
+    # 24 h RPO whatever the anchor), "running" = 25 minutes before the anchor (the run still going on).
+    when: tuple[int, int] | str
     enabled: bool
+    job_type: str = "Backup"
 
 
 _NAMED_JOBS = (
-    _JobSpec("SQL Backup", "VMware", 0, "forward", "synthetic", None, 0, True),
-    _JobSpec("Web Backup", "VMware", 0, "reverse", "none", 22, 0, True),
-    _JobSpec("Hyper-V Infrastructure", "HyperV", 1, "forward", "active", 21, 30, True),
-    _JobSpec("Hyper-V File Servers", "HyperV", 1, "forward", "synthetic", 23, 0, False),
-    _JobSpec("vCloud Tenants", "vCloud", 1, "forward", "synthetic", 1, 0, True),
+    _JobSpec(SQL_JOB, "VMware", 0, "local0", "forward", "synthetic", "sql", True),
+    _JobSpec(RETRY_JOB, "VMware", 0, "sobr", "reverse", "none", (22, 0), True),
+    _JobSpec(RUNNING_JOB, "HyperV", 1, "ddboost", "forward", "active", "running", True),
+    _JobSpec(DISABLED_JOB, "HyperV", 1, "local1", "forward", "synthetic", (23, 0), False),
+    _JobSpec("vCloud Tenants", "vCloud", 1, "local1", "forward", "synthetic", (1, 0), True),
+    _JobSpec(FOLDER_JOB, "VMware", 0, "local0", "forward", "active", (20, 30), True),
 )
+_COPY_SPEC = _JobSpec(COPY_JOB, "CustomPlatform", 0, "s3", "forward", "none", "immediate", True,
+                      "ImmediateBackupCopy")
 
-# (VM name, job index), in priority order: a small vm_count keeps the VMs the fixed facts need.
+# (VM name, job index), in priority order: a small vm_count keeps the VMs the oldest fixed facts need.
 _NAMED_VMS = (
     ("sql01", 0), ("fileserver02", 3), ("web,db (old)", 1), ('a";Name!="x', 0), ("vcd-web01", 4),
-    ("sql02", 0), ("web01", 1), ("hv-dc01", 2), ("fileserver03", 3), ("vcd-app01", 4),
-    ("sql03", 0), ("web02", 1), ("exch01", 2), ("vcd-db01", 4), ("app01", 0),
-    ("web03", 1), ("print01", 2), ("vcd-web02", 4), ("app02", 0), ("proxy01", 1),
-    ("wsus01", 2), ("vcd-app02", 4), ("dc01", 0), ("dns01", 1), ("fileserver01", 2),
-    ("vcd-db02", 4), ("mon01", 2), ("vcd-lb01", 4), ("vcd-cache01", 4), ("vcd-mq01", 4),
+    (LAST_TWO_FAILED_VM, 5), (FOLDER_ONLY_VM, 5), ("hv-dc01", 2), ("wsus01", 2), ("web01", 1),
+    (RETRY_VM, 1), (NEVER_BACKED_UP_VM, 0), ("sql02", 0), ("fileserver03", 3), ("vcd-app01", 4),
+    ("fileserver01", 2), ("proxy01", 1), ("app01", 5), ("vcd-db01", 4), ("mon01", 2),
+    ("sql03", 0), ("web03", 1), ("dc01", 5), ("vcd-web02", 4), ("dns01", 1),
+    ("app02", 5), ("vcd-app02", 4), ("vcd-db02", 4), ("vcd-lb01", 4), ("vcd-cache01", 4),
 )
+# VMs of FOLDER_JOB that it protects through the folder include only (no ObjectInJob of their own).
+_FOLDER_VMS = frozenset({FOLDER_ONLY_VM, "app01", "dc01", "app02"})
 
 _SERVERS = (
     ("vbr01.tech.local", "Main site backup server", "12.3.1.1139", 2),
     ("vbr02.tech.local", "DR site backup server", "12.3.2.3617", 1),
 )
+
+_TIB = 2**40
+# key -> (server, name, kind, capacity, free, path); the scale-out repository sums its extents.
+_REPOSITORIES: tuple[tuple[str, int, str, str, int, int, str], ...] = (
+    ("local0", 0, "Backup Repository 1", "WindowsLocal", 8 * _TIB, int(8 * _TIB * 0.35), "D:\\Backups"),
+    ("extent1", 0, "SOBR Extent 1", "WindowsLocal", 16 * _TIB, int(16 * _TIB * 0.41), "E:\\Backups"),
+    ("extent2", 0, "SOBR Extent 2", "LinuxLocal", 16 * _TIB, int(16 * _TIB * 0.62), "/mnt/backups"),
+    ("sobr", 0, "Scale-out Backup Repository", "Extendable", 0, 0, "E:\\Backups"),
+    ("s3", 0, "Amazon S3 Copy", "AmazonS3Compatible", -1, -1, "s3://veeam-offsite/Backups"),
+    ("local1", 1, "Backup Repository 2", "WindowsLocal", 12 * _TIB, int(12 * _TIB * 0.55), "D:\\Backups"),
+    ("ddboost", 1, "DD Boost Repository", "DDBoost", 100 * _TIB, int(100 * _TIB * 0.032),
+     "ddboost://ddboost01.tech.local/veeam"),
+)
+_EXTENTS = ("extent1", "extent2")
 
 _EXTRA_JOB_SIZE = 25
 _EXTRA_PLATFORMS = ("VMware", "VMware", "HyperV", "vCloud")
@@ -259,7 +474,7 @@ class _Gen:
         self.used_morefs: set[int] = set()
 
     def guid(self) -> str:
-        # Same text as str(uuid.UUID(int=bits, version=4)), formatted directly because it runs 100k times.
+        # Same text as str(uuid.UUID(int=bits, version=4)), formatted directly because it runs 300k times.
         n = self.rng.getrandbits(128)
         n = (n & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
         h = f"{n:032x}"
@@ -275,6 +490,10 @@ class _Gen:
                 self.used_morefs.add(n)
                 return n
 
+    def seconds(self, lo: int, hi: int) -> int:
+        """A duration of lo..hi seconds with a millisecond part, in ticks."""
+        return self.rng.randint(lo, hi) * TICKS_PER_SECOND + self.rng.randrange(1000) * 10_000
+
     def subsecond(self) -> int:
         """Fractional ticks with the precision mix seen on real servers: ms, full 7 digits, or none."""
         r = self.rng.random()
@@ -286,11 +505,34 @@ class _Gen:
 
 
 @dataclass(slots=True)
+class _Slot:
+    """One VM's task in the first session of a run (planned in pass 1, before outcomes are drawn)."""
+
+    vm: Vm
+    start: int
+    point: int
+    end: int
+
+
+@dataclass(slots=True)
 class _Run:
     start: int
-    rp_ticks: int
-    file_ticks: int
-    vm_ticks: list[int]
+    rp_offset: int
+    file_offset: int
+    slots: list[_Slot]
+    end: int
+    running: bool = False
+
+
+@dataclass(slots=True)
+class _Outcome:
+    result: str
+    reason: str = ""
+
+
+def _whole(ticks: int) -> int:
+    """`ticks` cut to the second (a point's time then gets its own precision from `subsecond`)."""
+    return ticks - ticks % TICKS_PER_SECOND
 
 
 def _days(start: datetime, end: datetime) -> Iterator[datetime]:
@@ -305,6 +547,515 @@ def _default_anchor() -> datetime:
     return now.replace(minute=0, second=0, microsecond=0)
 
 
+def _us_local(ticks: int, offset_hours: int) -> str:
+    """`2/23/2017 1:06 PM`: the US-format local time EM writes into job descriptions."""
+    dt = datetime_of(ticks) + timedelta(hours=offset_hours)
+    hour12 = dt.hour % 12 or 12
+    return f"{dt.month}/{dt.day}/{dt.year} {hour12}:{dt.minute:02d} {'AM' if dt.hour < 12 else 'PM'}"
+
+
+class _Builder:
+    """Builds one Dataset; methods run in a fixed order so the RNG stream is reproducible."""
+
+    def __init__(self, seed: int, anchor: datetime, vm_count: int, days: int) -> None:
+        self.g = _Gen(seed)
+        self.seed = seed
+        self.anchor = anchor
+        self.anchor_ticks = ticks_of(anchor)
+        self.vm_count = vm_count
+        self.days = days
+        self.servers: dict[str, BackupServer] = {}
+        self.repositories: dict[str, Repository] = {}
+        self.repo_by_key: dict[str, Repository] = {}
+        self.server_ids: list[str] = []
+        self.jobs: dict[str, Job] = {}
+        self.backups: dict[str, Backup] = {}
+        self.vms: dict[str, Vm] = {}
+        self.objects: dict[str, ObjectInJob] = {}
+        self.restore_points: dict[str, RestorePoint] = {}
+        self.backup_files: dict[str, BackupFile] = {}
+        self.vm_points: dict[str, VmRestorePoint] = {}
+        self.points_by_vm: dict[str, list[VmRestorePoint]] = {}
+        self.job_sessions: dict[str, JobSession] = {}
+        self.task_sessions: dict[str, TaskSession] = {}
+        self.facts = Facts()
+        self.moref_of: dict[str, int] = {}
+
+    # --- infrastructure ---------------------------------------------------------------------------------
+
+    def servers_and_repositories(self) -> None:
+        g = self.g
+        for name, desc, version, offset in _SERVERS:
+            sid = g.guid()
+            self.servers[sid] = BackupServer(sid, name, desc, 9392, version, offset)
+            self.server_ids.append(sid)
+        for key, server, name, kind, capacity, free, path in _REPOSITORIES:
+            sid = self.server_ids[server]
+            repo = Repository(g.guid(), name, sid, capacity, free, kind, path)
+            if kind == "Extendable":
+                extents = [self.repo_by_key[k] for k in _EXTENTS]
+                repo.extent_ids = [e.id for e in extents]
+                repo.capacity = sum(e.capacity for e in extents)
+                repo.free_space = sum(e.free_space for e in extents)
+                for extent in extents:
+                    extent.scale_out_id = repo.id
+            self.repositories[repo.id] = repo
+            self.repo_by_key[key] = repo
+            self.servers[sid].repository_ids.append(repo.id)
+
+    # --- jobs and their VMs -----------------------------------------------------------------------------
+
+    def plan_jobs(self) -> list[tuple[_JobSpec, list[str]]]:
+        """The jobs that have members at this vm_count, with their VM names (small counts drop jobs)."""
+        plans: list[tuple[_JobSpec, list[str]]] = []
+        named = _NAMED_VMS[: min(self.vm_count, len(_NAMED_VMS))]
+        for job_idx, spec in enumerate(_NAMED_JOBS):
+            names = [vm for vm, j in named if j == job_idx]
+            # sql01 first: the first VM of a run gets the smallest offset from the job start.
+            names.sort(key=lambda n: n != "sql01")
+            if names:
+                plans.append((spec, names))
+        extra = max(0, self.vm_count - len(_NAMED_VMS))
+        job_no = len(_NAMED_JOBS) + 1
+        vm_no = len(_NAMED_VMS) + 1
+        while extra > 0:
+            size = min(_EXTRA_JOB_SIZE, extra)
+            k = job_no - len(_NAMED_JOBS) - 1
+            platform = _EXTRA_PLATFORMS[k % len(_EXTRA_PLATFORMS)]
+            method = "reverse" if k % 5 == 4 else "forward"
+            full_mode = "none" if method == "reverse" else ("active" if k % 2 else "synthetic")
+            spec = _JobSpec(f"Backup Job {job_no}", platform, k % 2, f"local{k % 2}", method, full_mode,
+                            (_EXTRA_HOURS[k % len(_EXTRA_HOURS)], 15 * (k % 4)), True)
+            prefix = {"VMware": "vm", "HyperV": "hv", "vCloud": "vcd"}[platform]
+            plans.append((spec, [f"{prefix}{vm_no + i:05d}" for i in range(size)]))
+            vm_no += size
+            extra -= size
+            job_no += 1
+        return plans
+
+    def schedule_minute(self, spec: _JobSpec) -> int | None:
+        if spec.when == "sql":
+            return ((self.anchor.hour - 2) % 24) * 60
+        if spec.when == "running":
+            started = self.anchor - timedelta(minutes=25)
+            return started.hour * 60 + started.minute
+        if isinstance(spec.when, tuple):
+            return spec.when[0] * 60 + spec.when[1]
+        return None
+
+    def make_job(self, spec: _JobSpec, names: list[str]) -> Job:
+        g = self.g
+        sid = self.server_ids[spec.server]
+        server = self.servers[sid]
+        repo = self.repo_by_key[spec.repository]
+        minute = self.schedule_minute(spec)
+        job_id = g.guid()
+        created = self.anchor_ticks - g.rng.randint(400, 900) * TICKS_PER_DAY + g.seconds(0, 86_399)
+        next_run: str | None = None
+        if spec.enabled and minute is not None:
+            nxt = self.anchor.replace(hour=minute // 60, minute=minute % 60, second=0, microsecond=0)
+            if nxt <= self.anchor:
+                nxt += timedelta(days=1)
+            next_run = iso_utc(ticks_of(nxt))
+        job = Job(
+            job_id, spec.name, sid, repo.id, spec.platform, spec.job_type,
+            f"Created by {server.name.split('.')[0].upper()}\\Administrator at "
+            f"{_us_local(created, server.utc_offset_hours)}.",
+            minute is not None, spec.enabled, next_run, spec.method, spec.full_mode, minute, created, list(names),
+        )
+        self.jobs[job_id] = job
+        server.job_ids.append(job_id)
+        if spec.job_type == "Backup":
+            backup = Backup(g.guid(), spec.name, sid, repo.id, job_id, spec.platform, "Standard")
+            self.backups[backup.id] = backup
+            repo.backup_ids.append(backup.id)
+            job.backup_id = backup.id
+        return job
+
+    def make_vms(self, spec: _JobSpec, job: Job, roots: dict[tuple[str, str], str]) -> None:
+        g = self.g
+        root = roots[(job.server_id, spec.platform)]
+        folder: ObjectInJob | None = None
+        for name in job.vm_names:
+            if spec.platform == "VMware":
+                moref = g.moref()
+                ref = f"urn:VMware:Vm:{root}.vm-{moref}"
+            elif spec.platform == "HyperV":
+                moref = 0
+                ref = f"urn:HyperV:Vm:{root}.{g.guid()}"
+            else:
+                moref = 0
+                ref = f"urn:vCloud:Vm:{root}.urn:vcloud:vm:{g.guid()}"
+            self.moref_of[name] = moref
+            vm = Vm(name, spec.platform, ref, job.id, g.rng.randint(20, 400) * 2**30)
+            if name == NEVER_BACKED_UP_VM:
+                # Added to its job after the job's last run: in the includes, in no session, no point.
+                vm.added_ticks = self.anchor_ticks - 30 * TICKS_PER_MINUTE
+            self.vms[name] = vm
+            self.points_by_vm[name] = []
+            if spec.name == FOLDER_JOB and name in _FOLDER_VMS:
+                if folder is None:
+                    folder = self.include(job, f"urn:VMware:Folder:{root}.group-v{g.moref()}", FOLDER_NAME,
+                                          "Disabled")
+                folder.vm_names.append(name)
+                vm.object_in_job_id = folder.id
+                continue
+            vss = "RequireSuccess" if name.startswith(("sql", "exch", "dc")) else "Disabled"
+            vm.object_in_job_id = self.include(job, ref, name, vss).id
+            self.objects[vm.object_in_job_id].vm_names.append(name)
+
+    def include(self, job: Job, ref: str, name: str, vss: str) -> ObjectInJob:
+        obj = ObjectInJob(self.g.guid(), job.id, ref, name, name, len(job.object_ids), vss)
+        self.objects[obj.id] = obj
+        job.object_ids.append(obj.id)
+        return obj
+
+    # --- runs -------------------------------------------------------------------------------------------
+
+    def plan_runs(self, spec: _JobSpec, job: Job) -> list[_Run]:
+        """Pass 1: the runs whose first session finished inside the window (plus the one still running)."""
+        g = self.g
+        minute = job.schedule_minute
+        assert minute is not None
+        window_start = self.anchor - timedelta(days=self.days)
+        disabled_at = self.anchor - timedelta(days=3, hours=7)
+        running_start = ticks_of(self.anchor - timedelta(minutes=25)) // TICKS_PER_MINUTE * TICKS_PER_MINUTE
+        runs: list[_Run] = []
+        for day in _days(window_start - timedelta(days=1), self.anchor):
+            start_dt = day + timedelta(minutes=minute)
+            scheduled = ticks_of(start_dt)
+            start = scheduled + g.rng.randint(2, 9) * TICKS_PER_SECOND + g.rng.randrange(1000) * 10_000
+            running = spec.when == "running" and scheduled == running_start
+            rp_offset = g.seconds(15, 45)
+            file_offset = g.seconds(3, 12)
+            cursor = start + 20 * TICKS_PER_SECOND
+            slots: list[_Slot] = []
+            for name in job.vm_names:
+                vm = self.vms[name]
+                if vm.added_ticks > start:
+                    continue
+                task_start = cursor + g.seconds(1, 10)
+                duration = g.seconds(360, 540) if running else g.rng.randint(40, 300) * TICKS_PER_SECOND
+                point = _whole(task_start + duration) - g.rng.randint(4, 15) * TICKS_PER_SECOND + g.subsecond()
+                end = task_start + duration + g.rng.randrange(1000) * 10_000
+                slots.append(_Slot(vm, task_start, point, end))
+                cursor = end
+            end = cursor + g.seconds(3, 15)
+            if start_dt < window_start or not slots:
+                continue
+            if not spec.enabled and start_dt >= disabled_at:
+                continue
+            if not running and end > self.anchor_ticks:
+                continue
+            if start > self.anchor_ticks:
+                continue
+            runs.append(_Run(start, rp_offset, file_offset, slots, end, running))
+        return runs
+
+    def scripted(self, spec: _JobSpec, r: int, n: int, vm: Vm, attempt: int) -> _Outcome | None:
+        """The seeded scenarios: the outcome of `vm` in attempt `attempt` (0 = first session) of run r of n."""
+        name = vm.name
+        if spec.name == FOLDER_JOB and name == LAST_TWO_FAILED_VM and r >= n - 2:
+            return _Outcome("Failed", self.reason(REASON_QUIESCE, vm))
+        if spec.name == RETRY_JOB and r == n - 6:
+            if name == RETRY_VM:
+                if attempt < 2:
+                    return _Outcome("Failed", self.reason(REASON_NETWORK, vm))
+                return _Outcome("Success")
+            if name == "proxy01":
+                # Fails once, then the first retry processes it.
+                if attempt == 0:
+                    return _Outcome("Failed", self.reason(REASON_SNAPSHOT_VMWARE, vm))
+                return _Outcome("Success")
+        if spec.name == RUNNING_JOB and r == n - 9:
+            if attempt == 0:
+                return _Outcome("Failed", self.reason(REASON_OUT_OF_SPACE, vm))
+            return _Outcome("Success")
+        if spec.name == SQL_JOB and name == "sql02" and r == n - 1 and attempt == 0:
+            return _Outcome("Warning", self.reason(WARNING_SQL_LOGS, vm))
+        return None
+
+    def reason(self, text: str, vm: Vm) -> str:
+        host = self.servers[self.jobs[vm.job_id].server_id].name
+        last = sum(ord(c) for c in vm.name) % 200 + 20
+        job = self.jobs[vm.job_id]
+        file = f"{self.repositories[job.repository_id].path}/{job.name}/{job.name}.vbm"
+        return (text.replace("{vm}", vm.name).replace("{moref}", f"vm-{self.moref_of.get(vm.name, 0)}")
+                .replace("{host}", host).replace("{ip}", f"10.0.12.{last}").replace("{file}", file))
+
+    def random_outcome(self, vm: Vm) -> _Outcome:
+        r = self.g.rng.random()
+        if r < RANDOM_FAILURE_RATE:
+            if vm.platform == "HyperV":
+                text = REASON_SNAPSHOT_HYPERV
+            else:
+                text = (REASON_SNAPSHOT_VMWARE, REASON_NETWORK)[self.g.rng.randrange(2)]
+            return _Outcome("Failed", self.reason(text, vm))
+        if r < RANDOM_FAILURE_RATE + RANDOM_WARNING_RATE:
+            if vm.platform == "HyperV":
+                return _Outcome("Warning", self.reason(WARNING_CHECKPOINT, vm))
+            return _Outcome("Warning", self.reason(WARNING_SQL_LOGS if vm.name.startswith("sql") else WARNING_CBT,
+                                                   vm))
+        return _Outcome("Success")
+
+    def run_backup_job(self, spec: _JobSpec, job: Job) -> None:
+        """Pass 2: sessions, tasks, retries and, where tasks succeeded, restore points and files."""
+        g = self.g
+        runs = self.plan_runs(spec, job)
+        n = len(runs)
+        backup = self.backups[job.backup_id]
+        for r, run in enumerate(runs):
+            role = _chain_role(spec, r, n, datetime_of(run.start).weekday())
+            # Random failures only where both retries still fit before the anchor (they always fix them).
+            may_fail = not run.running and run.end + 2 * TICKS_PER_HOUR < self.anchor_ticks
+            outcomes: dict[str, _Outcome] = {}
+            for slot in run.slots:
+                vm = slot.vm
+                scripted = self.scripted(spec, r, n, vm, 0)
+                if scripted is not None:
+                    outcomes[vm.name] = scripted
+                elif vm.name == "sql01" or not may_fail:
+                    # Never let sql01 fail (the RPO fact); the running run is shaped by hand.
+                    outcomes[vm.name] = _Outcome("Success")
+                else:
+                    outcomes[vm.name] = self.random_outcome(vm)
+            if run.running:
+                self.running_session(spec, job, backup, run, role)
+                continue
+            session = self.session(job, run.start, run.end, False)
+            tasks = [(slot.vm, slot.start, slot.end, slot.point, outcomes[slot.vm.name]) for slot in run.slots]
+            self.finish_session(spec, job, backup, session, tasks, role, run.rp_offset, run.file_offset,
+                                newest=r == n - 1)
+            chain = [session.id]
+            failed = [slot.vm for slot in run.slots if outcomes[slot.vm.name].result == "Failed"]
+            end = run.end
+            for attempt in range(1, RETRY_TIMES + 1):
+                if not failed:
+                    break
+                start = end + RETRY_WAIT_MINUTES * TICKS_PER_MINUTE + g.seconds(5, 40)
+                cursor = start + 20 * TICKS_PER_SECOND
+                planned = []
+                for vm in failed:
+                    task_start = cursor + g.seconds(1, 10)
+                    duration = g.rng.randint(40, 300) * TICKS_PER_SECOND
+                    point = _whole(task_start + duration) - g.rng.randint(4, 15) * TICKS_PER_SECOND + g.subsecond()
+                    task_end = task_start + duration + g.rng.randrange(1000) * 10_000
+                    outcome = self.scripted(spec, r, n, vm, attempt)
+                    if outcome is None:
+                        # A random failure: fixed by the first retry most of the time, by the second always.
+                        outcome = _Outcome("Success") if attempt == 2 or g.rng.random() < 0.7 else _Outcome(
+                            "Failed", outcomes[vm.name].reason)
+                    planned.append((vm, task_start, task_end, point, outcome))
+                    cursor = task_end
+                end = cursor + g.seconds(3, 15)
+                if end > self.anchor_ticks:
+                    break  # would still be running: the next retry happens after "now"
+                retry = self.session(job, start, end, True)
+                self.finish_session(spec, job, backup, retry, planned, role, g.seconds(15, 45), g.seconds(3, 12),
+                                    newest=r == n - 1)
+                chain.append(retry.id)
+                failed = [vm for vm, *_, outcome in planned if outcome.result == "Failed"]
+            if spec.name == RETRY_JOB and r == n - 6:
+                self.facts.retry_chain_session_ids = chain
+            if spec.name == RUNNING_JOB and r == n - 9:
+                self.facts.all_failed_session_id = session.id
+            if spec.name == FOLDER_JOB and r >= n - 2:
+                self.facts.last_two_failed_task_ids += [
+                    tid for sid in chain[:1] for tid in self.job_sessions[sid].task_ids
+                    if self.task_sessions[tid].vm_name == LAST_TWO_FAILED_VM
+                ]
+
+    def session(self, job: Job, start: int, end: int | None, is_retry: bool, *, job_type: str = "Backup",
+                job_name: str | None = None) -> JobSession:
+        name = job.name if job_name is None else job_name
+        s = JobSession(
+            self.g.guid(), f"{name}@{name_stamp(start)}", job.id, name, job_type, job.server_id, iso_utc(start),
+            start, None if end is None else iso_utc(end), end, "Stopped" if end is not None else "Working", None,
+            100, is_retry,
+        )
+        self.job_sessions[s.id] = s
+        job.session_ids.append(s.id)
+        return s
+
+    def task(self, session: JobSession, vm: Vm, start: int, end: int | None, state: str, result: str | None,
+             reason: str, total_size: int) -> TaskSession:
+        t = TaskSession(
+            self.g.guid(), f"{vm.name}@{name_stamp(start)}", session.id, session.job_id, session.job_name,
+            session.server_id, vm.name, vm.hierarchy_obj_ref, iso_utc(start), start,
+            None if end is None else iso_utc(end), end, state, result, reason, total_size,
+        )
+        self.task_sessions[t.id] = t
+        session.task_ids.append(t.id)
+        return t
+
+    def finish_session(self, spec: _JobSpec, job: Job, backup: Backup, session: JobSession,
+                       tasks: list[tuple[Vm, int, int, int, _Outcome]], role: tuple[str, str, str],
+                       rp_offset: int, file_offset: int, *, newest: bool) -> None:
+        made: list[tuple[Vm, int, TaskSession]] = []
+        for vm, start, end, point, outcome in tasks:
+            ok = outcome.result != "Failed"
+            # A failed task reports TotalSize 0 (EM 13 capture); a processed VM its provisioned size.
+            task = self.task(session, vm, start, end, "Completed", outcome.result, outcome.reason,
+                             vm.size_bytes if ok else 0)
+            if ok:
+                made.append((vm, point, task))
+        session.result = worst([self.task_sessions[t].result or "Success" for t in session.task_ids])
+        if made:
+            self.points(spec, job, backup, session, made, role, rp_offset, file_offset, newest=newest)
+
+    def running_session(self, spec: _JobSpec, job: Job, backup: Backup, run: _Run,
+                        role: tuple[str, str, str]) -> None:
+        """The session still Working at the anchor: two tasks done, one in progress, the rest pending."""
+        session = self.session(job, run.start, None, False)
+        session.progress = 0
+        self.facts.running_session_id = session.id
+        made: list[tuple[Vm, int, TaskSession]] = []
+        for i, slot in enumerate(run.slots):
+            vm = slot.vm
+            if i < 2:
+                task = self.task(session, vm, slot.start, slot.end, "Completed", "Success", "", vm.size_bytes)
+                made.append((vm, slot.point, task))
+            elif i == 2:
+                self.task(session, vm, slot.start, None, "InProgress", "Success", "", vm.size_bytes)
+            else:
+                # Queued: created with the session, waiting for a proxy slot.
+                self.task(session, vm, run.start + TICKS_PER_SECOND + slot.start % TICKS_PER_SECOND, None, "Pending",
+                          None, "", vm.size_bytes)
+        session.progress = 100 * len(made) // max(1, len(run.slots))
+        if made:
+            self.points(spec, job, backup, session, made, role, run.rp_offset, run.file_offset, newest=True)
+
+    def points(self, spec: _JobSpec, job: Job, backup: Backup, session: JobSession,
+               made: list[tuple[Vm, int, TaskSession]], role: tuple[str, str, str], rp_offset: int,
+               file_offset: int, *, newest: bool) -> None:
+        """The job-level restore point, the backup file and one VmRestorePoint per processed VM of a session."""
+        g = self.g
+        server = self.servers[job.server_id]
+        point_type, algorithm, ext = role
+        rp_ticks = session.creation_ticks + rp_offset
+        file_ticks = session.creation_ticks + file_offset
+        rp = RestorePoint(g.guid(), sql_style_name(rp_ticks), backup.id, job.server_id, job.id, iso_utc(rp_ticks),
+                          rp_ticks, session.id)
+        local = datetime_of(file_ticks) + timedelta(hours=server.utc_offset_hours)
+        file_name = f"{job.name}D{local:%Y-%m-%dT%H%M%S}_{g.hex4()}.{ext}"
+        total_size = sum(vm.size_bytes for vm, _, _ in made)
+        if ext == "vbk":
+            data = int(total_size * g.rng.uniform(0.9, 1.0))
+            dedup = round(g.rng.uniform(1.2, 2.2), 2)
+            compress = round(g.rng.uniform(1.8, 2.6), 2)
+        else:
+            data = int(total_size * g.rng.uniform(0.02, 0.08))
+            dedup = 1.0
+            compress = round(g.rng.uniform(4.0, 7.5), 2)
+        repo = self.repositories[job.repository_id]
+        sep = "/" if "/" in repo.path else "\\"
+        bf = BackupFile(
+            g.guid(), file_name, f"{repo.path}{sep}{job.name}{sep}{file_name}", int(data / (dedup * compress)),
+            data, dedup, compress, iso_utc(file_ticks), file_ticks, ext, backup.id, job.server_id,
+        )
+        bf.restore_point_ids.append(rp.id)
+        rp.backup_file_ids.append(bf.id)
+        for vm, point_ticks, task in made:
+            pid = g.guid()
+            if vm.name == "sql01" and newest and not session.is_retry:
+                pid = SQL01_NEWEST_POINT_ID
+            vp = VmRestorePoint(
+                pid, f"{vm.name}@{name_stamp(point_ticks)}", vm.name, iso_utc(point_ticks), point_ticks, algorithm,
+                point_type, vm.hierarchy_obj_ref, rp.id, bf.id, job.server_id, job.id, backup.id, task.id,
+            )
+            task.vm_point_id = pid
+            self.vm_points[pid] = vp
+            self.points_by_vm[vm.name].append(vp)
+            rp.vm_point_ids.append(pid)
+            bf.vm_point_ids.append(pid)
+        self.restore_points[rp.id] = rp
+        self.backup_files[bf.id] = bf
+        backup.restore_point_ids.append(rp.id)
+        backup.backup_file_ids.append(bf.id)
+        session.restore_point_ids.append(rp.id)
+
+    # --- the backup copy job ----------------------------------------------------------------------------
+
+    def run_copy_job(self, job: Job, source: Job) -> None:
+        """Immediate backup copy of `source`: per source run a parent session (Progress 0) and one worker
+        session per source session that produced points, with one task per copied VM (TotalSize 0)."""
+        g = self.g
+        worker_name = f"{job.name}\\{source.name}"
+        by_day: dict[int, list[JobSession]] = {}
+        for sid in source.session_ids:
+            s = self.job_sessions[sid]
+            if s.restore_point_ids and s.end_ticks is not None:
+                day = (s.creation_ticks - TICKS_PER_HOUR * 12) // TICKS_PER_DAY
+                by_day.setdefault(day, []).append(s)
+        for sessions in by_day.values():
+            parent_start = sessions[0].creation_ticks - g.seconds(240, 360)
+            workers: list[tuple[int, int, list[tuple[Vm, int, int]]]] = []
+            for src in sessions:
+                assert src.end_ticks is not None
+                start = src.end_ticks + g.seconds(60, 180)
+                cursor = start + g.seconds(5, 15)
+                copies: list[tuple[Vm, int, int]] = []
+                for tid in src.task_ids:
+                    task = self.task_sessions[tid]
+                    if task.vm_point_id is None:
+                        continue
+                    task_start = cursor + g.seconds(1, 5)
+                    task_end = task_start + g.seconds(20, 90)
+                    copies.append((self.vms[task.vm_name], task_start, task_end))
+                    cursor = task_end
+                end = cursor + g.seconds(3, 10)
+                if end <= self.anchor_ticks:
+                    workers.append((start, end, copies))
+            if not workers:
+                continue
+            parent_end = workers[-1][1] + g.seconds(5, 30)
+            if parent_end > self.anchor_ticks:
+                continue
+            parent = self.session(job, parent_start, parent_end, False, job_type="ImmediateBackupCopy")
+            # The real copy parent reports Progress 0 although it is Stopped.
+            parent.progress = 0
+            results = []
+            for start, end, copies in workers:
+                worker = self.session(job, start, end, False, job_type="ImmediateBackupCopyWorker",
+                                      job_name=worker_name)
+                worker.parent_id = parent.id
+                for vm, task_start, task_end in copies:
+                    self.task(worker, vm, task_start, task_end, "Completed", "Success", "", 0)
+                worker.result = worst([self.task_sessions[t].result or "Success" for t in worker.task_ids])
+                results.append(worker.result)
+            parent.result = worst(results)
+
+    # --- everything -------------------------------------------------------------------------------------
+
+    def build(self) -> Dataset:
+        g = self.g
+        self.servers_and_repositories()
+        # One hierarchy root (vCenter, Hyper-V cluster, vCloud Director) per platform per server.
+        roots = {(sid, p): g.guid() for sid in self.server_ids for p in ("VMware", "HyperV", "vCloud")}
+        plans = self.plan_jobs()
+        built: list[tuple[_JobSpec, Job]] = []
+        for spec, names in plans:
+            job = self.make_job(spec, names)
+            self.make_vms(spec, job, roots)
+            built.append((spec, job))
+        source = next((job for spec, job in built if spec.name == RETRY_JOB), None)
+        copy_job = None
+        if source is not None:
+            copy_job = self.make_job(_COPY_SPEC, [])
+            copy_job.source_job_ids.append(source.id)
+        for spec, job in built:
+            self.run_backup_job(spec, job)
+        if copy_job is not None and source is not None:
+            self.run_copy_job(copy_job, source)
+        return Dataset(
+            seed=self.seed, anchor=self.anchor, backup_servers=self.servers, repositories=self.repositories,
+            jobs=self.jobs, backups=self.backups, restore_points=self.restore_points,
+            backup_files=self.backup_files, vm_restore_points=self.vm_points, vms=self.vms,
+            points_by_vm=self.points_by_vm, objects_in_job=self.objects, job_sessions=self.job_sessions,
+            task_sessions=self.task_sessions, facts=self.facts,
+        )
+
+
 def build_dataset(
     *, seed: int = 7, anchor: datetime | None = None, vm_count: int = 30, days: int = 30
 ) -> Dataset:
@@ -316,166 +1067,7 @@ def build_dataset(
     anchor = anchor.astimezone(UTC)
     if vm_count < 1 or days < 1:
         raise ValueError("vm_count and days must be positive")
-    g = _Gen(seed)
-    anchor_ticks = ticks_of(anchor)
-
-    servers: dict[str, BackupServer] = {}
-    repositories: dict[str, Repository] = {}
-    server_ids: list[str] = []
-    repo_ids: list[str] = []
-    for idx, (name, desc, version, offset) in enumerate(_SERVERS):
-        sid = g.guid()
-        server = BackupServer(sid, name, desc, 9392, version, offset)
-        servers[sid] = server
-        server_ids.append(sid)
-        rid = g.guid()
-        capacity = (8 + 4 * idx) * 2**40
-        repositories[rid] = Repository(
-            rid, f"Backup Repository {idx + 1}", sid, capacity, int(capacity * (0.35 + 0.2 * idx)),
-            "WinLocal", "D:\\Backups",
-        )
-        server.repository_ids.append(rid)
-        repo_ids.append(rid)
-    # One hierarchy root (vCenter, Hyper-V cluster, vCloud Director) per platform per server.
-    roots = {(sid, p): g.guid() for sid in server_ids for p in ("VMware", "HyperV", "vCloud")}
-
-    # Decide job membership first so that small vm_counts drop empty jobs.
-    specs: list[_JobSpec] = []
-    members: list[list[str]] = []
-    named = _NAMED_VMS[: min(vm_count, len(_NAMED_VMS))]
-    for job_idx, spec in enumerate(_NAMED_JOBS):
-        names = [vm for vm, j in named if j == job_idx]
-        # sql01 first: the first VM of a run gets the smallest offset from the job start.
-        names.sort(key=lambda n: n != "sql01")
-        if names:
-            specs.append(spec)
-            members.append(names)
-    extra = max(0, vm_count - len(_NAMED_VMS))
-    job_no = len(_NAMED_JOBS) + 1
-    vm_no = len(_NAMED_VMS) + 1
-    while extra > 0:
-        size = min(_EXTRA_JOB_SIZE, extra)
-        k = job_no - len(_NAMED_JOBS) - 1
-        platform = _EXTRA_PLATFORMS[k % len(_EXTRA_PLATFORMS)]
-        method = "reverse" if k % 5 == 4 else "forward"
-        full_mode = "none" if method == "reverse" else ("active" if k % 2 else "synthetic")
-        specs.append(_JobSpec(f"Backup Job {job_no}", platform, k % 2, method, full_mode,
-                              _EXTRA_HOURS[k % len(_EXTRA_HOURS)], 15 * (k % 4), True))
-        prefix = {"VMware": "vm", "HyperV": "hv", "vCloud": "vcd"}[platform]
-        members.append([f"{prefix}{vm_no + i:05d}" for i in range(size)])
-        vm_no += size
-        extra -= size
-        job_no += 1
-
-    jobs: dict[str, Job] = {}
-    backups: dict[str, Backup] = {}
-    vms: dict[str, Vm] = {}
-    restore_points: dict[str, RestorePoint] = {}
-    backup_files: dict[str, BackupFile] = {}
-    vm_points: dict[str, VmRestorePoint] = {}
-    points_by_vm: dict[str, list[VmRestorePoint]] = {}
-
-    window_start = anchor - timedelta(days=days)
-    disabled_at = anchor - timedelta(days=3, hours=7)
-    for spec, names in zip(specs, members, strict=True):
-        sid = server_ids[spec.server]
-        server = servers[sid]
-        rid = repo_ids[spec.server]
-        hour = (anchor.hour - 2) % 24 if spec.hour is None else spec.hour
-        job_id = g.guid()
-        next_run: str | None = None
-        if spec.enabled:
-            nxt = anchor.replace(hour=hour, minute=spec.minute, second=0, microsecond=0)
-            if nxt <= anchor:
-                nxt += timedelta(days=1)
-            next_run = iso_utc(ticks_of(nxt))
-        job = Job(
-            job_id, spec.name, sid, rid, spec.platform, "Backup",
-            f"Created by {server.name.split('.')[0].upper()}\\Administrator.",
-            True, spec.enabled, next_run, spec.method, spec.full_mode, list(names),
-        )
-        jobs[job_id] = job
-        server.job_ids.append(job_id)
-        backup = Backup(g.guid(), spec.name, sid, rid, job_id, spec.platform, "Standard")
-        backups[backup.id] = backup
-        job.backup_id = backup.id
-
-        root = roots[(sid, spec.platform)]
-        for name in names:
-            if spec.platform == "VMware":
-                ref = f"urn:VMware:Vm:{root}.vm-{g.moref()}"
-            elif spec.platform == "HyperV":
-                ref = f"urn:HyperV:Vm:{root}.{g.guid()}"
-            else:
-                ref = f"urn:vCloud:Vm:{root}.urn:vcloud:vm:{g.guid()}"
-            size = g.rng.randint(20, 400) * 2**30
-            vms[name] = Vm(name, spec.platform, ref, job_id, size)
-            points_by_vm[name] = []
-
-        # Pass 1: schedule the runs that finished inside the window.
-        runs: list[_Run] = []
-        for day in _days(window_start, anchor):
-            start_dt = day.replace(hour=hour, minute=spec.minute)
-            start = ticks_of(start_dt) + g.rng.randint(2, 9) * TICKS_PER_SECOND
-            rp_ticks = start + g.rng.randint(15, 45) * TICKS_PER_SECOND + g.rng.randrange(1000) * 10_000
-            file_ticks = start + g.rng.randint(3, 12) * TICKS_PER_SECOND + g.rng.randrange(1000) * 10_000
-            t = start + 30 * TICKS_PER_SECOND
-            vm_ticks = []
-            for _ in names:
-                t += g.rng.randint(40, 300) * TICKS_PER_SECOND
-                vm_ticks.append(t + g.subsecond())
-            if start_dt < window_start or vm_ticks[-1] > anchor_ticks:
-                continue
-            if not spec.enabled and start_dt >= disabled_at:
-                continue
-            runs.append(_Run(start, rp_ticks, file_ticks, vm_ticks))
-
-        # Pass 2: materialise restore points, files and VM points with their chain roles.
-        total_size = sum(vms[n].size_bytes for n in names)
-        for r, run in enumerate(runs):
-            point_type, algorithm, ext = _chain_role(spec, r, len(runs), datetime_of(run.start).weekday())
-            rp = RestorePoint(
-                g.guid(), sql_style_name(run.rp_ticks), backup.id, sid, job_id,
-                iso_utc(run.rp_ticks), run.rp_ticks,
-            )
-            local = datetime_of(run.file_ticks) + timedelta(hours=server.utc_offset_hours)
-            file_name = f"{spec.name}D{local:%Y-%m-%dT%H%M%S}_{g.hex4()}.{ext}"
-            if ext == "vbk":
-                data = int(total_size * g.rng.uniform(0.9, 1.0))
-                dedup = round(g.rng.uniform(1.2, 2.2), 2)
-                compress = round(g.rng.uniform(1.8, 2.6), 2)
-            else:
-                data = int(total_size * g.rng.uniform(0.02, 0.08))
-                dedup = 1.0
-                compress = round(g.rng.uniform(4.0, 7.5), 2)
-            bf = BackupFile(
-                g.guid(), file_name, f"D:\\Backups\\{spec.name}\\{file_name}", int(data / (dedup * compress)),
-                data, dedup, compress, iso_utc(run.file_ticks), run.file_ticks, ext, backup.id, sid,
-            )
-            bf.restore_point_ids.append(rp.id)
-            rp.backup_file_ids.append(bf.id)
-            for name, vt in zip(names, run.vm_ticks, strict=True):
-                pid = g.guid()
-                if name == "sql01" and r == len(runs) - 1:
-                    pid = SQL01_NEWEST_POINT_ID
-                vp = VmRestorePoint(
-                    pid, f"{name}@{name_stamp(vt)}", name, iso_utc(vt), vt, algorithm, point_type,
-                    vms[name].hierarchy_obj_ref, rp.id, bf.id, sid, job_id, backup.id,
-                )
-                vm_points[pid] = vp
-                points_by_vm[name].append(vp)
-                rp.vm_point_ids.append(pid)
-                bf.vm_point_ids.append(pid)
-            restore_points[rp.id] = rp
-            backup_files[bf.id] = bf
-            backup.restore_point_ids.append(rp.id)
-            backup.backup_file_ids.append(bf.id)
-
-    return Dataset(
-        seed=seed, anchor=anchor, backup_servers=servers, repositories=repositories, jobs=jobs,
-        backups=backups, restore_points=restore_points, backup_files=backup_files,
-        vm_restore_points=vm_points, vms=vms, points_by_vm=points_by_vm,
-    )
+    return _Builder(seed, anchor, vm_count, days).build()
 
 
 def _chain_role(spec: _JobSpec, r: int, n: int, weekday: int) -> tuple[str, str, str]:

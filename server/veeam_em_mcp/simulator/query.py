@@ -5,8 +5,13 @@ The filter grammar is EM's: `field op value` with ops `== != < > <= >=`, `;` = A
 `;`, `,` or `)`. Field names are case-insensitive, string comparisons too (EM runs on a case-insensitive SQL
 collation), enumerations compare by declaration index and dates must be UTC.
 
-Speed matters (100,000 VmRestorePoints must page in tens of milliseconds), so each type is held as a
-`Table`: the items in a fixed natural order plus lazily built, cached column arrays (normalised values per
+The query types and their fields come from the registry (registry.py): each row's `query` lists the fields,
+including those EM filters on that are not in the entity (`JobName` on task sessions). URN fields take the
+URN or the bare GUID. Without sortAsc/sortDesc results come in storage order (the dataset's order, which is
+not time order), or in a fixed shuffle of it (`unsorted_order="shuffle"`); there is no default sort.
+
+Speed matters (150,000 VmRestorePoints or task sessions must page in tens of milliseconds), so each type is
+held as a `Table`: the items in storage order plus lazily built, cached column arrays (normalised values per
 field), sort orders and equality indexes. A query then works on lists of row numbers: an equality on an
 indexed field or a range on the sort field narrows the candidates first, the rest of the filter is a list
 comprehension over the survivors, and nothing is re-parsed or re-rendered per request.
@@ -17,14 +22,18 @@ from __future__ import annotations
 import bisect
 import math
 import operator
+import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote, quote_plus
 
 from .dataset import Dataset, ticks_of
+
+if TYPE_CHECKING:
+    from .registry import Registry
 
 Kind = Literal["str", "uid", "enum", "date", "int", "float", "bool"]
 
@@ -210,7 +219,11 @@ class Field:
         return low == "true"
 
 
-def _fields(*items: tuple[Sequence[str], Field]) -> dict[str, Field]:
+FieldList = list[tuple[Sequence[str], Field]]
+
+
+def field_map(items: FieldList) -> dict[str, Field]:
+    """Fields by every (lower-case) name they answer to."""
     out: dict[str, Field] = {}
     for names, f in items:
         for n in names:
@@ -220,122 +233,12 @@ def _fields(*items: tuple[Sequence[str], Field]) -> dict[str, Field]:
 
 @dataclass(frozen=True, slots=True)
 class TypeSpec:
+    """A query type: its name and plural (the registry row's), fields, and items in storage order."""
+
     name: str
     plural: str
     fields: dict[str, Field]
     items: Callable[[Dataset], list[Any]]
-
-
-_POINT_TYPES = ("Full", "Increment", "ReverseIncrement")
-_ALGORITHMS = ("Full", "Incremental", "ReversedIncremental", "SyntheticFull")
-_PLATFORMS = ("VMware", "HyperV", "vCloud", "AgentForLinux", "AgentForWindows", "CustomPlatform")
-
-
-def _type_specs(ds: Dataset) -> dict[str, TypeSpec]:
-    """Query types and their fields; getters close over the dataset for cross-entity names."""
-    servers = ds.backup_servers
-    backups = ds.backups
-    rps = ds.restore_points
-    jobs = ds.jobs
-
-    def server_fields() -> list[tuple[Sequence[str], Field]]:
-        return [
-            (("BackupServerUid", "BackupServerId"),
-             Field("BackupServerUid", "uid", lambda o: o.server_id)),
-            (("BackupServerName",),
-             Field("BackupServerName", "str", lambda o: servers[o.server_id].name.casefold())),
-        ]
-
-    def uid_name() -> list[tuple[Sequence[str], Field]]:
-        return [
-            (("UID", "Id"), Field("UID", "uid", lambda o: o.id)),
-            (("Name",), Field("Name", "str", lambda o: o.name.casefold())),
-        ]
-
-    vm_point = _fields(
-        *uid_name(),
-        (("CreationTime", "CreationTimeUTC"), Field("CreationTime", "date", lambda p: p.creation_ticks)),
-        (("Type", "PointType"), Field("PointType", "enum", lambda p: _POINT_TYPES.index(p.point_type),
-                                      _POINT_TYPES)),
-        (("Algorithm",), Field("Algorithm", "enum", lambda p: _ALGORITHMS.index(p.algorithm), _ALGORITHMS)),
-        (("VmName",), Field("VmName", "str", lambda p: p.vm_name.casefold())),
-        (("VmDisplayName",), Field("VmDisplayName", "str", lambda p: p.vm_name.casefold())),
-        (("HierarchyObjRef",), Field("HierarchyObjRef", "str", lambda p: p.hierarchy_obj_ref.casefold())),
-        (("RestorePointId", "RestorePointUid"),
-         Field("RestorePointId", "uid", lambda p: p.restore_point_id)),
-        (("RestorePointName",),
-         Field("RestorePointName", "str", lambda p: rps[p.restore_point_id].name.casefold())),
-        (("BackupServerUid", "BackupServerId"),
-         Field("BackupServerUid", "uid", lambda p: p.backup_server_id)),
-        (("BackupServerName",),
-         Field("BackupServerName", "str", lambda p: servers[p.backup_server_id].name.casefold())),
-        (("BackupUid", "BackupId"), Field("BackupUid", "uid", lambda p: p.backup_id)),
-        (("BackupName",), Field("BackupName", "str", lambda p: backups[p.backup_id].name.casefold())),
-        (("BackupFileUid", "BackupFileId"), Field("BackupFileUid", "uid", lambda p: p.backup_file_id)),
-        (("JobUid", "JobId"), Field("JobUid", "uid", lambda p: p.job_id)),
-        (("JobName",), Field("JobName", "str", lambda p: jobs[p.job_id].name.casefold())),
-    )
-    restore_point = _fields(
-        *uid_name(),
-        (("CreationTime", "BackupDate", "BackupDateUTC"),
-         Field("CreationTime", "date", lambda r: r.backup_ticks)),
-        (("BackupUid", "BackupId"), Field("BackupUid", "uid", lambda r: r.backup_id)),
-        (("BackupName",), Field("BackupName", "str", lambda r: backups[r.backup_id].name.casefold())),
-        *server_fields(),
-    )
-    backup_file = _fields(
-        *uid_name(),
-        (("FilePath",), Field("FilePath", "str", lambda f: f.file_path.casefold())),
-        (("CreationTime", "CreationTimeUtc"), Field("CreationTime", "date", lambda f: f.creation_ticks)),
-        (("FileType",), Field("FileType", "str", lambda f: f.file_type)),
-        (("BackupSize",), Field("BackupSize", "int", lambda f: f.backup_size)),
-        (("DataSize",), Field("DataSize", "int", lambda f: f.data_size)),
-        (("BackupUid", "BackupId"), Field("BackupUid", "uid", lambda f: f.backup_id)),
-        (("BackupName",), Field("BackupName", "str", lambda f: backups[f.backup_id].name.casefold())),
-        *server_fields(),
-    )
-    backup = _fields(
-        *uid_name(),
-        (("Platform",), Field("Platform", "enum", lambda b: _PLATFORMS.index(b.platform), _PLATFORMS)),
-        (("BackupType",), Field("BackupType", "str", lambda b: b.backup_type.casefold())),
-        (("JobUid", "JobId"), Field("JobUid", "uid", lambda b: b.job_id)),
-        (("JobName",), Field("JobName", "str", lambda b: jobs[b.job_id].name.casefold())),
-        *server_fields(),
-    )
-    server = _fields(
-        *uid_name(),
-        (("Description",), Field("Description", "str", lambda s: s.description.casefold())),
-        (("Port",), Field("Port", "int", lambda s: s.port)),
-        (("Version",), Field("Version", "str", lambda s: s.version.casefold())),
-    )
-    job = _fields(
-        *uid_name(),
-        (("JobType",), Field("JobType", "str", lambda j: j.job_type.casefold())),
-        (("Platform",), Field("Platform", "enum", lambda j: _PLATFORMS.index(j.platform), _PLATFORMS)),
-        (("Description",), Field("Description", "str", lambda j: j.description.casefold())),
-        (("ScheduleConfigured",), Field("ScheduleConfigured", "bool", lambda j: j.schedule_configured)),
-        (("ScheduleEnabled",), Field("ScheduleEnabled", "bool", lambda j: j.schedule_enabled)),
-        (("NextRun",), Field("NextRun", "date",
-                             lambda j: None if j.next_run is None else parse_date_ticks(j.next_run))),
-        *server_fields(),
-    )
-    repository = _fields(
-        *uid_name(),
-        (("Capacity",), Field("Capacity", "int", lambda r: r.capacity)),
-        (("FreeSpace",), Field("FreeSpace", "int", lambda r: r.free_space)),
-        (("Kind",), Field("Kind", "str", lambda r: r.kind.casefold())),
-        *server_fields(),
-    )
-    specs = [
-        TypeSpec("VmRestorePoint", "VmRestorePoints", vm_point, lambda d: list(d.vm_restore_points.values())),
-        TypeSpec("RestorePoint", "RestorePoints", restore_point, lambda d: list(d.restore_points.values())),
-        TypeSpec("BackupFile", "BackupFiles", backup_file, lambda d: list(d.backup_files.values())),
-        TypeSpec("Backup", "Backups", backup, lambda d: list(d.backups.values())),
-        TypeSpec("BackupServer", "BackupServers", server, lambda d: list(d.backup_servers.values())),
-        TypeSpec("Job", "Jobs", job, lambda d: list(d.jobs.values())),
-        TypeSpec("Repository", "Repositories", repository, lambda d: list(d.repositories.values())),
-    ]
-    return {s.name.lower(): s for s in specs}
 
 
 # --- indexes ---------------------------------------------------------------------------------------------
@@ -348,10 +251,18 @@ def _sort_key(value: Any) -> tuple[bool, Any]:
 class Table:
     """The rows of one query type with lazily built, cached columns, sort orders and equality indexes."""
 
-    def __init__(self, spec: TypeSpec, items: list[Any]) -> None:
+    def __init__(self, spec: TypeSpec, items: list[Any], shuffle: bool = False) -> None:
         self.spec = spec
         self.items = items
+        # The order of unsorted results: storage order, or a fixed permutation of it.
         self.natural: list[int] = list(range(len(items)))
+        self.shuffled = shuffle
+        if shuffle:
+            # Seeded by the type name only: the same permutation on every request, so paging stays coherent.
+            random.Random(spec.name).shuffle(self.natural)  # noqa: S311 - not security
+        self.position: list[int] = [0] * len(items)
+        for pos, row in enumerate(self.natural):
+            self.position[row] = pos
         self._columns: dict[str, list[Any]] = {}
         self._orders: dict[str, tuple[list[int], list[tuple[bool, Any]], list[int]]] = {}
         self._eq: dict[str, dict[Any, list[int]]] = {}
@@ -468,10 +379,27 @@ def parse_query_params(params: Sequence[tuple[str, str]]) -> QueryRequest:
     return req
 
 
-def paging_hrefs(base: str, req: QueryRequest, pages_count: int, page_num: int) -> list[tuple[str, str]]:
-    """(Rel, Href) of First/Previous/Next/Last, keeping the request's parameters and re-encoding them."""
+_HEX = re.compile(r"%[0-9A-F]{2}")
+
+
+def encode_param(value: str, dialect: str = "9.5") -> str:
+    """A query parameter as the server re-encodes it in PagingInfo hrefs: "12" like .NET HttpUtility.UrlEncode
+    (lower-case hex, `+` for a space), "13" upper-case hex with `;` left raw (EM 13 captures), "9.5" plain
+    percent-encoding (upper-case hex, `%20`)."""
+    if dialect == "12":
+        return _HEX.sub(lambda m: m.group().lower(), quote_plus(value, safe=""))
+    if dialect == "13":
+        return quote_plus(value, safe=";")
+    return quote(value, safe="")
+
+
+def paging_hrefs(base: str, req: QueryRequest, pages_count: int, page_num: int,
+                 dialect: str = "9.5") -> list[tuple[str, str]]:
+    """(Rel, Href) of First/Previous/Next/Last, keeping the request's parameters (in the client's order) and
+    re-encoding them the way the server version does."""
     kept = "&".join(
-        f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in req.params if k.lower() not in ("page", "pagesize")
+        f"{encode_param(k, dialect)}={encode_param(v, dialect)}" for k, v in req.params
+        if k.lower() not in ("page", "pagesize")
     )
     prefix = f"{base}/query?{kept}&" if kept else f"{base}/query?"
 
@@ -487,12 +415,32 @@ def paging_hrefs(base: str, req: QueryRequest, pages_count: int, page_num: int) 
     return out
 
 
+def type_specs(dataset: Dataset, registry: Registry) -> dict[str, TypeSpec]:
+    """The query types of the registry's rows, by lower-case name."""
+    def storage_order(items: Callable[[Dataset], Mapping[str, Any]]) -> Callable[[Dataset], list[Any]]:
+        return lambda d: list(items(d).values())
+
+    specs: dict[str, TypeSpec] = {}
+    for row in registry.query_rows():
+        assert row.query is not None
+        specs[row.type_name.lower()] = TypeSpec(row.type_name, row.plural, field_map(row.query(dataset)),
+                                                storage_order(row.items))
+    return specs
+
+
 class QueryService:
     """Answers queries over one dataset; build it once, it indexes lazily and caches."""
 
-    def __init__(self, dataset: Dataset) -> None:
+    def __init__(self, dataset: Dataset, registry: Registry | None = None, *, shuffle: bool = False) -> None:
+        if registry is None:
+            # Imported here: the registry's rows import this module's Field.
+            from .registry import DEFAULT_REGISTRY
+
+            registry = DEFAULT_REGISTRY
         self.dataset = dataset
-        self.specs = _type_specs(dataset)
+        self.registry = registry
+        self.shuffle = shuffle
+        self.specs = type_specs(dataset, registry)
         self._tables: dict[str, Table] = {}
 
     def table(self, type_name: str) -> Table:
@@ -503,15 +451,21 @@ class QueryService:
             if spec is None:
                 raise QueryError(f"Query type '{type_name}' is not supported. Supported types: "
                                  + ", ".join(s.name for s in self.specs.values()) + ".")
-            tbl = self._tables[key] = Table(spec, spec.items(self.dataset))
+            tbl = self._tables[key] = Table(spec, spec.items(self.dataset), self.shuffle)
         return tbl
 
     def warm(self) -> None:
-        """Build the indexes the common VmRestorePoint queries use, so the first request is fast too."""
-        tbl = self.table("VmRestorePoint")
-        fields = tbl.spec.fields
-        tbl.order(fields["creationtime"])
-        tbl.eq_index(fields["vmname"])
+        """Build the indexes the common queries use (newest points and sessions first, one VM's points), so
+        the first request is fast too."""
+        for type_name, fields in (("VmRestorePoint", ("creationtime", "vmdisplayname")),
+                                  ("BackupTaskSession", ("creationtime", "vmdisplayname")),
+                                  ("BackupJobSession", ("creationtime",))):
+            if type_name.lower() not in self.specs:
+                continue
+            tbl = self.table(type_name)
+            tbl.order(tbl.spec.fields[fields[0]])
+            for name in fields[1:]:
+                tbl.eq_index(tbl.spec.fields[name])
 
     def _field(self, spec: TypeSpec, name: str) -> Field:
         f = spec.fields.get(name.lower())
@@ -566,6 +520,8 @@ class QueryService:
             if sort_field is not None:
                 rank = tbl.order(sort_field)[2]
                 rows = sorted(rows, key=rank.__getitem__, reverse=req.sort_desc)
+            elif tbl.shuffled:
+                rows = sorted(rows, key=tbl.position.__getitem__)
         elif sort_field is not None:
             order, keys, _ = tbl.order(sort_field)
             lo, hi = 0, len(order)

@@ -155,7 +155,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--idle-timeout", type=float, default=900.0, help="session idle timeout in seconds")
-    parser.add_argument("--json-casing", choices=("pascal", "camel"), default="pascal")
+    parser.add_argument("--json-casing", choices=("pascal", "camel"), default="pascal",
+                        help="camelCase JSON keys on top of the dialect (implied by --json-dialect 13)")
+    parser.add_argument("--json-dialect", choices=("9.5", "12", "13"), default="9.5",
+                        help="JSON like EM 9.5 U4 (absent values left out), 12 (nulls, all Entities keys) or 13 "
+                             "(the v12 dialect in camelCase); also sets the PagingInfo href encoding")
+    parser.add_argument("--running-end-time", choices=("absent", "null", "min"), default="absent",
+                        help="EndTimeUTC/Result of the running session: left out, null, or 0001-01-01/None")
+    parser.add_argument("--unsorted-order", choices=("storage", "shuffle"), default="storage",
+                        help="order of query results without sortAsc/sortDesc")
     parser.add_argument("--ssl-certfile")
     parser.add_argument("--ssl-keyfile")
     parser.add_argument("--fault", action="append", default=[], metavar="SPEC", help=FAULT_HELP)
@@ -168,14 +176,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--fault: {exc}")
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    config = SimulatorConfig(idle_timeout=args.idle_timeout, json_casing=args.json_casing, faults=faults)
+    config = SimulatorConfig(
+        idle_timeout=args.idle_timeout, json_casing=args.json_casing, json_dialect=args.json_dialect,
+        running_end_time=args.running_end_time, unsorted_order=args.unsorted_order, faults=faults,
+    )
     started = time.perf_counter()
     dataset = build_dataset(seed=args.seed, vm_count=args.vm_count, days=args.days)
     scheme = "https" if args.ssl_certfile else "http"
     log.info(
-        "EM simulator: %d VM restore points for %d VMs built in %.2f s; listening on %s://%s:%d/api/ "
-        "(user %s, password %s)",
-        len(dataset.vm_restore_points), len(dataset.vms), time.perf_counter() - started, scheme, args.host,
+        "EM simulator: %d VM restore points, %d task sessions for %d VMs built in %.2f s; listening on "
+        "%s://%s:%d/api/ (user %s, password %s)",
+        len(dataset.vm_restore_points), len(dataset.task_sessions), len(dataset.vms), time.perf_counter() - started,
+        scheme, args.host,
         args.port, config.username, config.password,
     )
     for fault in faults:
