@@ -71,7 +71,7 @@ from mcp.server.streamable_http import (
     StreamId,
 )
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecuritySettings
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from mcp_types import JSONRPCMessage, jsonrpc_message_adapter
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
@@ -220,10 +220,11 @@ def _open_file_count() -> int:
 class LogFloodGuard(logging.Filter):
     """A handler filter: one record per condition per interval from the HTTP stack's loggers.
 
-    A condition is a logger, a level and a message with its numbers and ids blanked, so "Invalid
-    Host header: a" and "... b" are one condition, as are 2,000 failed accepts. The first record
-    of a window passes (saying how many like it were dropped in the previous one); the rest are
-    dropped. Records from other loggers pass untouched.
+    A condition is a logger, a level and a message up to its first ``": "`` with numbers and ids
+    blanked, so "Invalid Host header: a" and "... b" are one condition, as are 2,000 failed
+    accepts. The first record of a window passes (saying how many like it were dropped in the
+    previous one); the rest are dropped. Whatever the conditions, a logger passes at most
+    ``per_logger`` records per interval. Records from other loggers pass untouched.
     """
 
     _WATCHED = ("uvicorn", "asyncio", "mcp.server", "mcp.shared", "sse_starlette", "starlette", "veeam_em_mcp.http")
@@ -231,27 +232,40 @@ class LogFloodGuard(logging.Filter):
     _VARIABLE = re.compile(r"[0-9a-fA-F]{8,}|\d+")
     _MAX_CONDITIONS = 1000
 
-    def __init__(self, interval: float = LOG_INTERVAL_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, interval: float = LOG_INTERVAL_SECONDS, clock: Callable[[], float] = time.monotonic, per_logger: int = 20
+    ) -> None:
         super().__init__()
         self.interval = interval
+        self.per_logger = per_logger
         self._clock = clock
-        self._windows: OrderedDict[tuple[str, int, str], list[float]] = OrderedDict()
+        self._conditions: OrderedDict[tuple[str, int, str], list[float]] = OrderedDict()  # [start, dropped]
+        self._loggers: dict[str, list[float]] = {}  # [start, passed]
 
     def filter(self, record: logging.LogRecord) -> bool:
         name = record.name
         if not name.startswith(self._WATCHED) or name.startswith(self._UNWATCHED):
             return True
-        key = (name, record.levelno, self._VARIABLE.sub("#", str(record.msg))[:160])
         now = self._clock()
-        window = self._windows.get(key)
+        condition = str(record.msg).split(": ", 1)[0]
+        key = (name, record.levelno, self._VARIABLE.sub("#", condition)[:120])
+        window = self._conditions.get(key)
         if window is not None and now - window[0] < self.interval:
             window[1] += 1
             return False
+        budget = self._loggers.get(name)
+        if budget is None or now - budget[0] >= self.interval:
+            budget = self._loggers[name] = [now, 0]
+        if budget[1] >= self.per_logger:
+            if window is not None:
+                window[1] += 1
+            return False
+        budget[1] += 1
         dropped = int(window[1]) if window is not None else 0
-        self._windows[key] = [now, 0]
-        self._windows.move_to_end(key)
-        while len(self._windows) > self._MAX_CONDITIONS:
-            self._windows.popitem(last=False)
+        self._conditions[key] = [now, 0]
+        self._conditions.move_to_end(key)
+        while len(self._conditions) > self._MAX_CONDITIONS:
+            self._conditions.popitem(last=False)
         if dropped:
             record.msg = f"{record.getMessage()} [{dropped} more like this in the last {self.interval:g} s not logged]"
             record.args = None
@@ -725,6 +739,16 @@ class BoundedSessionManager(StreamableHTTPSessionManager):
         self.events = events
         self.evicted_sessions = 0
         self._stores: dict[str, SessionEventStore] = {}
+        # Session ids, least recently used first (moved to the end when a request for one starts),
+        # so the eviction candidate is found without scanning the whole table.
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self.asgi_app = RequestBodyLimitMiddleware(self._note_use_then_handle, limits.max_body_bytes)
+
+    async def _note_use_then_handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        session_id = _header(scope, MCP_SESSION_ID_HEADER.encode())
+        if session_id is not None and session_id in self._recent:
+            self._recent.move_to_end(session_id)
+        await self._handle_request(scope, receive, send)
 
     @property
     def open_sessions(self) -> int:
@@ -741,26 +765,21 @@ class BoundedSessionManager(StreamableHTTPSessionManager):
             transport = super()._admit_session(requestor)
         finally:
             self.event_store = None
-        if store is not None:
-            if transport is not None and transport.mcp_session_id is not None:
+        if transport is not None and transport.mcp_session_id is not None:
+            self._recent[transport.mcp_session_id] = None
+            if store is not None:
                 self._stores[transport.mcp_session_id] = store
-            else:
-                store.close()
+        elif store is not None:
+            store.close()
         return transport
 
     def _end_least_recently_used_idle_session(self) -> None:
-        victim_id: str | None = None
-        oldest = math.inf
-        for session_id, transport in self._server_instances.items():
-            # The SDK keeps each session's idle deadline on this scope: infinite while a request
-            # (an open GET stream included) is in flight, else last activity + idle timeout.
-            idle_scope = transport.idle_scope
-            if idle_scope is not None and idle_scope.deadline < oldest:
-                victim_id, oldest = session_id, idle_scope.deadline
+        victim_id = next((session_id for session_id in self._recent if self._is_idle(session_id)), None)
         if victim_id is None:
             return  # every session is busy: the SDK answers 503
         victim = self._server_instances.pop(victim_id)
         self._session_owners.pop(victim_id, None)
+        self._recent.pop(victim_id, None)
         store = self._stores.pop(victim_id, None)
         if store is not None:
             store.close()
@@ -773,12 +792,21 @@ class BoundedSessionManager(StreamableHTTPSessionManager):
         assert self._task_group is not None  # admission only runs inside run()
         self._task_group.start_soon(self._terminate, victim)
 
+    def _is_idle(self, session_id: str) -> bool:
+        transport = self._server_instances.get(session_id)
+        # The SDK keeps each session's idle deadline on this scope: infinite while a request (an
+        # open GET stream included) is in flight, else last activity + idle timeout; no scope yet
+        # while the session's opening request is still being served.
+        idle_scope = transport.idle_scope if transport is not None else None
+        return idle_scope is not None and math.isfinite(idle_scope.deadline)
+
     @staticmethod
     async def _terminate(transport: StreamableHTTPServerTransport) -> None:
         with anyio.CancelScope(shield=True):
             await transport.terminate()
 
     async def _discard_session(self, session_id: str, transport: StreamableHTTPServerTransport) -> None:
+        self._recent.pop(session_id, None)
         store = self._stores.pop(session_id, None)
         if store is not None:
             store.close()
@@ -884,6 +912,10 @@ class ConnectionGuard:
     @property
     def open_connections(self) -> int:
         return len(self._open)
+
+    @property
+    def waiting_connections(self) -> int:
+        return len(self._waiting)
 
     def server_sockets(self) -> list[Any]:
         """The accepted sockets (asyncio ``TransportSocket``s) of the open connections."""
@@ -1115,7 +1147,7 @@ def run_http(server: MCPServer[Any], *, host: str, port: int, no_auth: bool, sta
             port,
         )
     try:
-        sock = _bind(host, port)
+        sock = bind_listener(host, port)
     except OSError as exc:
         print(f"veeam-em-mcp: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
@@ -1146,7 +1178,8 @@ def run_http(server: MCPServer[Any], *, host: str, port: int, no_auth: bool, sta
     return 0
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A listening TCP socket (loopback names and IPv6 literals accepted), inheritable for uvicorn."""
     # Binding here (not in uvicorn) turns "address in use" into one clear line and exit code 2.
     # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
     # accepted sockets inherit the listener's proto (0 would mean "unspecified").
