@@ -1073,6 +1073,7 @@ class HttpService:
         config = uvicorn.Config(
             app,
             http=protocol,
+            ws="none",  # MCP has no WebSocket transport; an upgrade would leave the guarded protocol
             loop="asyncio",
             log_config=None,  # uvicorn's loggers propagate to ours, which write to stderr only
             access_log=False,  # it would log every query string; AccessLog is the opt-in one
