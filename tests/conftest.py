@@ -108,3 +108,20 @@ def loopback_simulator() -> Iterator[RunningSimulator]:
         yield running
     finally:
         running.stop()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--soak", action="store_true", help="also run the soak tests (marked soak): floods of a minute or so")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "soak: a flood too long for the default suite; runs only with --soak")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--soak"):
+        return
+    skip = pytest.mark.skip(reason="a soak test: run with --soak (its figure is in bench/http_transport.py)")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)

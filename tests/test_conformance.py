@@ -102,10 +102,12 @@ PASS_WITHOUT_TESTING = frozenset(
         "tasks-status-notifications",
     }
 )
-# The SSE warnings (no priming event, no retry field on POST streams) are the HTTP transport's
-# (its event store, on another branch): that work removes them, and the lead drops these entries
-# at merge. server-sse-polling itself stays not applicable (fixture tool).
-SSE_WARNINGS = {"server-sse-polling": frozenset({"server-sse-priming-event", "server-sse-retry-field"})}
+# The SSE warnings (no priming event, no retry field on POST streams) are gone from the 0.2 suite since
+# the HTTP transport keeps a bounded event store (http.py). 0.1.16 still reports both inside
+# server-sse-polling, a scenario that calls the suite's own fixture tool (test_reconnection), which this
+# server does not have: the call is answered at once as an unknown tool, with no stream to resume.
+SSE_WARNINGS_0_1 = {"server-sse-polling": frozenset({"server-sse-priming-event", "server-sse-retry-field"})}
+SSE_WARNINGS: dict[str, frozenset[str]] = {}
 
 HANDSHAKE_ERA_SCENARIOS = (
     "server-initialize",
@@ -166,7 +168,7 @@ RUNS = [
         ("--suite", "all"),
         applicable=HANDSHAKE_ERA_SCENARIOS,
         not_applicable=HANDSHAKE_ERA_NOT_APPLICABLE,
-        warnings=SSE_WARNINGS,
+        warnings=SSE_WARNINGS_0_1,
     ),
     SuiteRun(
         "0.2.0-alpha.12",

@@ -35,7 +35,7 @@ from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.runner import RunningSimulator
 
 from .conftest import SQL01_POINT, make_settings
-from .http_server import console_script, demo_http_server
+from .http_server import console_script, demo_http_server, http_server_process
 
 pytestmark = pytest.mark.anyio
 
@@ -235,3 +235,95 @@ async def test_cli_http_end_to_end() -> None:
     assert not result.is_error
     assert result.structured_content["vm_name"] == "sql01"
     assert "DEMO DATA" in result.content[0].text
+
+
+# --- every client just works: loopback names, no OAuth, quiet logs -------------------------------------
+
+
+async def test_loopback_hosts_without_a_port_and_https_loopback_origins_pass(
+    loopback_simulator: RunningSimulator,
+) -> None:
+    # What a client behind a local reverse proxy on 80/443 sends; anything else is still refused.
+    with http_server(loopback_simulator, token=TOKEN) as base:
+        auth = {**MCP_HEADERS, "Authorization": f"Bearer {TOKEN}"}
+        async with httpx.AsyncClient() as raw:
+            hosts = {
+                host: (await raw.post(f"{base}/mcp", json=INIT, headers={**auth, "Host": host})).status_code
+                for host in ("localhost", "127.0.0.1", "[::1]", "localhost:443", "localhost.evil.example", "evil.example")
+            }
+            origins = {
+                origin: (await raw.post(f"{base}/mcp", json=INIT, headers={**auth, "Origin": origin})).status_code
+                for origin in (
+                    "https://localhost:8443",
+                    "https://127.0.0.1",
+                    "http://localhost",
+                    "https://[::1]:3000",
+                    "https://localhost.evil.example",
+                    "https://evil.example",
+                )
+            }
+    assert hosts == {
+        "localhost": 200, "127.0.0.1": 200, "[::1]": 200, "localhost:443": 200,
+        "localhost.evil.example": 421, "evil.example": 421,
+    }
+    assert origins == {
+        "https://localhost:8443": 200, "https://127.0.0.1": 200, "http://localhost": 200, "https://[::1]:3000": 200,
+        "https://localhost.evil.example": 403, "https://evil.example": 403,
+    }
+
+
+async def test_oauth_discovery_answers_404_without_a_token_and_says_why(gated_app: Any) -> None:
+    paths = [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+        "/mcp/.well-known/openid-configuration",
+        "/register",
+        "/authorize",
+        "/token",
+    ]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gated_app), base_url="http://127.0.0.1:8000") as c:
+        answers = [await c.get(path) for path in paths]
+        registration = await c.post("/register", json={"client_name": "x"})
+        still_gated = await c.get("/anything-else")
+    for response in [*answers, registration]:
+        assert response.status_code == 404, response.request.url
+        assert "offers no OAuth" in response.json()["error_description"]
+        assert TOKEN_ENV in response.json()["error_description"]
+    assert still_gated.status_code == 401
+
+
+def test_cli_refuses_a_bad_limit_with_one_line() -> None:
+    result = subprocess.run(
+        [*console_script(), "serve", "--demo", "--transport", "http", "--port", "0"],
+        env=clean_env(**{TOKEN_ENV: TOKEN, "VEEAM_MCP_HTTP_MAX_SESSIONS": "lots"}),
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith("veeam-em-mcp:")]
+    assert lines == ["veeam-em-mcp: VEEAM_MCP_HTTP_MAX_SESSIONS must be a whole number of at least 1 (got 'lots')"]
+
+
+@pytest.mark.parametrize("access_log", [False, True])
+async def test_no_query_string_reaches_the_log(access_log: bool, tmp_path: Any) -> None:
+    env = clean_env(**{TOKEN_ENV: TOKEN, "VEEAM_MCP_LOG_LEVEL": "INFO", "VEEAM_MCP_HTTP_ACCESS_LOG": str(access_log)})
+    with http_server_process(env, stderr_path=tmp_path / "stderr") as server:
+        async with httpx.AsyncClient() as raw:
+            await raw.post(f"{server.base}/mcp?access_token=SECRET-IN-QUERY", json=INIT, headers=MCP_HEADERS)
+            await raw.post(
+                f"{server.base}/mcp?api_key=SECRET-IN-QUERY",
+                json=INIT,
+                headers={**MCP_HEADERS, "Authorization": f"Bearer {TOKEN}"},
+            )
+            await raw.get(f"{server.base}/healthz?probe=SECRET-IN-QUERY")
+        text = server.stderr_text()
+    assert "SECRET-IN-QUERY" not in text
+    assert TOKEN not in text
+    access_lines = [line for line in text.splitlines() if "veeam_em_mcp.http.access" in line]
+    if access_log:
+        assert len(access_lines) == 2  # /healthz is not logged
+        assert " POST /mcp 401 " in access_lines[0] and " POST /mcp 200 " in access_lines[1]
+    else:
+        assert access_lines == []
+        assert " /mcp" not in text.replace(f"{server.base}/mcp", "")  # no uvicorn access lines either
