@@ -32,6 +32,9 @@ MB = 1024 * 1024
 CAP = 2 * MB  # the client's response cap in the matrix: far below the huge bodies, far above real answers
 
 
+_FACTS = build_dataset(anchor=ANCHOR).facts  # the same deterministic estate the simulator below serves
+
+
 def sample_arguments(origin: str) -> dict[str, dict[str, Any]]:
     """Valid arguments for every tool; a tool without an entry here fails ``test_every_tool_has_samples``."""
     return {
@@ -40,6 +43,12 @@ def sample_arguments(origin: str) -> dict[str, dict[str, Any]]:
         "find_vm_restore_points": {"vm_name": "sql01", "page_size": 5},
         "vm_recovery_summary": {"vm_name": "sql01"},
         "check_connection": {},
+        "find_job_sessions": {"job_name": "SQL Backup"},
+        "get_job_session": {"session_id": _FACTS.all_failed_session_id},
+        "find_task_sessions": {"vm_name": "sql01"},
+        "list_jobs": {},
+        "list_repositories": {},
+        "protection_report": {"job_name": "SQL Backup"},
     }
 
 

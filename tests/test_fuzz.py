@@ -189,10 +189,19 @@ def harness() -> Iterator[Harness]:
     print("\nfuzz cases (tool, outcome):", dict(CASES), "total:", sum(CASES.values()))
 
 
+# A real job session id in the forms a model may send it, and damaged copies: random text never finds one.
+_SESSION = build_dataset(anchor=ANCHOR).facts.all_failed_session_id
+SESSION_IDS = [_SESSION, f"urn:veeam:BackupJobSession:{_SESSION}", _SESSION.upper(), _SESSION[:-1], f"{_SESSION}\x00"]
+
+
 def tool_names() -> list[str]:
     # The tools are discovered at run time; this is the list the ids are made from, and test_all_tools_fuzzed
     # fails if a registered tool is missing from it.
-    return ["get_vm_restore_point", "follow_link", "find_vm_restore_points", "vm_recovery_summary", "check_connection"]
+    return [
+        "get_vm_restore_point", "follow_link", "find_vm_restore_points", "vm_recovery_summary", "check_connection",
+        "find_job_sessions", "get_job_session", "find_task_sessions", "list_jobs", "list_repositories",
+        "protection_report",
+    ]
 
 
 def test_all_tools_fuzzed(harness: Harness) -> None:
@@ -204,7 +213,7 @@ def test_fuzz_tool_arguments(harness: Harness, name: str) -> None:
     if name not in harness.tools:
         pytest.skip(f"{name} is not registered (yet)")
     tool = harness.tools[name]
-    extra = harness.cursors if name == "find_vm_restore_points" else []
+    extra = harness.cursors if name == "find_vm_restore_points" else SESSION_IDS if name == "get_job_session" else []
     schema = tool.output_schema or {}
     validator = jsonschema.validators.validator_for(schema)(schema)  # checks the schema once, not per case
 

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from veeam_em_mcp.simulator.dataset import build_dataset
+
 from .conftest import SQL01_POINT
 from .http_server import console_script, demo_http_server
 
@@ -28,7 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 INSTALLER = ROOT / ".ci" / "inspector.sh"
 TOKEN = "inspector-token-0123456789abcdef"
 # Values for the tools' required arguments; a new tool with another required argument must add one.
-KNOWN_ARGUMENTS: dict[str, Any] = {"restore_point_id": SQL01_POINT, "vm_name": "sql01"}
+# Session ids do not depend on the dataset's anchor, so the demo's estate has this one too.
+KNOWN_ARGUMENTS: dict[str, Any] = {
+    "restore_point_id": SQL01_POINT,
+    "vm_name": "sql01",
+    "session_id": build_dataset().facts.all_failed_session_id,
+}
 
 
 @pytest.fixture(scope="module")

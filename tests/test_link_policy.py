@@ -58,6 +58,12 @@ def test_action_link_refusal_explains_why() -> None:
         (
             f"http://em.test:9398/api/repositories/{GUID}",
             f"http://em.test:9398/api/repositories/{GUID}?format=Entity",
+            "Repository",
+            True,
+        ),
+        (
+            f"http://em.test:9398/api/cloudTenants/{GUID}",
+            f"http://em.test:9398/api/cloudTenants/{GUID}?format=Entity",
             "Other",
             True,
         ),

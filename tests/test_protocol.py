@@ -41,6 +41,7 @@ from veeam_em_mcp.protocol import MAX_LOG_MESSAGES_PER_REQUEST, describe_schema
 from veeam_em_mcp.resources import ENTERPRISE_MANAGER_URI
 from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.runner import RunningSimulator
+from veeam_em_mcp.tools import ALL_TOOLS
 
 from .conftest import PASSWORD, SQL01_POINT, USERNAME, make_settings
 from .http_server import console_script
@@ -49,7 +50,7 @@ from .http_server import console_script
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")]
 
 MISSING_POINT = "00000000-0000-0000-0000-000000000000"
-PROMPTS = ["explain_backup_chain", "investigate_restore_point", "vm_recoverability_report"]
+PROMPTS = ["explain_backup_chain", "investigate_restore_point", "morning_backup_check", "vm_recoverability_report"]
 EXPECTED_CAPABILITIES = {
     "completions": {},
     "logging": {},
@@ -115,7 +116,7 @@ async def test_every_advertised_capability_is_served_at_the_handshake_era(sim_ap
             PromptReference(type="ref/prompt", name="vm_recoverability_report"), {"name": "vm_name", "value": "sql"}
         )
         assert "sql01" in completion.completion.values
-        assert len((await client.list_tools()).tools) == 5
+        assert [tool.name for tool in (await client.list_tools()).tools] == [spec.name for spec in ALL_TOOLS]
         assert [prompt.name for prompt in (await client.list_prompts()).prompts] == PROMPTS
 
 
@@ -334,7 +335,8 @@ async def test_an_unknown_tool_lists_the_tools(sim_app: Any) -> None:
     assert result.is_error
     assert text_of(result) == (
         "Unknown tool 'get_restore_point'. Tools on this server: get_vm_restore_point, find_vm_restore_points, "
-        "vm_recovery_summary, follow_link, check_connection."
+        "vm_recovery_summary, find_job_sessions, get_job_session, find_task_sessions, list_jobs, list_repositories, "
+        "protection_report, follow_link, check_connection."
     )
     assert MISSING_POINT in text_of(failed_call), "an EM failure keeps its own message"
 

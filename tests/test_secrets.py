@@ -23,7 +23,7 @@ from veeam_em_mcp.config import Settings
 from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
-from veeam_em_mcp.simulator.dataset import Dataset
+from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
 from veeam_em_mcp.simulator.runner import RunningSimulator
 
 from .conftest import SIM_ORIGIN, SQL01_POINT, USERNAME
@@ -46,6 +46,14 @@ def sample_calls() -> list[tuple[str, dict[str, Any]]]:
         ("vm_recovery_summary", {"vm_name": "sql01"}),
         ("vm_recovery_summary", {"vm_name": "no-such-vm"}),
         ("check_connection", {}),
+        ("find_job_sessions", {"job_name": "SQL Backup"}),
+        ("find_job_sessions", {"job_name": "no such job"}),
+        ("get_job_session", {"session_id": build_dataset().facts.all_failed_session_id}),
+        ("get_job_session", {"session_id": "00000000-0000-0000-0000-000000000000"}),
+        ("find_task_sessions", {"vm_name": "exch01"}),
+        ("list_jobs", {"vm_name": "print01"}),
+        ("list_repositories", {}),
+        ("protection_report", {}),
     ]
 
 

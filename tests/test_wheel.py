@@ -31,6 +31,8 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
+from veeam_em_mcp.tools import ALL_TOOLS
+
 from .test_packaging import Dists, _in_ci, _network_trouble, dists  # noqa: F401  # dists: the same sdist -> wheel build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,7 +164,7 @@ def runs_the_demo(script: Path, env: dict[str, str], cwd: Path) -> None:
         [str(script), "demo"], capture_output=True, text=True, timeout=180, env=env, cwd=cwd, check=False
     )
     assert result.returncode == 0, f"veeam-em-mcp demo exited {result.returncode}:\n{result.stderr[-3000:]}"
-    assert "tools/list  ->  5 tools" in result.stdout, result.stdout[-2000:]
+    assert f"tools/list  ->  {len(ALL_TOOLS)} tools" in result.stdout, result.stdout[-2000:]
     assert "All of the above is DEMO DATA from the simulator." in result.stdout, result.stdout[-2000:]
 
 

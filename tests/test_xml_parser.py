@@ -30,9 +30,15 @@ def _local(name: str) -> str:
     return name.rsplit(":", 1)[-1].lstrip("@")
 
 
+def _plural(container: str, item: str) -> bool:
+    # The former reader knew only -s and -es plurals; "Repositories" of "Repository" (-ies) is the one
+    # fix the tree reader brings, and the reference has it too so that both can be compared on it.
+    return container in (item + "s", item + "es") or (item.endswith("y") and container == item[:-1] + "ies")
+
+
 def _force_list(path: list[tuple[str, Any]], key: str, value: Any) -> bool:
     local = _local(key)
-    return local in _LIST_ITEMS or (bool(path) and _local(path[-1][0]) in (local + "s", local + "es"))
+    return local in _LIST_ITEMS or (bool(path) and _plural(_local(path[-1][0]), local))
 
 
 def _normalise_mapping(raw: dict[str, Any]) -> dict[str, Any]:
@@ -54,9 +60,7 @@ def _normalise_value(local: str, value: Any) -> Any:
         if len(value) == 1:
             ((inner_key, inner),) = value.items()
             inner_local = _local(inner_key)
-            if isinstance(inner, list) and (
-                inner_local == local or local in (inner_local + "s", inner_local + "es") or inner_local in _LIST_ITEMS
-            ):
+            if isinstance(inner, list) and (inner_local == local or _plural(local, inner_local) or inner_local in _LIST_ITEMS):
                 return [_normalise_value(inner_local, item) for item in inner]
         return _normalise_mapping(value)
     if isinstance(value, list):
@@ -115,6 +119,14 @@ async def xml_bodies(dataset: Dataset) -> list[tuple[str, str]]:
             "/api/query?type=VmRestorePoint&format=References&pageSize=3",
             "/api/query?type=VmRestorePoint&format=Entities&filter=VmName==%22no%20such%20vm%22",
             "/api/query?type=Job&format=Entities",
+            "/api/query?type=Repository&format=Entities",
+            "/api/repositories?format=Entity",
+            "/api/query?type=BackupJobSession&format=Entities&pageSize=5",
+            "/api/query?type=BackupTaskSession&format=Entities&pageSize=5",
+            "/api/query?type=ObjectInJob&format=Entities&pageSize=5",
+            f"/api/jobs/{point.job_id}/includes",
+            f"/api/jobs/{point.job_id}?format=Entity",
+            "/api/reports/summary/repository",
             "/api/vmRestorePoints/00000000-0000-0000-0000-000000000000",
             "/api/vmRestorePoints/not-a-guid",
         ):

@@ -2,7 +2,8 @@
 
 It starts ``veeam-em-mcp serve --demo`` as a subprocess (which embeds the EM simulator) and talks
 to it over stdio with the official MCP client, exactly as Claude Desktop would: list the tools,
-read one restore point, then follow its links to the backup file and the backup server.
+read one restore point, follow its links to the backup file and the backup server, then ask about the
+whole estate: did last night's jobs succeed, which VMs miss their RPO.
 """
 
 from __future__ import annotations
@@ -80,6 +81,22 @@ async def _investigate() -> None:
             text = refused.content[0].text if refused.content and refused.content[0].type == "text" else ""
             _say(_wrap(f"refused: {text}"))
             _say()
+
+        _say("> find_job_sessions()   # did last night's backups succeed? (the newest run of each job, 24 h)")
+        runs = await _call(client, "find_job_sessions", {})
+        _say(_wrap(runs["summary"], "  "))
+        for run in runs.get("sessions", []):
+            retried = f", after {run['failed_runs_before']} failed run(s)" if run.get("failed_runs_before") else ""
+            _say(f"    {run.get('job_name')}: {run.get('outcome')}{retried}")
+        _say()
+        _say("> protection_report(only_problems=True)   # who misses the 24-hour RPO, and why?")
+        report = await _call(client, "protection_report", {"only_problems": True})
+        _say(_wrap(report["summary_line"], "  "))
+        for row in report.get("rows", [])[:6]:
+            why = f" (last run {row['last_outcome']})" if row.get("last_outcome") not in (None, "succeeded") else ""
+            age = f", newest point {row['age_hours']:g} h old" if row.get("age_hours") is not None else ""
+            _say(f"    {row['vm_name']}: {row['status']}{age}{why}")
+        _say()
         _say("All of the above is DEMO DATA from the simulator. Point VEEAM_EM_URL at your Enterprise")
         _say("Manager (see README) and run `veeam-em-mcp` from Claude Desktop for real answers.")
 

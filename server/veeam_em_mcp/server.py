@@ -24,18 +24,19 @@ from .tools import ALL_TOOLS
 from .tools._registration import register_tools
 
 INSTRUCTIONS = """\
-This server reads Veeam Backup Enterprise Manager (EM) through its REST API, read-only. Use it to \
-answer questions about VM backups: when a restore point was taken, whether it is a full or an \
-increment, which backup file holds it and which backup server made it.
+This server reads Veeam Backup Enterprise Manager (EM) through its REST API, read-only, for the \
+whole backup estate: job runs, VMs, restore points, repositories.
 
-Start with get_vm_restore_point when you have a restore point id (GUID, UID or href). Every result \
-carries 'links'; pass a link's href to follow_link to reach the backup file, the job-level restore \
-point, the backup server, the backup or the job. Report times as UTC. Never guess values that a \
-result does not contain: a missing field means EM did not report it.
+For the estate: find_job_sessions ("did last night's jobs succeed?"), find_task_sessions ("which VMs \
+failed and why?"), get_job_session (one run, every VM and EM's reasons), protection_report ("who \
+misses the RPO?"), list_jobs ("which job protects print01, when does it run next?") and \
+list_repositories ("how full are the repositories?"). For one VM: vm_recovery_summary ("how \
+recoverable is it?"), find_vm_restore_points (its points by time, type or server) and \
+get_vm_restore_point (one point by id). Pass any href from a result to follow_link to go deeper.
 
-When you only know a VM's name, use vm_recovery_summary for "is it protected / within its RPO / what \
-is its newest point", and find_vm_restore_points to list its points by time window, type or backup \
-server (page with next_cursor). If a result says truncated, fetch the rest with its cursor."""
+Report times as UTC. Never guess what a result does not contain: a field that is absent was not \
+reported by EM, and "unknown" means EM did not know it. When a result has next_cursor, more exists: \
+call again with only the cursor; say so when you answer from a partial result."""
 
 
 def build_server(

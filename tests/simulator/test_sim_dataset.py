@@ -32,11 +32,11 @@ def test_deterministic(sim_dataset: Dataset) -> None:
     assert other.vm_names() == sim_dataset.vm_names()
 
 
-def test_default_anchor_is_now_rounded_down_to_the_hour() -> None:
+def test_default_anchor_is_now_rounded_down_to_the_minute() -> None:
     ds = build_dataset(vm_count=3, days=2)
     now = datetime.now(UTC)
-    assert (ds.anchor.minute, ds.anchor.second, ds.anchor.microsecond) == (0, 0, 0)
-    assert timedelta(0) <= now - ds.anchor < timedelta(hours=1, minutes=1)
+    assert (ds.anchor.second, ds.anchor.microsecond) == (0, 0)
+    assert timedelta(0) <= now - ds.anchor < timedelta(minutes=2)
     with pytest.raises(ValueError, match="aware"):
         build_dataset(anchor=datetime(2025, 1, 1))
 

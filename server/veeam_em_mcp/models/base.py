@@ -137,7 +137,7 @@ def canonical_timestamp(text: str) -> str:
     fraction, zone = match.group(7), match.group(8)
     if zone and zone not in ("Z", "z") and zone.replace(":", "")[1:] != "0000":
         shifted = parse_timestamp(text)
-        base = shifted.strftime("%Y-%m-%dT%H:%M:%S")
+        base = shifted.replace(tzinfo=None).isoformat(timespec="seconds")  # strftime("%Y") gives "1", not "0001"
     else:
         base = "{}-{}-{}T{}:{}:{}".format(*match.groups()[:6])
     return f"{base}.{fraction}Z" if fraction else f"{base}Z"

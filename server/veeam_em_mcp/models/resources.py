@@ -129,17 +129,89 @@ class Backup(Entity):
     backup_server: Ref | None = Field(None, description="The backup server that owns it")
 
 
+class JobInclude(Model):
+    """One member of a job: a VM, or a container (folder, tag, host, resource pool…) whose VMs it backs up."""
+
+    name: str | None = Field(None, description="Its name in the job (DisplayName, else Name)")
+    object_type: str | None = Field(
+        None, description="From its HierarchyObjRef: Vm for a VM, else the container type (Folder, Tag, Host…)"
+    )
+    hierarchy_obj_ref: str | None = Field(None, description="Its reference in the virtual infrastructure")
+
+
 class Job(Entity):
-    """Summary of a backup job (the full schedule tree is left out; follow the href for it)."""
+    """A job: its type, platform, schedule (summarised; EM's whole tree is at its href) and members."""
 
     kind: Literal["Job"] = "Job"
-    job_type: str | None = None
-    platform: str | None = None
+    job_type: str | None = Field(None, description="Backup, BackupCopy, ImmediateBackupCopy, Replica…")
+    platform: str | None = Field(None, description="VMware, Hyperv, vCloud, CustomPlatform…")
     description: str | None = None
     schedule_configured: bool | None = None
     schedule_enabled: bool | None = None
     next_run: UtcTimestamp | None = Field(None, description="When the job runs next (UTC), if scheduled")
+    schedule: str | None = Field(
+        None, description="The schedule EM describes, in words (daily/monthly/periodically, days); next_run says when"
+    )
+    retry_times: int | None = Field(None, description="Automatic retries of failed VMs per run")
+    includes: list[JobInclude] | None = Field(None, description="Its members, when EM embeds them in the job")
     backup_server: Ref | None = Field(None, description="The backup server that runs it")
+
+
+class BackupJobSession(Entity):
+    """One run of a job. An automatic retry is a run of its own (is_retry): the newest run of a job is its outcome."""
+
+    kind: Literal["BackupJobSession"] = "BackupJobSession"
+    job_name: str | None = None
+    job_type: str | None = Field(None, description="Backup, BackupCopy, ImmediateBackupCopy(Worker), AgentBackup…")
+    creation_time: UtcTimestamp | None = Field(None, description="When the run started (UTC)")
+    end_time: UtcTimestamp | None = Field(None, description="When it ended (UTC); absent while it runs")
+    state: str | None = Field(None, description="Stopped when finished; Starting, Working, Stopping… while running")
+    result: str | None = Field(None, description="Success, Warning or Failed; meaningless while the run is running")
+    progress: int | None = Field(None, description="Percent (0 on a backup copy's parent session even when done)")
+    is_retry: bool | None = Field(None, description="True for an automatic retry of an earlier failed run")
+    failure_message: str | None = Field(None, description="Mostly empty on EM: the reasons are in the task sessions")
+    backup_server: Ref | None = None
+    job: Ref | None = Field(None, description="The job this is a run of")
+    restore_points: list[Ref] | None = Field(None, description="The job-level restore points this run created")
+
+
+class BackupTaskSession(Entity):
+    """One VM in one job run: its outcome, EM's reason when it failed or warned, and the point it made."""
+
+    kind: Literal["BackupTaskSession"] = "BackupTaskSession"
+    vm_name: str | None = Field(None, description="The VM (EM's VmDisplayName)")
+    creation_time: UtcTimestamp | None = Field(None, description="When processing of the VM started (UTC)")
+    end_time: UtcTimestamp | None = Field(None, description="When it ended (UTC); absent while it runs")
+    state: str | None = Field(None, description="Completed when done; InProgress or Pending while the run goes on")
+    result: str | None = Field(None, description="Success, Warning or Failed")
+    reason: str | None = Field(None, description="EM's whole text of why it failed or warned; absent on success")
+    total_size: int | None = Field(None, description="Bytes EM reports for the task (the VM's size; 0 when failed)")
+    vm_uid: str | None = Field(None, description="The VM's reference in the virtual infrastructure")
+    backup_server: Ref | None = None
+    job_session: Ref | None = Field(None, description="The job run it belongs to (its name is <job>@<start>)")
+    vm_restore_point: Ref | None = Field(None, description="The restore point it created; absent when it made none")
+
+
+class ObjectInJob(Entity):
+    """One member of a job as EM lists it under the job's includes."""
+
+    kind: Literal["ObjectInJob"] = "ObjectInJob"
+    hierarchy_obj_ref: str | None = None
+    display_name: str | None = None
+    order: int | None = None
+    job: Ref | None = Field(None, description="The job it is a member of")
+
+
+class Repository(Entity):
+    """A backup repository: where backups are stored, and how full it is (-1 means EM does not know)."""
+
+    kind: Literal["Repository"] = "Repository"
+    capacity: int | None = Field(None, description="Bytes; -1 when EM does not know it (object storage)")
+    free_space: int | None = Field(None, description="Bytes; -1 when EM does not know it (object storage)")
+    storage_kind: str | None = Field(
+        None, description="EM's Kind: WindowsLocal, LinuxLocal, CifsShare, DDBoost, Extendable (scale-out), …"
+    )
+    backup_server: Ref | None = None
 
 
 class EntityRef(Model):

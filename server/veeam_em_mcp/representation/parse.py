@@ -105,6 +105,12 @@ def _tag(name: str) -> str:
     return name.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
 
 
+@lru_cache(maxsize=1024)
+def _is_plural(container: str, item: str) -> bool:
+    """``VmRestorePoints`` of ``VmRestorePoint``, ``Repositories`` of ``Repository``: EM's list elements."""
+    return container in (item + "s", item + "es") or (item.endswith("y") and container == item[:-1] + "ies")
+
+
 def _xml_node(element: ElementTree.Element, tag: str, *, fold: bool = True) -> Any:
     """The normalised value of one element, read straight from the tree (no intermediate dict tree).
 
@@ -122,7 +128,7 @@ def _xml_node(element: ElementTree.Element, tag: str, *, fold: bool = True) -> A
         groups.setdefault(_tag(child.tag), []).append(child)
     if fold and not attributes and not text and len(groups) == 1:
         ((inner, children),) = groups.items()
-        plural = tag in (inner + "s", inner + "es")
+        plural = _is_plural(tag, inner)
         if (len(children) > 1 or plural or inner in _LIST_ITEMS) and (inner == tag or plural or inner in _LIST_ITEMS):
             return [_xml_node(child, inner) for child in children]  # a container of one list is the list
     out: dict[str, Any] = {snake(_tag(key)): clean(value) for key, value in attributes.items()}
@@ -137,7 +143,7 @@ def _xml_node(element: ElementTree.Element, tag: str, *, fold: bool = True) -> A
                 for link in links
                 if _tag(link.tag) in ("Link", "link")
             ]
-        elif len(children) > 1 or inner in _LIST_ITEMS or tag in (inner + "s", inner + "es"):
+        elif len(children) > 1 or inner in _LIST_ITEMS or _is_plural(tag, inner):
             out[name] = [_xml_node(child, inner) for child in children]
         else:
             out[name] = _xml_node(children[0], inner)

@@ -58,7 +58,7 @@ def parse_user_time(text: str, argument: str) -> datetime:
 def em_time(value: datetime) -> str:
     """UTC text as EM's filters want it: ``2026-11-20T06:00:00Z`` (microseconds kept when present)."""
     value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    text = value.replace(tzinfo=None).isoformat(timespec="seconds")  # strftime("%Y") drops the zeros of year 1
     if value.microsecond:
         text += f".{value.microsecond:06d}".rstrip("0")
     return text + "Z"

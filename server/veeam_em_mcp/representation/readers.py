@@ -22,6 +22,8 @@ from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel
+
 from ..models.resources import (
     Entity,
     EntityRef,
@@ -139,6 +141,8 @@ def group_links(links: list[Link], registry: Classifier, single: frozenset[str],
             continue
         kind, is_single = registry.classify(parts.path)
         target = registry.link_field(kind) if is_single else None
+        if target is not None and target not in single and target + "s" in many:
+            target += "s"  # several of a kind: restore_point -> restore_points
         if target is not None and target in many:
             listed = grouped.related.setdefault(target, [])
             assert isinstance(listed, list)
@@ -179,7 +183,8 @@ Converter = Callable[..., Any]  # (data, *keys) -> value
 def _converter(annotation: Any) -> Converter | None:
     """How a field of this declared type is read: by its non-``None`` type (``int | None`` → int).
 
-    ``None`` for link fields (``Ref``, ``list[Ref]``): links fill those, not EM's data.
+    ``None`` for model-typed fields (``Ref``, ``list[Ref]``, ``list[JobInclude]``): links or ``derive`` fill
+    those, not EM's scalars.
     """
     args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
     origin = typing.get_origin(annotation)
@@ -187,8 +192,9 @@ def _converter(annotation: Any) -> Converter | None:
         annotation = args[0]
     while typing.get_origin(annotation) is typing.Annotated:  # UtcTimestamp = Annotated[str, ...]
         annotation = typing.get_args(annotation)[0]
-    if annotation is Ref or typing.get_args(annotation) == (Ref,):
-        return None
+    nested = typing.get_args(annotation) if typing.get_origin(annotation) is list else (annotation,)
+    if any(isinstance(arg, type) and issubclass(arg, BaseModel) for arg in nested):
+        return None  # links (Ref) and what derive builds (a job's includes) are not read as scalars
     if annotation is bool:
         return bool_of
     if annotation is int:
@@ -207,12 +213,13 @@ class EntityReader:
     """Reads one entity of ``model``: identity, grouped links, then each other field from its source keys.
 
     ``sources`` names EM's spellings of a field, first match wins (default: the field's name);
-    ``derive`` computes or tidies fields from those read (e.g. the platform of a VM's ref).
+    ``derive(values, data)`` computes or tidies fields from those read and from EM's data (e.g. the platform
+    of a VM's ref, a job's schedule in words).
     """
 
     model: type[Entity]
     sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    derive: Callable[[dict[str, Any], Data], dict[str, Any]] | None = None
 
     @cached_property
     def plan(self) -> list[tuple[str, tuple[str, ...], Converter]]:
@@ -264,7 +271,7 @@ class EntityReader:
         for name, keys, convert in self.plan:
             values[name] = convert(data, *keys)
         if self.derive is not None:
-            values.update(self.derive(values))
+            values.update(self.derive(values, data))
         return self.model(**values)
 
 

@@ -25,19 +25,34 @@ from ..models.base import Model, platform_from_hierarchy_ref
 from ..models.resources import (
     Backup,
     BackupFile,
+    BackupJobSession,
     BackupServer,
+    BackupTaskSession,
     Entity,
     EntityRef,
     EntityReferences,
     GenericResource,
     Job,
+    JobInclude,
+    ObjectInJob,
+    Repository,
     RestorePoint,
     VmRestorePoint,
     VmRestorePointMounts,
 )
 from .ids import GUID
 from .parse import Document, snake
-from .readers import Data, EntityReader, entity_ref, entity_references, generic, mounts, text_of
+from .readers import (
+    Data,
+    EntityReader,
+    bool_of,
+    entity_ref,
+    entity_references,
+    generic,
+    int_of,
+    mounts,
+    text_of,
+)
 
 
 @dataclass(frozen=True)
@@ -45,10 +60,11 @@ class ResourceType:
     """One EM resource type: its names on the wire, where EM serves it, its model and its reader."""
 
     em_type: str  # the XML root element, the entity's Type and the query service's type=
-    collections: tuple[str, ...]  # path segments under /api/ that serve one of these by id
+    collections: tuple[str, ...]  # path segments under /api/ that serve one of these by id (a/b: /a/{id}/b/{id})
     plural: str  # EM's list element (XML) and list key (JSON) for several of these
     read: EntityReader
     link_name: str | None = None  # the field a link to one of these fills (default: snake_case of em_type)
+    other_plurals: tuple[str, ...] = ()  # other spellings EM uses for lists of these (ObjectsInJob)
 
     @property
     def model(self) -> type[Entity]:
@@ -69,7 +85,7 @@ class ResourceType:
         return snake(self.em_type)
 
 
-def _vm_point(values: dict[str, Any]) -> dict[str, Any]:
+def _vm_point(values: dict[str, Any], data: Data) -> dict[str, Any]:
     # The platform is in the VM's ref; a display name equal to the VM name would only repeat it.
     tidy: dict[str, Any] = {"platform": platform_from_hierarchy_ref(values.get("hierarchy_obj_ref"))}
     vm_name, created = values.get("vm_name"), values.get("creation_time")
@@ -86,8 +102,69 @@ def _stamped_names(vm_name: str, created: str) -> set[str]:
     return {f"{vm_name}@{stamp[:19]}", f"{vm_name}@{stamp}"}
 
 
+def _job(values: dict[str, Any], data: Data) -> dict[str, Any]:
+    """The schedule in words, the retry count and the members, from EM's JobScheduleOptions and JobInfo."""
+    options = _mapping(_mapping(data.get("job_schedule_options")).get("standart"))  # sic: EM spells it so
+    retry = _mapping(options.get("retry_options"))
+    return {
+        "schedule": schedule_in_words(options) if options else None,
+        "retry_times": int_of(retry, "retry_times"),
+        "includes": _includes(data) or None,
+    }
+
+
+def schedule_in_words(options: Data) -> str | None:
+    """``daily, every day``; ``daily on Monday, Friday``; ``monthly, Fourth Saturday``; ``every 4 hours``."""
+    parts: list[str] = []
+    daily = _mapping(options.get("options_daily"))
+    if bool_of(daily, "enabled"):
+        kind = text_of(daily, "kind") or ""
+        days = daily.get("days")
+        listed = ", ".join(str(day) for day in (days if isinstance(days, list) else [days] if days else []))
+        parts.append("daily, every day" if kind.lower() == "everyday" else f"daily on {listed or kind}")
+    monthly = _mapping(options.get("options_monthly"))
+    if bool_of(monthly, "enabled"):
+        which = " ".join(filter(None, (text_of(monthly, "day_number_in_month"), text_of(monthly, "day_of_week"))))
+        parts.append(f"monthly, {which}" if which else "monthly")
+    periodically = _mapping(options.get("options_periodically"))
+    if bool_of(periodically, "enabled"):
+        every, unit = text_of(periodically, "full_period"), (text_of(periodically, "kind") or "").lower()
+        parts.append(f"every {every} {unit}".strip() if every else "periodically")
+    if bool_of(_mapping(options.get("options_continuous")), "enabled"):
+        parts.append("continuously")
+    return "; ".join(parts) or None
+
+
+def _includes(data: Data) -> list[JobInclude]:
+    includes = _mapping(_mapping(_mapping(data.get("job_info")).get("backup_job_info")).get("includes"))
+    items = includes.get("object_in_jobs", includes.get("object_in_job"))
+    members = []
+    for item in items if isinstance(items, list) else [items] if isinstance(items, dict) else []:
+        if not isinstance(item, dict):
+            continue
+        ref = text_of(item, "hierarchy_obj_ref")
+        parts = ref.split(":") if ref else []
+        members.append(
+            JobInclude(
+                name=text_of(item, "display_name", "name"),
+                object_type=parts[2] if len(parts) > 2 else None,
+                hierarchy_obj_ref=ref,
+            )
+        )
+    return members
+
+
+def _object_in_job(values: dict[str, Any], data: Data) -> dict[str, Any]:
+    return {"display_name": None} if values.get("display_name") == values.get("name") else {}
+
+
+def _mapping(value: Any) -> Data:
+    return value if isinstance(value, dict) else {}
+
+
 # EM spells its creation times CreationTimeUTC, except on BackupFile (CreationTimeUtc): both normalise here.
 _CREATED = ("creation_time_utc", "creation_time")
+_ENDED = ("end_time_utc", "end_time")
 
 ROWS: tuple[ResourceType, ...] = (
     ResourceType(
@@ -105,7 +182,33 @@ ROWS: tuple[ResourceType, ...] = (
     ResourceType("BackupServer", ("backupServers",), "BackupServers", EntityReader(BackupServer)),
     ResourceType("BackupFile", ("backupFiles",), "BackupFiles", EntityReader(BackupFile, {"creation_time": _CREATED})),
     ResourceType("Backup", ("backups",), "Backups", EntityReader(Backup)),
-    ResourceType("Job", ("jobs",), "Jobs", EntityReader(Job)),
+    ResourceType("Job", ("jobs",), "Jobs", EntityReader(Job, derive=_job)),
+    ResourceType(
+        "BackupJobSession",
+        ("backupSessions",),
+        "BackupJobSessions",
+        EntityReader(BackupJobSession, {"creation_time": _CREATED, "end_time": _ENDED}),
+        link_name="job_session",
+    ),
+    ResourceType(
+        "BackupTaskSession",
+        ("backupTaskSessions",),
+        "BackupTaskSessions",
+        EntityReader(
+            BackupTaskSession, {"creation_time": _CREATED, "end_time": _ENDED, "vm_name": ("vm_display_name",)}
+        ),
+        link_name="task_session",
+    ),
+    ResourceType(
+        "ObjectInJob",
+        ("jobs/includes",),
+        "ObjectInJobs",
+        EntityReader(ObjectInJob, derive=_object_in_job),
+        other_plurals=("ObjectsInJob", "sInObjectJob"),
+    ),
+    ResourceType(
+        "Repository", ("repositories",), "Repositories", EntityReader(Repository, {"storage_kind": ("kind",)})
+    ),
 )
 
 # What an /api/ path can name besides one entity of a registered type (see links.classify).
@@ -140,8 +243,12 @@ class Registry:
     def __init__(self, rows: tuple[ResourceType, ...]) -> None:
         self.rows = rows
         self.by_type: Mapping[str, ResourceType] = {row.em_type: row for row in rows}
-        self.by_plural: Mapping[str, ResourceType] = {row.plural: row for row in rows}
-        self.by_list_key: Mapping[str, ResourceType] = {row.list_key: row for row in rows}
+        self.by_plural: Mapping[str, ResourceType] = {
+            plural: row for row in rows for plural in (row.plural, *row.other_plurals)
+        }
+        self.by_list_key: Mapping[str, ResourceType] = {
+            snake(plural): row for row in rows for plural in (row.plural, *row.other_plurals)
+        }
         self.by_collection: Mapping[str, ResourceType] = {
             segment.lower(): row for row in rows for segment in row.collections
         }
@@ -160,6 +267,9 @@ class Registry:
         row = self.by_collection.get(collection)
         if len(segments) == 2 and GUID.match(segments[1]):
             return (row.em_type if row else "Other"), True
+        if len(segments) == 4 and GUID.match(segments[1]) and GUID.match(segments[3]):
+            nested = self.by_collection.get(f"{collection}/{segments[2].lower()}")  # /jobs/{id}/includes/{oid}
+            return (nested.em_type if nested else "Other"), True
         if collection == "vmrestorepoints" and len(segments) == 3 and segments[2].lower() == "mounts":
             return "VmRestorePointMounts", False
         if len(segments) in (1, 3):

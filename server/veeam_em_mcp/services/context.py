@@ -26,6 +26,8 @@ class EmContext:
     vm_names: VmNameIndex = field(default_factory=VmNameIndex)
     # The EM session state (logged on, as whom) last announced to veeam-em://enterpriseManager subscribers.
     announced_em_session: tuple[bool, str | None] | None = None
+    # Reports computed over a whole window, kept briefly so that paging through them reads EM once.
+    report_cache: dict[str, tuple[float, object]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.policy = LinkPolicy(self.settings.base_url)

@@ -543,8 +543,10 @@ def _days(start: datetime, end: datetime) -> Iterator[datetime]:
 
 
 def _default_anchor() -> datetime:
+    # The current minute: the product measures ages against its own clock, so an estate anchored at the top
+    # of the hour would look up to 59 minutes stale (a job scheduled at :30 would seem to have missed its run).
     now = datetime.now(UTC)
-    return now.replace(minute=0, second=0, microsecond=0)
+    return now.replace(second=0, microsecond=0)
 
 
 def _us_local(ticks: int, offset_hours: int) -> str:

@@ -17,13 +17,12 @@ from ._registration import ToolSpec
 from .common import bounded_result, state_of
 
 FOLLOW_LINK = """\
-Fetch a resource by following a link href taken from an earlier result of this server (a 'links' \
-entry, an 'href' or a reference). Returns the resource as its model: VmRestorePoint, RestorePoint \
-(job-level point), BackupFile (file path, size, vbk/vib/vrb), BackupServer, Backup, Job, \
-EntityReferences (lists of refs), VmRestorePointMounts, or GenericResource (all fields kept). \
-Single resources are returned in their full entity form. Only read-only links on the configured \
-Enterprise Manager are followed: action links (?action=…, rel Restore/Create/Start…), other hosts \
-and ports, and paths outside /api/ are refused without any request."""
+Fetch what an href from an earlier result of this server names (any 'href', or an entry of \
+'collections'), read-only, as its model: a VM restore point, job-level restore point, backup file \
+(path, size), backup server, backup, job, job or task session, repository, a list of them, or any \
+other EM resource with all its fields. A list comes a page at a time: when next_cursor is set, call \
+again with only cursor=next_cursor. Only links on the configured Enterprise Manager under /api/ are \
+followed; actions, other hosts and other ports are refused without any request."""
 
 
 async def follow_link(

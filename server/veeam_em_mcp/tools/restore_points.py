@@ -22,40 +22,30 @@ from ._registration import ToolSpec
 from .common import bounded_result, state_of
 
 GET_VM_RESTORE_POINT = """\
-Get one VM restore point from Veeam Backup Enterprise Manager: when it was created (UTC, full \
-precision), the VM it belongs to, whether it is a full or an increment (algorithm, point_type), \
-the platform (VMware, HyperV, vCloud), and its links.
-
-restore_point_id accepts the restore point's GUID (6c958531-3177-4055-b0ce-dc4ef1ce6433), its UID \
-(urn:veeam:VmRestorePoint:<GUID>) or its href. To go further, pass a link's href to follow_link: the \
-'Up' links lead to the backup server that made it (BackupServerReference), the job-level restore \
-point (RestorePointReference) and the backup file that holds it (BackupFileReference). Links with \
-rel 'Restore' or 'Create' are actions and cannot be followed (this server is read-only)."""
+Get one VM restore point: when it was created (UTC, full precision), its VM, whether it is a full or \
+an increment (algorithm, point_type), the platform, and where it lives: backup_server, restore_point \
+(the job-level point) and backup_file, each {name, href}. restore_point_id takes the GUID, the UID \
+(urn:veeam:VmRestorePoint:<GUID>) or the href. Pass an href to follow_link to go deeper (backup_file \
+gives the file's path and size). 'actions' names what EM could do with it; this server is read-only \
+and never does any of them."""
 
 FIND_VM_RESTORE_POINTS = """\
-Find VM restore points in Veeam Backup Enterprise Manager by what people know: the VM's name, a time \
-window, the algorithm, the point type or the backup server. Use it for lists and history ("which backups \
-of sql01 ran since Friday?", "all full points last week"). For "is this VM protected / within its RPO / \
-what is its newest point" call vm_recovery_summary instead.
-
-vm_name matches the whole name exactly (case-insensitive), any characters allowed. created_after \
-(inclusive) and created_before (exclusive) take ISO 8601 (2026-11-20, 2026-11-20T06:00:00Z, \
-...+02:00); without an offset the time is UTC. Results are newest first unless newest_first is false; \
-page_size is 1-100 (default 20). Each page returns full restore points (the get_vm_restore_point model) \
-plus EM's page number and page count. When next_cursor is set, more points exist: call again with only \
-cursor=next_cursor (the filters travel inside it). If truncated is true, some points of the page were held \
-back to fit the size limit; next_cursor starts with them. To go deeper into one point, call \
-get_vm_restore_point with its id, or follow_link with one of its links (backup file, backup server, \
-job-level restore point)."""
+List VM restore points by what people know: the VM's name, a time window, the algorithm, the point \
+type, the platform or the backup server ("which backups of sql01 ran since Friday?"). For "is this VM \
+protected, within its RPO, what is its newest point" call vm_recovery_summary instead. Times are ISO \
+8601 (2026-11-20, 2026-11-20T06:00:00Z, ...+02:00; UTC without an offset); created_after is inclusive, \
+created_before exclusive. Newest first unless newest_first is false. What every point of a page shares \
+is given once, in 'shared'. When next_cursor is set there are more: call again with only \
+cursor=next_cursor. truncated=true means points were held back to fit the size limit; next_cursor \
+starts with them."""
 
 VM_RECOVERY_SUMMARY = """\
 Answer "how recoverable is this VM right now?" in one call: its newest restore point (time, age, \
-algorithm), its oldest, how many Enterprise Manager holds, the full backup the newest point depends on \
-(its chain), the backup server and backup file of the newest point, and whether the recovery point \
-objective (rpo_hours, default 24) is met, measured against the current UTC time. vm_name must match the \
-whole name exactly (case-insensitive). It reads as many EM query pages as it needs and reports progress. \
-Use find_vm_restore_points to list the points themselves; use get_vm_restore_point or follow_link (with \
-the hrefs given here) to go deeper."""
+algorithm), its oldest, how many Enterprise Manager holds, the chain the newest point needs (its full \
+and increments, their files and total size), the backup server, and whether the recovery point \
+objective (rpo_hours, default 24) is met against the current UTC time. vm_name is the whole name \
+(case-insensitive). Use find_vm_restore_points to list the points; follow_link goes deeper from any \
+href given here. For every VM at once, use protection_report."""
 
 
 async def get_vm_restore_point(
@@ -79,29 +69,29 @@ async def find_vm_restore_points(
     ] = None,
     created_after: Annotated[
         str | None,
-        Field(description="Only points created at or after this ISO 8601 time (UTC if no offset)", max_length=64),
+        Field(description="Created at or after this time", max_length=64),
     ] = None,
     created_before: Annotated[
         str | None,
-        Field(description="Only points created before this ISO 8601 time (UTC if no offset)", max_length=64),
+        Field(description="Created before this time", max_length=64),
     ] = None,
     algorithm: Annotated[
         list[Algorithm] | None,
-        Field(description="Only points with one of these algorithms, e.g. [\"Full\", \"SyntheticFull\"]", max_length=4),
+        Field(description="Only these algorithms", max_length=4),
     ] = None,
     point_type: Annotated[PointType | None, Field(description="Only points of this type")] = None,
     backup_server: Annotated[
         str | None,
-        Field(description="Only points made by this backup server: its name or id", min_length=1, max_length=512),
+        Field(description="Only this backup server (name or id)", min_length=1, max_length=512),
     ] = None,
-    platform: Annotated[Platform | None, Field(description="Only points of VMs on this platform")] = None,
+    platform: Annotated[Platform | None, Field(description="Only VMs of this platform")] = None,
     newest_first: Annotated[bool | None, Field(description="Newest first (default true)")] = None,
     page_size: Annotated[
         int | None,
         Field(description=f"Points per page, 1-{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})", ge=1, le=100),
     ] = None,
     cursor: Annotated[
-        str | None, Field(description="next_cursor of a previous result, to get the next page", max_length=4096)
+        str | None, Field(description="next_cursor of the previous result", max_length=4096)
     ] = None,
 ) -> Annotated[CallToolResult, FindVmRestorePointsResult]:
     em = state_of(ctx)
