@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
+from ..models.base import UtcTimestamp
 from ..models.resources import (
     Entity,
     EntityRef,
@@ -50,6 +51,16 @@ class Classifier(Protocol):
     def classify(self, path: str) -> tuple[str, bool]: ...
 
     def link_field(self, kind: str) -> str | None: ...
+
+
+# .NET's DateTime.MinValue: how EM (and the "min" dialect of the running_end_time knob) writes "no time yet",
+# e.g. the EndTimeUTC of a run still going on. It is no time at all, so it is read as not sent.
+_NO_TIME = re.compile(r"0001-01-01T00:00:00(?:\.0+)?(?:Z|[+-]00:?00)?$")
+
+
+def timestamp_of(data: Data, *keys: str) -> str | None:
+    text = text_of(data, *keys)
+    return None if text is None or _NO_TIME.match(text.strip()) else text
 
 
 def text_of(data: Data, *keys: str) -> str | None:
@@ -190,7 +201,9 @@ def _converter(annotation: Any) -> Converter | None:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType) and len(args) == 1:
         annotation = args[0]
-    while typing.get_origin(annotation) is typing.Annotated:  # UtcTimestamp = Annotated[str, ...]
+    if annotation == UtcTimestamp:
+        return timestamp_of
+    while typing.get_origin(annotation) is typing.Annotated:  # a constrained str, int, ...
         annotation = typing.get_args(annotation)[0]
     nested = typing.get_args(annotation) if typing.get_origin(annotation) is list else (annotation,)
     if any(isinstance(arg, type) and issubclass(arg, BaseModel) for arg in nested):

@@ -29,8 +29,8 @@ def share_fields(items: Sequence[M], never: Iterable[str] = ()) -> tuple[dict[st
     excluded = _NEVER_SHARED | set(never)
     first = items[0]
     shared: dict[str, Any] = {}
-    for name in type(first).model_fields:
-        if name in excluded:
+    for name, declared in type(first).model_fields.items():
+        if name in excluded or declared.is_required():  # a required field stays in its row, or the row is invalid
             continue
         value = getattr(first, name)
         if value is None or value == [] or value == {}:

@@ -88,7 +88,7 @@ def task_run(task: BackupTaskSession) -> TaskRun:
         vm_name=task.vm_name,
         job_name=job_of_session_name(task.job_session.name if task.job_session else None),
         outcome=outcome,
-        result=task.result,
+        result=None if outcome == "running" else task.result,  # EM says Success for a task in progress
         state=task.state,
         reason=task.reason or None,
         start=task.creation_time,
