@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -83,7 +83,6 @@ class Run:
     repeat: int
     em: SimulatorProcess
     scratch: Path
-    learned: dict[str, Any] = field(default_factory=dict)  # what one figure found that another reuses
 
 
 @dataclass(frozen=True)
