@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
@@ -107,11 +107,13 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from environment variables; an unset or empty variable takes the field's declared default."""
         env = os.environ if env is None else env
+        default = _field_defaults(cls)
         base_url = normalise_base_url(_required(env, "VEEAM_EM_URL"))
         username = _required(env, "VEEAM_EM_USERNAME")
         password, password_file = _password(env)
-        fmt = env.get("VEEAM_EM_FORMAT", "xml").strip().lower() or "xml"
+        fmt = env.get("VEEAM_EM_FORMAT", "").strip().lower() or default["format"]
         if fmt not in ("xml", "json"):
             raise ConfigurationError("VEEAM_EM_FORMAT", f"must be 'xml' or 'json', not {fmt!r}")
         ca_bundle: Path | None = None
@@ -126,19 +128,30 @@ class Settings:
             username=username,
             password=password,
             format=fmt,  # type: ignore[arg-type]  # narrowed by the check above
-            verify_tls=_bool(env, "VEEAM_EM_VERIFY_TLS", True),
+            verify_tls=_bool(env, "VEEAM_EM_VERIFY_TLS", default["verify_tls"]),
             ca_bundle=ca_bundle,
             tls_fingerprint=fingerprint,
-            timeout=_number(env, "VEEAM_EM_TIMEOUT", DEFAULT_TIMEOUT, minimum=0.1, maximum=3600),
-            retries=int(_number(env, "VEEAM_EM_RETRIES", DEFAULT_RETRIES, minimum=1, maximum=10, integer=True)),
+            timeout=_number(env, "VEEAM_EM_TIMEOUT", default["timeout"], minimum=0.1, maximum=3600),
+            retries=int(_number(env, "VEEAM_EM_RETRIES", default["retries"], minimum=1, maximum=10, integer=True)),
             max_response_bytes=int(
-                _number(env, "VEEAM_EM_MAX_RESPONSE_BYTES", 16 * 1024 * 1024, minimum=1024, integer=True)
+                _number(env, "VEEAM_EM_MAX_RESPONSE_BYTES", default["max_response_bytes"], minimum=1024, integer=True)
             ),
-            max_concurrency=int(_number(env, "VEEAM_EM_MAX_CONCURRENCY", 8, minimum=1, maximum=256, integer=True)),
-            max_result_chars=int(_number(env, "VEEAM_MCP_MAX_RESULT_CHARS", 20000, minimum=2000, integer=True)),
+            max_concurrency=int(
+                _number(
+                    env, "VEEAM_EM_MAX_CONCURRENCY", default["max_concurrency"], minimum=1, maximum=256, integer=True
+                )
+            ),
+            max_result_chars=int(
+                _number(env, "VEEAM_MCP_MAX_RESULT_CHARS", default["max_result_chars"], minimum=2000, integer=True)
+            ),
             enabled_tools=frozenset(t.strip() for t in tools.split(",") if t.strip()) if tools else None,
             password_file=password_file,
         )
+
+
+def _field_defaults(settings_class: type[Settings]) -> dict[str, Any]:
+    """The defaults the ``Settings`` dataclass declares, by field name: the one place each default is written."""
+    return {item.name: item.default for item in fields(settings_class) if item.default is not MISSING}
 
 
 def normalise_base_url(raw: str) -> str:
