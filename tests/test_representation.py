@@ -214,3 +214,19 @@ def test_control_and_bidi_characters_are_removed_from_em_text() -> None:
     body = b'{"Name":"db\\u0007\\u001b[31m01\\u2066","Href":"https://h/api/x","Type":"XReference"}'
     ref = to_resource(parse(body, "application/json"))
     assert isinstance(ref, EntityRef) and ref.name == "db[31m01"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ('<EntityRef Name="evil&#x202E;gnp.exe" Href="https://h/api/x" Type="XReference" />', "application/xml"),
+        ("<EntityRef Href='https://h/api/x' Type='XReference'><Name>evil&#8238;gnp.exe</Name></EntityRef>", ""),
+        ('{"Name":"evil\\u202egnp.exe","Href":"https://h/api/x","Type":"XReference"}', "application/json"),
+        ('{"Name":"evil\u202egnp.exe","Href":"https://h/api/x","Type":"XReference"}', "application/json"),
+    ],
+)
+def test_unsafe_characters_are_removed_however_the_body_writes_them(body: str, content_type: str) -> None:
+    # The parser searches a whole body once and cleans its strings only when it may hold such a character:
+    # written as itself, or as an XML character reference or a JSON escape that decodes to one.
+    ref = to_resource(parse(body.encode(), content_type))
+    assert isinstance(ref, EntityRef) and ref.name == "evilgnp.exe"

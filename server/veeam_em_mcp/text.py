@@ -24,6 +24,15 @@ UNSAFE_IN_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_FORMAT}]")
 UNSAFE_IN_URL = re.compile(f"[\\x00-\\x20\\x7f-\\x9f{_FORMAT}]")
 
 
+def needs_cleaning(body: str) -> bool:
+    """Whether a decoded EM body may hold a character ``clean`` removes, once parsed.
+
+    An unsafe character written as itself, or any character reference (XML ``&#…;``) or escape (JSON
+    ``\\u…``) that could decode to one: only then does each string of the body need ``clean``.
+    """
+    return UNSAFE_IN_TEXT.search(body) is not None or "&#" in body or "\\u" in body
+
+
 def clean(value: str) -> str:
     """EM text without control or bidirectional-override characters (tabs and line feeds kept).
 

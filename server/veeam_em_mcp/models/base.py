@@ -111,6 +111,9 @@ _TIMESTAMP = re.compile(
 )
 
 
+_CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?Z\Z")
+
+
 def parse_timestamp(text: str) -> datetime:
     """Parse EM's ISO 8601 text (0–7 fractional digits, ``Z``/offset/none = UTC) to an aware datetime.
 
@@ -131,6 +134,8 @@ def parse_timestamp(text: str) -> datetime:
 
 def canonical_timestamp(text: str) -> str:
     """Normalise to ``YYYY-MM-DDTHH:MM:SS[.f…]Z`` in UTC, keeping every fractional digit EM sent."""
+    if _CANONICAL.match(text):  # most of EM's times already are (and thousands of them come per page)
+        return text
     match = _TIMESTAMP.match(text.strip())
     if not match:
         raise ValueError(f"not an ISO 8601 timestamp: {text!r}")

@@ -9,15 +9,18 @@ rest of the package sees a single shape: snake_case keys, no namespaces or attri
 
 from __future__ import annotations
 
+import gc
 import json
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from xml.etree import ElementTree
 
 from ..errors import HtmlInsteadOfApi, MalformedResponse
-from ..text import clean
+from ..text import clean, needs_cleaning
 
 _BOM = "\ufeff"
 # Elements that are always list items even when only one is present.
@@ -56,8 +59,32 @@ def decode_text(body: bytes) -> str:
     return text[1:] if text.startswith(_BOM) else text
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a body is parsed or its entities built.
+
+    Both allocate tens of thousands of fresh containers (a 1,000-item page) and create no reference
+    cycles, so every collection in the middle only traverses them again: on a 5,000-VM protection report
+    that was half the CPU time. The work inside is synchronous (no other task runs), and a collector the
+    host disabled stays disabled.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def parse(body: bytes, content_type: str = "") -> Document:
     """Parse an EM body (XML or JSON, decided by content type and then by the first character)."""
+    with gc_paused():
+        return _parse(body, content_type)
+
+
+def _parse(body: bytes, content_type: str) -> Document:
     text = decode_text(body).lstrip()
     if not text:
         raise MalformedResponse("Enterprise Manager sent an empty body where a resource was expected.")
@@ -65,6 +92,10 @@ def parse(body: bytes, content_type: str = "") -> Document:
     if "json" in kind or ("xml" not in kind and text[0] in "{["):
         return parse_json(text)
     return parse_xml(text)
+
+
+def _keep(value: str) -> str:
+    return value
 
 
 def parse_json(text: str) -> Document:
@@ -76,7 +107,9 @@ def parse_json(text: str) -> Document:
         ) from None
     if not isinstance(value, dict):
         raise MalformedResponse("Enterprise Manager sent JSON that is not an object.")
-    return Document(root=None, data=_normalise_mapping(value))
+    # One search of the whole body instead of one check per string: most bodies hold nothing to clean.
+    scrub = clean if needs_cleaning(text) else _keep
+    return Document(root=None, data=_normalise_mapping(value, scrub))
 
 
 def parse_xml(text: str) -> Document:
@@ -95,7 +128,8 @@ def parse_xml(text: str) -> Document:
     except ElementTree.ParseError as exc:
         raise MalformedResponse(f"Enterprise Manager sent malformed XML ({exc}).") from None
     tag = _tag(root.tag)
-    data = _xml_node(root, tag, fold=False)  # the root stays a mapping: <VmRestorePoints> keeps its key
+    scrub = clean if needs_cleaning(text) else _keep  # one search of the body, not one check per string
+    data = _xml_node(root, tag, scrub, fold=False)  # the root stays a mapping: <VmRestorePoints> keeps its key
     return Document(root=tag, data=data if isinstance(data, dict) else {})
 
 
@@ -106,12 +140,28 @@ def _tag(name: str) -> str:
 
 
 @lru_cache(maxsize=1024)
+def _key(name: str) -> str:
+    """An XML attribute or element name as a key: ``{ns}CreationTimeUTC`` → ``creation_time_utc``."""
+    return snake(_tag(name))
+
+
+@lru_cache(maxsize=1024)
+def _json_key(key: str) -> tuple[str, str] | None:
+    """A JSON key's local name and its snake_case key (``#text`` is an element's text: ``value``);
+    ``None`` for a namespace declaration (``@xmlns``…), which is no data."""
+    if key.startswith(("@xmlns", "xmlns")):
+        return None
+    local = "value" if key == "#text" else _local(key)
+    return local, snake(local)
+
+
+@lru_cache(maxsize=1024)
 def _is_plural(container: str, item: str) -> bool:
     """``VmRestorePoints`` of ``VmRestorePoint``, ``Repositories`` of ``Repository``: EM's list elements."""
     return container in (item + "s", item + "es") or (item.endswith("y") and container == item[:-1] + "ies")
 
 
-def _xml_node(element: ElementTree.Element, tag: str, *, fold: bool = True) -> Any:
+def _xml_node(element: ElementTree.Element, tag: str, scrub: Callable[[str], str], *, fold: bool = True) -> Any:
     """The normalised value of one element, read straight from the tree (no intermediate dict tree).
 
     Attributes and child elements become keys; an element with text only becomes its text (``None`` when
@@ -122,7 +172,7 @@ def _xml_node(element: ElementTree.Element, tag: str, *, fold: bool = True) -> A
     attributes = element.attrib
     text = element.text.strip() if element.text else ""
     if not attributes and len(element) == 0:
-        return (clean(text) if text else None) if fold else {}
+        return (scrub(text) if text else None) if fold else {}
     groups: dict[str, list[ElementTree.Element]] = {}
     for child in element:
         groups.setdefault(_tag(child.tag), []).append(child)
@@ -130,41 +180,55 @@ def _xml_node(element: ElementTree.Element, tag: str, *, fold: bool = True) -> A
         ((inner, children),) = groups.items()
         plural = _is_plural(tag, inner)
         if (len(children) > 1 or plural or inner in _LIST_ITEMS) and (inner == tag or plural or inner in _LIST_ITEMS):
-            return [_xml_node(child, inner) for child in children]  # a container of one list is the list
-    out: dict[str, Any] = {snake(_tag(key)): clean(value) for key, value in attributes.items()}
+            return [_xml_node(child, inner, scrub) for child in children]  # a container of one list is the list
+    keep = scrub is _keep
+    if keep:
+        out: dict[str, Any] = {_key(key): value for key, value in attributes.items()}
+    else:
+        out = {_key(key): scrub(value) for key, value in attributes.items()}
     if text:
-        out["value"] = clean(text)
+        out["value"] = text if keep else scrub(text)
     for inner, children in groups.items():
         name = snake(inner)
         if name == "links":
             out["links"] = [
-                {snake(_tag(key)): clean(value) for key, value in link.attrib.items()}
+                {_key(key): value if keep else scrub(value) for key, value in link.attrib.items()}
                 for links in children
                 for link in links
                 if _tag(link.tag) in ("Link", "link")
             ]
         elif len(children) > 1 or inner in _LIST_ITEMS or _is_plural(tag, inner):
-            out[name] = [_xml_node(child, inner) for child in children]
+            out[name] = [_xml_node(child, inner, scrub) for child in children]
         else:
-            out[name] = _xml_node(children[0], inner)
+            child = children[0]
+            if not child.attrib and len(child) == 0:  # a leaf (most elements): its text, without a call
+                leaf = child.text.strip() if child.text else ""
+                out[name] = (leaf if keep else scrub(leaf)) if leaf else None
+            else:
+                out[name] = _xml_node(child, inner, scrub)
     return out
 
 
-def _normalise_mapping(raw: dict[str, Any]) -> dict[str, Any]:
+def _normalise_mapping(raw: dict[str, Any], scrub: Callable[[str], str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    keep = scrub is _keep
     for key, value in raw.items():
-        if key.startswith(("@xmlns", "xmlns")):
+        names = _json_key(key)
+        if names is None:  # a namespace declaration
             continue
-        local = "value" if key == "#text" else _local(key)
-        name = snake(local)
+        local, name = names
         if name == "links":
-            out["links"] = _links(value)
-            continue
-        out[name] = _normalise_value(local, value)
+            out["links"] = _links(value, scrub)
+        elif value.__class__ is str:  # the common case first, without a call (hundreds of thousands per page)
+            out[name] = value if keep else scrub(value)
+        elif isinstance(value, (dict, list)):
+            out[name] = _normalise_value(local, value, scrub)
+        else:
+            out[name] = value
     return out
 
 
-def _normalise_value(local: str, value: Any) -> Any:
+def _normalise_value(local: str, value: Any, scrub: Callable[[str], str]) -> Any:
     if isinstance(value, dict):
         # Same-name or plural wrapper around a list: {"Refs": {"Refs": [...]}}, {"X s": {"X": [...]}}.
         if len(value) == 1:
@@ -173,16 +237,16 @@ def _normalise_value(local: str, value: Any) -> Any:
             if isinstance(inner, list) and (
                 inner_local == local or local in (inner_local + "s", inner_local + "es") or inner_local in _LIST_ITEMS
             ):
-                return [_normalise_value(inner_local, item) for item in inner]
-        return _normalise_mapping(value)
+                return [_normalise_value(inner_local, item, scrub) for item in inner]
+        return _normalise_mapping(value, scrub)
     if isinstance(value, list):
-        return [_normalise_value(local, item) for item in value]
+        return [_normalise_value(local, item, scrub) for item in value]
     if isinstance(value, str):
-        return clean(value)
+        return scrub(value)
     return value
 
 
-def _links(value: Any) -> list[dict[str, Any]]:
+def _links(value: Any, scrub: Callable[[str], str]) -> list[dict[str, Any]]:
     if value is None:
         return []
     if isinstance(value, dict):
@@ -194,4 +258,4 @@ def _links(value: Any) -> list[dict[str, Any]]:
         value = [value]
     if not isinstance(value, list):
         return []
-    return [_normalise_mapping(item) for item in value if isinstance(item, dict)]
+    return [_normalise_mapping(item, scrub) for item in value if isinstance(item, dict)]

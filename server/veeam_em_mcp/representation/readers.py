@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
@@ -117,11 +116,25 @@ def _singular(segment: str) -> str:
     return name[:-1] if name.endswith("s") and not name.endswith("ss") else name
 
 
-def action_name(link: Link) -> str:
+def path_and_query(href: str) -> tuple[str, str]:
+    """The path and query of an EM href, absolute or relative: ``urlsplit`` without its cost.
+
+    Only for sorting links into fields (thousands per page); what may be fetched is decided by the link
+    policy, which parses URLs in full.
+    """
+    rest, _, query = href.partition("?")
+    rest = rest.partition("#")[0]
+    scheme = rest.find("://")
+    if scheme != -1:
+        slash = rest.find("/", scheme + 3)
+        rest = rest[slash:] if slash != -1 else ""
+    return rest, query.partition("#")[0]
+
+
+def action_name(rel: str | None, path: str) -> str:
     """``Restore``; ``Create mount`` for a Create link to ``…/mounts``: the operation, as a person says it."""
-    rel = link.rel or "Action"
-    parts = urlsplit(link.href)
-    last = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    rel = rel or "Action"
+    last = path.rstrip("/").rsplit("/", 1)[-1]
     if rel.lower() in ("create", "delete", "edit") and last and not GUID.match(last):
         return f"{rel} {_singular(last).replace('_', ' ')}"
     return rel
@@ -137,37 +150,43 @@ class Grouped:
     other: list[Link] = field(default_factory=list)
 
 
-def group_links(links: list[Link], registry: Classifier, single: frozenset[str], many: frozenset[str]) -> Grouped:
-    """Sort ``links`` into a model's link fields (``single``: one Ref, ``many``: a list), collections, actions."""
+def group_links(data: Data, registry: Classifier, single: frozenset[str], many: frozenset[str]) -> Grouped:
+    """Sort the links of ``data`` into a model's link fields (``single``: one Ref, ``many``: a list),
+    collections and actions; the rest stay links, exactly as sent. Links without an href are skipped."""
     grouped = Grouped()
-    for link in links:
-        rel = (link.rel or "").lower()
-        parts = urlsplit(link.href)
+    for item in data.get("links") or []:
+        raw_href = item.get("href")
+        if not raw_href:
+            continue
+        href = str(raw_href)
+        rel_text = text_of(item, "rel")
+        rel = (rel_text or "").lower()
         if rel == "alternate":
             continue  # this resource itself, in its other representation
-        if rel not in _NAVIGATION or _ACTION_QUERY.search(parts.query):
-            name = action_name(link)
+        path, query = path_and_query(href)
+        if rel not in _NAVIGATION or _ACTION_QUERY.search(query):
+            name = action_name(rel_text, path)
             if name not in grouped.actions:
                 grouped.actions.append(name)
             continue
-        kind, is_single = registry.classify(parts.path)
+        kind, is_single = registry.classify(path)
         target = registry.link_field(kind) if is_single else None
         if target is not None and target not in single and target + "s" in many:
             target += "s"  # several of a kind: restore_point -> restore_points
         if target is not None and target in many:
             listed = grouped.related.setdefault(target, [])
             assert isinstance(listed, list)
-            listed.append(Ref(name=link.name, href=link.href))
+            listed.append(Ref(name=text_of(item, "name"), href=href))
             continue
         if target is not None and target in single and target not in grouped.related:
-            grouped.related[target] = Ref(name=link.name, href=link.href)
+            grouped.related[target] = Ref(name=text_of(item, "name"), href=href)
             continue
         if not is_single and kind in ("Collection", "VmRestorePointMounts"):
-            key = snake(parts.path.rstrip("/").rsplit("/", 1)[-1])
+            key = snake(path.rstrip("/").rsplit("/", 1)[-1])
             if key not in grouped.collections:
-                grouped.collections[key] = link.href
+                grouped.collections[key] = href
                 continue
-        grouped.other.append(link)
+        grouped.other.append(Link(rel=rel_text, href=href, name=text_of(item, "name"), type=text_of(item, "type")))
     return grouped
 
 
@@ -175,10 +194,10 @@ def _canonical_href(href: str | None, em_type: str, segments: tuple[str, ...], g
     """Is ``href`` just ``…/api/<segment>/<id>`` (with or without ``?format=Entity``)?"""
     if not href or not guid:
         return False
-    parts = urlsplit(href)
-    if parts.query and parts.query.lower() != "format=entity":
+    path_text, query = path_and_query(href)
+    if query and query.lower() != "format=entity":
         return False
-    path = parts.path.rstrip("/").split("/")
+    path = path_text.rstrip("/").split("/")
     return (
         len(path) >= 3
         and path[-1].lower() == guid
@@ -270,7 +289,7 @@ class EntityReader:
         href = text_of(data, "href")
         guid = guid_from(uid, href)
         single, many = self.link_fields
-        grouped = group_links(links_of(data), registry, single, many)
+        grouped = group_links(data, registry, single, many)
         values: dict[str, Any] = {
             "id": guid,
             "name": text_of(data, "name"),

@@ -41,7 +41,7 @@ from ..models.resources import (
     VmRestorePointMounts,
 )
 from .ids import GUID
-from .parse import Document, snake
+from .parse import Document, gc_paused, snake
 from .readers import (
     Data,
     EntityReader,
@@ -286,7 +286,8 @@ class Registry:
         return row.read(data, self, row.em_type, row.collections)
 
     def read_all(self, row: ResourceType, items: Sequence[Any]) -> list[Entity]:
-        return [self.read(row, item) for item in items if isinstance(item, dict)]
+        with gc_paused():  # a page's models: thousands of fresh objects, no cycles (see gc_paused)
+            return [self.read(row, item) for item in items if isinstance(item, dict)]
 
     def entity(self, kind: str, data: Data) -> Entity | GenericResource:
         """The model of an entity of EM type ``kind``; a type the registry does not know keeps every field."""
