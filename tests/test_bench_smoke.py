@@ -62,3 +62,20 @@ def test_profile_takes_a_call_apart(tmp_path: Path) -> None:
     layers = json.loads(output.read_text())["layers"]
     assert set(layers["medians_ms"]) >= {"bare_get", "tool", "noop_simple", "noop_same_schema"}
     assert all(value > 0 for value in layers["medians_ms"].values())
+
+
+def test_protection_report_benchmark_reports_its_figures(tmp_path: Path) -> None:
+    output = tmp_path / "protection.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "protection_report.py"), "--vm-count", "200", "--repeat", "1",
+         "--output", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ratio to floor" in done.stdout
+    for figures in json.loads(output.read_text()):
+        assert figures["vms_in_report"] >= 200 and figures["em_requests"] == figures["em_gets_recorded"]
+        assert figures["answer_chars"] <= 20_000 and figures["ratio_to_floor"] > 0
