@@ -26,6 +26,7 @@ from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.dataset import build_dataset
 from veeam_em_mcp.simulator.runner import RunningSimulator
 from veeam_em_mcp.tools.common import em_errors, state_of
+from veeam_em_mcp.tools.estate import TOOLS as ESTATE_TOOLS
 
 from .conftest import ANCHOR, SIM_ORIGIN, SQL01_POINT, make_settings
 
@@ -274,3 +275,14 @@ async def test_a_tool_can_ask_for_a_larger_budget(sim_app: Any) -> None:
         ample = await client.call_tool("larger_budget", {})
     assert cut.is_error and "did not finish within its deadline of 0.4 s (VEEAM_EM_TIMEOUT 0.2 s" in text_of(cut)
     assert not ample.is_error, text_of(ample)
+
+
+@pytest.mark.parametrize(
+    ("timeout", "expected"),
+    [("2", 4 * 8.75), ("10", 55.0), ("30", 120.75)],  # four calls' time, capped at 55 s, never below one call's
+)
+def test_the_estate_tools_get_several_calls_time_but_not_past_the_clients_patience(timeout: str, expected: float) -> None:
+    client = EnterpriseManagerClient(make_settings(env={"VEEAM_EM_TIMEOUT": timeout}))
+    deadlines = {spec.name: spec.deadline(client) if callable(spec.deadline) else spec.deadline for spec in ESTATE_TOOLS}
+    assert deadlines.pop("list_repositories") is None, "two requests: one call's deadline"
+    assert set(deadlines.values()) == {expected}, deadlines

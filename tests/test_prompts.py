@@ -19,13 +19,14 @@ EXPECTED = {
     "investigate_restore_point": {"restore_point_id"},
     "vm_recoverability_report": {"vm_name", "rpo_hours"},
     "explain_backup_chain": {"restore_point_id"},
+    "morning_backup_check": {"rpo_hours"},
 }
 ARGUMENTS = {"restore_point_id": SQL01_POINT, "vm_name": "sql01", "rpo_hours": "12"}
 
 
 def test_prompt_files_load_from_the_source_tree() -> None:
     templates = {t.name: t for t in load_prompts()}
-    assert set(EXPECTED) <= set(templates)
+    assert set(EXPECTED) == set(templates), "every shipped prompt is tested here"
     for name, arguments in EXPECTED.items():
         assert {arg.name for arg in templates[name].arguments} == arguments
         assert templates[name].source.parent == prompts_dir()
@@ -63,6 +64,23 @@ async def test_every_prompt_renders_and_names_only_real_tools(mcp_session: McpFa
     called &= {n for n in called if "_" in n and not n.endswith(("_id", "_name", "_hours", "_before"))}
     assert called, "a prompt should tell the model which tools to call"
     assert called <= tools, f"{name} names tools the server does not have: {called - tools}"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+async def test_argument_values_a_prompt_names_are_accepted_by_the_tools(mcp_session: McpFactory, name: str) -> None:
+    # "`result` = `failed`": a value the prompt tells the model to send must be one the tool's schema accepts.
+    async with mcp_session() as client:
+        tools = (await client.list_tools()).tools
+        arguments = {key: value for key, value in ARGUMENTS.items() if key in EXPECTED[name]}
+        text = (await client.get_prompt(name, arguments)).messages[0].content.text  # type: ignore[union-attr]
+    enums: dict[str, set[object]] = {}
+    for tool in tools:
+        for argument, schema in tool.input_schema.get("properties", {}).items():
+            for option in [schema, *schema.get("anyOf", [])]:
+                enums.setdefault(argument, set()).update(option.get("enum", []))
+    for argument, value in re.findall(r"`([a-z_]+)` = `([^`]+)`", text):
+        if enums.get(argument):
+            assert value in enums[argument], f"{name}: {argument}={value!r} is not one of {sorted(map(str, enums[argument]))}"
 
 
 async def test_optional_argument_takes_its_default(mcp_session: McpFactory) -> None:

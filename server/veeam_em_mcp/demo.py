@@ -35,7 +35,7 @@ async def _investigate() -> None:
         env={**os.environ, "VEEAM_MCP_LOG_LEVEL": os.environ.get("VEEAM_MCP_LOG_LEVEL", "ERROR")},
     )
     async with Client(params, read_timeout_seconds=60) as client:
-        _say("== veeam-em-mcp demo: an assistant investigates a restore point ==")
+        _say("== veeam-em-mcp demo: an assistant checks last night's backups ==")
         _say("(server: `veeam-em-mcp serve --demo` over stdio; data: the embedded Enterprise Manager simulator)")
         _say()
         tools = await client.list_tools()
@@ -86,7 +86,8 @@ async def _investigate() -> None:
         runs = await _call(client, "find_job_sessions", {})
         _say(_wrap(runs["summary"], "  "))
         for run in runs.get("sessions", []):
-            retried = f", after {run['failed_runs_before']} failed run(s)" if run.get("failed_runs_before") else ""
+            before = run.get("failed_runs_before") or 0
+            retried = f" (after {before} failed run{'s' if before > 1 else ''})" if before else ""
             _say(f"    {run.get('job_name')}: {run.get('outcome')}{retried}")
         _say()
         _say("> protection_report(only_problems=True)   # who misses the 24-hour RPO, and why?")

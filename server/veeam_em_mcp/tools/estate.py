@@ -199,9 +199,13 @@ async def protection_report(
     return bounded_result(em, report, TOO_LARGE)
 
 
+ESTATE_DEADLINE_CAP = 55.0  # below the 60 s after which common MCP clients give up on a request
+
+
 def _pages(client: EnterpriseManagerClient) -> float:
-    """A call that reads a whole window in several pages gets the time of several calls (see docs/resilience.md)."""
-    return 4 * client.default_deadline
+    """A call that reads a whole window in several pages gets the time of several calls, but no more than a
+    client waits (see docs/resilience.md); never less than one call's deadline, which the user set."""
+    return max(client.default_deadline, min(4 * client.default_deadline, ESTATE_DEADLINE_CAP))
 
 
 TOOLS = (
