@@ -323,7 +323,7 @@ async def first_tools_list_ms(params: StdioServerParameters) -> float:
 async def measure_cold_start(run: Run) -> dict[str, Any]:
     ours, minimal = server_params(run.em.base_url), minimal_params()
     ours_ms, minimal_ms = [], []
-    for _ in range(3 if run.quick else 7):  # interleaved so both see the same machine state
+    for _ in range(1 if run.quick else 7):  # interleaved so both see the same machine state
         ours_ms.append(await first_tools_list_ms(ours))
         minimal_ms.append(await first_tools_list_ms(minimal))
     return {

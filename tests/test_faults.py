@@ -181,20 +181,20 @@ def server_error(status: int, path: str, said: str | None) -> str:
 UNAVAILABLE = "The service is unavailable (simulated fault)."
 CASES = [
     # latency: one slow answer is retried; a slow answer every time ends with the timeout error
-    Case("latency-once", "latency=0.8:1,method=GET", 1, Ok(), Ok(), {"VEEAM_EM_TIMEOUT": 0.5}),
+    Case("latency-once", "latency=0.45:1,method=GET", 1, Ok(), Ok(), {"VEEAM_EM_TIMEOUT": 0.3}),
     Case(
-        "latency-persistent", "latency=0.8:3,method=GET", 3,
-        Fails(f"Enterprise Manager did not answer {PATH} within 0\\.5 s{TIMED_OUT}"),
-        Diagnoses("reachable", "error", "Enterprise Manager did not answer /api/ within 0.5 s"),
-        {"VEEAM_EM_TIMEOUT": 0.5},
+        "latency-persistent", "latency=0.45:3,method=GET", 3,
+        Fails(f"Enterprise Manager did not answer {PATH} within 0\\.3 s{TIMED_OUT}"),
+        Diagnoses("reachable", "error", "Enterprise Manager did not answer /api/ within 0.3 s"),
+        {"VEEAM_EM_TIMEOUT": 0.3},
     ),
     # slow logon: slow is fine; slower than the timeout fails once (a logon is never retried)
-    Case("slow-logon", "slow-logon=0.2:1", 1, Ok(), Ok(), {"VEEAM_EM_TIMEOUT": 0.5}),
+    Case("slow-logon", "slow-logon=0.1:1", 1, Ok(), Ok(), {"VEEAM_EM_TIMEOUT": 0.3}),
     Case(
-        "slow-logon-timeout", "slow-logon=0.8:1", 1,
-        Fails(f"Enterprise Manager did not answer {LOGON} within 0\\.5 s{TIMED_OUT}"),
-        Diagnoses("logon", "error", "Enterprise Manager did not answer /api/sessionMngr/?v=latest within 0.5 s"),
-        {"VEEAM_EM_TIMEOUT": 0.5},
+        "slow-logon-timeout", "slow-logon=0.45:1", 1,
+        Fails(f"Enterprise Manager did not answer {LOGON} within 0\\.3 s{TIMED_OUT}"),
+        Diagnoses("logon", "error", "Enterprise Manager did not answer /api/sessionMngr/?v=latest within 0.3 s"),
+        {"VEEAM_EM_TIMEOUT": 0.3},
     ),
     # bursts of 502/503/504 shorter than the retry budget (3 attempts) are absorbed
     Case("503-burst-2", "status=503:2,method=GET", 2, Ok(), Ok()),
