@@ -76,8 +76,8 @@ def em_log(dialect: str) -> list[tuple[str, str]]:
 
 
 @asynccontextmanager
-async def connect(dialect: str = "xml") -> AsyncIterator[Client]:
-    settings = make_settings(format=DIALECTS[dialect][0])
+async def connect(dialect: str = "xml", **env: Any) -> AsyncIterator[Client]:
+    settings = make_settings(env={"VEEAM_EM_FORMAT": DIALECTS[dialect][0], **env})
     server = build_server(settings, transport=httpx.ASGITransport(app=app_of(dialect)), retry_base_delay=0.01)
     async with Client(server) as client:
         yield client
@@ -114,6 +114,40 @@ async def every_row(client: Client, tool: str, arguments: dict[str, Any], key: s
         if not page.get("next_cursor"):
             return rows
         page = await call(client, tool, {"cursor": page["next_cursor"]})
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "key", "identity"),
+    [
+        ("protection_report", {}, "rows", ("vm_name",)),
+        ("find_task_sessions", {"newest_per_vm": False}, "tasks", ("vm_name", "start")),
+        ("find_job_sessions", {"newest_per_job": False, "created_after": "2026-01-01"}, "sessions", ("id",)),
+        ("list_jobs", {}, "jobs", ("name",)),
+    ],
+)
+async def test_a_small_result_limit_pages_every_row_once(
+    tool: str, arguments: dict[str, Any], key: str, identity: tuple[str, ...]
+) -> None:
+    limit = 3000
+    async with connect(VEEAM_MCP_MAX_RESULT_CHARS=limit) as client:
+        first = await client.call_tool(tool, arguments)
+        assert not first.is_error, text_of(first)
+        page = dict(first.structured_content or {})
+        rows, pages = [], 0
+        while True:
+            pages += 1
+            assert len(text_of(first)) <= limit, f"page {pages}: {len(text_of(first))} characters"
+            rows += [{**(page.get("shared") or {}), **row} for row in page[key]]
+            assert page[key], "every page holds a row"
+            if not page.get("next_cursor"):
+                break
+            assert page["truncated"] is True and "call again with cursor=next_cursor" in page["note"]
+            first = await client.call_tool(tool, {"cursor": page["next_cursor"]})
+            assert not first.is_error, text_of(first)
+            page = dict(first.structured_content or {})
+    keys = [tuple(row.get(k) for k in identity) for row in rows]
+    assert pages > 1, "the limit should make this answer page"
+    assert len(keys) == len(set(keys)) == page["total"], "every row once, none lost"
 
 
 def since(hours: float) -> datetime:

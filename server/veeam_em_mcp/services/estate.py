@@ -36,6 +36,7 @@ _RUNNING_STATES = frozenset({"starting", "working", "stopping", "pausing", "resu
 _RESULTS: dict[str, Outcome] = {"success": "succeeded", "warning": "warning", "failed": "failed"}
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R", bound=BaseModel)
 
 
 def outcome_of(state: str | None, result: str | None) -> Outcome:
@@ -148,22 +149,33 @@ def page_of(
     rows: Sequence[M],
     offset: int,
     page_size: int,
-    build: Callable[[list[M], dict[str, Any] | None, int | None], BaseModel],
+    build: Callable[[list[M], dict[str, Any] | None, int | None], R],
     *,
     share: bool = True,
-) -> tuple[int, dict[str, Any] | None, list[M]]:
-    """How many rows from ``offset`` (at most ``page_size``) fit, the shared fields, and the rows without them.
+) -> R:
+    """The result for the rows from ``offset``: as many as fit the result size limit (at most ``page_size``),
+    the fields they all share given once (unless ``share`` is false), and the offset the next page starts at.
 
     ``build(rows, shared, next_offset)`` makes the result for a candidate page; each row is measured once.
     """
     window = list(rows[offset : offset + page_size])
     shared, compact = share_fields(window) if share else ({}, window)
-    whole = build(compact, shared or None, None)
+    whole = build(compact, shared or None, None if offset + len(window) >= len(rows) else offset + len(window))
     if em.budget.fits(whole):
-        return len(compact), shared or None, compact
+        return whole
     envelope = em.budget.size(build([], None, offset)) + len(json.dumps(shared, default=str)) + 12
     fitting = fit_items(em.budget, envelope, compact if shared else window)
     if shared and fitting < 2:
         compact, shared = window, {}
         fitting = fit_items(em.budget, em.budget.size(build([], None, offset)), window)
-    return fitting, shared or None, compact
+    # One row at least, or a cursor would point back at this very page; a row too large for the limit alone
+    # is then refused by the tool with that reason.
+    fitting = max(fitting, min(1, len(compact)))
+    following = offset + fitting if offset + fitting < len(rows) else None
+    return build(compact[:fitting], shared or None, following)
+
+
+def more_rows_note(note: str | None, offset: int, returned: int, total: int) -> str:
+    """``note``, and which rows this page holds of how many, with what to do for the rest."""
+    more = f"Rows {offset + 1}-{offset + returned} of {total}: call again with cursor=next_cursor for the rest."
+    return f"{note} {more}" if note else more

@@ -17,7 +17,15 @@ from ..models.estate import JobRow, LastRun, ListJobsResult, Member
 from ..models.resources import BackupJobSession, BackupTaskSession, Job
 from ..representation.query import em_time, quote_value
 from .context import EmContext
-from .estate import RowCursor, job_of_session_name, outcome_of, page_of, server_condition, unknown_name
+from .estate import (
+    RowCursor,
+    job_of_session_name,
+    more_rows_note,
+    outcome_of,
+    page_of,
+    server_condition,
+    unknown_name,
+)
 from .querying import conditions, read_all
 from .restore_points import PLATFORMS, check_text
 
@@ -99,12 +107,10 @@ async def list_jobs(
             else RowCursor("jobs", "list_jobs", arguments, next_offset).encode(),
             truncated=next_offset is not None,
             em_requests=requests,
-            note=note,
+            note=note if next_offset is None else more_rows_note(note, offset, len(page), len(rows)),
         )
 
-    fitting, shared, page = page_of(em, rows, offset, page_size, build)
-    following = offset + fitting if offset + fitting < len(rows) else None
-    return build(page[:fitting], shared if fitting > 1 else None, following)
+    return page_of(em, rows, offset, page_size, build)
 
 
 def _row(job: Job, newest: BackupJobSession | None, protecting: dict[str, str]) -> JobRow:

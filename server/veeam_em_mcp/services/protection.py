@@ -31,7 +31,15 @@ from ..models.estate import Outcome, ProtectionReport, ProtectionRow, Protection
 from ..models.resources import BackupTaskSession, Job, VmRestorePoint
 from ..representation.query import em_time, quote_value
 from .context import EmContext
-from .estate import RowCursor, job_of_session_name, outcome_of, page_of, server_condition, unknown_name
+from .estate import (
+    RowCursor,
+    job_of_session_name,
+    more_rows_note,
+    outcome_of,
+    page_of,
+    server_condition,
+    unknown_name,
+)
 from .querying import conditions, read_all
 from .restore_points import PLATFORMS, build_query, check_text, read_page
 
@@ -95,12 +103,7 @@ async def protection_report(
     }
 
     def build(page: list[ProtectionRow], shared: dict[str, Any] | None, next_offset: int | None) -> ProtectionReport:
-        note = computed.note
-        if next_offset is not None:
-            note = (f"{note} " if note else "") + (
-                f"Rows {offset + 1}-{offset + len(page)} of {len(rows)}: "
-                "call again with cursor=next_cursor for the rest."
-            )
+        note = computed.note if next_offset is None else more_rows_note(computed.note, offset, len(page), len(rows))
         return ProtectionReport(
             rows=page,
             summary=computed.summary,
@@ -122,9 +125,7 @@ async def protection_report(
         )
 
     # Rows keep all their fields (no "shared"): each row is one VM, read on its own.
-    fitting, _, page = page_of(em, rows, offset, page_size, build, share=False)
-    following = offset + fitting if offset + fitting < len(rows) else None
-    return build(page, None, following)
+    return page_of(em, rows, offset, page_size, build, share=False)
 
 
 def _is_problem(row: ProtectionRow) -> bool:

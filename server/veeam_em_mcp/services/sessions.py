@@ -39,6 +39,7 @@ from .estate import (
     count,
     duration,
     job_of_session_name,
+    more_rows_note,
     outcome_of,
     page_of,
     server_condition,
@@ -188,17 +189,10 @@ async def find_job_sessions(
             else RowCursor("job_sessions", "find_job_sessions", arguments, next_offset).encode(),
             truncated=next_offset is not None,
             em_requests=requests,
-            note=note,
+            note=note if next_offset is None else more_rows_note(note, offset, len(rows), len(runs)),
         )
 
-    fitting, shared, rows = page_of(em, runs, offset, page_size, build)
-    following = offset + fitting if offset + fitting < len(runs) else None
-    page_note = note
-    if following is not None:
-        page_note = (f"{note} " if note else "") + (
-            f"Rows {offset + 1}-{offset + fitting} of {len(runs)}: call again with cursor=next_cursor for the rest."
-        )
-    return build(rows[:fitting], shared if fitting > 1 else None, following).model_copy(update={"note": page_note})
+    return page_of(em, runs, offset, page_size, build)
 
 
 def _newest_per_job(runs: Sequence[JobRun]) -> list[JobRun]:
@@ -413,17 +407,10 @@ async def find_task_sessions(
             else RowCursor("task_sessions", "find_task_sessions", arguments, next_offset).encode(),
             truncated=next_offset is not None,
             em_requests=requests,
-            note=note,
+            note=note if next_offset is None else more_rows_note(note, offset, len(rows), len(runs)),
         )
 
-    fitting, shared, rows = page_of(em, runs, offset, page_size, build)
-    following = offset + fitting if offset + fitting < len(runs) else None
-    page_note = note
-    if following is not None:
-        page_note = (f"{note} " if note else "") + (
-            f"Rows {offset + 1}-{offset + fitting} of {len(runs)}: call again with cursor=next_cursor for the rest."
-        )
-    return build(rows[:fitting], shared if fitting > 1 else None, following).model_copy(update={"note": page_note})
+    return page_of(em, runs, offset, page_size, build)
 
 
 def _newest_per_vm(runs: Sequence[TaskRun]) -> list[TaskRun]:
