@@ -7,9 +7,15 @@ EM's 404 into that sentence, keeping EM's own message.
 
 from __future__ import annotations
 
-from ..errors import NotFound
+from typing import TypeVar
+
+from ..errors import MalformedResponse, NotFound
+from ..models.base import Model
 from ..representation.parse import Document
+from ..representation.registry import to_resource
 from .context import EmContext
+
+E = TypeVar("E", bound=Model)
 
 
 async def fetch(em: EmContext, url: str, *, missing: str) -> Document:
@@ -19,3 +25,12 @@ async def fetch(em: EmContext, url: str, *, missing: str) -> Document:
     except NotFound as exc:
         said = f" EM said: {exc.em_message}" if exc.em_message else ""
         raise NotFound(404, f"{missing}{said}", exc.em_message) from None
+
+
+async def fetch_entity(em: EmContext, collection: str, guid: str, model: type[E], *, missing: str, what: str) -> E:
+    """``/<collection>/<guid>`` in entity form, read as ``model``; anything else EM answers is malformed."""
+    doc = await fetch(em, f"{em.base_url}/{collection}/{guid}?format=Entity", missing=missing)
+    resource = to_resource(doc, model.model_fields["kind"].default)
+    if not isinstance(resource, model):
+        raise MalformedResponse(f"Enterprise Manager answered {guid} with a {type(resource).__name__}, not {what}.")
+    return resource

@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
-from ..errors import InvalidArgument, MalformedResponse, NotFound, ResponseError
+from ..errors import InvalidArgument, NotFound, ResponseError
 from ..models.base import Platform, age_hours, parse_timestamp
 from ..models.resources import BackupFile, VmRestorePoint
 from ..models.results import (
@@ -36,7 +36,7 @@ from ..representation.query import QueryPage, em_time, parse_query_page, parse_u
 from ..representation.registry import ResourceList, to_resource
 from .context import EmContext
 from .cursor import decode_cursor, encode_cursor, invalid_cursor
-from .fetch import fetch
+from .fetch import fetch_entity
 from .pages import fit_items, share_fields
 
 Algorithm = Literal["Full", "Incremental", "ReversedIncremental", "SyntheticFull"]
@@ -62,18 +62,15 @@ _TOOL = "find_vm_restore_points"
 async def read_vm_restore_point(em: EmContext, identifier: str) -> VmRestorePoint:
     """One VM restore point in entity form, from its GUID, UID or href."""
     guid = restore_point_guid(identifier, em.policy)
-    doc = await fetch(
+    return await fetch_entity(
         em,
-        f"{em.base_url}/vmRestorePoints/{guid}?format=Entity",
+        "vmRestorePoints",
+        guid,
+        VmRestorePoint,
         missing=f"No VM restore point with id {guid} exists on Enterprise Manager. Check the id, or search by "
         "VM name with find_vm_restore_points.",
+        what="a VM restore point",
     )
-    resource = to_resource(doc, "VmRestorePoint")
-    if not isinstance(resource, VmRestorePoint):
-        raise MalformedResponse(
-            f"Enterprise Manager answered {guid} with a {type(resource).__name__}, not a VM restore point."
-        )
-    return resource
 
 
 # --- the search ---------------------------------------------------------------------------------------

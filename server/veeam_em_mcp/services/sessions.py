@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from ..errors import InvalidArgument, MalformedResponse
+from ..errors import InvalidArgument
 from ..models.base import parse_timestamp
 from ..models.estate import (
     FindJobSessionsResult,
@@ -31,7 +31,6 @@ from ..models.resources import BackupJobSession, BackupTaskSession, Ref
 from ..representation.ids import GUID, uid_pattern
 from ..representation.links import LinkPolicy
 from ..representation.query import em_time, quote_value
-from ..representation.registry import to_resource
 from .context import EmContext
 from .estate import (
     MAX_ROWS_PER_PAGE,
@@ -47,7 +46,7 @@ from .estate import (
     unknown_name,
     window_of,
 )
-from .fetch import fetch
+from .fetch import fetch_entity
 from .querying import conditions, read_all
 from .restore_points import check_text
 
@@ -280,17 +279,15 @@ def session_guid(identifier: str, policy: LinkPolicy) -> str:
 
 async def get_job_session(em: EmContext, session_id: str) -> JobSessionDetail:
     guid = session_guid(session_id, em.policy)
-    doc = await fetch(
+    session = await fetch_entity(
         em,
-        f"{em.base_url}/backupSessions/{guid}?format=Entity",
+        "backupSessions",
+        guid,
+        BackupJobSession,
         missing=f"No job session with id {guid} exists on Enterprise Manager (retention may have removed it). "
         "find_job_sessions lists the runs EM holds.",
+        what="a job session",
     )
-    session = to_resource(doc, "BackupJobSession")
-    if not isinstance(session, BackupJobSession):
-        raise MalformedResponse(
-            f"Enterprise Manager answered {guid} with a {type(session).__name__}, not a job session."
-        )
     read = await read_all(
         em,
         "BackupTaskSession",
