@@ -405,17 +405,41 @@ async def test_an_empty_or_unreadable_window_is_refused_before_any_request() -> 
 # --- over stdio, with the real console script ------------------------------------------------------------------
 
 
-async def test_estate_questions_over_stdio() -> None:
-    with RunningSimulator(dataset=ESTATE) as running:
+@pytest.mark.parametrize("dialect", ["xml", "json-12-null", "json-13-min-shuffled"])
+async def test_estate_questions_over_stdio(dialect: str) -> None:
+    """Issue 12's bar, with the real console script: each question in its number of calls and characters."""
+    em_format, config = DIALECTS[dialect]
+    with RunningSimulator(config, ESTATE) as running:
         env = {
             **os.environ,
             "VEEAM_EM_URL": running.base_url,
             "VEEAM_EM_USERNAME": USERNAME,
             "VEEAM_EM_PASSWORD": PASSWORD,
+            "VEEAM_EM_FORMAT": em_format,
         }
         params = StdioServerParameters(command=console_script(), args=[], env=env)
         async with Client(params, read_timeout_seconds=60) as client:
-            jobs = await call(client, "find_job_sessions")
-            report = await call(client, "protection_report", {"only_problems": True})
+            schemas = {tool.name: tool.output_schema for tool in (await client.list_tools()).tools}
+            costs: dict[str, list[int]] = {}
+
+            async def ask(question: str, tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+                result = await client.call_tool(tool, arguments or {})
+                assert not result.is_error, text_of(result)
+                costs.setdefault(question, []).append(len(text_of(result)))
+                jsonschema.validate(result.structured_content, schemas[tool])
+                return dict(result.structured_content or {})
+
+            report = await ask("who misses a 24 h RPO", "protection_report", {"only_problems": True})
+            jobs = await ask("did last night's jobs succeed, which VMs failed and why", "find_job_sessions")
+            failed = await ask("did last night's jobs succeed, which VMs failed and why", "find_task_sessions",
+                               {"result": "failed"})
+            protects = await ask("which job protects print01, when next", "list_jobs", {"vm_name": FOLDER_ONLY_VM})
+            repositories = await ask("how full are the repositories", "list_repositories")
+    for question, sizes in costs.items():
+        assert len(sizes) <= 2 and sum(sizes) <= MAX_ANSWER_CHARS, (question, sizes)
+    print(f"\n{dialect}: " + "; ".join(f"{q}: {len(c)} call(s), {sum(c):,} chars" for q, c in costs.items()))
+    assert {LAST_TWO_FAILED_VM, NEVER_BACKED_UP_VM} <= {row["vm_name"] for row in report["rows"]}
     assert {row["job_name"] for row in jobs["sessions"]} >= {SQL_JOB, FOLDER_JOB}
-    assert LAST_TWO_FAILED_VM in {row["vm_name"] for row in report["rows"]}
+    assert any("quiescing" in (row.get("reason") or "") for row in failed["tasks"])
+    assert [job["name"] for job in protects["jobs"]] == [FOLDER_JOB] and protects["jobs"][0].get("next_run")
+    assert any(row.get("used_percent") == 96.8 for row in repositories["repositories"])
