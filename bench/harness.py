@@ -5,6 +5,10 @@ every figure is measured the same way: against a baseline timed in the same roun
 against the same simulator. A figure script needs nothing else::
 
     from harness import BareGet, SimulatorProcess, interleaved, settings_for, summary
+
+A figure that needs the MCP server in a process of its own (its peak RSS alone, say) starts
+``bench/recording_server.py`` with ``recording_server_params``: the product as ``serve`` runs it, with a
+``Recording`` transport and a ``bench_stats`` tool that reports the EM requests it made and its memory.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 from mcp import StdioServerParameters
 
@@ -51,6 +56,16 @@ def server_params(base_url: str) -> StdioServerParameters:
     return StdioServerParameters(command=sys.executable, args=["-m", "veeam_em_mcp"], env=server_env(base_url))
 
 
+def recording_server_params(base_url: str, **env: str) -> StdioServerParameters:
+    """The product over stdio in a process of its own, recording its EM requests (``bench/recording_server.py``).
+
+    ``env`` adds or overrides settings (``VEEAM_EM_FORMAT="json"``, say); the rest are the product's defaults.
+    """
+    return StdioServerParameters(
+        command=sys.executable, args=[str(HERE / "recording_server.py")], env={**server_env(base_url), **env}
+    )
+
+
 def minimal_params(*args: str) -> StdioServerParameters:
     """The floor's MCP server (``bench/minimal_server.py``) over stdio; ``args`` are its command line."""
     return StdioServerParameters(
@@ -71,20 +86,21 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 
 async def interleaved(
-    repeat: int, warmup: int = WARMUP_ROUNDS, **calls: Callable[[], Awaitable[Any]]
+    repeat: int, warmup: int = WARMUP_ROUNDS, first_round: int = 0, **calls: Callable[[], Awaitable[Any]]
 ) -> dict[str, list[float]]:
     """Time each call once per round, round after round, so that all see the same machine state.
 
-    The order within a round rotates, so that no call always runs first (on a cold cache) or last.
+    The order within a round rotates, so that no call always runs first (on a cold cache) or last;
+    ``first_round`` numbers the first round, for rounds spread over several calls of this function.
     """
     names = list(calls)
     samples: dict[str, list[float]] = {name: [] for name in names}
-    for round_no in range(repeat + warmup):
+    for round_no in range(first_round, first_round + repeat + warmup):
         shift = round_no % len(names)
         for name in names[shift:] + names[:shift]:
             started = time.perf_counter()
             await calls[name]()
-            if round_no >= warmup:
+            if round_no - first_round >= warmup:
                 samples[name].append((time.perf_counter() - started) * 1000)
     return samples
 
@@ -92,7 +108,8 @@ async def interleaved(
 class SimulatorProcess:
     """The simulator in its own process, as EM is on its own machine: no GIL shared with the client."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, startup_timeout: float = 60.0, env: dict[str, str] | None = None) -> None:
+        self.startup_timeout, self.env = startup_timeout, env
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -101,8 +118,8 @@ class SimulatorProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> SimulatorProcess:
-        self.process = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
+        self.process = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+        deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the simulator exited with {self.process.returncode}: {self.args}")
@@ -112,7 +129,7 @@ class SimulatorProcess:
             except httpx.TransportError:
                 time.sleep(0.1)
         self.__exit__()
-        raise RuntimeError("the simulator did not start within 60 s")
+        raise RuntimeError(f"the simulator did not start within {self.startup_timeout:.0f} s")
 
     def __exit__(self, *exc_info: object) -> None:
         if self.process is not None:
@@ -152,3 +169,85 @@ class BareGet:
         response = await self.http.get(url, headers={**self.headers, "Accept": accept})
         assert response.status_code == 200, (url, response.status_code)
         return response.text
+
+
+class CountingStream(httpx.AsyncByteStream):
+    """A response body passed through as it arrives, its bytes counted (nothing buffered on the way)."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, recording: Recording) -> None:
+        self.inner, self.recording = inner, recording
+
+    async def __aiter__(self):  # type: ignore[override]
+        async for chunk in self.inner:
+            self.recording.bytes += len(chunk)
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """The product's transport, noting each request it sends (method, URL) and the bytes it reads."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.requests: list[tuple[str, str]] = []
+        self.bytes = 0
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.bytes = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append((request.method, str(request.url)))
+        response = await self.inner.handle_async_request(request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=CountingStream(response.stream, self),
+            extensions=response.extensions,
+            request=request,
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def replay(
+    bare: BareGet, urls: list[str], accept: str, in_flight: int, parse: Callable[[str], Any] | None = None
+) -> None:
+    """The same GETs with a bare logged-on client, ``in_flight`` at a time (1 = one by one), each body read and,
+    with ``parse``, parsed (``json.loads`` / ``ElementTree.fromstring``: the least any Python client does)."""
+    if in_flight <= 1:
+        for url in urls:
+            text = await bare.fetch(url, accept)
+            if parse is not None:
+                parse(text)
+        return
+    limit = anyio.Semaphore(in_flight)
+
+    async def one(url: str) -> None:
+        async with limit:
+            text = await bare.fetch(url, accept)
+        if parse is not None:
+            parse(text)
+
+    async with anyio.create_task_group() as group:
+        for url in urls:
+            group.start_soon(one, url)
+
+
+def text_of(result: Any) -> str:
+    """The text blocks of a tool result, joined."""
+    return "".join(block.text for block in result.content if block.type == "text")
+
+
+def process_memory(pid: int | str = "self") -> dict[str, int]:
+    """A process's peak (``VmHWM``) and current (``VmRSS``) resident set, in KiB, from /proc/<pid>/status."""
+    out: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmHWM", "VmRSS"):
+            out[key] = int(value.split()[0])
+    return out

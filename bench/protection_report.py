@@ -26,39 +26,15 @@ from typing import Any
 from xml.etree import ElementTree
 
 import anyio
-import httpx
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 os.environ.setdefault("VEEAM_MCP_LOG_LEVEL", "ERROR")  # one log line per EM request would be the bench's noise
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import BareGet, SimulatorProcess, interleaved, settings_for, summary
+from harness import BareGet, Recording, SimulatorProcess, interleaved, replay, settings_for, summary, text_of
 from veeam_em_mcp.server import build_server
 
 IN_FLIGHT = 8  # the product's own bound for this report: two reads side by side, four pages each
-
-
-class Recording(httpx.AsyncBaseTransport):
-    """The product's transport, noting each request it sends (method, URL) and the bytes it reads."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
-        self.requests: list[tuple[str, str]] = []
-        self.bytes = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append((request.method, str(request.url)))
-        response = await self.inner.handle_async_request(request)
-        body = await response.aread()
-        self.bytes += len(body)
-        return httpx.Response(response.status_code, headers=response.headers, content=body, request=request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-def text_of(result: Any) -> str:
-    return "".join(block.text for block in result.content if block.type == "text")
 
 
 def noop_server(text: str) -> MCPServer:
@@ -78,8 +54,7 @@ async def bench(base_url: str, em_format: str, repeat: int) -> dict[str, Any]:
     server = build_server(settings_for(base_url, VEEAM_EM_FORMAT=em_format), transport=recording)
     async with Client(server) as client:
         await client.call_tool("list_repositories", {})  # logs on: the logon is not part of the question
-        recording.requests.clear()
-        recording.bytes = 0
+        recording.reset()
         first = await client.call_tool("protection_report", {})
         assert not first.is_error, text_of(first)
         gets = [url for method, url in recording.requests if method == "GET"]
@@ -90,29 +65,16 @@ async def bench(base_url: str, em_format: str, repeat: int) -> dict[str, Any]:
         answer_text = text_of(first)
 
         async with BareGet(base_url, gets[0], accept) as bare, Client(noop_server(answer_text)) as noop:
+            parse = json.loads if em_format == "json" else ElementTree.fromstring
 
             async def sequential() -> None:
-                for url in gets:
-                    await bare.fetch(url, accept)
-
-            async def replay(decode: bool) -> None:
-                limit = anyio.Semaphore(IN_FLIGHT)
-
-                async def one(url: str) -> None:
-                    async with limit:
-                        text = await bare.fetch(url, accept)
-                    if decode:  # the least any Python client does with a body: the standard library's parser
-                        _ = json.loads(text) if em_format == "json" else ElementTree.fromstring(text)
-
-                async with anyio.create_task_group() as group:
-                    for url in gets:
-                        group.start_soon(one, url)
+                await replay(bare, gets, accept, 1)
 
             async def concurrent() -> None:
-                await replay(False)
+                await replay(bare, gets, accept, IN_FLIGHT)
 
             async def concurrent_parsed() -> None:
-                await replay(True)
+                await replay(bare, gets, accept, IN_FLIGHT, parse)
 
             async def tool() -> None:
                 result = await client.call_tool("protection_report", {})

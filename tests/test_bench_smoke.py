@@ -79,3 +79,16 @@ def test_protection_report_benchmark_reports_its_figures(tmp_path: Path) -> None
     for figures in json.loads(output.read_text()):
         assert figures["vms_in_report"] >= 200 and figures["em_requests"] == figures["em_gets_recorded"]
         assert figures["answer_chars"] <= 20_000 and figures["ratio_to_floor"] > 0
+
+
+def test_protection_scale_benchmark_reports_its_scenarios(tmp_path: Path) -> None:
+    output = tmp_path / "scale.json"
+    done = run_bench(str(ROOT / "bench" / "protection_scale.py"), "--quick", "--output", str(output))
+    assert "protection_report (default arguments and settings)" in done.stdout
+    results = json.loads(output.read_text())
+    report, concurrent = results["summary"]["report 200"], results["summary"]["concurrent 200"]
+    assert report["ok_calls"] == 2 and report["failed_calls"] == 0 and report["em_requests"][0] > 0
+    assert report["floor_ms"] > 0 and report["peak_rss_mib"] >= report["idle_rss_mib"] > 0
+    assert concurrent["succeeded"] == [4] and concurrent["peak_rss_mib"] > 0
+    assert all(run["server"]["veeam_em_mcp"] == results["code"]["veeam_em_mcp"] for run in results["runs"]
+               if run["scenario"] == "report"), "the server measured is the code under test"

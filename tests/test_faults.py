@@ -142,6 +142,13 @@ class Case:
     tools: Outcome
     check_connection: Outcome
     env: dict[str, Any] = field(default_factory=dict)
+    # The tools that read whole query windows, when they fare otherwise: a page over the response cap is asked
+    # for again in smaller pages (the model cannot change a cap), so a one-off huge answer is read past.
+    windows: Outcome | None = None
+
+
+WINDOW_TOOLS = frozenset({"find_job_sessions", "find_task_sessions", "list_jobs", "protection_report",
+                          "list_repositories"})
 
 
 PATH = r"/api/\S+"
@@ -269,9 +276,9 @@ CASES = [
     ),
     # hundreds of MB: the client stops at its cap; check_connection reports it as a failed api check
     Case("huge-streamed", "huge=300MB:1,method=GET", 1, Fails(TOO_LARGE % (PATH, r"\d+")),
-         Diagnoses("api", "error", TOO_LARGE_FIRST % r"\d+", regex=True)),
+         Diagnoses("api", "error", TOO_LARGE_FIRST % r"\d+", regex=True), windows=Ok()),
     Case("huge-declared", "huge=300MB:1,method=GET,length=declared", 1, Fails(TOO_LARGE % (PATH, "314572800")),
-         Diagnoses("api", "error", TOO_LARGE_FIRST % "314572800", regex=True)),
+         Diagnoses("api", "error", TOO_LARGE_FIRST % "314572800", regex=True), windows=Ok()),
     Case("huge-gzip-bomb", "huge=1GB:1,method=GET,encoding=gzip", 1, Fails(COMPRESSED % PATH),
          Diagnoses("api", "error", "Enterprise Manager's answer for /api/ is compressed (Content-Encoding: gzip)")),
     # XML with entity declarations is refused before any parsing, wherever the DTD sits
@@ -309,6 +316,8 @@ def test_every_fault_kind_is_in_the_matrix() -> None:
 async def test_fault_matrix(em: RunningSimulator, case: Case, tool: str) -> None:
     arguments = sample_arguments(em.base_url)[tool]
     expected = case.check_connection if tool == "check_connection" else case.tools
+    if tool in WINDOW_TOOLS and case.windows is not None:
+        expected = case.windows
     async with session(em, **case.env) as client:
         if tool not in {t.name for t in (await client.list_tools()).tools}:
             pytest.skip(f"{tool} is not registered (yet)")

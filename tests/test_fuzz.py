@@ -250,6 +250,13 @@ def harness() -> Iterator[Harness]:
                 cursor = (listing.structured_content or {}).get("next_cursor")
                 assert isinstance(cursor, str), listing.content
                 harness.real_cursors["follow_link"] = cursor
+            # Every other tool that takes a cursor: a real one each, from a page small enough to have a next.
+            for tool, arguments in PAGED_FIRST_PAGES.items():
+                if tool in harness.tools:
+                    page = harness.call(tool, arguments)
+                    cursor = (page.structured_content or {}).get("next_cursor")
+                    assert isinstance(cursor, str), (tool, page.content)
+                    harness.real_cursors[tool] = cursor
             yield harness
     print("\nfuzz cases (tool, outcome):", dict(CASES), "total:", sum(CASES.values()))
 
@@ -262,6 +269,16 @@ def large_estate() -> Iterator[Harness]:
         with session as client:
             yield Harness(portal, client, app)
 
+
+# First pages of the estate tools that have a next page (so their real cursors can be forged from).
+PAGED_FIRST_PAGES: dict[str, dict[str, Any]] = {
+    "find_job_sessions": {"created_after": "2000-01-01", "newest_per_job": False, "page_size": 3},
+    "find_task_sessions": {"created_after": "2000-01-01", "page_size": 3},
+    "list_jobs": {"page_size": 2},
+    "protection_report": {"page_size": 3},
+    "get_job_session": {"session_id": build_dataset(anchor=ANCHOR).facts.all_failed_session_id, "page_size": 1},
+}
+CURSOR_TOOLS = ["find_vm_restore_points", "follow_link", *PAGED_FIRST_PAGES]
 
 # A real job session id in the forms a model may send it, and damaged copies: random text never finds one.
 _SESSION = build_dataset(anchor=ANCHOR).facts.all_failed_session_id
@@ -546,7 +563,7 @@ def forged_cursors(draw: st.DrawFn, real: dict[str, str], tool: str) -> str:
     return forge(search, payload)
 
 
-@pytest.mark.parametrize("name", ["find_vm_restore_points", "follow_link"])
+@pytest.mark.parametrize("name", CURSOR_TOOLS)
 def test_fuzz_forged_cursors(harness: Harness, name: str) -> None:
     if name not in harness.real_cursors:
         pytest.skip(f"{name} is not registered (yet)")
@@ -572,6 +589,14 @@ def issue_10_cursors(harness: Harness, name: str) -> dict[str, str]:
             cases[f"q.{field}={value!r}"] = forge(search, {**payload, "q": {**payload["q"], field: value}})
         cases["s=10**30"] = forge(search, {**payload, "s": 10**30})
         cases["p=-1"] = forge(search, {**payload, "p": -1})
+    if "a" in payload:  # the estate tools: their arguments and the kept answer's id travel in the cursor
+        for value in (0, 100_000, -5, "50", None):
+            cases[f"a.page_size={value!r}"] = forge(search, {**payload, "a": {**payload["a"], "page_size": value}})
+        cases["a.unknown argument"] = forge(search, {**payload, "a": {**payload["a"], "x": 1}})
+        cases["s unknown"] = forge(search, {**payload, "s": "A" * 24})
+        cases["s short"] = forge(search, {**payload, "s": "x"})
+        cases["o=-1"] = forge(search, {**payload, "o": -1})
+        cases["o=10**30"] = forge(search, {**payload, "o": 10**30})
     if "h" in payload:  # follow_link: the URL to continue with travels in the cursor
         cases["h off EM"] = forge(search, {**payload, "h": "http://evil.example/api/jobs"})
         cases["h with a lone surrogate"] = forge(search, {**payload, "h": payload["h"] + "\udfff"})
@@ -580,7 +605,7 @@ def issue_10_cursors(harness: Harness, name: str) -> dict[str, str]:
     return cases
 
 
-@pytest.mark.parametrize("name", ["find_vm_restore_points", "follow_link"])
+@pytest.mark.parametrize("name", CURSOR_TOOLS)
 def test_issue_10_cursors_are_refused_before_any_request(harness: Harness, name: str) -> None:
     if len(harness.real_cursors) < 2:
         pytest.skip("needs both tools' cursors")

@@ -80,7 +80,7 @@ async def test_only_that_vms_points_newest_first_each_once(
     assert points[0]["id"] == SQL01_POINT
     assert [page["page"] for page in pages] == list(range(1, len(pages) + 1))
     assert {page["pages_count"] for page in pages} == {len(pages)}
-    assert not any(page["truncated"] for page in pages)
+    assert [page["truncated"] for page in pages] == [True] * (len(pages) - 1) + [False], "more follow, until the last"
     assert pages[0]["query"]["em_filter"] == 'VmDisplayName=="SQL01"'
 
 
@@ -158,7 +158,7 @@ async def test_every_tool_result_stays_under_the_limit(mcp_session: McpFactory) 
     # A query link pages too: what fits, and a cursor to the rest of EM's page (never silently shortened).
     assert not query_link.is_error and len(text_of(query_link)) <= limit
     paged = query_link.structured_content or {}
-    assert paged["truncated"] is True and paged["next_cursor"] and paged["returned_items"] >= 1
+    assert paged["truncated"] is True and paged["next_cursor"] and paged["returned"] >= 1
 
 
 async def test_bad_cursor_and_contradicting_arguments_are_clear_errors(mcp_session: McpFactory) -> None:

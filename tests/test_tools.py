@@ -92,7 +92,7 @@ async def test_follow_links_from_a_restore_point(mcp_session: McpFactory, datase
         assert children["resource"]["item_type"] == "VmRestorePoint"
         assert SQL01_POINT in {item["id"] for item in children["resource"]["items"]}
         assert children["truncated"] is False
-        assert children["total_items"] == children["returned_items"] == len(children["resource"]["items"])
+        assert children["total"] == children["returned"] == len(children["resource"]["items"])
 
         mounts = await call_ok(client, "follow_link", {"href": point["collections"]["mounts"]})
         assert mounts["resource"]["kind"] == "VmRestorePointMounts"
@@ -107,7 +107,7 @@ async def test_large_collection_is_truncated_and_says_so(mcp_session: McpFactory
     # A top-level collection is read through EM's query service, a page at a time.
     assert result["resource_kind"] == "Query" and result["href"].startswith("/api/query?type=VmRestorePoint")
     assert result["truncated"] is True
-    assert result["returned_items"] == len(result["resource"]["items"]) >= 1
+    assert result["returned"] == len(result["resource"]["items"]) >= 1
     assert result["next_cursor"] and "follow_link(cursor=next_cursor)" in result["note"]
 
 

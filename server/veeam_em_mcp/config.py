@@ -86,6 +86,12 @@ class Settings:
     max_response_bytes: int = 16 * 1024 * 1024
     max_concurrency: int = 8
     max_result_chars: int = 20000
+    # Items per EM query page when an estate tool reads a whole window (VEEAM_EM_PAGE_SIZE).
+    page_size: int = 1000
+    # Where answers read over several cursor pages are kept: "" = in this process (memory), or a redis:// URL
+    # shared by every replica behind a load balancer (VEEAM_MCP_SNAPSHOT_STORE); kept snapshot_ttl seconds.
+    snapshot_store: str = ""
+    snapshot_ttl: float = 900.0
     enabled_tools: frozenset[str] | None = None
     demo: bool = False
     # Set when the password came from VEEAM_EM_PASSWORD_FILE: PasswordSource re-reads it when it changes.
@@ -144,6 +150,11 @@ class Settings:
             max_result_chars=int(
                 _number(env, "VEEAM_MCP_MAX_RESULT_CHARS", default["max_result_chars"], minimum=2000, integer=True)
             ),
+            page_size=int(
+                _number(env, "VEEAM_EM_PAGE_SIZE", default["page_size"], minimum=10, maximum=5000, integer=True)
+            ),
+            snapshot_store=_snapshot_store(env.get("VEEAM_MCP_SNAPSHOT_STORE", "")),
+            snapshot_ttl=_number(env, "VEEAM_MCP_SNAPSHOT_TTL", default["snapshot_ttl"], minimum=10, maximum=86400),
             enabled_tools=frozenset(t.strip() for t in tools.split(",") if t.strip()) if tools else None,
             password_file=password_file,
         )
@@ -304,6 +315,16 @@ def _number(
         upper = f" and at most {maximum:g}" if maximum is not None else ""
         raise ConfigurationError(name, f"must be at least {minimum:g}{upper}, not {raw}")
     return value
+
+
+def _snapshot_store(raw: str) -> str:
+    """"" (this process) or a redis:// / rediss:// / unix:// URL of a Redis or Valkey server."""
+    text = raw.strip()
+    if text and urlsplit(text).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigurationError(
+            "VEEAM_MCP_SNAPSHOT_STORE", f"must be a redis://host:port/db URL (Redis or Valkey), not {text!r}"
+        )
+    return text
 
 
 def _fingerprint(raw: str) -> str | None:

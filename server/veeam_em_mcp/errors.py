@@ -36,7 +36,8 @@ Hierarchy::
         ├── MalformedResponse
         │   └── HtmlInsteadOfApi ..... an HTML page where an EM resource was expected
         ├── ResponseTooLarge ......... EM's answer is over VEEAM_EM_MAX_RESPONSE_BYTES
-        └── ResultTooLarge ........... a tool's own answer is over VEEAM_MCP_MAX_RESULT_CHARS
+        ├── ResultTooLarge ........... a tool's own answer is over VEEAM_MCP_MAX_RESULT_CHARS
+        └── SnapshotUnavailable ...... a cursor's snapshot is gone (expired, another replica, store down)
 """
 
 from __future__ import annotations
@@ -271,4 +272,11 @@ class ResponseTooLarge(ResponseError):
 class ResultTooLarge(ResponseError):
     """Raised when a tool's own answer would exceed VEEAM_MCP_MAX_RESULT_CHARS and cannot be cut without
     losing part of one resource. Nothing is returned; raise the limit or ask for less.
+    """
+
+
+class SnapshotUnavailable(ResponseError):
+    """Raised when the answer a cursor belongs to can no longer be read: it expired, this server restarted,
+    another replica answered without a shared snapshot store (``VEEAM_MCP_SNAPSHOT_STORE``), or that store
+    failed. Nothing is mixed from two readings of EM: call the tool again without the cursor to start again.
     """

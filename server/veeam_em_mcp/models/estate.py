@@ -2,15 +2,18 @@
 
 Rows are compact (what an administrator's question needs), say when the data is incomplete, and never
 turn a running job into a success or a failure: ``outcome`` is ``running`` until EM says the run stopped.
+Every row carries EM's id of what it describes (a VM's reference, a job's id): names repeat across backup
+servers, vCenters and tenants, so rows are told apart, and filtered again, by id. Every paged answer has
+the same envelope (``Page``), described field by field.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from .base import Model, UtcTimestamp
+from .base import Model, UtcTimestamp, free_text
 from .resources import BackupJobSession
 
 Outcome = Literal["succeeded", "warning", "failed", "running", "unknown"]
@@ -20,6 +23,30 @@ OUTCOME = (
     "succeeded, warning, failed, or running (EM has not finished it: its result means nothing yet); unknown when EM "
     "reported no result"
 )
+CUT = "Present only when the text was cut to fit: how many characters EM's whole text has"
+
+
+class Page(Model):
+    """The envelope every paged answer shares. ``truncated`` has one meaning: more rows follow."""
+
+    ROWS: ClassVar[str] = "rows"  # the field holding the rows
+
+    returned: int = Field(description="Rows in this result")
+    total: int = Field(description="Rows in the whole answer, over all its pages")
+    next_cursor: str | None = Field(
+        None, description="Pass as cursor, alone, for the next rows; absent on the answer's last page"
+    )
+    truncated: bool = Field(
+        False, description="True when this result is not the whole answer: more rows follow (next_cursor)"
+    )
+    as_of: UtcTimestamp | None = Field(
+        None, description="When EM was read for this answer (UTC); every page of one cursor walk has the same"
+    )
+    em_requests: int = Field(
+        description="EM requests this call made (0 for a later page: it comes from the answer kept at the first)"
+    )
+    note: str | None = Field(None, description="What was left out, cut or may be off, or why nothing matched")
+    shared: dict[str, Any] | None = Field(None, description=SHARED)
 
 
 class Window(Model):
@@ -33,11 +60,11 @@ class Window(Model):
 class Counts(Model):
     """How many rows have each outcome."""
 
-    succeeded: int = 0
-    warning: int = 0
-    failed: int = 0
-    running: int = 0
-    unknown: int = 0
+    succeeded: int = Field(0, description="Rows that succeeded")
+    warning: int = Field(0, description="Rows that ended with a warning")
+    failed: int = Field(0, description="Rows that failed")
+    running: int = Field(0, description="Rows still running")
+    unknown: int = Field(0, description="Rows without a result from EM")
 
 
 # --- job runs ---------------------------------------------------------------------------------------
@@ -47,7 +74,8 @@ class JobRun(Model):
     """One job run (a job session); with newest_per_job, the newest run of its job in the window."""
 
     id: str | None = Field(None, description="Job session GUID: pass to get_job_session for its VMs and reasons")
-    job_name: str | None = None
+    job_name: str | None = Field(None, description=free_text("The job's name"))
+    job_id: str | None = Field(None, description="The job's GUID (names repeat across backup servers; this does not)")
     job_type: str | None = Field(None, description="Backup, BackupCopy, ImmediateBackupCopy(Worker), AgentBackup…")
     outcome: Outcome = Field(description=OUTCOME)
     result: str | None = Field(None, description="EM's Result (Success, Warning, Failed); absent while running")
@@ -65,21 +93,16 @@ class JobRun(Model):
     )
 
 
-class FindJobSessionsResult(Model):
+class FindJobSessionsResult(Page):
     """Job runs from EM's query service, newest first; with newest_per_job, one row per job: its outcome."""
 
-    sessions: list[JobRun] = Field(description="The runs (newest_per_job: the newest run of each job, by job name)")
-    shared: dict[str, Any] | None = Field(None, description=SHARED)
-    summary: str = Field(description="One sentence: how many jobs or runs, and how they ended")
-    counts: Counts = Field(description="Rows per outcome, over the whole window (not only this page)")
+    ROWS: ClassVar[str] = "sessions"
+
+    sessions: list[JobRun] = Field(description="The runs (newest_per_job: the newest run of each job, by job id)")
+    summary: str = Field(description="One sentence: what the window holds, and what the filters kept")
+    counts: Counts = Field(description="Rows per outcome over the whole window, before the result filter")
     newest_per_job: bool = Field(description="True: a job's newest run in the window is its answer")
-    window: Window
-    returned: int = Field(description="Rows in this result")
-    total: int | None = Field(None, description="Rows in the whole answer (newest_per_job), when known")
-    next_cursor: str | None = Field(None, description="Pass as cursor to get the next rows; absent at the end")
-    truncated: bool = Field(False, description="True when more rows follow (next_cursor)")
-    em_requests: int = Field(description="EM requests made for this result")
-    note: str | None = Field(None, description="What was left out, or why nothing matched")
+    window: Window = Field(description="The time window read")
 
 
 # --- VM outcomes --------------------------------------------------------------------------------------
@@ -88,14 +111,19 @@ class FindJobSessionsResult(Model):
 class TaskRun(Model):
     """One VM in one job run (a task session); with newest_per_vm, the VM's newest task in the window."""
 
-    vm_name: str | None = None
-    job_name: str | None = Field(None, description="The job (from the job session's name)")
+    vm_name: str | None = Field(None, description=free_text("The VM's name"))
+    vm_id: str | None = Field(
+        None, description="EM's reference of the VM (its HierarchyObjRef): names repeat across vCenters, this not"
+    )
+    job_name: str | None = Field(None, description=free_text("The job (from the job run's name)"))
+    backup_server: str | None = Field(None, description="Name of the backup server that processed it")
     outcome: Outcome = Field(description=OUTCOME)
     result: str | None = Field(None, description="EM's Result: Success, Warning or Failed")
     state: str | None = Field(None, description="Completed when done; InProgress or Pending while the run goes on")
-    reason: str | None = Field(None, description="EM's whole text of why it failed or warned")
-    start: UtcTimestamp | None = None
-    end: UtcTimestamp | None = None
+    reason: str | None = Field(None, description=free_text("EM's text of why it failed or warned"))
+    reason_chars: int | None = Field(None, description=CUT)
+    start: UtcTimestamp | None = Field(None, description="When processing of the VM started (UTC)")
+    end: UtcTimestamp | None = Field(None, description="When it ended (UTC); absent while running")
     total_size: int | None = Field(None, description="Bytes EM reports for the task (0 when it failed)")
     restore_point: str | None = Field(
         None, description="GUID of the VM restore point it created (get_vm_restore_point)"
@@ -106,39 +134,32 @@ class TaskRun(Model):
     )
     failed_attempts: int | None = Field(None, description="With newest_per_vm: of those, how many failed")
     earlier_reason: str | None = Field(
-        None, description="With newest_per_vm, when the newest succeeded: the reason of the last failed attempt"
+        None,
+        description=free_text("With newest_per_vm, when the newest succeeded: the reason of the last failed attempt"),
     )
 
 
-class FindTaskSessionsResult(Model):
-    """Per-VM outcomes across job runs, newest first; with newest_per_vm, one row per VM."""
+class FindTaskSessionsResult(Page):
+    """Per-VM outcomes across job runs, newest first; with newest_per_vm, one row per VM (by its id)."""
 
-    tasks: list[TaskRun]
-    shared: dict[str, Any] | None = Field(None, description=SHARED)
-    summary: str = Field(description="One sentence: how many VMs or tasks, and how they ended")
-    counts: Counts = Field(description="Rows per outcome, over the whole window (not only this page)")
-    newest_per_vm: bool
-    window: Window
-    returned: int
-    total: int | None = Field(None, description="Rows in the whole answer, when known")
-    next_cursor: str | None = None
-    truncated: bool = False
-    em_requests: int
-    note: str | None = None
+    ROWS: ClassVar[str] = "tasks"
+
+    tasks: list[TaskRun] = Field(description="The rows (newest_per_vm: the newest task of each VM, failures first)")
+    summary: str = Field(description="One sentence: what the window holds, and what the filters kept")
+    counts: Counts = Field(description="Rows per outcome over the whole window, before the result filter")
+    newest_per_vm: bool = Field(description="True: a VM's newest task in the window is its answer")
+    window: Window = Field(description="The time window read")
 
 
-class JobSessionDetail(Model):
-    """One job run and every VM in it, with EM's whole reason for each failure or warning."""
+class JobSessionDetail(Page):
+    """One job run and every VM in it, with EM's reason for each failure or warning."""
+
+    ROWS: ClassVar[str] = "tasks"
 
     session: BackupJobSession = Field(description="The job run as EM gives it (compact)")
     outcome: Outcome = Field(description=OUTCOME)
     tasks: list[TaskRun] = Field(description="One row per VM of the run, failures first")
-    counts: Counts = Field(description="VMs per outcome")
-    returned: int
-    total: int = Field(description="Task sessions EM holds for the run")
-    truncated: bool = Field(False, description="True when rows were left out to fit the size limit (successes first)")
-    em_requests: int
-    note: str | None = None
+    counts: Counts = Field(description="VMs per outcome, over the whole run")
 
 
 # --- jobs ---------------------------------------------------------------------------------------------
@@ -147,7 +168,7 @@ class JobSessionDetail(Model):
 class Member(Model):
     """A job member: a VM, or a container (Folder, Tag, Host, ResourcePool…) whose VMs the job backs up."""
 
-    name: str | None = None
+    name: str | None = Field(None, description=free_text("Its name in the job"))
     type: str | None = Field(None, description="Vm, or the container type")
 
 
@@ -155,20 +176,20 @@ class LastRun(Model):
     """A job's newest run in the last days."""
 
     outcome: Outcome = Field(description=OUTCOME)
-    start: UtcTimestamp | None = None
-    end: UtcTimestamp | None = None
-    is_retry: bool | None = None
+    start: UtcTimestamp | None = Field(None, description="When it started (UTC)")
+    end: UtcTimestamp | None = Field(None, description="When it ended (UTC); absent while running")
+    is_retry: bool | None = Field(None, description="True for an automatic retry of an earlier failed run")
     session: str | None = Field(None, description="Job session GUID (get_job_session)")
 
 
 class JobRow(Model):
     """One job: what it is, whether it runs, when next, how its newest run ended, what it backs up."""
 
-    name: str | None = None
-    id: str | None = Field(None, description="Job GUID")
-    job_type: str | None = None
-    platform: str | None = None
-    backup_server: str | None = None
+    name: str | None = Field(None, description=free_text("The job's name"))
+    id: str | None = Field(None, description="Job GUID (job names repeat across backup servers; this does not)")
+    job_type: str | None = Field(None, description="Backup, BackupCopy, ImmediateBackupCopy, Replica…")
+    platform: str | None = Field(None, description="VMware, Hyperv, vCloud, CustomPlatform…")
+    backup_server: str | None = Field(None, description="Name of the backup server that runs it")
     schedule_enabled: bool | None = Field(None, description="False: the job does not run on its schedule")
     schedule: str | None = Field(None, description="EM's schedule in words")
     next_run: UtcTimestamp | None = Field(None, description="When it runs next (UTC); absent when not scheduled")
@@ -179,15 +200,12 @@ class JobRow(Model):
     )
 
 
-class ListJobsResult(Model):
-    jobs: list[JobRow]
-    shared: dict[str, Any] | None = Field(None, description=SHARED)
-    returned: int
-    total: int = Field(description="Jobs matching the filters")
-    next_cursor: str | None = None
-    truncated: bool = False
-    em_requests: int
-    note: str | None = None
+class ListJobsResult(Page):
+    """Jobs, sorted by name; with vm_name, the jobs that protect that VM."""
+
+    ROWS: ClassVar[str] = "jobs"
+
+    jobs: list[JobRow] = Field(description="The jobs")
 
 
 # --- repositories -----------------------------------------------------------------------------------
@@ -196,10 +214,10 @@ class ListJobsResult(Model):
 class RepositoryRow(Model):
     """One repository and how full it is. EM reports -1 when it does not know (object storage): said as unknown."""
 
-    name: str | None = None
-    id: str | None = None
+    name: str | None = Field(None, description=free_text("The repository's name"))
+    id: str | None = Field(None, description="Repository GUID")
     storage_kind: str | None = Field(None, description="EM's Kind (Extendable = scale-out)")
-    backup_server: str | None = None
+    backup_server: str | None = Field(None, description="Name of the backup server it belongs to")
     capacity: int | None = Field(None, description="Bytes; absent when unknown")
     free_space: int | None = Field(None, description="Bytes; absent when unknown")
     used: int | None = Field(None, description="capacity - free_space, bytes; absent when unknown")
@@ -210,10 +228,12 @@ class RepositoryRow(Model):
 
 
 class RepositoryTotals(Model):
+    """Capacity and free space added up over the repositories whose sizes are known and not counted twice."""
+
     capacity: int = Field(description="Bytes over the repositories counted")
-    free_space: int
-    used: int
-    used_percent: float | None = None
+    free_space: int = Field(description="Bytes free over the repositories counted")
+    used: int = Field(description="capacity - free_space, bytes")
+    used_percent: float | None = Field(None, description="used / capacity in percent")
     counted: int = Field(description="Repositories counted")
     left_out: list[str] = Field(
         default_factory=list, description="Not counted, and why (unknown size; a scale-out whose extents are listed)"
@@ -221,11 +241,13 @@ class RepositoryTotals(Model):
 
 
 class ListRepositoriesResult(Model):
-    repositories: list[RepositoryRow]
-    totals: RepositoryTotals
-    returned: int
-    em_requests: int
-    note: str | None = None
+    """Every repository and how full it is, with totals."""
+
+    repositories: list[RepositoryRow] = Field(description="The repositories, by name")
+    totals: RepositoryTotals = Field(description="Totals over the repositories that can be added up")
+    returned: int = Field(description="Rows in this result")
+    em_requests: int = Field(description="EM requests made for this result")
+    note: str | None = Field(None, description="What is missing or may be off, or why nothing is listed")
 
 
 # --- the protection report --------------------------------------------------------------------------
@@ -236,40 +258,43 @@ Status = Literal["met", "missed", "never backed up"]
 class ProtectionRow(Model):
     """One protected VM: its job(s), its newest restore point and age against the RPO, its newest task."""
 
-    vm_name: str
+    vm_name: str = Field(description=free_text("The VM's name"))
+    vm_id: str | None = Field(
+        None, description="EM's reference of the VM (HierarchyObjRef): VM names repeat across vCenters, this not"
+    )
+    backup_server: str | None = Field(None, description="Name of the backup server that protects it")
+    platform: str | None = Field(None, description="VMware, HyperV or vCloud (from vm_id)")
     status: Status = Field(description="met, missed (newest point older than rpo_hours), or never backed up")
-    jobs: list[str] | None = Field(None, description="The job(s) that back it up")
+    jobs: list[str] | None = Field(None, description=free_text("The names of the job(s) that back it up"))
     job_enabled: bool | None = Field(None, description="False when none of its jobs runs on a schedule")
     newest_point: UtcTimestamp | None = Field(None, description="Its newest restore point (UTC)")
     age_hours: float | None = Field(None, description="Hours between newest_point and as_of")
     last_outcome: Outcome | None = Field(None, description="Its newest task in the window: " + OUTCOME)
     last_task: UtcTimestamp | None = Field(None, description="When that task started")
-    last_reason: str | None = Field(None, description="EM's reason, when that task failed or warned")
+    last_reason: str | None = Field(None, description=free_text("EM's reason, when that task failed or warned"))
+    last_reason_chars: int | None = Field(None, description=CUT)
     restore_point: str | None = Field(None, description="GUID of the newest point (get_vm_restore_point)")
 
 
 class ProtectionSummary(Model):
-    vms: int = Field(description="Protected VMs EM knows (job members, task sessions, restore points)")
-    met: int
-    missed: int
-    never_backed_up: int
+    """The report's numbers, over every row (before only_problems)."""
+
+    vms: int = Field(description="Protected VMs EM knows (job members, task sessions, restore points), by id")
+    met: int = Field(description="VMs whose newest point is within the RPO")
+    missed: int = Field(description="VMs whose newest point is older than the RPO, or unknown")
+    never_backed_up: int = Field(description="VMs with no restore point at all")
     failed_last_run: int = Field(description="VMs whose newest task failed")
     running: int = Field(0, description="VMs whose newest task is still running")
 
 
-class ProtectionReport(Model):
-    """Every VM EM knows to be protected, against an RPO, in compact rows."""
+class ProtectionReport(Page):
+    """Every VM EM knows to be protected, against an RPO, in compact rows (problems first)."""
 
-    rows: list[ProtectionRow]
-    summary: ProtectionSummary
+    ROWS: ClassVar[str] = "rows"
+
+    rows: list[ProtectionRow] = Field(description="One row per VM (by vm_id), problems first")
+    summary: ProtectionSummary = Field(description="Counts over every VM of the report")
     summary_line: str = Field(description="One sentence a person can read")
-    rpo_hours: float
-    as_of: UtcTimestamp = Field(description="The time ages were measured against (UTC)")
+    rpo_hours: float = Field(description="The RPO checked, in hours")
     window: Window = Field(description="The task sessions and restore points read (older points: per VM, see note)")
-    only_problems: bool
-    returned: int
-    total: int = Field(description="Rows of the whole report (after filters)")
-    next_cursor: str | None = None
-    truncated: bool = False
-    em_requests: int = Field(description="EM requests made to build the report")
-    note: str | None = None
+    only_problems: bool = Field(description="True: only the rows with a problem are listed")

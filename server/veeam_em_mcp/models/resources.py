@@ -24,7 +24,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .base import Model, Platform, UtcTimestamp
+from .base import Model, Platform, UtcTimestamp, free_text
+
+KIND = "The EM type of the resource: says which model this is"
 
 # --- building blocks ------------------------------------------------------------------------
 
@@ -50,7 +52,7 @@ class Entity(Model):
 
     kind: str = Field(description="The EM type of the resource")  # each model narrows it to its Literal
     id: str | None = Field(None, description="GUID of the resource (its UID is urn:veeam:<kind>:<id>)")
-    name: str | None = Field(None, description="Display name, as EM gives it")
+    name: str | None = Field(None, description=free_text("Display name, as EM gives it"))
     uid: str | None = Field(None, description="EM's UID, only when it is not urn:veeam:<kind>:<id>")
     href: str | None = Field(None, description="Path of the resource, only when it is not the canonical one")
     collections: dict[str, str] | None = Field(
@@ -68,11 +70,11 @@ class Entity(Model):
 class VmRestorePoint(Entity):
     """One VM's restore point: when it was taken, how, and the file, job-level point and server behind it."""
 
-    kind: Literal["VmRestorePoint"] = "VmRestorePoint"
+    kind: Literal["VmRestorePoint"] = Field("VmRestorePoint", description=KIND)
     name: str | None = Field(
         None, description="EM's name of the point; left out when it is just <vm_name>@<creation time>"
     )
-    vm_name: str | None = Field(None, description="VM name; some EM versions omit it")
+    vm_name: str | None = Field(None, description=free_text("VM name; some EM versions omit it"))
     vm_display_name: str | None = Field(None, description="VM display name, only when it differs from vm_name")
     creation_time: UtcTimestamp | None = Field(None, description="When the point was created (UTC)")
     algorithm: str | None = Field(None, description="Full, Incremental, ReversedIncremental or SyntheticFull")
@@ -87,7 +89,7 @@ class VmRestorePoint(Entity):
 class RestorePoint(Entity):
     """A job-level restore point (one job run), parent of the per-VM restore points."""
 
-    kind: Literal["RestorePoint"] = "RestorePoint"
+    kind: Literal["RestorePoint"] = Field("RestorePoint", description=KIND)
     backup_date: UtcTimestamp | None = Field(None, description="When the job run's backup was taken (UTC)")
     backup: Ref | None = Field(None, description="The backup (the job's chain) it belongs to")
     backup_server: Ref | None = Field(None, description="The backup server that made it")
@@ -96,7 +98,7 @@ class RestorePoint(Entity):
 class BackupServer(Entity):
     """A Veeam Backup & Replication server registered in Enterprise Manager."""
 
-    kind: Literal["BackupServer"] = "BackupServer"
+    kind: Literal["BackupServer"] = Field("BackupServer", description=KIND)
     description: str | None = None
     port: int | None = Field(None, description="VBR service port (default 9392)")
     version: str | None = Field(None, description="VBR version")
@@ -107,7 +109,7 @@ class BackupServer(Entity):
 class BackupFile(Entity):
     """A backup file on a repository: .vbk (full), .vib (increment) or .vrb (reverse increment)."""
 
-    kind: Literal["BackupFile"] = "BackupFile"
+    kind: Literal["BackupFile"] = Field("BackupFile", description=KIND)
     file_path: str | None = None
     file_type: str | None = Field(None, description="vbk, vib or vrb")
     backup_size: int | None = Field(None, description="Bytes on disk")
@@ -122,7 +124,7 @@ class BackupFile(Entity):
 class Backup(Entity):
     """A backup (the chain of files one job writes)."""
 
-    kind: Literal["Backup"] = "Backup"
+    kind: Literal["Backup"] = Field("Backup", description=KIND)
     platform: str | None = Field(None, description="VMware, HyperV, vCloud, Agent…")
     backup_type: str | None = Field(None, description="Standard, ParentBackup or ChildBackup")
     repository: Ref | None = Field(None, description="The repository that holds it")
@@ -142,10 +144,10 @@ class JobInclude(Model):
 class Job(Entity):
     """A job: its type, platform, schedule (summarised; EM's whole tree is at its href) and members."""
 
-    kind: Literal["Job"] = "Job"
+    kind: Literal["Job"] = Field("Job", description=KIND)
     job_type: str | None = Field(None, description="Backup, BackupCopy, ImmediateBackupCopy, Replica…")
     platform: str | None = Field(None, description="VMware, Hyperv, vCloud, CustomPlatform…")
-    description: str | None = None
+    description: str | None = Field(None, description=free_text("The job's description"))
     schedule_configured: bool | None = None
     schedule_enabled: bool | None = None
     next_run: UtcTimestamp | None = Field(None, description="When the job runs next (UTC), if scheduled")
@@ -160,8 +162,9 @@ class Job(Entity):
 class BackupJobSession(Entity):
     """One run of a job. An automatic retry is a run of its own (is_retry): the newest run of a job is its outcome."""
 
-    kind: Literal["BackupJobSession"] = "BackupJobSession"
-    job_name: str | None = None
+    kind: Literal["BackupJobSession"] = Field("BackupJobSession", description=KIND)
+    job_name: str | None = Field(None, description=free_text("The job's name"))
+    job_uid: str | None = Field(None, description="The job's UID (urn:veeam:Job:<GUID>): names repeat, this not")
     job_type: str | None = Field(None, description="Backup, BackupCopy, ImmediateBackupCopy(Worker), AgentBackup…")
     creation_time: UtcTimestamp | None = Field(None, description="When the run started (UTC)")
     end_time: UtcTimestamp | None = Field(None, description="When it ended (UTC); absent while it runs")
@@ -169,7 +172,9 @@ class BackupJobSession(Entity):
     result: str | None = Field(None, description="Success, Warning or Failed; meaningless while the run is running")
     progress: int | None = Field(None, description="Percent (0 on a backup copy's parent session even when done)")
     is_retry: bool | None = Field(None, description="True for an automatic retry of an earlier failed run")
-    failure_message: str | None = Field(None, description="Mostly empty on EM: the reasons are in the task sessions")
+    failure_message: str | None = Field(
+        None, description=free_text("Mostly empty on EM: the reasons are in the task sessions")
+    )
     backup_server: Ref | None = None
     job: Ref | None = Field(None, description="The job this is a run of")
     restore_points: list[Ref] | None = Field(None, description="The job-level restore points this run created")
@@ -178,13 +183,15 @@ class BackupJobSession(Entity):
 class BackupTaskSession(Entity):
     """One VM in one job run: its outcome, EM's reason when it failed or warned, and the point it made."""
 
-    kind: Literal["BackupTaskSession"] = "BackupTaskSession"
-    vm_name: str | None = Field(None, description="The VM (EM's VmDisplayName)")
+    kind: Literal["BackupTaskSession"] = Field("BackupTaskSession", description=KIND)
+    vm_name: str | None = Field(None, description=free_text("The VM (EM's VmDisplayName)"))
     creation_time: UtcTimestamp | None = Field(None, description="When processing of the VM started (UTC)")
     end_time: UtcTimestamp | None = Field(None, description="When it ended (UTC); absent while it runs")
     state: str | None = Field(None, description="Completed when done; InProgress or Pending while the run goes on")
     result: str | None = Field(None, description="Success, Warning or Failed")
-    reason: str | None = Field(None, description="EM's whole text of why it failed or warned; absent on success")
+    reason: str | None = Field(
+        None, description=free_text("EM's whole text of why it failed or warned; absent on success")
+    )
     total_size: int | None = Field(None, description="Bytes EM reports for the task (the VM's size; 0 when failed)")
     vm_uid: str | None = Field(None, description="The VM's reference in the virtual infrastructure")
     backup_server: Ref | None = None
@@ -195,7 +202,7 @@ class BackupTaskSession(Entity):
 class ObjectInJob(Entity):
     """One member of a job as EM lists it under the job's includes."""
 
-    kind: Literal["ObjectInJob"] = "ObjectInJob"
+    kind: Literal["ObjectInJob"] = Field("ObjectInJob", description=KIND)
     hierarchy_obj_ref: str | None = None
     display_name: str | None = None
     order: int | None = None
@@ -205,7 +212,7 @@ class ObjectInJob(Entity):
 class Repository(Entity):
     """A backup repository: where backups are stored, and how full it is (-1 means EM does not know)."""
 
-    kind: Literal["Repository"] = "Repository"
+    kind: Literal["Repository"] = Field("Repository", description=KIND)
     capacity: int | None = Field(None, description="Bytes; -1 when EM does not know it (object storage)")
     free_space: int | None = Field(None, description="Bytes; -1 when EM does not know it (object storage)")
     storage_kind: str | None = Field(
@@ -217,7 +224,7 @@ class Repository(Entity):
 class EntityRef(Model):
     """A reference: what EM names the target, and where it is. follow_link(href) gives the whole resource."""
 
-    kind: Literal["EntityRef"] = "EntityRef"
+    kind: Literal["EntityRef"] = Field("EntityRef", description=KIND)
     type: str | None = Field(None, description="EM type of the target (from the reference's Type), e.g. Job")
     id: str | None = Field(None, description="GUID of the target")
     name: str | None = Field(None, description="Display name of the target")
@@ -227,7 +234,7 @@ class EntityRef(Model):
 class EntityReferences(Model):
     """A list of references, as EM returns for collections."""
 
-    kind: Literal["EntityReferences"] = "EntityReferences"
+    kind: Literal["EntityReferences"] = Field("EntityReferences", description=KIND)
     href: str | None = None
     refs: list[EntityRef] = Field(default_factory=list)
 
@@ -241,7 +248,7 @@ class VmRestorePointMount(Model):
 class VmRestorePointMounts(Model):
     """Mount points of a restore point (they live only as long as the EM logon session)."""
 
-    kind: Literal["VmRestorePointMounts"] = "VmRestorePointMounts"
+    kind: Literal["VmRestorePointMounts"] = Field("VmRestorePointMounts", description=KIND)
     href: str | None = None
     mounts: list[VmRestorePointMount] = Field(default_factory=list)
 
@@ -249,7 +256,7 @@ class VmRestorePointMounts(Model):
 class GenericResource(Model):
     """Any other EM resource, with all of its fields kept (names in snake_case)."""
 
-    kind: Literal["GenericResource"] = "GenericResource"
+    kind: Literal["GenericResource"] = Field("GenericResource", description=KIND)
     root: str | None = Field(None, description="EM's element or type name of the representation")
     href: str | None = Field(None, description="Path of the resource")
     links: list[Link] = Field(default_factory=list, description="Its links, exactly as EM sent them")

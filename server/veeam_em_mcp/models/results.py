@@ -52,14 +52,15 @@ class FindVmRestorePointsResult(Model):
     skipped_on_page: int = Field(
         0, description="Points at the start of that EM page that an earlier result already returned"
     )
-    em_pages_read: int = Field(
-        1, description="EM query pages read for this result (more than one only when platform filtering skips points)"
+    em_requests: int = Field(
+        1, description="EM requests this call made: query pages read (more than one only when platform filtering "
+        "skips points)"
     )
     next_cursor: str | None = Field(
         None, description="Pass as 'cursor' to get the next restore points; null when there are no more"
     )
     truncated: bool = Field(
-        False, description="True when points of this page were held back to fit the result size limit"
+        False, description="True when this result is not the whole answer: more points follow (next_cursor)"
     )
     held_back: int = Field(0, description="Points of this page not included here; next_cursor starts with them")
     note: str | None = Field(None, description="What was held back and how to get it, or why nothing matched")

@@ -12,6 +12,13 @@ from urllib.parse import urlsplit
 GUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 GUID = re.compile(rf"^{GUID_PATTERN}\Z")
 _ANY_GUID = re.compile(GUID_PATTERN)
+# A VM's reference in the virtual infrastructure: urn:VMware:Vm:<root>.vm-42, urn:HyperV:Vm:…, urn:vCloud:Vm:…
+_VM_REF = re.compile(r"^urn:[A-Za-z]+:Vm:\S+\Z", re.IGNORECASE)
+
+
+def is_vm_ref(text: str | None) -> bool:
+    """Whether ``text`` is a VM's reference (HierarchyObjRef / VmUid) rather than a VM's name."""
+    return bool(text and _VM_REF.match(text.strip()))
 
 
 def is_guid(text: str) -> bool:

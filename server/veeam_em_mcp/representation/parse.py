@@ -26,6 +26,9 @@ _BOM = "\ufeff"
 # Elements that are always list items even when only one is present.
 _LIST_ITEMS = frozenset({"Link", "Ref", "DirectoryEntry"})
 _DTD = re.compile(r"<!(doctype|entity)", re.IGNORECASE)
+# No EM resource is nested more than about a dozen levels (a job's schedule and members); a body nested
+# deeper is refused before it can exhaust Python's recursion (a 20,000-level document would).
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,17 @@ def gc_paused() -> Iterator[None]:
 def parse(body: bytes, content_type: str = "") -> Document:
     """Parse an EM body (XML or JSON, decided by content type and then by the first character)."""
     with gc_paused():
-        return _parse(body, content_type)
+        try:
+            return _parse(body, content_type)
+        except (_TooDeep, RecursionError):
+            raise MalformedResponse(
+                f"Enterprise Manager sent a document nested more than {MAX_DEPTH} levels deep, which no EM resource "
+                "is; refused to read it."
+            ) from None
+
+
+class _TooDeep(Exception):
+    """A document nested deeper than ``MAX_DEPTH``."""
 
 
 def _parse(body: bytes, content_type: str) -> Document:
@@ -161,7 +174,9 @@ def _is_plural(container: str, item: str) -> bool:
     return container in (item + "s", item + "es") or (item.endswith("y") and container == item[:-1] + "ies")
 
 
-def _xml_node(element: ElementTree.Element, tag: str, scrub: Callable[[str], str], *, fold: bool = True) -> Any:
+def _xml_node(
+    element: ElementTree.Element, tag: str, scrub: Callable[[str], str], *, fold: bool = True, depth: int = 0
+) -> Any:
     """The normalised value of one element, read straight from the tree (no intermediate dict tree).
 
     Attributes and child elements become keys; an element with text only becomes its text (``None`` when
@@ -169,6 +184,8 @@ def _xml_node(element: ElementTree.Element, tag: str, scrub: Callable[[str], str
     (``VmRestorePoints`` > ``VmRestorePoint``) become lists; a container holding only such a list
     becomes the list; ``Links`` becomes the list of its links.
     """
+    if depth > MAX_DEPTH:
+        raise _TooDeep
     attributes = element.attrib
     text = element.text.strip() if element.text else ""
     if not attributes and len(element) == 0:
@@ -180,7 +197,7 @@ def _xml_node(element: ElementTree.Element, tag: str, scrub: Callable[[str], str
         ((inner, children),) = groups.items()
         plural = _is_plural(tag, inner)
         if (len(children) > 1 or plural or inner in _LIST_ITEMS) and (inner == tag or plural or inner in _LIST_ITEMS):
-            return [_xml_node(child, inner, scrub) for child in children]  # a container of one list is the list
+            return [_xml_node(child, inner, scrub, depth=depth + 1) for child in children]  # one list: the list
     keep = scrub is _keep
     if keep:
         out: dict[str, Any] = {_key(key): value for key, value in attributes.items()}
@@ -198,18 +215,20 @@ def _xml_node(element: ElementTree.Element, tag: str, scrub: Callable[[str], str
                 if _tag(link.tag) in ("Link", "link")
             ]
         elif len(children) > 1 or inner in _LIST_ITEMS or _is_plural(tag, inner):
-            out[name] = [_xml_node(child, inner, scrub) for child in children]
+            out[name] = [_xml_node(child, inner, scrub, depth=depth + 1) for child in children]
         else:
             child = children[0]
             if not child.attrib and len(child) == 0:  # a leaf (most elements): its text, without a call
                 leaf = child.text.strip() if child.text else ""
                 out[name] = (leaf if keep else scrub(leaf)) if leaf else None
             else:
-                out[name] = _xml_node(child, inner, scrub)
+                out[name] = _xml_node(child, inner, scrub, depth=depth + 1)
     return out
 
 
-def _normalise_mapping(raw: dict[str, Any], scrub: Callable[[str], str]) -> dict[str, Any]:
+def _normalise_mapping(raw: dict[str, Any], scrub: Callable[[str], str], depth: int = 0) -> dict[str, Any]:
+    if depth > MAX_DEPTH:
+        raise _TooDeep
     out: dict[str, Any] = {}
     keep = scrub is _keep
     for key, value in raw.items():
@@ -218,17 +237,19 @@ def _normalise_mapping(raw: dict[str, Any], scrub: Callable[[str], str]) -> dict
             continue
         local, name = names
         if name == "links":
-            out["links"] = _links(value, scrub)
+            out["links"] = _links(value, scrub, depth + 1)
         elif value.__class__ is str:  # the common case first, without a call (hundreds of thousands per page)
             out[name] = value if keep else scrub(value)
         elif isinstance(value, (dict, list)):
-            out[name] = _normalise_value(local, value, scrub)
+            out[name] = _normalise_value(local, value, scrub, depth + 1)
         else:
             out[name] = value
     return out
 
 
-def _normalise_value(local: str, value: Any, scrub: Callable[[str], str]) -> Any:
+def _normalise_value(local: str, value: Any, scrub: Callable[[str], str], depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise _TooDeep
     if isinstance(value, dict):
         # Same-name or plural wrapper around a list: {"Refs": {"Refs": [...]}}, {"X s": {"X": [...]}}.
         if len(value) == 1:
@@ -237,16 +258,16 @@ def _normalise_value(local: str, value: Any, scrub: Callable[[str], str]) -> Any
             if isinstance(inner, list) and (
                 inner_local == local or local in (inner_local + "s", inner_local + "es") or inner_local in _LIST_ITEMS
             ):
-                return [_normalise_value(inner_local, item, scrub) for item in inner]
-        return _normalise_mapping(value, scrub)
+                return [_normalise_value(inner_local, item, scrub, depth + 1) for item in inner]
+        return _normalise_mapping(value, scrub, depth)
     if isinstance(value, list):
-        return [_normalise_value(local, item, scrub) for item in value]
+        return [_normalise_value(local, item, scrub, depth + 1) for item in value]
     if isinstance(value, str):
         return scrub(value)
     return value
 
 
-def _links(value: Any, scrub: Callable[[str], str]) -> list[dict[str, Any]]:
+def _links(value: Any, scrub: Callable[[str], str], depth: int) -> list[dict[str, Any]]:
     if value is None:
         return []
     if isinstance(value, dict):
@@ -258,4 +279,4 @@ def _links(value: Any, scrub: Callable[[str], str]) -> list[dict[str, Any]]:
         value = [value]
     if not isinstance(value, list):
         return []
-    return [_normalise_mapping(item, scrub) for item in value if isinstance(item, dict)]
+    return [_normalise_mapping(item, scrub, depth + 1) for item in value if isinstance(item, dict)]

@@ -15,6 +15,8 @@ from ..config import Settings
 from ..representation.links import LinkPolicy
 from .budget import ResultBudget
 from .completion import VmNameIndex
+from .flights import SingleFlight
+from .stores import SnapshotStore, store_from_settings
 
 
 @dataclass
@@ -26,12 +28,15 @@ class EmContext:
     vm_names: VmNameIndex = field(default_factory=VmNameIndex)
     # The EM session state (logged on, as whom) last announced to veeam-em://enterpriseManager subscribers.
     announced_em_session: tuple[bool, str | None] | None = None
-    # Reports computed over a whole window, kept briefly so that paging through them reads EM once.
-    report_cache: dict[str, tuple[float, object]] = field(default_factory=dict)
+    # Answers read over several cursor pages (this process, or a store every replica shares) and the
+    # computations in flight, which identical concurrent questions share.
+    snapshots: SnapshotStore = field(init=False)
+    flights: SingleFlight = field(default_factory=SingleFlight)
 
     def __post_init__(self) -> None:
         self.policy = LinkPolicy(self.settings.base_url)
         self.budget = ResultBudget.of(self.settings)
+        self.snapshots = store_from_settings(self.settings)
 
     @property
     def base_url(self) -> str:

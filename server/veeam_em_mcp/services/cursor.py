@@ -37,7 +37,8 @@ def decode_cursor(search: str, text: str, *, tool: str) -> dict[str, Any]:
             raise ValueError("unknown cursor version")
         # Lone surrogates ("\ud800") survive json.loads but not UTF-8: refuse them here, not in a URL later.
         json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    except (ValueError, UnicodeError, binascii.Error):
+    except (ValueError, UnicodeError, binascii.Error, RecursionError):
+        # RecursionError: JSON nested a thousand levels deep, which no cursor of this server is.
         raise invalid_cursor(tool) from None
     # Cursors issued before cursors named their search all belong to find_vm_restore_points.
     if payload.pop("t", "vm_restore_points") != search:

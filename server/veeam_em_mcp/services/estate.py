@@ -1,42 +1,43 @@
-"""What the estate operations share: outcomes, time windows, names that must exist, and paged rows.
+"""What the estate operations share: outcomes, time windows, identities, and names that must exist.
 
 - An outcome is never guessed: a run EM has not finished is ``running``, whatever its Result says.
 - A window defaults to the last 24 hours ("last night"); a window that ends before it starts is refused
   before any request.
 - A job or VM name that matches nothing is checked once more, cheaply: when EM does not know the name at
   all, the error says so and names the nearest names EM does know.
-- Rows computed over a whole window are handed out a page at a time (as many as fit the result size
-  limit, measured once each), with a cursor that carries the question and the window, so the next
-  page answers the same question.
+- Rows are keyed by EM's ids, never by names: a VM is its reference (HierarchyObjRef / VmUid), a job
+  its UID. Names repeat across backup servers, vCenters and tenants; a filter by name that matches
+  several selects each, and a filter takes the id a row carries as well as a name.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
 
 from ..errors import InvalidArgument
 from ..models.base import parse_timestamp
 from ..models.estate import Counts, Outcome, Window
-from ..representation.query import em_time, parse_user_time, query_url, quote_value, read_paging
+from ..models.resources import Ref
+from ..representation.ids import GUID, GUID_PATTERN, is_vm_ref
+from ..representation.query import em_time, parse_query_page, parse_user_time, query_url, quote_value, read_paging
 from .context import EmContext
-from .cursor import decode_cursor, encode_cursor, invalid_cursor
-from .pages import fit_items, share_fields
 from .restore_points import backup_server_condition, check_text
 
 DEFAULT_WINDOW = timedelta(hours=24)
-MAX_ROWS_PER_PAGE = 200
 _RUNNING_STATES = frozenset({"starting", "working", "stopping", "pausing", "resuming", "inprogress", "pending"})
 _RESULTS: dict[str, Outcome] = {"success": "succeeded", "warning": "warning", "failed": "failed"}
+_JOB_ID = re.compile(rf"^(?:urn:veeam:Job:)?({GUID_PATTERN})\Z", re.IGNORECASE)
 
-M = TypeVar("M", bound=BaseModel)
-R = TypeVar("R", bound=BaseModel)
+
+def after(timestamp: str) -> str:
+    """The EM time just after ``timestamp`` (for an exclusive upper end); the end of time stays the end."""
+    try:
+        return em_time(parse_timestamp(timestamp) + timedelta(microseconds=1))
+    except OverflowError:
+        return em_time(parse_timestamp(timestamp))
 
 
 def outcome_of(state: str | None, result: str | None) -> Outcome:
@@ -89,6 +90,73 @@ def duration(start: str | None, end: str | None) -> int | None:
     return max(0, round((parse_timestamp(end) - parse_timestamp(start)).total_seconds()))
 
 
+# --- identity -------------------------------------------------------------------------------------------
+
+
+def guid_of(ref: Ref | None) -> str | None:
+    """The GUID an href ends in (``/api/backupSessions/<GUID>``), lower-case."""
+    if ref is None:
+        return None
+    last = ref.href.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return last.lower() if GUID.match(last) else None
+
+
+def uid_guid(uid: str | None) -> str | None:
+    """``urn:veeam:Job:<GUID>`` (or a bare GUID) → the GUID, lower-case."""
+    if not uid:
+        return None
+    tail = uid.strip().rsplit(":", 1)[-1]
+    return tail.lower() if GUID.match(tail) else None
+
+
+def job_id_in(text: str | None) -> str | None:
+    """The job GUID when ``text`` is a job id (GUID or ``urn:veeam:Job:<GUID>``), else None (a name)."""
+    match = _JOB_ID.match(text.strip()) if text else None
+    return match.group(1).lower() if match else None
+
+
+def is_vm_id(text: str | None) -> bool:
+    """Whether ``text`` is a VM reference (``urn:VMware:Vm:…``, ``urn:HyperV:Vm:…``, ``urn:vCloud:Vm:…``)."""
+    return is_vm_ref(text)
+
+
+def vm_key(ref: str | None, server: str | None, name: str | None) -> str:
+    """What tells VMs apart: EM's reference; only when EM gave none, the backup server and the name."""
+    if ref:
+        return ref.strip().lower()
+    return f"name:{server or '?'}:{(name or '').casefold()}"
+
+
+def job_condition(job: str | None) -> str | None:
+    """EM's filter for one job by id, or for every job of that name (names repeat across backup servers)."""
+    if job is None:
+        return None
+    check_text("job_name", job)
+    guid = job_id_in(job)
+    if guid is not None:
+        return f"JobUid=={quote_value('urn:veeam:Job:' + guid)}"
+    return f"JobName=={quote_value(job)}"
+
+
+def same_names(rows: Iterable[tuple[str | None, str, str | None]], what: str) -> str | None:
+    """A sentence for display names several distinct objects share: (name, key, where) per row."""
+    by_name: dict[str, dict[str, str | None]] = {}
+    spelled: dict[str, str] = {}
+    for name, key, where in rows:
+        if name:
+            by_name.setdefault(name.casefold(), {})[key] = where
+            spelled.setdefault(name.casefold(), name)
+    shared = {spelled[name]: keys for name, keys in by_name.items() if len(keys) > 1}
+    if not shared:
+        return None
+    parts = []
+    for name, keys in sorted(shared.items())[:5]:
+        places = sorted({where or "?" for where in keys.values()})
+        parts.append(f"{len(keys)} {what}s are named {name!r} (on {', '.join(places)})")
+    more = f" and {len(shared) - 5} more names" if len(shared) > 5 else ""
+    return "; ".join(parts) + more + ": each is a row of its own, told apart by its id and backup server."
+
+
 def job_of_session_name(name: str | None) -> str | None:
     """``SQL Backup@2026-11-20 10:00:05`` → ``SQL Backup`` (EM names runs <job>@<UTC start>)."""
     return name.rsplit("@", 1)[0] if name and "@" in name else name
@@ -100,6 +168,14 @@ async def unknown_name(em: EmContext, em_type: str, field: str, name: str, what:
     if read_paging(doc := await em.client.get(url)).pages_count and doc.data.get("refs"):
         return None
     names = await known_names(em, em_type, field)
+    if name in names or name.casefold() in {known.casefold() for known in names}:
+        # The name as shown: EM's own spelling holds characters this server does not show (zero-width or
+        # control characters), so EM does not find the shown one. The id in the row finds it.
+        return InvalidArgument(
+            f"Enterprise Manager's {what} that reads {name!r} is spelled with characters that are not shown (invisible "
+            f"or control characters), so EM finds nothing by the shown name. Pass the id a result gave for it instead "
+            f"({'vm_id' if what == 'VM' else 'job_id'})."
+        )
     near = difflib.get_close_matches(name, names, n=5, cutoff=0.5) or difflib.get_close_matches(
         name.casefold(), [n.casefold() for n in names], n=5, cutoff=0.5
     )
@@ -107,6 +183,31 @@ async def unknown_name(em: EmContext, em_type: str, field: str, name: str, what:
     return InvalidArgument(
         f"Enterprise Manager knows no {what} named {name!r} (names are compared whole, ignoring case).{hint}"
     )
+
+
+async def vm_condition(em: EmContext, vm: str | None) -> tuple[str | None, str | None, int]:
+    """EM's filter for a VM given by name or by id, the VM id to keep (rows of other VMs of that name are
+    dropped), and the EM requests spent: an id is looked up in EM's restore points for its name, because
+    EM's task sessions filter on the VM's name only."""
+    if vm is None:
+        return None, None, 0
+    check_text("vm_name", vm)
+    if not is_vm_id(vm):
+        return f"VmDisplayName=={quote_value(vm)}", None, 0
+    ref = vm.strip()
+    url = query_url(
+        em.base_url, "VmRestorePoint", filter=f"HierarchyObjRef=={quote_value(ref)}", sort=("desc", "CreationTime"),
+        page_size=1,
+    )
+    page = parse_query_page(await em.client.get(url), "VmRestorePoint")
+    names = [getattr(item, "vm_name", None) or getattr(item, "vm_display_name", None) for item in page.items]
+    name = next((n for n in names if n), None)
+    if name is None:
+        raise InvalidArgument(
+            f"Enterprise Manager holds no restore point of a VM with id {ref!r}, so its name (which EM's task "
+            "sessions are filtered by) is not known here: pass the VM's name instead."
+        )
+    return f"VmDisplayName=={quote_value(name)}", ref.lower(), 1
 
 
 async def known_names(em: EmContext, em_type: str, field: str) -> list[str]:
@@ -120,62 +221,3 @@ async def known_names(em: EmContext, em_type: str, field: str) -> list[str]:
     return [str(ref.get("name")) for ref in refs if isinstance(ref, dict) and ref.get("name")] if refs else []
 
 
-# --- paged rows -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RowCursor:
-    """Where a paged answer resumes: its question (the tool's arguments, the window fixed) and the first row."""
-
-    search: str
-    tool: str
-    arguments: dict[str, Any]
-    offset: int
-
-    def encode(self) -> str:
-        return encode_cursor(self.search, {"a": self.arguments, "o": self.offset})
-
-    @classmethod
-    def decode(cls, search: str, tool: str, text: str, allowed: Callable[[dict[str, Any]], bool]) -> RowCursor:
-        payload = decode_cursor(search, text, tool=tool)
-        arguments, offset = payload.get("a"), payload.get("o")
-        if not isinstance(arguments, dict) or type(offset) is not int or offset < 0 or not allowed(arguments):
-            raise invalid_cursor(tool)
-        return cls(search, tool, arguments, offset)
-
-
-def page_of(
-    em: EmContext,
-    rows: Sequence[M],
-    offset: int,
-    page_size: int,
-    build: Callable[[list[M], dict[str, Any] | None, int | None], R],
-    *,
-    share: bool = True,
-) -> R:
-    """The result for the rows from ``offset``: as many as fit the result size limit (at most ``page_size``),
-    the fields they all share given once (unless ``share`` is false), and the offset the next page starts at.
-
-    ``build(rows, shared, next_offset)`` makes the result for a candidate page; each row is measured once.
-    """
-    window = list(rows[offset : offset + page_size])
-    shared, compact = share_fields(window) if share else ({}, window)
-    whole = build(compact, shared or None, None if offset + len(window) >= len(rows) else offset + len(window))
-    if em.budget.fits(whole):
-        return whole
-    envelope = em.budget.size(build([], None, offset)) + len(json.dumps(shared, default=str)) + 12
-    fitting = fit_items(em.budget, envelope, compact if shared else window)
-    if shared and fitting < 2:
-        compact, shared = window, {}
-        fitting = fit_items(em.budget, em.budget.size(build([], None, offset)), window)
-    # One row at least, or a cursor would point back at this very page; a row too large for the limit alone
-    # is then refused by the tool with that reason.
-    fitting = max(fitting, min(1, len(compact)))
-    following = offset + fitting if offset + fitting < len(rows) else None
-    return build(compact[:fitting], shared or None, following)
-
-
-def more_rows_note(note: str | None, offset: int, returned: int, total: int) -> str:
-    """``note``, and which rows this page holds of how many, with what to do for the rest."""
-    more = f"Rows {offset + 1}-{offset + returned} of {total}: call again with cursor=next_cursor for the rest."
-    return f"{note} {more}" if note else more

@@ -14,17 +14,18 @@ own paging. Fields every item shares are said once (``shared``).
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import Field, WithJsonSchema
+from pydantic import Field, ValidationError, WithJsonSchema
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, SnapshotUnavailable
 from ..models.base import CompactSchema
 from ..models.resources import EntityReferences
 from ..representation.links import Target
-from ..representation.parse import Document
-from ..representation.query import query_url, read_paging
+from ..representation.query import Paging, query_url, read_paging
 from ..representation.registry import (
     BY_COLLECTION,
     RESOURCE_KINDS,
@@ -40,6 +41,7 @@ from .pages import fit_items, share_fields
 
 QUERY_PAGE_SIZE = 20  # items per EM query page when a top-level collection is read through the query service
 _SEARCH = "follow_link"
+_SNAPSHOT = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
 # Validating a union of every model costs a client as much as the rest of a result; the model's own
 # "kind" says which one it is, and the server has validated it against that model before sending.
 _RESOURCE_SCHEMA = {
@@ -66,28 +68,35 @@ class FollowLinkResult(CompactSchema):
         description="For lists: fields every item has with the same value, left out of each item ({id} in a "
         "shared collection stands for the item's id)",
     )
-    total_items: int | None = Field(None, description="For plain lists: how many items the whole list has")
+    returned: int | None = Field(None, description="For lists: items in this result")
+    total: int | None = Field(None, description="For plain lists: items in the whole list, over all its pages")
     first_item: int | None = Field(None, description="For plain lists: the position of this result's first item (0)")
-    returned_items: int | None = Field(None, description="For lists: how many items are in this result")
     page: int | None = Field(None, description="For query pages: EM's page number (1-based)")
     pages_count: int | None = Field(None, description="For query pages: how many pages EM reports")
     next_cursor: str | None = Field(
-        None, description="Pass as follow_link(cursor=...) to get the next items; absent when there are no more"
+        None, description="Pass as cursor, alone, for the next items; absent when there are no more"
     )
-    truncated: bool = Field(False, description="True when items follow: get them with next_cursor")
+    truncated: bool = Field(
+        False, description="True when this result is not the whole list: more items follow (next_cursor)"
+    )
+    em_requests: int = Field(1, description="EM requests this call made (0 for a later page of a kept list)")
     note: str | None = Field(None, description="What was left out and how to get it")
 
 
 async def follow(em: EmContext, href: str | None, cursor: str | None = None) -> FollowLinkResult:
     """Fetch ``href`` (refused without a request unless the policy allows it), or continue a list's cursor."""
     offset = 0
-    if cursor is not None:  # the cursor carries the URL to continue with: an href given beside it is not needed
+    if cursor is not None:  # the cursor carries what to continue with: an href given beside it is not needed
         payload = decode_cursor(_SEARCH, cursor, tool="follow_link")
-        given, position = payload.get("h"), payload.get("o")
+        given, position, kept = payload.get("h"), payload.get("o"), payload.get("s")
         if not isinstance(given, str) or type(position) is not int or position < 0:
             raise invalid_cursor("follow_link")
         offset = position
         target = em.policy.vet(given)  # vetted again: a cursor is text a client sends back
+        if kept is not None:  # a plain list, kept whole at its first page: the rest of that very list
+            if not isinstance(kept, str) or not _SNAPSHOT.match(kept):
+                raise invalid_cursor("follow_link")
+            return await _kept_page(em, target, kept, offset)
     elif href is None:
         raise InvalidArgument("Give follow_link an href from an earlier result, or a next_cursor it returned.")
     else:
@@ -100,9 +109,35 @@ async def follow(em: EmContext, href: str | None, cursor: str | None = None) -> 
     )
     resource = to_resource(doc, target.kind)
     result = FollowLinkResult(href=target.url, resource_kind=target.kind, resource=resource)
-    if isinstance(resource, EntityReferences | ResourceList):
-        return _page(em, result, doc, target, offset)
-    return result
+    if not isinstance(resource, EntityReferences | ResourceList):
+        return result
+    paging = read_paging(doc) if target.kind == "Query" else None
+    snapshot = secrets.token_urlsafe(18) if paging is None else None
+    page = _page(em, result, paging, target, offset, snapshot)
+    if snapshot is not None and page.next_cursor is not None:
+        # A plain list is kept whole, so its next pages are this very list, not a second reading of EM.
+        await em.snapshots.put(f"follow_link:{snapshot}", result.model_dump_json().encode(), em.settings.snapshot_ttl)
+    return page
+
+
+async def _kept_page(em: EmContext, target: Target, snapshot: str, offset: int) -> FollowLinkResult:
+    raw = await em.snapshots.get(f"follow_link:{snapshot}")
+    if raw is None:
+        raise SnapshotUnavailable(
+            "The list this cursor continues is not kept any more (it expired, this server restarted, or another "
+            "replica answered without VEEAM_MCP_SNAPSHOT_STORE). Nothing was mixed from a second reading of EM: "
+            "call follow_link again with the list's href to start again."
+        )
+    try:
+        whole = FollowLinkResult.model_validate_json(raw)
+    except ValidationError:
+        raise invalid_cursor("follow_link") from None
+    resource = whole.resource
+    items = resource.refs if isinstance(resource, EntityReferences) else getattr(resource, "items", [])
+    if offset > len(items):
+        raise invalid_cursor("follow_link")
+    page = _page(em, whole, None, target, offset, snapshot)
+    return page.model_copy(update={"em_requests": 0})
 
 
 def _as_list_request(em: EmContext, target: Target) -> Target:
@@ -128,13 +163,14 @@ def _as_list_request(em: EmContext, target: Target) -> Target:
     return Target(url=entity_form, kind=target.kind, single=False)
 
 
-def _page(em: EmContext, result: FollowLinkResult, doc: Document, target: Target, offset: int) -> FollowLinkResult:
+def _page(
+    em: EmContext, result: FollowLinkResult, paging: Paging | None, target: Target, offset: int, snapshot: str | None
+) -> FollowLinkResult:
     """As many items as fit, from ``offset``, with a cursor to the rest (EM's next page for query results)."""
     resource = result.resource
     assert isinstance(resource, EntityReferences | ResourceList)
     items: list[Any] = list(resource.refs if isinstance(resource, EntityReferences) else resource.items)
-    is_query = target.kind == "Query"
-    paging = read_paging(doc) if is_query else None
+    is_query = paging is not None
     total = len(items)
     window = items[offset:]
     shared, window = share_fields(window)
@@ -148,7 +184,8 @@ def _page(em: EmContext, result: FollowLinkResult, doc: Document, target: Target
         )
         next_cursor: str | None = None
         if offset + count < total:
-            next_cursor = encode_cursor(_SEARCH, {"h": target.url, "o": offset + count})
+            kept = {"s": snapshot} if snapshot is not None else {}
+            next_cursor = encode_cursor(_SEARCH, {"h": target.url, "o": offset + count, **kept})
         elif paging is not None and paging.has_next:
             next_cursor = encode_cursor(_SEARCH, {"h": _next_page(target.url, paging.page_num + 1), "o": 0})
         note = None
@@ -159,9 +196,9 @@ def _page(em: EmContext, result: FollowLinkResult, doc: Document, target: Target
             update={
                 "resource": listed,
                 "shared": shared if count > 1 else None,
-                "total_items": None if is_query else total,
+                "total": None if is_query else total,
                 "first_item": None if is_query else offset,
-                "returned_items": count,
+                "returned": count,
                 "page": paging.page_num if paging else None,
                 "pages_count": paging.pages_count if paging else None,
                 "next_cursor": next_cursor,

@@ -3,257 +3,201 @@
 Who is protected comes from three sources, because no single one is complete: the jobs' members (a VM
 added by name, even one never backed up yet), the task sessions of the window (VMs protected through a
 folder, tag or host, which no member list names), and the restore points of the window. Each source is
-one query of the window, read in large pages (``querying.read_all``):
+one query of the window, read as one consistent window (``querying.read_all``):
 
 1. ``type=Job``: the jobs, whether they run, their members;
-2. ``type=BackupTaskSession``, created in the window: each VM's newest task (outcome, reason);
-3. ``type=VmRestorePoint``, created in the window: each VM's newest point.
+2. ``type=BackupJobSession`` of the window: which job each task's run belongs to (by id);
+3. ``type=BackupTaskSession``, created in the window: each VM's newest task (outcome, reason);
+4. ``type=VmRestorePoint``, created in the window: each VM's newest point.
 
-The window is twice the RPO (at least 48 hours), so a VM meeting its RPO always has its newest point in
-it. Only the VMs without a point in the window are looked up one by one (their newest point may be older,
-or they have none: never backed up), at most ``MAX_OLDER_LOOKUPS`` of them; the report says when more were
-left unlooked. A computed report is kept for a few minutes, so that paging through it with the cursor does
-not read the window again.
+A VM is its reference (HierarchyObjRef, a task's VmUid): two VMs named sql01 in two vCenters are two
+rows, and a job is its UID. The window is twice the RPO (at least 48 hours), so a VM meeting its RPO
+always has its newest point in it. Only the VMs without a point in the window are looked up one by one
+(their newest point may be older, or they have none: never backed up), at most ``MAX_OLDER_LOOKUPS`` of
+them; the report says when more were left unlooked. The answer is kept as one snapshot for its cursor
+pages (``answers``), and identical reports asked at once share one computation.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-import anyio
-
-from ..errors import InvalidArgument
-from ..models.base import age_hours, platform_from_hierarchy_ref
+from ..models.arguments import ProtectionReportArgs
+from ..models.base import age_hours, clip, platform_from_hierarchy_ref
 from ..models.estate import Outcome, ProtectionReport, ProtectionRow, ProtectionSummary, Status, Window
-from ..models.resources import BackupTaskSession, Job, VmRestorePoint
-from ..representation.query import em_time, quote_value
+from ..models.resources import BackupJobSession, BackupTaskSession, Job, VmRestorePoint
+from ..representation.query import em_time, parse_query_page, query_url, quote_value
+from .answers import paged
 from .context import EmContext
 from .estate import (
-    RowCursor,
-    job_of_session_name,
-    more_rows_note,
+    guid_of,
+    job_id_in,
     outcome_of,
-    page_of,
+    same_names,
     server_condition,
+    uid_guid,
     unknown_name,
+    vm_key,
 )
-from .querying import conditions, read_all
-from .restore_points import PLATFORMS, build_query, check_text, read_page
+from .gather import gather
+from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all
+from .querying import Window as Read
+from .restore_points import check_text
 
 MAX_OLDER_LOOKUPS = 25  # VMs without a point in the window whose older points are looked up one by one
-DEFAULT_PAGE_SIZE = 50
-CACHE_SECONDS = 300.0
+JOB_PAGE_SIZE = 100
 _PROBLEM_ORDER = {"never backed up": 0, "missed": 1, "met": 2}
+# Runs that copy backups (their tasks say "copied", not "backed up"): not a VM's backup outcome.
+_COPY_TYPES = frozenset({"backupcopy", "immediatebackupcopy", "immediatebackupcopyworker"})
 
 
-@dataclass(frozen=True)
-class _Computed:
-    rows: list[ProtectionRow]
-    summary: ProtectionSummary
-    as_of: str
-    window: Window
-    requests: int
-    note: str | None
+@dataclass
+class _Vm:
+    """What the sources say about one VM (by its key)."""
+
+    name: str
+    ref: str | None
+    server: str | None
+    jobs: set[str] = field(default_factory=set)  # job ids
+    job_names: set[str] = field(default_factory=set)  # names of jobs seen only by name
+    task: BackupTaskSession | None = None
+    point: VmRestorePoint | None = None
+    looked_up: bool = False
 
 
 async def protection_report(
-    em: EmContext,
-    now: datetime,
-    *,
-    rpo_hours: float = 24.0,
-    backup_server: str | None = None,
-    job_name: str | None = None,
-    platform: str | None = None,
-    only_problems: bool = False,
-    page_size: int = DEFAULT_PAGE_SIZE,
-    cursor: str | None = None,
+    em: EmContext, now: datetime, arguments: ProtectionReportArgs, cursor: str | None = None
 ) -> ProtectionReport:
-    offset = 0
-    as_of: str | None = None
-    if cursor is not None:
-        position = RowCursor.decode("protection", "protection_report", cursor, _arguments_ok)
-        arguments, offset = position.arguments, position.offset
-        rpo_hours, backup_server, job_name = arguments["rpo_hours"], arguments["backup_server"], arguments["job_name"]
-        platform, only_problems, page_size = arguments["platform"], arguments["only_problems"], arguments["page_size"]
-        as_of = arguments["as_of"]
-    if not 0.01 <= rpo_hours <= 8760:
-        raise InvalidArgument(f"rpo_hours must be between 0.01 and 8760, not {rpo_hours}.")
-    if platform is not None and platform not in PLATFORMS:
-        raise InvalidArgument(f"platform must be one of {', '.join(PLATFORMS)}, not {platform!r}.")
-    if not 1 <= page_size <= 200:
-        raise InvalidArgument(f"page_size must be between 1 and 200, not {page_size}.")
-    check_text("job_name", job_name)
-    key = repr((rpo_hours, backup_server, job_name, platform, as_of))
-    computed = _cached(em, key) if as_of else None
-    if computed is None:
-        computed = await _compute(em, now, rpo_hours, backup_server, job_name, platform)
-        _remember(em, repr((rpo_hours, backup_server, job_name, platform, computed.as_of)), computed)
-    rows = [row for row in computed.rows if not only_problems or _is_problem(row)]
-    arguments = {
-        "rpo_hours": rpo_hours,
-        "backup_server": backup_server,
-        "job_name": job_name,
-        "platform": platform,
-        "only_problems": only_problems,
-        "page_size": page_size,
-        "as_of": computed.as_of,
-    }
+    check_text("job_name", arguments.job_name)
 
-    def build(page: list[ProtectionRow], shared: dict[str, Any] | None, next_offset: int | None) -> ProtectionReport:
-        note = computed.note if next_offset is None else more_rows_note(computed.note, offset, len(page), len(rows))
-        return ProtectionReport(
-            rows=page,
-            summary=computed.summary,
-            summary_line=_summary_line(computed.summary, rpo_hours),
-            rpo_hours=rpo_hours,
-            as_of=computed.as_of,
-            window=computed.window,
-            only_problems=only_problems,
-            returned=len(page),
-            total=len(rows),
-            next_cursor=(
-                None
-                if next_offset is None
-                else RowCursor("protection", "protection_report", arguments, next_offset).encode()
-            ),
-            truncated=next_offset is not None,
-            em_requests=computed.requests if cursor is None else 0,
-            note=note,
-        )
+    async def compute(args: ProtectionReportArgs) -> ProtectionReport:
+        return await _compute(em, now, args)
 
-    # Rows keep all their fields (no "shared"): each row is one VM, read on its own.
-    return page_of(em, rows, offset, page_size, build, share=False)
+    return await paged(em, "protection_report", arguments, cursor, ProtectionReport, compute, share=False)
 
 
 def _is_problem(row: ProtectionRow) -> bool:
     return row.status != "met" or row.last_outcome == "failed" or row.job_enabled is False
 
 
-async def _compute(
-    em: EmContext,
-    now: datetime,
-    rpo_hours: float,
-    backup_server: str | None,
-    job_name: str | None,
-    platform: str | None,
-) -> _Computed:
-    lookback = timedelta(hours=min(max(2 * rpo_hours, 48.0), 24 * 31))
+async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> ProtectionReport:
+    lookback = timedelta(hours=min(max(2 * args.rpo_hours, 48.0), 24 * 31))
     since = em_time(now - lookback)
     window = Window(created_after=since, created_before=None)
-    server = server_condition(backup_server)
+    server = server_condition(args.backup_server)
     in_window = f"CreationTime>={quote_value(since)}"
-    jobs_read = await read_all(
-        em,
-        "Job",
-        filter=conditions(server, f"Name=={quote_value(job_name)}" if job_name else None),
-        sort=("asc", "Name"),
-        pin=None,
+    job_guid = job_id_in(args.job_name)
+    job_filter = (
+        f"UID=={quote_value('urn:veeam:Job:' + job_guid)}"
+        if job_guid
+        else (f"Name=={quote_value(args.job_name)}" if args.job_name else None)
     )
-    jobs = [job for job in jobs_read.items if isinstance(job, Job)]
-    if job_name and not jobs and (missing := await unknown_name(em, "Job", "Name", job_name, "job")):
-        raise missing
-    # The two window reads are independent: read them side by side.
-    reads: dict[str, Any] = {}
+    jobs_read = await read_all(
+        em, "Job", filter=conditions(server, job_filter), sort=BY_NAME,
+        page_size=min(JOB_PAGE_SIZE, em.settings.page_size),
+    )
+    jobs = {job.id: job for job in jobs_read.items if isinstance(job, Job) and job.id}
+    if args.job_name and not jobs and not job_guid:
+        if missing := await unknown_name(em, "Job", "Name", args.job_name, "job"):
+            raise missing
+    task_job = (
+        f"JobUid=={quote_value('urn:veeam:Job:' + job_guid)}"
+        if job_guid
+        else (f"JobName=={quote_value(args.job_name)}" if args.job_name else None)
+    )
+    sessions_read, tasks_read, points_read = await gather(
+        [
+            lambda: read_all(em, "BackupJobSession", filter=conditions(server, task_job, in_window), sort=NEWEST_FIRST),
+            lambda: read_all(
+                em, "BackupTaskSession", filter=conditions(server, task_job, in_window), sort=NEWEST_FIRST
+            ),
+            lambda: read_all(em, "VmRestorePoint", filter=conditions(server, in_window), sort=NEWEST_FIRST),
+        ],
+        limit=3,
+    )
+    reads: list[Read] = [jobs_read, sessions_read, tasks_read, points_read]
+    requests = sum(read.requests for read in reads)
+    # Which job each run belongs to, by id; runs that copy backups are not a VM's backup.
+    run_job: dict[str, str | None] = {}
+    copy_runs: set[str] = set()
+    for session in sessions_read.items:
+        if isinstance(session, BackupJobSession) and session.id:
+            run_job[session.id] = uid_guid(session.job_uid) or guid_of(session.job)
+            if (session.job_type or "").lower() in _COPY_TYPES:
+                copy_runs.add(session.id)
+    vms: dict[str, _Vm] = {}
 
-    async def tasks_read() -> None:
-        reads["tasks"] = await read_all(
-            em,
-            "BackupTaskSession",
-            filter=conditions(server, f"JobName=={quote_value(job_name)}" if job_name else None, in_window),
-        )
+    def vm(ref: str | None, server_name: str | None, name: str) -> _Vm:
+        key = vm_key(ref, server_name, name)
+        found = vms.get(key)
+        if found is None:
+            found = vms[key] = _Vm(name=name, ref=ref, server=server_name)
+        return found
 
-    async def points_read() -> None:
-        reads["points"] = await read_all(em, "VmRestorePoint", filter=conditions(server, in_window))
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(tasks_read)
-        group.start_soon(points_read)
-    requests = jobs_read.requests + reads["tasks"].requests + reads["points"].requests
-
-    enabled_of: dict[str, bool | None] = {(job.name or "").casefold(): job.schedule_enabled for job in jobs}
-    job_names: dict[str, str] = {(job.name or "").casefold(): job.name or "" for job in jobs}
-    vm_jobs: dict[str, set[str]] = {}
-    refs: dict[str, str] = {}
-    names: dict[str, str] = {}  # casefold → as EM spells it
-    for job in jobs:
+    for job in jobs.values():
+        if (job.job_type or "").lower() in _COPY_TYPES:
+            continue
         for member in job.includes or []:
             if member.object_type == "Vm" and member.name:
-                key = member.name.casefold()
-                names.setdefault(key, member.name)
-                vm_jobs.setdefault(key, set()).add(job.name or "")
-                if member.hierarchy_obj_ref:
-                    refs.setdefault(key, member.hierarchy_obj_ref)
-    newest_task: dict[str, BackupTaskSession] = {}
-    for task in reads["tasks"].items:  # newest first
+                server_name = job.backup_server.name if job.backup_server else None
+                vm(member.hierarchy_obj_ref, server_name, member.name).jobs.add(job.id or "")
+    for task in tasks_read.items:  # newest first
         if not isinstance(task, BackupTaskSession) or not task.vm_name:
             continue
-        key = task.vm_name.casefold()
-        ran_in = job_of_session_name(task.job_session.name if task.job_session else None)
-        if ran_in and (job_name is None or ran_in.casefold() == job_name.casefold()):
-            names.setdefault(key, task.vm_name)
-            vm_jobs.setdefault(key, set()).add(job_names.get(ran_in.casefold(), ran_in))
-            newest_task.setdefault(key, task)
-            if task.vm_uid:
-                refs.setdefault(key, task.vm_uid)
-    newest_point: dict[str, VmRestorePoint] = {}
-    for point in reads["points"].items:  # newest first
-        if isinstance(point, VmRestorePoint) and (point.vm_name or point.vm_display_name):
-            key = (point.vm_name or point.vm_display_name or "").casefold()
-            if job_name is not None and key not in vm_jobs:
-                continue  # points do not say their job; the job's members and tasks do
-            names.setdefault(key, point.vm_name or point.vm_display_name or "")
-            newest_point.setdefault(key, point)
-            if point.hierarchy_obj_ref:
-                refs.setdefault(key, point.hierarchy_obj_ref)
-    if platform is not None:
-        keep = {key for key in names if platform_from_hierarchy_ref(refs.get(key)) == platform}
-        names = {key: value for key, value in names.items() if key in keep}
+        run = guid_of(task.job_session)
+        if run in copy_runs:
+            continue
+        job_id = run_job.get(run or "")
+        if job_id is None and run is not None and run not in run_job and args.job_name:
+            continue  # a run outside the job filter (its session was not read)
+        entry = vm(task.vm_uid, task.backup_server.name if task.backup_server else None, task.vm_name)
+        if job_id:
+            entry.jobs.add(job_id)
+        elif task.job_session and task.job_session.name:
+            entry.job_names.add(task.job_session.name.rsplit("@", 1)[0])
+        if entry.task is None:
+            entry.task = task
+    for point in points_read.items:  # newest first
+        if not isinstance(point, VmRestorePoint):
+            continue
+        name = point.vm_name or point.vm_display_name
+        if not name:
+            continue
+        server_name = point.backup_server.name if point.backup_server else None
+        key = vm_key(point.hierarchy_obj_ref, server_name, name)
+        if args.job_name is not None and key not in vms:
+            continue  # points do not say their job; the job's members and tasks do
+        entry = vm(point.hierarchy_obj_ref, server_name, name)
+        if entry.point is None:
+            entry.point = point
+    if args.platform is not None:
+        vms = {key: entry for key, entry in vms.items() if platform_from_hierarchy_ref(entry.ref) == args.platform}
     # VMs without a point in the window: their newest point, if any, is older. Looked up one by one, bounded.
-    missing_point = sorted(key for key in names if key not in newest_point)
-    looked_up = missing_point[:MAX_OLDER_LOOKUPS]
-    older: dict[str, VmRestorePoint | None] = {}
+    without = sorted((key for key, entry in vms.items() if entry.point is None), key=lambda k: vms[k].name.casefold())
+    looked_up = without[:MAX_OLDER_LOOKUPS]
 
     async def lookup(key: str) -> None:
-        page = await read_page(em, build_query(vm_name=names[key], page_size=1), 1)
-        older[key] = page.points[0] if page.points else None
-
-    async with anyio.create_task_group() as group:
-        for key in looked_up:
-            group.start_soon(lookup, key)
-    requests += len(looked_up)
-    rows = []
-    for key, vm in names.items():
-        point = newest_point.get(key) or older.get(key)
-        task = newest_task.get(key)
-        age = age_hours(point.creation_time, now) if point and point.creation_time else None
-        status: Status
-        if point is None and key in older:
-            status = "never backed up"
-        elif point is None:
-            status = "missed"  # no point in the window; not looked up further (see the note)
-        else:
-            status = "met" if age is not None and age <= rpo_hours else "missed"
-        outcome: Outcome | None = outcome_of(task.state, task.result) if task else None
-        jobs_of = sorted(vm_jobs.get(key, set()), key=str.casefold)
-        enabled = [enabled_of.get(job.casefold()) for job in jobs_of]
-        rows.append(
-            ProtectionRow(
-                vm_name=vm,
-                status=status,
-                jobs=jobs_of or None,
-                job_enabled=any(e is True for e in enabled) if any(e is not None for e in enabled) else None,
-                newest_point=point.creation_time if point else None,
-                age_hours=age,
-                last_outcome=outcome,
-                last_task=task.creation_time if task else None,
-                last_reason=(task.reason or None) if task and outcome in ("failed", "warning") else None,
-                restore_point=point.id if point else None,
-            )
+        entry = vms[key]
+        condition = (
+            f"HierarchyObjRef=={quote_value(entry.ref)}" if entry.ref else f"VmDisplayName=={quote_value(entry.name)}"
         )
-    rows.sort(key=lambda row: (_PROBLEM_ORDER[row.status], row.last_outcome != "failed", row.vm_name.casefold()))
+        url = query_url(em.base_url, "VmRestorePoint", filter=conditions(server, condition),
+                        sort=("desc", "CreationTime"), page_size=1)
+        page = parse_query_page(await em.client.get(url), "VmRestorePoint")
+        points = [item for item in page.items if isinstance(item, VmRestorePoint)]
+        entry.point = points[0] if points else None
+        entry.looked_up = True
+
+    def looking_up(key: str) -> Callable[[], Awaitable[None]]:
+        return lambda: lookup(key)
+
+    await gather([looking_up(key) for key in looked_up], limit=em.settings.max_concurrency)
+    requests += len(looked_up)
+    rows = [_row(entry, jobs, args.rpo_hours, now) for entry in vms.values()]
+    rows.sort(key=lambda row: (_PROBLEM_ORDER[row.status], row.last_outcome != "failed", row.vm_name.casefold(),
+                               row.backup_server or "", row.vm_id or ""))
     summary = ProtectionSummary(
         vms=len(rows),
         met=sum(1 for row in rows if row.status == "met"),
@@ -262,17 +206,71 @@ async def _compute(
         failed_last_run=sum(1 for row in rows if row.last_outcome == "failed"),
         running=sum(1 for row in rows if row.last_outcome == "running"),
     )
-    notes = []
-    if len(missing_point) > len(looked_up):
+    kept = [row for row in rows if not args.only_problems or _is_problem(row)]
+    notes: list[str | None] = [read.issue for read in reads]
+    if len(without) > len(looked_up):
         notes.append(
-            f"{len(missing_point) - len(looked_up)} VMs have no restore point in the window and were not looked up "
+            f"{len(without) - len(looked_up)} VMs have no restore point in the window and were not looked up "
             f"further (at most {MAX_OLDER_LOOKUPS} are, one request each): they miss the RPO, but whether they were "
             "ever backed up is not known here; vm_recovery_summary tells for one VM."
         )
-    for name, read in (("task sessions", reads["tasks"]), ("restore points", reads["points"])):
-        if not read.complete:
-            notes.append(f"Only the newest {len(read.items)} {name} of the window were read.")
-    return _Computed(rows, summary, em_time(now), window, requests, " ".join(notes) or None)
+    for name, read in (("task sessions", tasks_read), ("restore points", points_read), ("job runs", sessions_read)):
+        if not read.complete and not read.issue:
+            notes.append(f"Only the newest {len(read.items)} {name} of the window were read (EM's page cap).")
+    notes.append(same_names(((row.vm_name, row.vm_id or row.vm_name, row.backup_server) for row in rows), "VM"))
+    cut = sum(1 for row in kept if row.last_reason_chars)
+    if cut:
+        notes.append(f"{cut} reasons were cut to fit (last_reason_chars says how long EM's text is).")
+    if args.only_problems and not kept and rows:
+        notes.append(f"None of the {len(rows)} VMs has a problem: every one meets the RPO in an enabled job.")
+    if not rows:
+        notes.append("No protected VM matches these filters.")
+    return ProtectionReport(
+        rows=kept,
+        summary=summary,
+        summary_line=_summary_line(summary, args.rpo_hours),
+        rpo_hours=args.rpo_hours,
+        as_of=em_time(now),
+        window=window,
+        only_problems=args.only_problems,
+        returned=len(kept),
+        total=len(kept),
+        em_requests=requests,
+        note=" ".join(note for note in notes if note) or None,
+    )
+
+
+def _row(entry: _Vm, jobs: dict[str, Job], rpo_hours: float, now: datetime) -> ProtectionRow:
+    point, task = entry.point, entry.task
+    age = age_hours(point.creation_time, now) if point and point.creation_time else None
+    status: Status
+    if point is None and entry.looked_up:
+        status = "never backed up"
+    elif point is None:
+        status = "missed"  # no point in the window; not looked up further (see the note)
+    else:
+        status = "met" if age is not None and age <= rpo_hours else "missed"
+    outcome: Outcome | None = outcome_of(task.state, task.result) if task else None
+    known = [jobs[job_id] for job_id in entry.jobs if job_id in jobs]
+    names = sorted({job.name or "" for job in known} | entry.job_names, key=str.casefold)
+    enabled = [job.schedule_enabled for job in known]
+    reason, reason_chars = clip((task.reason or None) if task and outcome in ("failed", "warning") else None)
+    return ProtectionRow(
+        vm_name=entry.name,
+        vm_id=entry.ref,
+        backup_server=entry.server,
+        platform=platform_from_hierarchy_ref(entry.ref),
+        status=status,
+        jobs=[name for name in names if name] or None,
+        job_enabled=any(e is True for e in enabled) if any(e is not None for e in enabled) else None,
+        newest_point=point.creation_time if point else None,
+        age_hours=age,
+        last_outcome=outcome,
+        last_task=task.creation_time if task else None,
+        last_reason=reason,
+        last_reason_chars=reason_chars,
+        restore_point=point.id if point else None,
+    )
 
 
 def _summary_line(summary: ProtectionSummary, rpo_hours: float) -> str:
@@ -285,34 +283,3 @@ def _summary_line(summary: ProtectionSummary, rpo_hours: float) -> str:
     if summary.running:
         line += f"; {summary.running} {'is' if summary.running == 1 else 'are'} being backed up now"
     return line + "."
-
-
-def _cached(em: EmContext, key: str) -> _Computed | None:
-    entry = em.report_cache.get(key)
-    if entry is None or time.monotonic() - entry[0] > CACHE_SECONDS:
-        return None
-    computed = entry[1]
-    return computed if isinstance(computed, _Computed) else None
-
-
-def _remember(em: EmContext, key: str, computed: _Computed) -> None:
-    now = time.monotonic()
-    for stale in [k for k, (at, _) in em.report_cache.items() if now - at > CACHE_SECONDS]:
-        del em.report_cache[stale]
-    if len(em.report_cache) >= 16:
-        em.report_cache.pop(next(iter(em.report_cache)))
-    em.report_cache[key] = (now, computed)
-
-
-def _arguments_ok(arguments: dict[str, Any]) -> bool:
-    return (
-        set(arguments) == {"rpo_hours", "backup_server", "job_name", "platform", "only_problems", "page_size", "as_of"}
-        and isinstance(arguments["rpo_hours"], int | float)
-        and not isinstance(arguments["rpo_hours"], bool)
-        and all(
-            arguments[k] is None or isinstance(arguments[k], str) for k in ("backup_server", "job_name", "platform")
-        )
-        and isinstance(arguments["as_of"], str)
-        and type(arguments["only_problems"]) is bool
-        and type(arguments["page_size"]) is int
-    )

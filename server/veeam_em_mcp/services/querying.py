@@ -1,42 +1,82 @@
-"""Reading a whole query window from EM's query service: every page, few requests, a stable snapshot.
+"""Reading a whole query window from EM's query service: every item once, in few requests, or said what is off.
 
-The estate operations (job runs of last night, task outcomes, jobs, repositories, the protection report)
-need every item of a query, not one page. ``read_all`` asks for large pages (``BULK_PAGE_SIZE``), reads
-the first to learn how many there are, then the rest a few at a time, concurrently: the EM client
-bounds concurrency and the tool call's deadline bounds time. Time-sorted queries are pinned to the
-first page's newest item (``CreationTime<=…``), so a session ending meanwhile neither shifts nor repeats
-items across pages. A cap (``max_items``) keeps a huge estate from turning into an unbounded read; what
-was left out is said.
+EM pages a query by number (``pageSize``/``page``), and its data changes while the pages are read: a
+session ends, EM collects a backup server's data late (items appear *inside* the window), retention or a
+person deletes one. Read page by page, an item added before page 5 makes the last item of page 4 appear
+twice, and one removed from page 1 makes the first of page 5 vanish, silently. So a window of several pages
+is read as a partition of the sort key, not by page numbers:
+
+1. page 1 tells how many pages there are and, for a newest-first read, pins the window's upper end;
+2. one tiny probe per page boundary (``pageSize=1&page=k·P+1``) gives the sort value at that position,
+   and the exact number of items (with one item per page, EM's ``PagesCount`` is the count);
+3. each range between two boundaries is read with one request (``CreationTime<=b_k;CreationTime>b_k+1``):
+   the ranges partition the key, so no item can be in two of them or fall between them, whatever moves;
+4. a final count of the window must equal the items read and the probes' count.
+
+Every non-final page must be full, every page must agree on the count, every item is kept once (by id);
+when anything disagrees, EM's data changed under the read: it is read again, once, and if it changes again
+the ``Window`` says precisely what may be off (``issue``). The pages read are capped for every tool
+(``max_pages``): an EM claiming a million pages gets a bounded number of requests and an honest note. A
+page too large for ``VEEAM_EM_MAX_RESPONSE_BYTES`` (a thousand jobs with their members) is asked for again
+in smaller pages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+import math
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
-import anyio
-
+from ..errors import ResponseTooLarge
+from ..models.base import parse_timestamp
 from ..models.resources import Entity
-from ..representation.query import QueryPage, parse_query_page, query_url, quote_value
+from ..representation.query import QueryPage, em_time, parse_query_page, query_url, quote_value
 from .context import EmContext
+from .gather import gather
 
-BULK_PAGE_SIZE = 1000  # items per EM page when a whole window is read (EM clients use 1,000–2,000)
-PARALLEL_PAGES = 4  # pages in flight at once (the client's VEEAM_EM_MAX_CONCURRENCY bounds them too)
+DEFAULT_MAX_PAGES = 50  # EM pages one window read takes at most (50,000 items at the default page size)
+MIN_PAGE_SIZE = 10
+_RANGE_SLACK = 0.1  # a range between two boundaries holds about one page; room for ties and late items
+
+
+@dataclass(frozen=True)
+class Sort:
+    """How a window is ordered: EM's field (sort and filter), the model attribute holding it, the direction."""
+
+    field: str
+    attribute: str
+    descending: bool
+    kind: Literal["time", "text"]
+
+    def param(self) -> tuple[Literal["asc", "desc"], str]:
+        return ("desc" if self.descending else "asc", self.field)
+
+
+NEWEST_FIRST = Sort("CreationTime", "creation_time", True, "time")
+BY_NAME = Sort("Name", "name", False, "text")
 
 
 @dataclass(frozen=True)
 class Window:
-    """All items of a query (up to a cap), and what reading them cost."""
+    """The items of a query window (each once), what reading them cost, and what may be off."""
 
     items: list[Entity]
-    pages_read: int
-    pages_count: int
-    complete: bool  # False when max_items stopped the read before the last page
+    requests: int
+    complete: bool  # False when the page cap left the rest of the window unread (the oldest items)
+    total: int | None  # items EM counted in the window, when known
+    issue: str | None = None  # set when EM's data kept changing while it was read (after one re-read)
+    page_size: int = 0
 
-    @property
-    def requests(self) -> int:
-        return self.pages_read
+
+class _Changed(Exception):
+    """EM's data changed under a read (or EM's pages disagree); ``reason`` says how."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def conditions(*parts: str | None) -> str | None:
@@ -58,40 +98,198 @@ async def read_all(
     em_type: str,
     *,
     filter: str | None = None,
-    sort: tuple[Literal["asc", "desc"], str] | None = ("desc", "CreationTime"),
-    pin: str | None = "creation_time",
-    max_items: int | None = None,
-    page_size: int = BULK_PAGE_SIZE,
+    sort: Sort = NEWEST_FIRST,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    page_size: int | None = None,
 ) -> Window:
-    """Every item of ``type=em_type`` matching ``filter``, sorted, read in as few requests as EM allows."""
+    """Every item of ``type=em_type`` matching ``filter``, each once, read as one consistent window."""
+    size = page_size or em.settings.page_size
+    requests = 0
+    first_change: str | None = None
+    while True:
+        reader = _Reader(em, em_type, filter, sort, size, max(1, max_pages))
+        try:
+            window = await reader.read()
+        except ResponseTooLarge:
+            # A page over VEEAM_EM_MAX_RESPONSE_BYTES (a thousand jobs with their members): smaller pages.
+            requests += reader.requests
+            if size <= MIN_PAGE_SIZE:
+                raise
+            size = max(MIN_PAGE_SIZE, size // 2)
+            continue
+        except _Changed as change:
+            requests += reader.requests
+            if first_change is None:
+                first_change = change.reason  # read again, once
+                continue
+            return Window(
+                reader.kept,
+                requests,
+                complete=False,
+                total=reader.counted,
+                issue=f"EM's {em_type} data changed while it was read, twice ({first_change}; then "
+                f"{change.reason}): {len(reader.kept)} items were read, and some may be missing, stale or "
+                "counted in the wrong state. Ask again in a minute for a settled answer.",
+                page_size=size,
+            )
+        return _with(window, requests=requests + window.requests, page_size=size)
 
-    async def read(expression: str | None, page: int) -> QueryPage:
-        url = query_url(em.base_url, em_type, filter=expression, sort=sort, page_size=page_size, page=page)
-        return parse_query_page(await em.client.get(url), em_type)
 
-    first = await read(filter, 1)
-    items = list(first.items)
-    pages_count = first.paging.pages_count
-    expression = filter
-    if first.paging.has_next and pin is not None and items and sort is not None and sort[0] == "desc":
-        newest = getattr(items[0], pin, None)
-        if isinstance(newest, str):
-            expression = conditions(filter, f"{sort[1]}<={quote_value(newest)}")
-    wanted = pages_count
-    if max_items is not None:
-        wanted = min(pages_count, -(-max_items // page_size))
-    pages: dict[int, QueryPage] = {}
-    numbers = list(range(2, wanted + 1))
-    for start in range(0, len(numbers), PARALLEL_PAGES):
-        async with anyio.create_task_group() as group:
-            for number in numbers[start : start + PARALLEL_PAGES]:
+def _with(window: Window, **changes: object) -> Window:
+    values = {**window.__dict__, **changes}
+    return Window(**values)
 
-                async def fetch(page: int = number) -> None:
-                    pages[page] = await read(expression, page)
 
-                group.start_soon(fetch)
-    for number in sorted(pages):
-        items.extend(pages[number].items)
-    if max_items is not None and len(items) > max_items:
-        items = items[:max_items]
-    return Window(items, 1 + len(pages), pages_count, complete=wanted >= pages_count)
+class _Reader:
+    """One attempt at reading a window (see the module docstring); raises ``_Changed`` when EM's data moved."""
+
+    def __init__(
+        self, em: EmContext, em_type: str, filter: str | None, sort: Sort, page_size: int, max_pages: int
+    ) -> None:
+        self.em = em
+        self.em_type = em_type
+        self.filter = filter
+        self.sort = sort
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.requests = 0
+        self.kept: list[Entity] = []
+        self.counted: int | None = None
+
+    async def page(self, expression: str | None, size: int, number: int) -> QueryPage:
+        url = query_url(
+            self.em.base_url, self.em_type, filter=expression, sort=self.sort.param(), page_size=size, page=number
+        )
+        self.requests += 1
+        return parse_query_page(await self.em.client.get(url), self.em_type)
+
+    async def count(self, expression: str | None) -> int:
+        """The exact number of items matching ``expression``: with one item per page, PagesCount is the count."""
+        got = await self.page(expression, 1, 1)
+        return got.paging.pages_count if got.items else 0
+
+    def value(self, item: Entity) -> str:
+        value = getattr(item, self.sort.attribute, None)
+        if not isinstance(value, str):
+            raise _Changed(f"an item has no {self.sort.field}, so the window cannot be split by it")
+        return value
+
+    def before(self, bound: str) -> str:
+        """Items that come strictly before ``bound`` in the read's order."""
+        return f"{self.sort.field}{'>' if self.sort.descending else '<'}{quote_value(bound)}"
+
+    def at_or_after(self, bound: str) -> str:
+        """Items at ``bound`` or after it in the read's order."""
+        return f"{self.sort.field}{'<=' if self.sort.descending else '>='}{quote_value(bound)}"
+
+    async def read(self) -> Window:
+        size = self.page_size
+        first = await self.page(self.filter, size, 1)
+        pages = first.paging.pages_count
+        if pages <= 1 and not first.paging.has_next:
+            if len(first.items) > size:
+                raise _Changed(f"EM's single page holds {len(first.items)} items although {size} were asked for")
+            self.kept = _unique(first.items)
+            if len(self.kept) != len(first.items):
+                raise _Changed(f"EM's page holds {len(first.items) - len(self.kept)} items twice")
+            return Window(self.kept, self.requests, complete=True, total=len(self.kept))
+        if len(first.items) != size:
+            raise _Changed(
+                f"page 1 holds {len(first.items)} items, not {size}, although EM reports {pages} pages"
+            )
+        window = self.filter
+        if self.sort.kind == "time" and self.sort.descending:
+            # The window's upper end: the newest item seen now (plus a second, for EM's rounding of times).
+            newest = parse_timestamp(self.value(first.items[0]))
+            try:
+                upper = em_time(newest + timedelta(seconds=1))
+            except OverflowError:
+                upper = None
+            window = conditions(self.filter, f"{self.sort.field}<{quote_value(upper)}" if upper else None)
+        wanted = min(pages, self.max_pages)
+        truncated = pages > wanted
+        # Probes: the sort value at each page boundary, and the exact count of the window.
+        positions = list(range(1, wanted + (1 if truncated else 0)))
+        limit = self.em.settings.max_concurrency
+        probes = await gather([self._probe(window, k * size + 1) for k in positions], limit=limit)
+        counts = {probe.paging.pages_count for probe in probes if probe.items}
+        if any(not probe.items for probe in probes):
+            raise _Changed("a page boundary EM reported has no item any more")
+        if len(counts) > 1:
+            raise _Changed(f"EM counted {' and '.join(str(c) for c in sorted(counts))} items in the same window")
+        counted = counts.pop() if counts else pages * size
+        if math.ceil(counted / size) != pages:
+            raise _Changed(f"EM reported {pages} pages of {size} for a window of {counted} items")
+        self.counted = counted
+        bounds = [self.value(probe.items[0]) for probe in probes]
+        for earlier, later in itertools.pairwise(bounds):
+            if self._out_of_order(earlier, later):
+                raise _Changed("EM's page boundaries are out of order")
+        # Ranges: before b1; [b1, b2); …; [b(K-1), end) or [b(K-1), bK) when the cap cuts the window.
+        ranges: list[str | None] = []
+        edges: list[str | None] = [None, *bounds[: wanted - 1]]
+        for index, lower in enumerate(edges):
+            upper_bound = bounds[index] if index < len(bounds) else None
+            ranges.append(
+                conditions(
+                    window,
+                    self.at_or_after(lower) if lower is not None else None,
+                    self.before(upper_bound) if upper_bound is not None else None,
+                )
+            )
+        range_size = size + max(MIN_PAGE_SIZE, int(size * _RANGE_SLACK))
+        parts = await gather([self._range(r, range_size) for r in ranges], limit=limit)
+        items = [item for part in parts for item in part]
+        self.kept = _unique(items)
+        if len(self.kept) != len(items):
+            raise _Changed(f"{len(items) - len(self.kept)} items came back twice")
+        # The final count: what the window holds now, over exactly the part that was read.
+        region = conditions(window, self.before(bounds[-1])) if truncated else window
+        final = await self.count(region)
+        expected = len(self.kept)
+        if final != expected:
+            raise _Changed(f"{expected} items were read but EM counts {final} now")
+        if not truncated and final != counted:
+            raise _Changed(f"EM counted {counted} items at the start and {final} at the end")
+        return Window(self.kept, self.requests, complete=not truncated, total=counted)
+
+    def _probe(self, expression: str | None, number: int) -> Callable[[], Awaitable[QueryPage]]:
+        return lambda: self.page(expression, 1, number)
+
+    def _range(self, expression: str | None, size: int) -> Callable[[], Awaitable[list[Entity]]]:
+        return lambda: self.read_range(expression, size)
+
+    async def read_range(self, expression: str | None, size: int) -> list[Entity]:
+        """One range between two boundaries: normally one request; more pages only when it overflowed."""
+        got = await self.page(expression, size, 1)
+        items = list(got.items)
+        number = 1
+        while got.paging.has_next or number < got.paging.pages_count:
+            if len(got.items) != size:
+                raise _Changed(f"a page of a range holds {len(got.items)} items, not {size}")
+            number += 1
+            if number > self.max_pages:
+                raise _Changed("a range between two page boundaries kept growing")
+            got = await self.page(expression, size, number)
+            items.extend(got.items)
+        return items
+
+    def _out_of_order(self, earlier: str, later: str) -> bool:
+        if self.sort.kind == "time":
+            a, b = parse_timestamp(earlier), parse_timestamp(later)
+            return a < b if self.sort.descending else a > b
+        return False  # EM's collation orders names; its order is trusted, the ranges stay a partition anyway
+
+
+def _unique(items: Sequence[Entity]) -> list[Entity]:
+    """Each item once, by its id (items without one are kept: nothing to tell them apart by)."""
+    seen: set[str] = set()
+    kept: list[Entity] = []
+    for item in items:
+        key = item.id or item.href or item.uid
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(item)
+    return kept

@@ -15,13 +15,13 @@ from ..models.resources import Repository
 from ..representation.readers import int_of, text_of
 from .context import EmContext
 from .estate import server_condition
-from .querying import read_all
+from .querying import BY_NAME, read_all
 
 NEARLY_FULL_PERCENT = 90.0
 
 
 async def list_repositories(em: EmContext, *, backup_server: str | None = None) -> ListRepositoriesResult:
-    read = await read_all(em, "Repository", filter=server_condition(backup_server), sort=("asc", "Name"), pin=None)
+    read = await read_all(em, "Repository", filter=server_condition(backup_server), sort=BY_NAME)
     repositories = [item for item in read.items if isinstance(item, Repository)]
     requests = read.requests
     sizes, report_note = await _backup_sizes(em)

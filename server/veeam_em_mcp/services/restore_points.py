@@ -30,7 +30,7 @@ from ..models.results import (
     PointBrief,
     VmRecoverySummary,
 )
-from ..representation.ids import GUID_PATTERN, guid_from
+from ..representation.ids import GUID_PATTERN, guid_from, is_vm_ref
 from ..representation.links import restore_point_guid
 from ..representation.query import QueryPage, em_time, parse_query_page, parse_user_time, query_url, quote_value
 from ..representation.registry import ResourceList, to_resource
@@ -100,7 +100,10 @@ class VmPointQuery:
     def filter_expression(self) -> str | None:
         """EM's filter for this query (``None`` when nothing is filtered)."""
         parts: list[str] = []
-        if self.vm_name is not None:
+        if self.vm_name is not None and is_vm_ref(self.vm_name):
+            # A VM given by its id (vm_id of an estate row): exactly that VM, whatever its name.
+            parts.append(f"HierarchyObjRef=={quote_value(self.vm_name.strip())}")
+        elif self.vm_name is not None:
             # VmDisplayName is the documented VmRestorePoint filter field for the VM's name.
             parts.append(f"VmDisplayName=={quote_value(self.vm_name)}")
         if self.created_after is not None:
@@ -372,6 +375,11 @@ async def find_page(em: EmContext, position: Cursor) -> FindVmRestorePointsResul
                 "cursor=next_cursor to get them (nothing is skipped), or ask for a smaller page_size or a narrower "
                 "filter."
             )
+        elif len({p.hierarchy_obj_ref for p, _, _ in found if p.hierarchy_obj_ref}) > 1 and query.vm_name:
+            note = (
+                f"Several VMs are named {query.vm_name!r}: their points differ in hierarchy_obj_ref (and "
+                "backup_server). Pass one of those ids as vm_name for one VM's points."
+            )
         elif not points and position.page == 1 and position.skip == 0 and next_cursor is None:
             note = (
                 "No restore point matches this query. vm_name must be the VM's whole name (EM compares it "
@@ -392,9 +400,9 @@ async def find_page(em: EmContext, position: Cursor) -> FindVmRestorePointsResul
             page_size=first.page_size,
             pages_count=first.pages_count,
             skipped_on_page=position.skip,
-            em_pages_read=pages_read,
+            em_requests=pages_read,
             next_cursor=next_cursor,
-            truncated=held > 0,
+            truncated=next_cursor is not None,
             held_back=held,
             note=note,
             query=_applied(query, position.query),
@@ -472,6 +480,14 @@ async def recovery_summary(
                 "from EM's backups. Check the exact name (find_vm_restore_points without vm_name lists points of "
                 "all VMs), or the VM may not be in any backup job."
             ),
+        )
+    refs = sorted({point.hierarchy_obj_ref for point in first.points if point.hierarchy_obj_ref})
+    if len(refs) > 1:
+        servers = {p.hierarchy_obj_ref: p.backup_server.name if p.backup_server else "?" for p in first.points}
+        choices = "; ".join(f"{ref} (on {servers.get(ref)})" for ref in refs)
+        raise InvalidArgument(
+            f"{len(refs)} VMs are named {vm_name!r} (in different vCenters, hosts or tenants), and a summary is of one "
+            f"VM: call again with vm_name set to the id of the one you mean: {choices}."
         )
     newest = first.points[0]
     notes: list[str] = []

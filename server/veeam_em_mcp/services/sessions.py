@@ -2,24 +2,29 @@
 
 Everything comes from EM's query service, sorted by creation time (EM has no default order):
 ``type=BackupJobSession`` for runs, ``type=BackupTaskSession`` for VMs, filtered by the fields the query
-offers (``JobName``, ``VmDisplayName``, ``Result``, ``CreationTime``…), never one GET per task.
+offers (``JobName``/``JobUid``, ``VmDisplayName``, ``CreationTime``…), never one GET per task, and read as
+one consistent window (``querying.read_all``).
 
 "Did it succeed" means the newest run of each job in the window: an automatic retry is a run of its own
 (``IsRetry``), so a failed run followed by a successful retry succeeded. Likewise a VM's newest task
-tells how it stands. A filter on the outcome (``result``) is then applied to the newest runs, not sent
-to EM (EM would return the failed first attempt of a job whose retry succeeded). ``FailureMessage`` is
-empty on real servers; the reasons are in each task session's ``Reason``, which is returned whole.
+tells how it stands. Jobs are told apart by their UID and VMs by their reference (HierarchyObjRef), never
+by name: "Backup Job 1" exists on every backup server, and a VM name repeats across vCenters. A filter on
+the outcome (``result``) is applied to those rows here, after the whole window is read, so that a filter
+that keeps nothing can still say what the window held. ``FailureMessage`` is empty on real servers; the
+reasons are in each task session's ``Reason``, given whole up to ``MAX_TEXT_CHARS`` (longer: cut, and the
+row says how long it was).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime
 
 from ..errors import InvalidArgument
-from ..models.base import parse_timestamp
+from ..models.arguments import FindJobSessionsArgs, FindTaskSessionsArgs, GetJobSessionArgs
+from ..models.base import clip
 from ..models.estate import (
+    Counts,
     FindJobSessionsResult,
     FindTaskSessionsResult,
     JobRun,
@@ -27,52 +32,52 @@ from ..models.estate import (
     TaskRun,
     Window,
 )
-from ..models.resources import BackupJobSession, BackupTaskSession, Ref
+from ..models.resources import BackupJobSession, BackupTaskSession
 from ..representation.ids import GUID, uid_pattern
 from ..representation.links import LinkPolicy
 from ..representation.query import em_time, quote_value
+from .answers import paged
 from .context import EmContext
 from .estate import (
-    MAX_ROWS_PER_PAGE,
-    RowCursor,
     count,
     duration,
+    guid_of,
+    job_condition,
+    job_id_in,
     job_of_session_name,
-    more_rows_note,
     outcome_of,
-    page_of,
+    same_names,
     server_condition,
     time_conditions,
+    uid_guid,
     unknown_name,
+    vm_condition,
+    vm_key,
     window_of,
 )
 from .fetch import fetch_entity
-from .querying import conditions, read_all
-from .restore_points import check_text
+from .querying import NEWEST_FIRST, Sort, conditions, read_all
 
-# The filter speaks the rows' own words (outcome), so a model filters by what it read.
-ResultFilter = Literal["succeeded", "warning", "failed", "running"]
-RESULTS = ("succeeded", "warning", "failed", "running")
-DEFAULT_PAGE_SIZE = 50
-MAX_WINDOW_ITEMS = 20_000  # task sessions read for one answer at most (a week of a 3,000-VM estate)
 _SESSION_UID = uid_pattern("BackupJobSession")
-_EM_RESULT_OF = {"succeeded": "Success", "warning": "Warning", "failed": "Failed"}  # "running" is a State
-
-
-def _guid_of(ref: Ref | None) -> str | None:
-    if ref is None:
-        return None
-    last = ref.href.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    return last.lower() if GUID.match(last) else None
+_ORDER = {"failed": 0, "warning": 1, "running": 2, "unknown": 3, "succeeded": 4}
+_LABELS = (
+    ("succeeded", "succeeded"),
+    ("warning", "with warnings"),
+    ("failed", "failed"),
+    ("running", "still running"),
+    ("unknown", "without a result"),
+)
 
 
 def job_run(session: BackupJobSession) -> JobRun:
+    outcome = outcome_of(session.state, session.result)
     return JobRun(
         id=session.id,
         job_name=session.job_name or (session.job.name if session.job else None),
+        job_id=uid_guid(session.job_uid) or guid_of(session.job),
         job_type=session.job_type,
-        outcome=outcome_of(session.state, session.result),
-        result=None if outcome_of(session.state, session.result) == "running" else session.result,
+        outcome=outcome,
+        result=None if outcome == "running" else session.result,
         state=session.state,
         start=session.creation_time,
         end=session.end_time,
@@ -84,150 +89,46 @@ def job_run(session: BackupJobSession) -> JobRun:
 
 def task_run(task: BackupTaskSession) -> TaskRun:
     outcome = outcome_of(task.state, task.result)
+    reason, reason_chars = clip(task.reason or None)
     return TaskRun(
         vm_name=task.vm_name,
+        vm_id=task.vm_uid,
         job_name=job_of_session_name(task.job_session.name if task.job_session else None),
+        backup_server=task.backup_server.name if task.backup_server else None,
         outcome=outcome,
         result=None if outcome == "running" else task.result,  # EM says Success for a task in progress
         state=task.state,
-        reason=task.reason or None,
+        reason=reason,
+        reason_chars=reason_chars,
         start=task.creation_time,
+        # A task still waiting (Pending) has not started: its creation time is when it was queued.
         end=task.end_time,
         total_size=task.total_size,
-        restore_point=_guid_of(task.vm_restore_point),
-        job_session=_guid_of(task.job_session),
+        restore_point=guid_of(task.vm_restore_point),
+        job_session=guid_of(task.job_session),
     )
 
 
-def _check_result(result: str | None) -> None:
-    if result is not None and result not in RESULTS:
-        raise InvalidArgument(f"result must be one of {', '.join(RESULTS)}, not {result!r}.")
+def job_key(run: JobRun) -> str:
+    """A job's runs by its id; a backup copy job's worker runs (one per source) apart from its own."""
+    if run.job_id is None:
+        return f"name:{run.backup_server or '?'}:{(run.job_name or '').casefold()}"
+    if (run.job_type or "").lower().endswith("worker"):
+        return f"{run.job_id}:{(run.job_name or '').casefold()}"
+    return run.job_id
 
 
-def _em_result_condition(result: str | None) -> str | None:
-    """EM's filter for an outcome when every run is listed (the newest run decides otherwise)."""
-    em_result = _EM_RESULT_OF.get(result or "")
-    return f"Result=={quote_value(em_result)}" if em_result else None
+def task_key(run: TaskRun) -> str:
+    return vm_key(run.vm_id, run.backup_server, run.vm_name)
 
 
-def _check_page_size(page_size: int) -> None:
-    if not 1 <= page_size <= MAX_ROWS_PER_PAGE:
-        raise InvalidArgument(f"page_size must be between 1 and {MAX_ROWS_PER_PAGE}, not {page_size}.")
+def _phrase(counts: Counts) -> str:
+    parts = [f"{getattr(counts, name)} {label}" for name, label in _LABELS if getattr(counts, name)]
+    return ", ".join(parts) or "none"
 
 
-# --- find_job_sessions ------------------------------------------------------------------------------------
-
-
-async def find_job_sessions(
-    em: EmContext,
-    now: datetime,
-    *,
-    job_name: str | None = None,
-    backup_server: str | None = None,
-    result: str | None = None,
-    created_after: str | None = None,
-    created_before: str | None = None,
-    newest_per_job: bool = True,
-    page_size: int = DEFAULT_PAGE_SIZE,
-    cursor: str | None = None,
-) -> FindJobSessionsResult:
-    offset = 0
-    if cursor is not None:
-        position = RowCursor.decode("job_sessions", "find_job_sessions", cursor, _job_arguments_ok)
-        arguments, offset = position.arguments, position.offset
-        job_name, backup_server, result = arguments["job_name"], arguments["backup_server"], arguments["result"]
-        created_after, created_before = arguments["created_after"], arguments["created_before"]
-        newest_per_job, page_size = arguments["newest_per_job"], arguments["page_size"]
-    check_text("job_name", job_name)
-    _check_result(result)
-    _check_page_size(page_size)
-    window = window_of(created_after, created_before, now)
-    expression = conditions(
-        f"JobName=={quote_value(job_name)}" if job_name else None,
-        server_condition(backup_server),
-        # Sent to EM only when every run is listed: the newest run of a job decides its outcome.
-        None if newest_per_job else _em_result_condition(result),
-        *time_conditions(window),
-    )
-    read = await read_all(em, "BackupJobSession", filter=expression, max_items=MAX_WINDOW_ITEMS)
-    sessions = [item for item in read.items if isinstance(item, BackupJobSession)]
-    requests = read.requests
-    runs = [job_run(session) for session in sessions]
-    if newest_per_job:
-        runs = _newest_per_job(runs)
-    if result is not None:  # also after EM's filter: a run still going on may carry a Result already
-        runs = [run for run in runs if run.outcome == result]
-    note = None if read.complete else f"Only the newest {len(sessions)} runs of the window were read."
-    if not runs and job_name and (missing := await unknown_name(em, "Job", "Name", job_name, "job")):
-        raise missing
-    if not runs:
-        note = _nothing(window, "job run")
-    arguments = {
-        "job_name": job_name,
-        "backup_server": backup_server,
-        "result": result,
-        "created_after": window.created_after,
-        "created_before": window.created_before or _pin(sessions),
-        "newest_per_job": newest_per_job,
-        "page_size": page_size,
-    }
-    counts = count([run.outcome for run in runs])
-
-    def build(rows: list[JobRun], shared: dict[str, Any] | None, next_offset: int | None) -> FindJobSessionsResult:
-        return FindJobSessionsResult(
-            sessions=rows,
-            shared=shared,
-            summary=_summary(runs, newest_per_job, window),
-            counts=counts,
-            newest_per_job=newest_per_job,
-            window=window,
-            returned=len(rows),
-            total=len(runs),
-            next_cursor=None
-            if next_offset is None
-            else RowCursor("job_sessions", "find_job_sessions", arguments, next_offset).encode(),
-            truncated=next_offset is not None,
-            em_requests=requests,
-            note=note if next_offset is None else more_rows_note(note, offset, len(rows), len(runs)),
-        )
-
-    return page_of(em, runs, offset, page_size, build)
-
-
-def _newest_per_job(runs: Sequence[JobRun]) -> list[JobRun]:
-    """The newest run of each job (runs come newest first), with how many runs and failed runs came before."""
-    by_job: dict[str, list[JobRun]] = {}
-    for run in runs:
-        by_job.setdefault((run.job_name or "").casefold(), []).append(run)
-    newest = []
-    for job_runs in by_job.values():
-        failed_before = sum(1 for run in job_runs[1:] if run.outcome == "failed")
-        newest.append(
-            job_runs[0].model_copy(update={"runs_in_window": len(job_runs), "failed_runs_before": failed_before})
-        )
-    return sorted(newest, key=lambda run: (run.job_name or "").casefold())
-
-
-def _summary(runs: Sequence[JobRun], newest_per_job: bool, window: Window) -> str:
-    if not runs:
-        return "No job run in the window."
-    counts = count([run.outcome for run in runs])
-    parts = [
-        f"{getattr(counts, name)} {label}"
-        for name, label in (
-            ("succeeded", "succeeded"),
-            ("warning", "with warnings"),
-            ("failed", "failed"),
-            ("running", "still running"),
-            ("unknown", "without a result"),
-        )
-        if getattr(counts, name)
-    ]
-    subject = f"{_plural(len(runs), 'job')} ran" if newest_per_job else _plural(len(runs), "job run")
-    retried = sum(1 for run in runs if newest_per_job and run.failed_runs_before and run.outcome == "succeeded")
-    tail = f" ({retried} only after an automatic retry)" if retried else ""
-    since = f" since {window.created_after}" if window.created_after else ""
-    return f"{subject}{since}: {', '.join(parts)}{tail}."
+def _plural(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _nothing(window: Window, what: str) -> str:
@@ -235,27 +136,85 @@ def _nothing(window: Window, what: str) -> str:
     return f"No {what} in {span}. Widen the window (created_after) or drop filters to see more."
 
 
-def _pin(sessions: Sequence[Any]) -> str | None:
-    """The end of an open window for later pages: just after the newest item the first page saw."""
-    newest = next((getattr(s, "creation_time", None) for s in sessions if getattr(s, "creation_time", None)), None)
-    return None if newest is None else _after(newest)
+def _join(*parts: str | None) -> str | None:
+    kept = [part for part in parts if part]
+    return " ".join(kept) or None
 
 
-def _after(timestamp: str) -> str:
-    return em_time(parse_timestamp(timestamp) + timedelta(microseconds=1))
+# --- find_job_sessions ------------------------------------------------------------------------------------
 
 
-def _job_arguments_ok(arguments: dict[str, Any]) -> bool:
-    return (
-        set(arguments)
-        == {"job_name", "backup_server", "result", "created_after", "created_before", "newest_per_job", "page_size"}
-        and all(
-            arguments[k] is None or isinstance(arguments[k], str)
-            for k in ("job_name", "backup_server", "result", "created_after", "created_before")
+async def find_job_sessions(
+    em: EmContext, now: datetime, arguments: FindJobSessionsArgs, cursor: str | None = None
+) -> FindJobSessionsResult:
+
+    async def compute(args: FindJobSessionsArgs) -> FindJobSessionsResult:
+        window = window_of(args.created_after, args.created_before, now)
+        expression = conditions(job_condition(args.job_name), server_condition(args.backup_server),
+                                *time_conditions(window))
+        read = await read_all(em, "BackupJobSession", filter=expression, sort=NEWEST_FIRST)
+        sessions = [item for item in read.items if isinstance(item, BackupJobSession)]
+        requests = read.requests
+        every = [job_run(session) for session in sessions]
+        runs = _newest_per_job(every) if args.newest_per_job else every
+        counts = count([run.outcome for run in runs])
+        kept = [run for run in runs if args.result is None or run.outcome == args.result]
+        if not every and args.job_name and not job_id_in(args.job_name):
+            if missing := await unknown_name(em, "Job", "Name", args.job_name, "job"):
+                raise missing
+        note = _join(
+            read.issue,
+            None if read.complete else f"Only the newest {len(sessions)} runs of the window were read (EM's page cap).",
+            same_names(((run.job_name, job_key(run), run.backup_server) for run in kept), "job"),
+            _nothing(window, "job run") if not every else None,
+            _none_kept(len(runs), len(kept), args.result, "job" if args.newest_per_job else "run"),
         )
-        and type(arguments["newest_per_job"]) is bool
-        and type(arguments["page_size"]) is int
-    )
+        return FindJobSessionsResult(
+            sessions=kept,
+            summary=_job_summary(runs, kept, args, window),
+            counts=counts,
+            newest_per_job=args.newest_per_job,
+            window=window,
+            returned=len(kept),
+            total=len(kept),
+            as_of=em_time(now),
+            em_requests=requests,
+            note=note,
+        )
+
+    return await paged(em, "find_job_sessions", arguments, cursor, FindJobSessionsResult, compute)
+
+
+def _newest_per_job(runs: Sequence[JobRun]) -> list[JobRun]:
+    """The newest run of each job (runs come newest first), with how many runs and failed runs came before."""
+    by_job: dict[str, list[JobRun]] = {}
+    for run in runs:
+        by_job.setdefault(job_key(run), []).append(run)
+    newest = []
+    for job_runs in by_job.values():
+        failed_before = sum(1 for run in job_runs[1:] if run.outcome == "failed")
+        newest.append(
+            job_runs[0].model_copy(update={"runs_in_window": len(job_runs), "failed_runs_before": failed_before})
+        )
+    return sorted(newest, key=lambda run: ((run.job_name or "").casefold(), run.backup_server or "", job_key(run)))
+
+
+def _job_summary(runs: Sequence[JobRun], kept: Sequence[JobRun], args: FindJobSessionsArgs, window: Window) -> str:
+    if not runs:
+        return "No job run in the window."
+    subject = f"{_plural(len(runs), 'job')} ran" if args.newest_per_job else _plural(len(runs), "job run")
+    retried = sum(1 for run in runs if args.newest_per_job and run.failed_runs_before and run.outcome == "succeeded")
+    tail = f" ({retried} only after an automatic retry)" if retried else ""
+    since = f" since {window.created_after}" if window.created_after else ""
+    line = f"{subject}{since}: {_phrase(count([run.outcome for run in runs]))}{tail}."
+    if args.result is not None:
+        which = "in its newest run" if args.newest_per_job else ""
+        line += (
+            f" {len(kept)} {'has' if len(kept) == 1 else 'have'} the outcome {args.result} {which}".rstrip() + "."
+            if kept
+            else f" None has the outcome {args.result} {which}".rstrip() + "."
+        )
+    return line
 
 
 # --- get_job_session --------------------------------------------------------------------------------------
@@ -277,144 +236,127 @@ def session_guid(identifier: str, policy: LinkPolicy) -> str:
     )
 
 
-async def get_job_session(em: EmContext, session_id: str) -> JobSessionDetail:
-    guid = session_guid(session_id, em.policy)
-    session = await fetch_entity(
-        em,
-        "backupSessions",
-        guid,
-        BackupJobSession,
-        missing=f"No job session with id {guid} exists on Enterprise Manager (retention may have removed it). "
-        "find_job_sessions lists the runs EM holds.",
-        what="a job session",
-    )
-    read = await read_all(
-        em,
-        "BackupTaskSession",
-        filter=f"JobSessionUid=={quote_value('urn:veeam:BackupJobSession:' + guid)}",
-        sort=("asc", "CreationTime"),
-        pin=None,
-        max_items=MAX_WINDOW_ITEMS,
-    )
-    tasks = [task_run(task) for task in read.items if isinstance(task, BackupTaskSession)]
-    order = {"failed": 0, "warning": 1, "running": 2, "unknown": 3, "succeeded": 4}
-    tasks.sort(key=lambda task: (order[task.outcome], (task.vm_name or "").casefold()))
-    outcome = outcome_of(session.state, session.result)
-    counts = count([task.outcome for task in tasks])
-
-    def build(count_: int) -> JobSessionDetail:
-        left = len(tasks) - count_
-        note = None
-        if outcome == "running":
-            note = "The run is still going on: its result is not final, and tasks still running have no outcome yet."
-        if left:
-            note = (f"{note} " if note else "") + (
-                f"{left} tasks (the last rows, successes first) were left out to fit the size limit: "
-                "find_task_sessions with job_name and a window around the run lists them."
-            )
+async def get_job_session(
+    em: EmContext, now: datetime, arguments: GetJobSessionArgs, cursor: str | None = None
+) -> JobSessionDetail:
+    async def compute(args: GetJobSessionArgs) -> JobSessionDetail:
+        guid = session_guid(args.session_id, em.policy)  # a malformed id is refused before any request
+        session = await fetch_entity(
+            em,
+            "backupSessions",
+            guid,
+            BackupJobSession,
+            missing=f"No job session with id {guid} exists on Enterprise Manager (retention may have removed it). "
+            "find_job_sessions lists the runs EM holds.",
+            what="a job session",
+        )
+        read = await read_all(
+            em,
+            "BackupTaskSession",
+            filter=f"JobSessionUid=={quote_value('urn:veeam:BackupJobSession:' + guid)}",
+            sort=Sort("CreationTime", "creation_time", False, "time"),
+        )
+        tasks = [task_run(task) for task in read.items if isinstance(task, BackupTaskSession)]
+        tasks.sort(key=lambda task: (_ORDER[task.outcome], (task.vm_name or "").casefold(), task_key(task)))
+        outcome = outcome_of(session.state, session.result)
+        note = _join(
+            read.issue,
+            "The run is still going on: its result is not final, and tasks still running have no outcome yet."
+            if outcome == "running"
+            else None,
+            same_names(((task.vm_name, task_key(task), task.vm_id) for task in tasks), "VM"),
+        )
         return JobSessionDetail(
             session=session,
             outcome=outcome,
-            tasks=tasks[:count_],
-            counts=counts,
-            returned=count_,
+            tasks=tasks,
+            counts=count([task.outcome for task in tasks]),
+            returned=len(tasks),
             total=len(tasks),
-            truncated=left > 0,
+            as_of=em_time(now),
             em_requests=1 + read.requests,
             note=note,
         )
 
-    return em.budget.longest_fitting(len(tasks), build)
+    return await paged(em, "get_job_session", arguments, cursor, JobSessionDetail, compute)
 
 
 # --- find_task_sessions -----------------------------------------------------------------------------------
 
 
 async def find_task_sessions(
-    em: EmContext,
-    now: datetime,
-    *,
-    vm_name: str | None = None,
-    job_name: str | None = None,
-    result: str | None = None,
-    created_after: str | None = None,
-    created_before: str | None = None,
-    newest_per_vm: bool = True,
-    page_size: int = DEFAULT_PAGE_SIZE,
-    cursor: str | None = None,
+    em: EmContext, now: datetime, arguments: FindTaskSessionsArgs, cursor: str | None = None
 ) -> FindTaskSessionsResult:
-    offset = 0
-    if cursor is not None:
-        position = RowCursor.decode("task_sessions", "find_task_sessions", cursor, _task_arguments_ok)
-        arguments, offset = position.arguments, position.offset
-        vm_name, job_name, result = arguments["vm_name"], arguments["job_name"], arguments["result"]
-        created_after, created_before = arguments["created_after"], arguments["created_before"]
-        newest_per_vm, page_size = arguments["newest_per_vm"], arguments["page_size"]
-    check_text("vm_name", vm_name)
-    check_text("job_name", job_name)
-    _check_result(result)
-    _check_page_size(page_size)
-    window = window_of(created_after, created_before, now)
-    expression = conditions(
-        f"VmDisplayName=={quote_value(vm_name)}" if vm_name else None,
-        f"JobName=={quote_value(job_name)}" if job_name else None,
-        None if newest_per_vm else _em_result_condition(result),
-        *time_conditions(window),
-    )
-    read = await read_all(em, "BackupTaskSession", filter=expression, max_items=MAX_WINDOW_ITEMS)
-    tasks = [item for item in read.items if isinstance(item, BackupTaskSession)]
-    requests = read.requests
-    runs = [task_run(task) for task in tasks]
-    if newest_per_vm:
-        runs = _newest_per_vm(runs)
-    if result is not None:  # also after EM's filter: a task still going on may carry a Result already
-        runs = [run for run in runs if run.outcome == result]
-    note = None if read.complete else f"Only the newest {len(tasks)} tasks of the window were read."
-    if not runs:
-        for name, em_type, field, what in (
-            (job_name, "Job", "Name", "job"),
-            (vm_name, "VmRestorePoint", "VmDisplayName", "VM"),
-        ):
-            if name and (missing := await unknown_name(em, em_type, field, name, what)):
-                raise missing
-        note = _nothing(window, "task (VM processed by a job)")
-    arguments = {
-        "vm_name": vm_name,
-        "job_name": job_name,
-        "result": result,
-        "created_after": window.created_after,
-        "created_before": window.created_before or _pin(tasks),
-        "newest_per_vm": newest_per_vm,
-        "page_size": page_size,
-    }
-    counts = count([run.outcome for run in runs])
 
-    def build(rows: list[TaskRun], shared: dict[str, Any] | None, next_offset: int | None) -> FindTaskSessionsResult:
+    async def compute(args: FindTaskSessionsArgs) -> FindTaskSessionsResult:
+        window = window_of(args.created_after, args.created_before, now)
+        vm_filter, vm_ref, requests = await vm_condition(em, args.vm_name)
+        expression = conditions(vm_filter, job_condition(args.job_name), *time_conditions(window))
+        read = await read_all(em, "BackupTaskSession", filter=expression, sort=NEWEST_FIRST)
+        requests += read.requests
+        tasks = [item for item in read.items if isinstance(item, BackupTaskSession)]
+        every = [task_run(task) for task in tasks]
+        if vm_ref is not None:  # a VM given by id: other VMs of that name are not it
+            every = [run for run in every if (run.vm_id or "").lower() == vm_ref]
+        runs = _newest_per_vm(every) if args.newest_per_vm else every
+        counts = count([run.outcome for run in runs])
+        kept = [run for run in runs if args.result is None or run.outcome == args.result]
+        if not every:
+            for name, em_type, field, what in (
+                (args.job_name if not job_id_in(args.job_name) else None, "Job", "Name", "job"),
+                (args.vm_name if vm_ref is None else None, "VmRestorePoint", "VmDisplayName", "VM"),
+            ):
+                if name and (missing := await unknown_name(em, em_type, field, name, what)):
+                    raise missing
+        note = _join(
+            read.issue,
+            None if read.complete else f"Only the newest {len(tasks)} tasks of the window were read (EM's page cap).",
+            same_names(((run.vm_name, task_key(run), run.backup_server) for run in kept), "VM"),
+            _nothing(window, "task (VM processed by a job)") if not every else None,
+            _none_kept(len(runs), len(kept), args.result, "VM" if args.newest_per_vm else "task"),
+            _cut(kept),
+        )
         return FindTaskSessionsResult(
-            tasks=rows,
-            shared=shared,
-            summary=_task_summary(runs, newest_per_vm),
+            tasks=kept,
+            summary=_task_summary(runs, kept, args),
             counts=counts,
-            newest_per_vm=newest_per_vm,
+            newest_per_vm=args.newest_per_vm,
             window=window,
-            returned=len(rows),
-            total=len(runs),
-            next_cursor=None
-            if next_offset is None
-            else RowCursor("task_sessions", "find_task_sessions", arguments, next_offset).encode(),
-            truncated=next_offset is not None,
+            returned=len(kept),
+            total=len(kept),
+            as_of=em_time(now),
             em_requests=requests,
-            note=note if next_offset is None else more_rows_note(note, offset, len(rows), len(runs)),
+            note=note,
         )
 
-    return page_of(em, runs, offset, page_size, build)
+    return await paged(em, "find_task_sessions", arguments, cursor, FindTaskSessionsResult, compute)
+
+
+def _none_kept(rows: int, kept: int, result: str | None, what: str) -> str | None:
+    """Filtering is not absence: when the result filter keeps nothing, say that the window did hold rows."""
+    if not rows or kept or result is None:
+        return None
+    return (
+        f"The window holds {_plural(rows, what)}, none with the outcome {result} (the summary says how they ended); "
+        "drop result to list them."
+    )
+
+
+def _cut(rows: Sequence[TaskRun]) -> str | None:
+    cut = sum(1 for row in rows if row.reason_chars)
+    if not cut:
+        return None
+    return (
+        f"{_plural(cut, 'reason')} longer than the rows can hold {'was' if cut == 1 else 'were'} cut (reason_chars "
+        "says how long EM's text is); follow_link on the task session gives more of it."
+    )
 
 
 def _newest_per_vm(runs: Sequence[TaskRun]) -> list[TaskRun]:
     """The newest task of each VM (tasks come newest first), with its attempts and the last failure's reason."""
     by_vm: dict[str, list[TaskRun]] = {}
     for run in runs:
-        by_vm.setdefault((run.vm_name or "").casefold(), []).append(run)
+        by_vm.setdefault(task_key(run), []).append(run)
     newest = []
     for vm_runs in by_vm.values():
         failed = [run for run in vm_runs if run.outcome == "failed"]
@@ -422,50 +364,27 @@ def _newest_per_vm(runs: Sequence[TaskRun]) -> list[TaskRun]:
         earlier = failed[0].reason if failed and head.outcome != "failed" else None
         newest.append(
             head.model_copy(
-                update={
-                    "attempts": len(vm_runs),
-                    "failed_attempts": len(failed),
-                    "earlier_reason": earlier,
-                }
+                update={"attempts": len(vm_runs), "failed_attempts": len(failed), "earlier_reason": earlier}
             )
         )
-    order = {"failed": 0, "warning": 1, "running": 2, "unknown": 3, "succeeded": 4}
-    return sorted(newest, key=lambda run: (order[run.outcome], (run.vm_name or "").casefold()))
+    return sorted(newest, key=lambda run: (_ORDER[run.outcome], (run.vm_name or "").casefold(), task_key(run)))
 
 
-def _task_summary(runs: Sequence[TaskRun], newest_per_vm: bool) -> str:
+def _task_summary(runs: Sequence[TaskRun], kept: Sequence[TaskRun], args: FindTaskSessionsArgs) -> str:
     if not runs:
         return "No VM was processed in the window."
-    counts = count([run.outcome for run in runs])
-    parts = [
-        f"{getattr(counts, name)} {label}"
-        for name, label in (
-            ("failed", "failed"),
-            ("warning", "with warnings"),
-            ("succeeded", "succeeded"),
-            ("running", "still running"),
-            ("unknown", "without a result"),
-        )
-        if getattr(counts, name)
-    ]
-    subject = _plural(len(runs), "VM") if newest_per_vm else _plural(len(runs), "task")
-    recovered = sum(1 for run in runs if newest_per_vm and run.failed_attempts and run.outcome != "failed")
+    subject = _plural(len(runs), "VM") if args.newest_per_vm else _plural(len(runs), "task")
+    recovered = sum(1 for run in runs if args.newest_per_vm and run.failed_attempts and run.outcome != "failed")
     tail = f"; {recovered} of them only after a failed attempt (see earlier_reason)" if recovered else ""
-    return f"{subject}: {', '.join(parts)}{tail}."
-
-
-def _task_arguments_ok(arguments: dict[str, Any]) -> bool:
-    return (
-        set(arguments)
-        == {"vm_name", "job_name", "result", "created_after", "created_before", "newest_per_vm", "page_size"}
-        and all(
-            arguments[k] is None or isinstance(arguments[k], str)
-            for k in ("vm_name", "job_name", "result", "created_after", "created_before")
-        )
-        and type(arguments["newest_per_vm"]) is bool
-        and type(arguments["page_size"]) is int
-    )
-
-
-def _plural(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+    line = f"{subject} processed in the window: {_phrase(count([run.outcome for run in runs]))}{tail}."
+    if args.result is not None:
+        which = " in its newest attempt" if args.newest_per_vm else ""
+        if kept:
+            line += f" {len(kept)} {'has' if len(kept) == 1 else 'have'} the outcome {args.result}{which}."
+        else:
+            line += f" None has the outcome {args.result}{which}."
+            failed_fixed = sum(run.failed_attempts or 0 for run in runs if run.outcome != "failed")
+            if args.result == "failed" and failed_fixed:
+                verb = "was" if failed_fixed == 1 else "were"
+                line += f" {_plural(failed_fixed, 'failed attempt')} {verb} fixed by a retry."
+    return line

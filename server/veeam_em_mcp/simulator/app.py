@@ -30,8 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import reports, views
 from .config import SimulatorConfig
-from .dataset import Dataset, build_dataset
-from .faults import FaultInjector, FaultSet
+from .dataset import Dataset, build_dataset, insert_copy, remove_middle
+from .faults import FaultInjector, FaultSet, shape_page
 from .query import QueryError, QueryService, paging_hrefs, parse_query_params
 from .registry import DEFAULT_REGISTRY, Registry, Row
 from .render import Link, Paging, Renderer
@@ -97,6 +97,16 @@ class SimulatorState:
         if self._summary is None:
             self._summary = reports.compute(self.dataset)
         return self._summary
+
+    def mutate(self, variant: str, type_name: str) -> str:
+        """Change the data under the running simulator (the `mutate` fault): `insert` a copy of, or `remove`,
+        the middle item of `type_name` by creation time; the query service's tables and the report numbers are
+        rebuilt on next use, so every later request sees it. Returns the inserted or removed id."""
+        with self.lock:
+            changed = (insert_copy if variant == "insert" else remove_middle)(self.dataset, type_name)
+            self.query.invalidate()
+            self._summary = None
+        return changed
 
     def expire_all_sessions(self) -> None:
         """Drop every session, as if all had idled out (the next request with any token gets 401)."""
@@ -404,17 +414,21 @@ class _Handler:
     def query(self, request: Request, r: Renderer, base: str) -> Response:
         req = parse_query_params(request.query_params.multi_items())
         page = self.state.query.run(req)
+        # Injected page faults (short-page, pages-drift): fewer items, or a PagesCount that is off.
+        chosen = self.state.faults.take_page(request.method, request.url.path, page.spec.name,
+                                             page.page_num >= page.pages_count)
+        page_items, pages_count = shape_page(chosen, list(page.items), page.pages_count)
         ctx = ViewContext(base, self.state.dataset, self.state.config)
         row = self.state.registry.row(page.spec.name)
         dialect = self.state.config.json_dialect
-        links = [Link(href, rel) for rel, href in paging_hrefs(base, req, page.pages_count, page.page_num, dialect)]
-        paging = Paging(page.page_num, page.page_size, page.pages_count, links)
+        links = [Link(href, rel) for rel, href in paging_hrefs(base, req, pages_count, page.page_num, dialect)]
+        paging = Paging(page.page_num, page.page_size, pages_count, links)
         if row.resource_only:
             # ObjectInJob has no reference form: its results are always resources (XML Resources/sInObjectJob).
-            items = [row.view(ctx, o, True) for o in page.items]
+            items = [row.view(ctx, o, True) for o in page_items]
             body = r.query_result("resources", row.plural, items, paging, xml_plural=row.query_xml_plural)
         else:
-            items = [row.view(ctx, o, req.entities) for o in page.items]
+            items = [row.view(ctx, o, req.entities) for o in page_items]
             body = r.query_result("entities" if req.entities else "refs", row.plural, items, paging,
                                   xml_plural=row.query_xml_plural)
         return self.respond(r, body)
@@ -438,7 +452,7 @@ def create_app(config: SimulatorConfig | None = None, dataset: Dataset | None = 
         middleware=[
             Middleware(_EmEnvelope, state=state),
             Middleware(FaultInjector, faults=state.faults, expire_sessions=state.expire_all_sessions,
-                       xml=state.xml, json=state.json),
+                       xml=state.xml, json=state.json, mutate=state.mutate),
         ],
     )
     app.state.sim = state

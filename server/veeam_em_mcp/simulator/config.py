@@ -2,7 +2,7 @@
 
 The defaults describe a well-behaved EM server with the JSON of 9.5 U4 (absent values left out); each knob
 switches on one real-world variation (the v12 and v13 JSON dialects, byte-order marks, missing VmName, how a
-running session looks, unsorted query order, ...) so that the client can be tested against it.
+running session looks, unsorted query order, reason length, ...) so that the client can be tested against it.
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ class SimulatorConfig:
     omit_vm_name: bool = False
     # Element name spelling on VmRestorePoint (`CreationTimeUTC`, or `CreationTimeUtc` like BackupFile).
     creation_time_spelling: Literal["UTC", "Utc"] = "UTC"
+    # > 0: every non-empty task-session Reason is served padded (its text repeated, a space between) or cut to
+    # exactly this many characters (long-text handling in clients); 0 serves the reasons as they are.
+    reason_chars: int = 0
     # Injectable so tests can expire sessions without sleeping.
     clock: Callable[[], float] = field(default=time.monotonic)
     # Faults active from the start (the --fault command-line flag); tests change them at runtime via state.faults.

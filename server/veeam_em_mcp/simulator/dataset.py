@@ -10,14 +10,25 @@ failed are seeded on purpose (the fixed facts, see docs/simulator-contract.md an
 
 Everything comes from one seeded RNG consumed in a fixed order, so the same (seed, anchor, vm_count, days)
 always gives the same ids, names, times and outcomes.
+
+`build_dataset(twins=True)` then adds, from a separate RNG (so nothing of the normal build changes), the
+twins a real multi-server estate has: a second `SQL Backup` job on vbr02 (its own vCenter) protecting another
+VM named `sql01` whose last three runs failed, and another `vcd-web01` in a second vCloud organisation
+(`Facts.twin_*`). `Dataset.vms` and `points_by_vm` are keyed by VM name; a VM whose name was already taken
+when it was added (a twin) is keyed by its HierarchyObjRef instead.
+
+Test transforms (mutate in place; apply them before `create_app`, whose query service caches its tables):
+`rename_vm`, `rename_job`. The simulator's `mutate` fault uses `insert_copy` / `remove_middle`.
 """
 
 from __future__ import annotations
 
+import bisect
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 # Times are kept as integer 100 ns ticks since the Unix epoch (.NET's resolution): exact, cheap to compare
 # and to sort, and enough to print the 7 fractional digits EM sometimes emits.
@@ -42,6 +53,15 @@ LAST_TWO_FAILED_VM = "exch01"
 FOLDER_ONLY_VM = "print01"
 NEVER_BACKED_UP_VM = "crm01"
 RETRY_VM = "web02"
+# The twins (`build_dataset(twins=True)`): the second SQL job's other VM, the second vCloud job, the vCenter
+# the second sql01 lives in (named in its failure reason).
+TWIN_SQL_VM = "sql01"
+TWIN_SQL_PEER_VM = "sqlrpt01"
+TWIN_VCD_VM = "vcd-web01"
+TWIN_VCD_JOB = "vCloud Org B"
+TWIN_VCENTER = "vcsa02.tech.local"
+# Runs of the twin SQL job at the end of the window in which the twin sql01 failed (first attempt and retries).
+TWIN_FAILED_RUNS = 3
 
 # Automatic retries as the jobs are configured (JobScheduleOptions RetryOptions): twice, 10 minutes apart.
 RETRY_TIMES = 2
@@ -93,6 +113,14 @@ WARNING_CHECKPOINT = (
     "Processing {vm} Warning: Failed to create VM recovery checkpoint in the application-consistent mode, "
     "falling back to a crash-consistent checkpoint. Details: The Hyper-V Volume Shadow Copy Requestor service "
     "of the guest OS is not running."
+)
+
+# A VDDK read failure (the transport cannot open the disk through the vCenter): the twin sql01's reason.
+REASON_VDDK = (
+    "Processing {vm} Error: Failed to open VDDK disk [[datastore11] {vm}/{vm}.vmdk] ( is read-only mode - [true] ) "
+    "Logon attempt with parameters [VC/ESX: [{vcenter}];Port: 443;Login: [TECH\\svc-veeam];VMX Spec: "
+    "[moref={moref}];Transports: [nbd];Read Only: [true]] failed because of the following errors: Failed to "
+    "open disk for read. Failed to upload disk. Agent failed to process method {DataTransfer.SyncDisk}."
 )
 
 # Chance of a random failure / warning per backup task (random failures are always fixed by a retry).
@@ -371,6 +399,21 @@ class Facts:
     # LAST_TWO_FAILED_VM's failed tasks in the first sessions of its job's last two runs (oldest first); both
     # retries of those runs failed too.
     last_two_failed_task_ids: list[str] = field(default_factory=list)
+    # --- only with build_dataset(twins=True); empty otherwise -------------------------------------------
+    # The second `SQL Backup` (vbr02), its backup and the vCenter (hierarchy root GUID) its VMs live in.
+    twin_sql_job_id: str = ""
+    twin_sql_backup_id: str = ""
+    twin_vcenter_root: str = ""
+    # The second sql01 (`urn:VMware:Vm:<twin_vcenter_root>.vm-<n>`; `vms[twin_sql01_ref]`) and its failed tasks:
+    # first attempt and both retries of each of the job's last TWIN_FAILED_RUNS runs, oldest first.
+    twin_sql01_ref: str = ""
+    twin_sql01_failed_task_ids: list[str] = field(default_factory=list)
+    # Its newest VmRestorePoint (TWIN_FAILED_RUNS runs before the job's newest run).
+    twin_sql01_newest_point_id: str = ""
+    # The second vcd-web01 (`urn:vCloud:Vm:<twin_vcd_root>.urn:vcloud:vm:<guid>`) and its job TWIN_VCD_JOB (vbr01).
+    twin_vcd_ref: str = ""
+    twin_vcd_root: str = ""
+    twin_vcd_job_id: str = ""
 
 
 @dataclass
@@ -386,8 +429,9 @@ class Dataset:
     restore_points: dict[str, RestorePoint]
     backup_files: dict[str, BackupFile]
     vm_restore_points: dict[str, VmRestorePoint]
+    # By VM name; a twin whose name was already taken is keyed by its HierarchyObjRef.
     vms: dict[str, Vm]
-    # VM name -> its points, oldest first.
+    # The same keys -> the VM's points, oldest first.
     points_by_vm: dict[str, list[VmRestorePoint]]
     objects_in_job: dict[str, ObjectInJob] = field(default_factory=dict)
     job_sessions: dict[str, JobSession] = field(default_factory=dict)
@@ -396,8 +440,8 @@ class Dataset:
     em_utc_offset_hours: int = EM_UTC_OFFSET_HOURS
 
     def vm_names(self) -> list[str]:
-        """Names of the VMs that have restore points (what EM's VmRestorePoint query can find)."""
-        return [name for name, points in self.points_by_vm.items() if points]
+        """Names of the VMs that have restore points (what EM's VmRestorePoint query can find), each once."""
+        return list(dict.fromkeys(points[0].vm_name for points in self.points_by_vm.values() if points))
 
 
 # --- the fixed estate -------------------------------------------------------------------------------------
@@ -581,7 +625,12 @@ class _Builder:
         self.job_sessions: dict[str, JobSession] = {}
         self.task_sessions: dict[str, TaskSession] = {}
         self.facts = Facts()
+        # VM key (see vm_key) -> moref number; job id -> its VMs in processing order.
         self.moref_of: dict[str, int] = {}
+        self.job_vms: dict[str, list[Vm]] = {}
+        # Twins phase only: the VM whose last TWIN_FAILED_RUNS runs fail, and VMs that never fail.
+        self.twin_failing: Vm | None = None
+        self.twin_steady: list[Vm] = []
 
     # --- infrastructure ---------------------------------------------------------------------------------
 
@@ -674,10 +723,15 @@ class _Builder:
             job.backup_id = backup.id
         return job
 
+    def vm_key(self, vm: Vm) -> str:
+        """The VM's key in `vms` / `points_by_vm`: its name, or its HierarchyObjRef if a twin took the name first."""
+        return vm.name if self.vms.get(vm.name) is vm else vm.hierarchy_obj_ref
+
     def make_vms(self, spec: _JobSpec, job: Job, roots: dict[tuple[str, str], str]) -> None:
         g = self.g
         root = roots[(job.server_id, spec.platform)]
         folder: ObjectInJob | None = None
+        members = self.job_vms.setdefault(job.id, [])
         for name in job.vm_names:
             if spec.platform == "VMware":
                 moref = g.moref()
@@ -688,13 +742,16 @@ class _Builder:
             else:
                 moref = 0
                 ref = f"urn:vCloud:Vm:{root}.urn:vcloud:vm:{g.guid()}"
-            self.moref_of[name] = moref
+            # A name already taken (a twin) keys the VM by its ref instead.
+            key = name if name not in self.vms else ref
+            self.moref_of[key] = moref
             vm = Vm(name, spec.platform, ref, job.id, g.rng.randint(20, 400) * 2**30)
             if name == NEVER_BACKED_UP_VM:
                 # Added to its job after the job's last run: in the includes, in no session, no point.
                 vm.added_ticks = self.anchor_ticks - 30 * TICKS_PER_MINUTE
-            self.vms[name] = vm
-            self.points_by_vm[name] = []
+            self.vms[key] = vm
+            self.points_by_vm[key] = []
+            members.append(vm)
             if spec.name == FOLDER_JOB and name in _FOLDER_VMS:
                 if folder is None:
                     folder = self.include(job, f"urn:VMware:Folder:{root}.group-v{g.moref()}", FOLDER_NAME,
@@ -732,8 +789,7 @@ class _Builder:
             file_offset = g.seconds(3, 12)
             cursor = start + 20 * TICKS_PER_SECOND
             slots: list[_Slot] = []
-            for name in job.vm_names:
-                vm = self.vms[name]
+            for vm in self.job_vms.get(job.id, ()):
                 if vm.added_ticks > start:
                     continue
                 task_start = cursor + g.seconds(1, 10)
@@ -757,6 +813,10 @@ class _Builder:
     def scripted(self, spec: _JobSpec, r: int, n: int, vm: Vm, attempt: int) -> _Outcome | None:
         """The seeded scenarios: the outcome of `vm` in attempt `attempt` (0 = first session) of run r of n."""
         name = vm.name
+        if vm is self.twin_failing and r >= n - TWIN_FAILED_RUNS:
+            return _Outcome("Failed", self.reason(REASON_VDDK, vm))
+        if self.twin_steady and any(vm is steady for steady in self.twin_steady):
+            return _Outcome("Success")
         if spec.name == FOLDER_JOB and name == LAST_TWO_FAILED_VM and r >= n - 2:
             return _Outcome("Failed", self.reason(REASON_QUIESCE, vm))
         if spec.name == RETRY_JOB and r == n - 6:
@@ -782,8 +842,9 @@ class _Builder:
         last = sum(ord(c) for c in vm.name) % 200 + 20
         job = self.jobs[vm.job_id]
         file = f"{self.repositories[job.repository_id].path}/{job.name}/{job.name}.vbm"
-        return (text.replace("{vm}", vm.name).replace("{moref}", f"vm-{self.moref_of.get(vm.name, 0)}")
-                .replace("{host}", host).replace("{ip}", f"10.0.12.{last}").replace("{file}", file))
+        return (text.replace("{vm}", vm.name).replace("{moref}", f"vm-{self.moref_of.get(self.vm_key(vm), 0)}")
+                .replace("{host}", host).replace("{ip}", f"10.0.12.{last}").replace("{file}", file)
+                .replace("{vcenter}", TWIN_VCENTER))
 
     def random_outcome(self, vm: Vm) -> _Outcome:
         r = self.g.rng.random()
@@ -959,7 +1020,7 @@ class _Builder:
         rp.backup_file_ids.append(bf.id)
         for vm, point_ticks, task in made:
             pid = g.guid()
-            if vm.name == "sql01" and newest and not session.is_retry:
+            if vm.name == "sql01" and newest and not session.is_retry and self.vms.get("sql01") is vm:
                 pid = SQL01_NEWEST_POINT_ID
             vp = VmRestorePoint(
                 pid, f"{vm.name}@{name_stamp(point_ticks)}", vm.name, iso_utc(point_ticks), point_ticks, algorithm,
@@ -967,7 +1028,7 @@ class _Builder:
             )
             task.vm_point_id = pid
             self.vm_points[pid] = vp
-            self.points_by_vm[vm.name].append(vp)
+            self.points_by_vm[self.vm_key(vm)].append(vp)
             rp.vm_point_ids.append(pid)
             bf.vm_point_ids.append(pid)
         self.restore_points[rp.id] = rp
@@ -983,6 +1044,7 @@ class _Builder:
         session per source session that produced points, with one task per copied VM (TotalSize 0)."""
         g = self.g
         worker_name = f"{job.name}\\{source.name}"
+        by_ref = {vm.hierarchy_obj_ref: vm for vm in self.vms.values()}
         by_day: dict[int, list[JobSession]] = {}
         for sid in source.session_ids:
             s = self.job_sessions[sid]
@@ -1003,7 +1065,7 @@ class _Builder:
                         continue
                     task_start = cursor + g.seconds(1, 5)
                     task_end = task_start + g.seconds(20, 90)
-                    copies.append((self.vms[task.vm_name], task_start, task_end))
+                    copies.append((by_ref[task.vm_uid], task_start, task_end))
                     cursor = task_end
                 end = cursor + g.seconds(3, 10)
                 if end <= self.anchor_ticks:
@@ -1029,7 +1091,66 @@ class _Builder:
 
     # --- everything -------------------------------------------------------------------------------------
 
-    def build(self) -> Dataset:
+    # --- twins -------------------------------------------------------------------------------------------
+
+    def twins(self) -> None:
+        """Same display names for different objects, as a real multi-server estate has them: a second
+        `SQL Backup` on vbr02 (another vCenter) with another sql01 that failed its last runs, and a second
+        vcd-web01 in another vCloud organisation. Drawn from a separate RNG: the normal build is untouched."""
+        g = self.g
+        normal = g.rng
+        # Reproducible demo data, not security (a str seed is hashed with SHA-512: stable across processes).
+        g.rng = random.Random(f"twins/{self.seed}")  # noqa: S311
+        try:
+            self.sql_twin()
+            self.vcd_twin()
+        finally:
+            g.rng = normal
+
+    def sql_twin(self) -> None:
+        original = self.vms.get(TWIN_SQL_VM)
+        if original is None or len(self.server_ids) < 2:
+            return
+        spec = _JobSpec(SQL_JOB, "VMware", 1, "local1", "forward", "synthetic", "sql", True)
+        job = self.make_job(spec, [TWIN_SQL_VM, TWIN_SQL_PEER_VM])
+        root = self.g.guid()
+        self.make_vms(spec, job, {(job.server_id, "VMware"): root})
+        twin = self.job_vms[job.id][0]
+        self.twin_failing = twin
+        try:
+            self.run_backup_job(spec, job)
+        finally:
+            self.twin_failing = None
+        facts = self.facts
+        facts.twin_sql_job_id, facts.twin_sql_backup_id, facts.twin_vcenter_root = job.id, job.backup_id, root
+        facts.twin_sql01_ref = twin.hierarchy_obj_ref
+        facts.twin_sql01_failed_task_ids = [
+            tid for sid in job.session_ids for tid in self.job_sessions[sid].task_ids
+            if self.task_sessions[tid].vm_uid == twin.hierarchy_obj_ref and self.task_sessions[tid].result == "Failed"
+        ]
+        points = self.points_by_vm[self.vm_key(twin)]
+        facts.twin_sql01_newest_point_id = points[-1].id if points else ""
+
+    def vcd_twin(self) -> None:
+        original = self.vms.get(TWIN_VCD_VM)
+        if original is None or original.platform != "vCloud":
+            return
+        spec = _JobSpec(TWIN_VCD_JOB, "vCloud", 0, "local0", "forward", "synthetic", (2, 30), True)
+        job = self.make_job(spec, [TWIN_VCD_VM])
+        root = self.g.guid()
+        self.make_vms(spec, job, {(job.server_id, "vCloud"): root})
+        twin = self.job_vms[job.id][0]
+        self.twin_steady = [twin]
+        try:
+            self.run_backup_job(spec, job)
+        finally:
+            self.twin_steady = []
+        self.facts.twin_vcd_ref, self.facts.twin_vcd_root = twin.hierarchy_obj_ref, root
+        self.facts.twin_vcd_job_id = job.id
+
+    # --- everything -------------------------------------------------------------------------------------
+
+    def build(self, twins: bool = False) -> Dataset:
         g = self.g
         self.servers_and_repositories()
         # One hierarchy root (vCenter, Hyper-V cluster, vCloud Director) per platform per server.
@@ -1049,6 +1170,8 @@ class _Builder:
             self.run_backup_job(spec, job)
         if copy_job is not None and source is not None:
             self.run_copy_job(copy_job, source)
+        if twins:
+            self.twins()
         return Dataset(
             seed=self.seed, anchor=self.anchor, backup_servers=self.servers, repositories=self.repositories,
             jobs=self.jobs, backups=self.backups, restore_points=self.restore_points,
@@ -1059,9 +1182,11 @@ class _Builder:
 
 
 def build_dataset(
-    *, seed: int = 7, anchor: datetime | None = None, vm_count: int = 30, days: int = 30
+    *, seed: int = 7, anchor: datetime | None = None, vm_count: int = 30, days: int = 30, twins: bool = False
 ) -> Dataset:
-    """Build the simulator's data; see the module docstring and docs/simulator-contract.md."""
+    """Build the simulator's data; see the module docstring and docs/simulator-contract.md.
+
+    `twins=True` adds the same-name twins (`Facts.twin_*`) after the normal build, which it leaves unchanged."""
     if anchor is None:
         anchor = _default_anchor()
     if anchor.tzinfo is None:
@@ -1069,7 +1194,7 @@ def build_dataset(
     anchor = anchor.astimezone(UTC)
     if vm_count < 1 or days < 1:
         raise ValueError("vm_count and days must be positive")
-    return _Builder(seed, anchor, vm_count, days).build()
+    return _Builder(seed, anchor, vm_count, days).build(twins)
 
 
 def _chain_role(spec: _JobSpec, r: int, n: int, weekday: int) -> tuple[str, str, str]:
@@ -1085,3 +1210,243 @@ def _chain_role(spec: _JobSpec, r: int, n: int, weekday: int) -> tuple[str, str,
     if spec.full_mode == "synthetic" and weekday == 5:
         return "Full", "SyntheticFull", "vbk"
     return "Increment", "Incremental", "vib"
+
+
+# --- transforms for tests (mutate in place; apply before create_app, whose query service caches tables) ---
+
+def _renamed(text: str, old: str, new: str) -> str:
+    """`text` with its `<old>@...` / `<old>\\...` head replaced by `new` (names like `sql01@2025-10-20 07:00:29`)."""
+    if text == old:
+        return new
+    for sep in ("@", "\\"):
+        if text.startswith(old + sep):
+            return new + text[len(old):]
+    return text
+
+
+def _rekeyed(table: dict[str, Any], old_key: str, new_key: str) -> dict[str, Any]:
+    return {(new_key if k == old_key else k): v for k, v in table.items()}
+
+
+def rename_vm(dataset: Dataset, old_name: str, new_name: str, *, ref: str | None = None) -> None:
+    """Rename one VM everywhere its name appears: `vms` and `points_by_vm` (re-keyed, order kept), task sessions'
+    VmDisplayName and Name, VM restore points' VmName and Name, its own include's Name and DisplayName, and the
+    name lists of its job and include. Refs and ids are unchanged. `ref` (the VM's HierarchyObjRef) picks the VM
+    when several have `old_name` (twins); without it the name must be unique. Apply before `create_app`."""
+    found = [(key, vm) for key, vm in dataset.vms.items()
+             if vm.name == old_name and (ref is None or vm.hierarchy_obj_ref == ref)]
+    if not found:
+        raise KeyError(f"no VM named {old_name!r}" + (f" with ref {ref!r}" if ref else ""))
+    if len(found) > 1:
+        raise ValueError(f"{len(found)} VMs are named {old_name!r}; pass ref= to pick one")
+    old_key, vm = found[0]
+    uid = vm.hierarchy_obj_ref
+    vm.name = new_name
+    taken = new_name in dataset.vms and dataset.vms[new_name] is not vm
+    new_key = uid if taken else new_name
+    dataset.vms = _rekeyed(dataset.vms, old_key, new_key)
+    dataset.points_by_vm = _rekeyed(dataset.points_by_vm, old_key, new_key)
+    for p in dataset.points_by_vm[new_key]:
+        p.vm_name = new_name
+        p.name = _renamed(p.name, old_name, new_name)
+    for t in dataset.task_sessions.values():
+        if t.vm_uid == uid:
+            t.vm_name = new_name
+            t.name = _renamed(t.name, old_name, new_name)
+    job = dataset.jobs.get(vm.job_id)
+    if job is not None:
+        job.vm_names = [new_name if n == old_name else n for n in job.vm_names]
+    include = dataset.objects_in_job.get(vm.object_in_job_id)
+    if include is not None:
+        include.vm_names = [new_name if n == old_name else n for n in include.vm_names]
+        if include.hierarchy_obj_ref == uid:
+            include.name = include.display_name = new_name
+
+
+def rename_job(dataset: Dataset, job_id: str, new_name: str) -> None:
+    """Rename a job: the job, its sessions' JobName and Name (a copy worker's `<job>\\<source>` head too), its
+    tasks' JobName and its Backup's name. Backup file names and paths keep the old name (as on a real server).
+    Apply before `create_app`."""
+    job = dataset.jobs[job_id]
+    old = job.name
+    job.name = new_name
+    for sid in job.session_ids:
+        s = dataset.job_sessions[sid]
+        s.job_name = _renamed(s.job_name, old, new_name)
+        s.name = _renamed(s.name, old, new_name)
+        for tid in s.task_ids:
+            dataset.task_sessions[tid].job_name = s.job_name
+    backup = dataset.backups.get(job.backup_id)
+    if backup is not None:
+        backup.name = new_name
+
+
+# --- the `mutate` fault: one item more or less in the middle of a type's items by creation time ------------
+
+# Query type (lower case) -> Dataset attribute; the types the `mutate` fault can change.
+MUTABLE_TYPES = {
+    "vmrestorepoint": "vm_restore_points",
+    "restorepoint": "restore_points",
+    "backupfile": "backup_files",
+    "backupjobsession": "job_sessions",
+    "backuptasksession": "task_sessions",
+}
+
+
+def _created(obj: Any) -> int:
+    return int(obj.backup_ticks if isinstance(obj, RestorePoint) else obj.creation_ticks)
+
+
+def _items_of(dataset: Dataset, type_name: str) -> dict[str, Any]:
+    attr = MUTABLE_TYPES.get(type_name.lower())
+    if attr is None:
+        raise ValueError(f"cannot mutate {type_name}; one of: VmRestorePoint, RestorePoint, BackupFile, "
+                         "BackupJobSession, BackupTaskSession")
+    items: dict[str, Any] = getattr(dataset, attr)
+    return items
+
+
+def _new_guid(dataset: Dataset, rng: random.Random) -> str:
+    taken = (dataset.vm_restore_points, dataset.restore_points, dataset.backup_files, dataset.job_sessions,
+             dataset.task_sessions)
+    while True:
+        n = rng.getrandbits(128)
+        n = (n & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
+        h = f"{n:032x}"
+        guid = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        if not any(guid in t for t in taken):
+            return guid
+
+
+def _points_key(dataset: Dataset, p: VmRestorePoint) -> str:
+    """The `points_by_vm` key of `p`'s VM (its name, or its ref for a twin)."""
+    vm = dataset.vms.get(p.vm_name)
+    return p.vm_name if vm is not None and vm.hierarchy_obj_ref == p.hierarchy_obj_ref else p.hierarchy_obj_ref
+
+
+def insert_copy(dataset: Dataset, type_name: str) -> str:
+    """Add a copy of the item in the middle of `type_name`'s items sorted by creation time, with a new id and a
+    creation time strictly between the copied item and its successor (the nearest pair around the middle
+    whose times differ by 2 ticks or more), linked into its parents' lists; returns the new id."""
+    items = _items_of(dataset, type_name)
+    ordered = sorted(items.values(), key=_created)
+    if len(ordered) < 2:
+        raise ValueError(f"{type_name} has fewer than two items")
+    middle = len(ordered) // 2
+    pairs = sorted(range(len(ordered) - 1), key=lambda i: abs(i - middle))
+    at = next((i for i in pairs if _created(ordered[i + 1]) - _created(ordered[i]) >= 2), None)
+    if at is None:
+        raise ValueError(f"no two {type_name} items are far enough apart in time")
+    source = ordered[at]
+    old = _created(source)
+    new = (old + _created(ordered[at + 1])) // 2
+    rng = random.Random(f"{dataset.seed}/{type_name.lower()}/{len(items)}")  # noqa: S311 - not security
+    new_id = _new_guid(dataset, rng)
+    stamp = name_stamp(new)
+    if isinstance(source, VmRestorePoint):
+        vp = VmRestorePoint(**{**_fields(source), "id": new_id, "name": f"{source.vm_name}@{stamp}",
+                               "creation_time_utc": iso_utc(new), "creation_ticks": new, "task_session_id": ""})
+        dataset.restore_points[vp.restore_point_id].vm_point_ids.append(new_id)
+        dataset.backup_files[vp.backup_file_id].vm_point_ids.append(new_id)
+        points = dataset.points_by_vm.setdefault(_points_key(dataset, vp), [])
+        points.insert(bisect.bisect_right([p.creation_ticks for p in points], new), vp)
+        copy: Any = vp
+    elif isinstance(source, RestorePoint):
+        copy = RestorePoint(**{**_fields(source), "id": new_id, "name": sql_style_name(new),
+                               "backup_date_utc": iso_utc(new), "backup_ticks": new, "vm_point_ids": [],
+                               "backup_file_ids": []})
+        dataset.backups[copy.backup_id].restore_point_ids.append(new_id)
+    elif isinstance(source, BackupFile):
+        copy = BackupFile(**{**_fields(source), "id": new_id, "creation_time_utc": iso_utc(new),
+                             "creation_ticks": new, "restore_point_ids": [], "vm_point_ids": []})
+        dataset.backups[copy.backup_id].backup_file_ids.append(new_id)
+    else:
+        end = None if source.end_ticks is None else source.end_ticks + new - old
+        head = source.vm_name if isinstance(source, TaskSession) else source.job_name
+        shifted = {**_fields(source), "id": new_id, "name": f"{head}@{stamp}", "creation_time_utc": iso_utc(new),
+                   "creation_ticks": new, "end_ticks": end, "end_time_utc": None if end is None else iso_utc(end)}
+        if isinstance(source, TaskSession):
+            copy = TaskSession(**{**shifted, "vm_point_id": None})
+            dataset.job_sessions[copy.job_session_id].task_ids.append(new_id)
+        else:
+            copy = JobSession(**{**shifted, "task_ids": [], "restore_point_ids": []})
+            dataset.jobs[copy.job_id].session_ids.append(new_id)
+    items[new_id] = copy
+    return new_id
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    """A slots dataclass' fields, lists copied."""
+    return {name: (list(v) if isinstance(v := getattr(obj, name), list) else v) for name in obj.__dataclass_fields__}
+
+
+def _drop(ids: list[str], item_id: str) -> None:
+    if item_id in ids:
+        ids.remove(item_id)
+
+
+def _remove_vm_point(dataset: Dataset, pid: str) -> None:
+    p = dataset.vm_restore_points.pop(pid)
+    if (rp := dataset.restore_points.get(p.restore_point_id)) is not None:
+        _drop(rp.vm_point_ids, pid)
+    if (bf := dataset.backup_files.get(p.backup_file_id)) is not None:
+        _drop(bf.vm_point_ids, pid)
+    if (task := dataset.task_sessions.get(p.task_session_id)) is not None and task.vm_point_id == pid:
+        task.vm_point_id = None
+    points = dataset.points_by_vm.get(_points_key(dataset, p), [])
+    if any(q is p for q in points):
+        points[:] = [q for q in points if q is not p]
+
+
+def _remove_task(dataset: Dataset, tid: str) -> None:
+    t = dataset.task_sessions.pop(tid)
+    if (session := dataset.job_sessions.get(t.job_session_id)) is not None:
+        _drop(session.task_ids, tid)
+    if t.vm_point_id is not None and (p := dataset.vm_restore_points.get(t.vm_point_id)) is not None:
+        p.task_session_id = ""
+
+
+def remove_middle(dataset: Dataset, type_name: str) -> str:
+    """Delete the item in the middle of `type_name`'s items sorted by creation time, with what cannot exist
+    without it (a session's task sessions; a restore point's or backup file's VM restore points) and every
+    link to it; returns the removed id."""
+    items = _items_of(dataset, type_name)
+    if not items:
+        raise ValueError(f"{type_name} has no items")
+    ordered = sorted(items.values(), key=_created)
+    victim = ordered[len(ordered) // 2]
+    vid: str = victim.id
+    if isinstance(victim, VmRestorePoint):
+        _remove_vm_point(dataset, vid)
+    elif isinstance(victim, TaskSession):
+        _remove_task(dataset, vid)
+    elif isinstance(victim, JobSession):
+        for tid in list(victim.task_ids):
+            _remove_task(dataset, tid)
+        del dataset.job_sessions[vid]
+        _drop(dataset.jobs[victim.job_id].session_ids, vid)
+        for rp_id in victim.restore_point_ids:
+            if (rp := dataset.restore_points.get(rp_id)) is not None:
+                rp.job_session_id = ""
+        for s in dataset.job_sessions.values():
+            if s.parent_id == vid:
+                s.parent_id = None
+    elif isinstance(victim, RestorePoint):
+        for pid in list(victim.vm_point_ids):
+            _remove_vm_point(dataset, pid)
+        del dataset.restore_points[vid]
+        _drop(dataset.backups[victim.backup_id].restore_point_ids, vid)
+        for bf_id in victim.backup_file_ids:
+            if (bf := dataset.backup_files.get(bf_id)) is not None:
+                _drop(bf.restore_point_ids, vid)
+        if (session := dataset.job_sessions.get(victim.job_session_id)) is not None:
+            _drop(session.restore_point_ids, vid)
+    else:
+        for pid in list(victim.vm_point_ids):
+            _remove_vm_point(dataset, pid)
+        del dataset.backup_files[vid]
+        _drop(dataset.backups[victim.backup_id].backup_file_ids, vid)
+        for rp_id in victim.restore_point_ids:
+            if (rp := dataset.restore_points.get(rp_id)) is not None:
+                _drop(rp.backup_file_ids, vid)
+    return vid

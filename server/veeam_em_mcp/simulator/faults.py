@@ -13,8 +13,28 @@ Spec grammar (``parse_fault``): ``KIND[=VALUE][:COUNT][,key=value...]`` with key
 many matching requests through first), ``method``, ``path`` (case-insensitive prefix of the request path),
 ``variant`` (``status``: ``em`` or ``html``; ``malformed``: ``cut`` or ``binary``; ``entities``: see below),
 ``url`` (system identifier of ``entities=external|parameter``), ``length`` (``huge`` only: ``declared`` sends a
-Content-Length up front) and ``encoding`` (``huge`` only: ``gzip`` sends it compressed, a decompression bomb).
-Without a count a fault applies to every matching request until cleared.
+Content-Length up front), ``encoding`` (``huge`` only: ``gzip`` sends it compressed, a decompression bomb) and
+``type`` (the query faults below). Without a count a fault applies to every matching request until cleared.
+
+Faults that make multi-page reads unreliable apply to ``GET /api/query`` (their default method and path):
+
+- ``short-page[=N]``: a page that is not the last one (PageNum < PagesCount) holds N fewer items (default 300,
+  so a default-size page comes back empty); PagingInfo is unchanged. Only such pages count as matching.
+- ``pages-drift[=K]``: PagingInfo reports PagesCount + K (K may be negative; never below 1; default 1), and the
+  Next/Last links follow that count; the items are unchanged.
+- ``mutate=insert|remove`` (default ``insert``, default count 1): just before the matching request is answered,
+  the dataset changes once: ``insert`` adds a copy of the item in the middle of the type's items sorted by
+  creation time (new id, a creation time strictly between its neighbours; a task-session copy is linked to the
+  copied one's job session), ``remove`` deletes the middle item (with what cannot exist without it). The type
+  is ``type=`` or else the request's query type; VmRestorePoint, RestorePoint, BackupFile, BackupJobSession and
+  BackupTaskSession can change (a request of another type does not match). The query service's cached tables
+  are rebuilt, so every later query and entity GET sees the change; ``Fault.changed`` lists the ids.
+- ``deep[=N]``: a 200 whose body is a document nested N levels deep (default 10000): XML elements, or JSON
+  objects and arrays alternating when the request's Accept has application/json (parsers' recursion limits).
+
+``type=T`` restricts ``short-page``, ``pages-drift`` and ``deep`` to queries of type T; for ``mutate`` it names
+the type to change. ``short-page`` and ``pages-drift`` are taken by the query handler (``FaultSet.take_page``,
+which knows whether a page is the last), the others by the middleware.
 
 Faults that break the HTTP framing (``drop``, ``truncate``) and ``huge`` need a real socket: run them through
 ``RunningSimulator``. httpx's in-process ASGITransport neither reports a short body as an error nor streams (it
@@ -29,19 +49,28 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal, get_args
+from urllib.parse import parse_qsl
 
 import anyio
 import anyio.lowlevel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .dataset import MUTABLE_TYPES
 from .render import Renderer
 
 FaultKind = Literal[
-    "latency", "slow-logon", "status", "drop", "truncate", "malformed", "html", "huge", "entities", "expire"
+    "latency", "slow-logon", "status", "drop", "truncate", "malformed", "html", "huge", "entities", "expire",
+    "short-page", "pages-drift", "mutate", "deep",
 ]
 FAULT_KINDS: Final[tuple[str, ...]] = get_args(FaultKind)
-# Faults that only delay or change session state, then let the request be answered normally (or by a responder).
-_PASS_THROUGH = frozenset({"latency", "slow-logon", "expire"})
+# Faults that only delay or change session state or data, then let the request be answered normally (or by a
+# responder).
+_PASS_THROUGH = frozenset({"latency", "slow-logon", "expire", "mutate"})
+# Faults on query pages, applied by the query handler (FaultSet.take_page), not by the middleware.
+_PAGE_KINDS = frozenset({"short-page", "pages-drift"})
+# Faults on GET /api/query answers by default; `type=` is an option of theirs only.
+_QUERY_KINDS = frozenset({"short-page", "pages-drift", "mutate", "deep"})
+_QUERY_PATH = "/api/query"
 _TOKEN_HEADER = b"x-restsvcsessionid"
 _MB = 1024 * 1024
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|k|m|g)?$", re.IGNORECASE)
@@ -55,6 +84,7 @@ _VARIANTS: dict[str, tuple[str, ...]] = {
     "status": ("em", "html"),
     "malformed": ("cut", "binary"),
     "entities": ("laughs", "external", "parameter", "late"),
+    "mutate": ("insert", "remove"),
 }
 
 HELP = """\
@@ -68,7 +98,13 @@ HTTP.sys' HTML page); drop (send part of a chunked answer, then close the connec
 ',encoding=gzip' compresses it several hundredfold, whatever the client asked for);
 entities=VARIANT (XML with a DTD; VARIANT is laughs (billion laughs), external (external entity to ',url=U'),
 parameter (external parameter entity) or late (a DTD after 8 KB of comment)); expire (drop every session
-just before the matching request that carries one). Without COUNT a fault lasts until cleared."""
+just before the matching request that carries one). On GET /api/query answers (',type=T' limits them to
+queries of type T): short-page=N (a page that is not the last holds N fewer items, PagingInfo unchanged;
+default 300); pages-drift=K (PagingInfo reports PagesCount+K, K may be negative, never below 1; default 1);
+deep=N (a 200 body nested N levels deep, XML or JSON per Accept; default 10000); mutate=insert|remove
+(default count 1: just before the matching query is answered, add a copy of the middle item by creation time,
+with a new id and a time between its neighbours, or remove the middle item, of ',type=T' or else the query's
+type; every later query and GET sees it). Without COUNT a fault lasts until cleared."""
 
 
 class FaultSpecError(ValueError):
@@ -91,6 +127,12 @@ class Fault:
     gzip: bool = False
     variant: str = ""
     url: str = "http://127.0.0.1:9/xxe"
+    # short-page: items left out; pages-drift: added to PagesCount; deep: nesting levels.
+    items: int = 300
+    drift: int = 1
+    depth: int = 10_000
+    # short-page / pages-drift / deep: only queries of this type; mutate: the type to change.
+    type_name: str | None = None
     count: int | None = None
     after: int = 0
     method: str | None = None
@@ -98,6 +140,8 @@ class Fault:
     seen: int = field(default=0, compare=False)
     fired: int = field(default=0, compare=False)
     bytes_sent: int = field(default=0, compare=False)
+    # mutate: the ids inserted or removed, one per firing.
+    changed: list[str] = field(default_factory=list, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -105,6 +149,17 @@ class Fault:
         if self.kind == "slow-logon":
             self.method = self.method or "POST"
             self.path = self.path or "/api/sessionMngr"
+        if self.kind in _QUERY_KINDS:
+            self.method = self.method or "GET"
+            self.path = self.path or _QUERY_PATH
+        elif self.type_name is not None:
+            raise FaultSpecError(f"{self.kind} takes no type option")
+        if self.kind == "mutate":
+            if self.count is None:
+                self.count = 1
+            if self.type_name is not None and self.type_name.lower() not in MUTABLE_TYPES:
+                raise FaultSpecError(f"mutate cannot change {self.type_name}; one of: VmRestorePoint, RestorePoint, "
+                                     "BackupFile, BackupJobSession, BackupTaskSession")
         if self.method:
             self.method = self.method.upper()
         allowed = _VARIANTS.get(self.kind, ("",))
@@ -114,17 +169,26 @@ class Fault:
             raise FaultSpecError(f"{self.kind} takes one of {', '.join(a for a in allowed if a) or 'no value'}")
         if self.kind == "status" and not 400 <= self.status <= 599:
             raise FaultSpecError(f"status must be an HTTP error code (400-599), not {self.status}")
-        if self.seconds < 0 or self.size < 0 or self.after < 0 or (self.count is not None and self.count < 0):
+        if self.seconds < 0 or self.size < 0 or self.after < 0 or (self.count is not None and self.count < 0) \
+                or self.items < 0:
             raise FaultSpecError("fault numbers must not be negative")
+        if self.depth < 1:
+            raise FaultSpecError("deep needs at least 1 level")
 
     @property
     def exhausted(self) -> bool:
         return self.count is not None and self.fired >= self.count
 
-    def matches(self, method: str, path: str, has_session: bool) -> bool:
+    def matches(self, method: str, path: str, has_session: bool, query_type: str | None = None) -> bool:
         if self.method and method.upper() != self.method:
             return False
         if self.path and not path.lower().startswith(self.path.lower()):
+            return False
+        if self.kind == "mutate":
+            # Something must say what to change: the option, or the query's own type.
+            target = self.type_name or query_type
+            return target is not None and target.lower() in MUTABLE_TYPES
+        if self.type_name is not None and (query_type or "").lower() != self.type_name.lower():
             return False
         # A session can only expire under a request that uses one; requests without one are not counted.
         return has_session or self.kind != "expire"
@@ -159,6 +223,12 @@ def parse_fault(spec: str) -> Fault:
                 fields["status"] = int(value)
             elif kind == "huge":
                 fields["size"] = parse_size(value)
+            elif kind == "short-page":
+                fields["items"] = int(value)
+            elif kind == "pages-drift":
+                fields["drift"] = int(value)
+            elif kind == "deep":
+                fields["depth"] = int(value)
             elif kind in _VARIANTS:
                 fields["variant"] = value.lower()
             else:
@@ -172,6 +242,8 @@ def parse_fault(spec: str) -> Fault:
                 fields[key] = int(raw)
             elif key in ("method", "path", "url", "variant"):
                 fields[key] = raw.strip()
+            elif key == "type":
+                fields["type_name"] = raw.strip()
             elif key == "length":
                 fields["declare_length"] = raw.strip().lower() == "declared"
             elif key == "encoding":
@@ -221,13 +293,15 @@ class FaultSet:
         with self._lock:
             return [f for f in self._faults if not f.exhausted]
 
-    def take(self, method: str, path: str, has_session: bool) -> list[Fault]:
-        """The faults this request meets: every delay/expiry that applies, and at most one responder."""
+    def take(self, method: str, path: str, has_session: bool, query_type: str | None = None) -> list[Fault]:
+        """The faults this request meets: every delay/expiry/mutation that applies, and at most one responder
+        (the query-page faults are left to `take_page`)."""
         chosen: list[Fault] = []
         responder = False
         with self._lock:
             for fault in self._faults:
-                if fault.exhausted or not fault.matches(method, path, has_session):
+                if fault.kind in _PAGE_KINDS or fault.exhausted \
+                        or not fault.matches(method, path, has_session, query_type):
                     continue
                 passes = fault.kind in _PASS_THROUGH
                 if not passes and responder:
@@ -240,6 +314,23 @@ class FaultSet:
                 responder = responder or not passes
         return chosen
 
+    def take_page(self, method: str, path: str, query_type: str, last_page: bool) -> list[Fault]:
+        """The query-page faults (short-page, pages-drift) a query answer meets; called by the query handler once
+        it knows whether its page is the last (a last page never matches short-page)."""
+        chosen: list[Fault] = []
+        with self._lock:
+            for fault in self._faults:
+                if fault.kind not in _PAGE_KINDS or fault.exhausted or (fault.kind == "short-page" and last_page):
+                    continue
+                if not fault.matches(method, path, True, query_type):
+                    continue
+                fault.seen += 1
+                if fault.seen <= fault.after:
+                    continue
+                fault.fired += 1
+                chosen.append(fault)
+        return chosen
+
     def _enter(self) -> None:
         with self._lock:
             self.in_flight += 1
@@ -250,8 +341,32 @@ class FaultSet:
             self.in_flight -= 1
 
 
+def shape_page(chosen: Sequence[Fault], items: list[object], pages_count: int) -> tuple[list[object], int]:
+    """(items, PagesCount) of a query page after the query-page faults `take_page` chose."""
+    for fault in chosen:
+        if fault.kind == "short-page":
+            items = items[: max(0, len(items) - fault.items)]
+        elif fault.kind == "pages-drift":
+            pages_count = max(1, pages_count + fault.drift)
+    return items, pages_count
+
+
+def _query_type(scope: Scope) -> str | None:
+    """The request's `type` query parameter (name case-insensitive), if any."""
+    raw: bytes = scope.get("query_string", b"")
+    if b"type=" not in raw.lower():
+        return None
+    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if key.lower() == "type":
+            return value
+    return None
+
+
 class FaultInjector:
-    """ASGI middleware applying the ``FaultSet`` to each HTTP request (inside EM's header envelope)."""
+    """ASGI middleware applying the ``FaultSet`` to each HTTP request (inside EM's header envelope).
+
+    ``expire_sessions`` and ``mutate`` (``mutate(variant, type_name) -> changed id``) call back into the
+    simulator's state, which owns the sessions and the data."""
 
     def __init__(
         self,
@@ -260,12 +375,14 @@ class FaultInjector:
         expire_sessions: Callable[[], None],
         xml: Renderer,
         json: Renderer,
+        mutate: Callable[[str, str], str] | None = None,
     ) -> None:
         self.app = app
         self.faults = faults
         self.expire_sessions = expire_sessions
         self.xml = xml
         self.json = json
+        self.mutate = mutate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -273,7 +390,8 @@ class FaultInjector:
             return
         headers = dict(scope.get("headers", []))
         has_session = _TOKEN_HEADER in headers or _TOKEN_HEADER in headers.get(b"cookie", b"").lower()
-        chosen = self.faults.take(scope["method"], scope["path"], has_session)
+        query_type = _query_type(scope)
+        chosen = self.faults.take(scope["method"], scope["path"], has_session, query_type)
         self.faults._enter()
         try:
             responder: Fault | None = None
@@ -282,6 +400,10 @@ class FaultInjector:
                     await anyio.sleep(fault.seconds)
                 elif fault.kind == "expire":
                     self.expire_sessions()
+                elif fault.kind == "mutate":
+                    target = fault.type_name or query_type
+                    if self.mutate is not None and target is not None:
+                        fault.changed.append(self.mutate(fault.variant, target))
                 else:
                     responder = fault
             if responder is None:
@@ -301,6 +423,8 @@ class FaultInjector:
                 await _send_whole(send, fault.status, r.content_type, r.error(fault.status, message))
         elif fault.kind == "html":
             await _send_whole(send, 200, "text/html; charset=utf-8", _LOGIN_PAGE)
+        elif fault.kind == "deep":
+            await _send_whole(send, 200, r.content_type, deep_body(r.fmt, fault.depth))
         elif fault.kind == "entities":
             await _send_whole(send, 200, "application/xml; charset=utf-8", entity_body(fault.variant, fault.url))
         elif fault.kind == "huge":
@@ -422,6 +546,19 @@ async def _send_huge(fault: Fault, r: Renderer, receive: Receive, send: Send) ->
         else:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         group.cancel_scope.cancel()
+
+
+def deep_body(fmt: str, depth: int) -> bytes:
+    """A well-formed document nested `depth` levels deep: XML elements (the root is level 1), or JSON objects
+    and arrays alternating (`{"Entities":[{"Entities":[...]}]}`, every container a level)."""
+    if fmt == "json":
+        pairs, odd = divmod(depth - 1, 2)
+        opens = '{"Entities":[' * pairs + ('{"Entities":' if odd else "")
+        inner = "[]" if odd else "{}"
+        closes = ("}" if odd else "") + "]}" * pairs
+        return (opens + inner + closes).encode()
+    head = '<?xml version="1.0" encoding="utf-8"?>\n<QueryResult xmlns="http://www.veeam.com/ent/v1.0">'
+    return (head + "<Entities>" * (depth - 1) + "</Entities>" * (depth - 1) + "</QueryResult>").encode()
 
 
 _POINT = (

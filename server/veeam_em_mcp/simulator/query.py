@@ -14,7 +14,8 @@ Speed matters (150,000 VmRestorePoints or task sessions must page in tens of mil
 held as a `Table`: the items in storage order plus lazily built, cached column arrays (normalised values per
 field), sort orders and equality indexes. A query then works on lists of row numbers: an equality on an
 indexed field or a range on the sort field narrows the candidates first, the rest of the filter is a list
-comprehension over the survivors, and nothing is re-parsed or re-rendered per request.
+comprehension over the survivors, and nothing is re-parsed or re-rendered per request. When the dataset
+changes under a running simulator (the `mutate` fault), `QueryService.invalidate()` drops the cached tables.
 """
 
 from __future__ import annotations
@@ -453,6 +454,11 @@ class QueryService:
                                  + ", ".join(s.name for s in self.specs.values()) + ".")
             tbl = self._tables[key] = Table(spec, spec.items(self.dataset), self.shuffle)
         return tbl
+
+    def invalidate(self) -> None:
+        """Forget every cached table (items, columns, sort orders, indexes) after the dataset changed; they are
+        rebuilt on next use. The field definitions keep referring to the dataset's (mutated) dicts."""
+        self._tables.clear()
 
     def warm(self) -> None:
         """Build the indexes the common queries use (newest points and sessions first, one VM's points), so

@@ -61,14 +61,15 @@ class Summary:
 
 
 def latest_states(ds: Dataset) -> dict[str, str]:
-    """VM name -> result of its newest completed backup task."""
+    """VM (its HierarchyObjRef, so that same-name twins count apart) -> result of its newest completed backup
+    task."""
     newest: dict[str, tuple[int, str]] = {}
     for t in ds.task_sessions.values():
         if t.state != "Completed" or t.result is None or ds.job_sessions[t.job_session_id].job_type != "Backup":
             continue
-        seen = newest.get(t.vm_name)
+        seen = newest.get(t.vm_uid)
         if seen is None or t.creation_ticks > seen[0]:
-            newest[t.vm_name] = (t.creation_ticks, t.result)
+            newest[t.vm_uid] = (t.creation_ticks, t.result)
     return {vm: result for vm, (_, result) in newest.items()}
 
 
@@ -89,7 +90,8 @@ def compute(ds: Dataset) -> Summary:
         ("FailedVmLastestStates", sum(1 for r in states.values() if r == "Failed")),
     ]
 
-    protected = [name for name, points in ds.points_by_vm.items() if points]
+    # Keys of `points_by_vm` / `vms`: VM names, or refs for same-name twins.
+    protected = [key for key, points in ds.points_by_vm.items() if points]
     full = sum(f.backup_size for f in ds.backup_files.values() if f.file_type == "vbk")
     incremental = sum(f.backup_size for f in ds.backup_files.values() if f.file_type != "vbk")
     good = sum(1 for r in states.values() if r != "Failed")
@@ -146,7 +148,7 @@ def compute(ds: Dataset) -> Summary:
         if t.result in ("Success", "Warning") and t.state == "Completed" and \
                 ds.job_sessions[t.job_session_id].job_type == "Backup":
             day = (t.creation_ticks + offset) // TICKS_PER_DAY * TICKS_PER_DAY - offset
-            per_day.setdefault(day, set()).add(t.vm_name)
+            per_day.setdefault(day, set()).add(t.vm_uid)
     processed = [(today - i * TICKS_PER_DAY, len(per_day.get(today - i * TICKS_PER_DAY, ())), 0)
                  for i in range(PROCESSED_DAYS)]
 

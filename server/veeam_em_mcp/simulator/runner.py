@@ -3,7 +3,8 @@
 
 Logging goes to stderr only, because stdout may be an MCP stdio channel when the product runs its demo.
 By default only the loopback interface is bound: the simulator accepts a well-known demo password.
-`--fault SPEC` (repeatable) starts it misbehaving on purpose; see faults.py for the grammar.
+`--fault SPEC` (repeatable) starts it misbehaving on purpose; see faults.py for the grammar. `--twins` serves an
+estate with same-name twins (dataset.py), `--reason-chars N` pads every task-session Reason to N characters.
 """
 
 from __future__ import annotations
@@ -147,13 +148,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="fault examples:\n  --fault latency=2.0\n  --fault status=503:3,method=GET,path=/api/vmRestorePoints\n"
                "  --fault slow-logon=5 --fault expire:1,after=10\n  --fault huge=400MB\n"
-               "  --fault entities=external,url=http://127.0.0.1:8000/x",
+               "  --fault entities=external,url=http://127.0.0.1:8000/x\n"
+               "  --fault short-page=10:1 --fault pages-drift=-1,type=BackupTaskSession\n"
+               "  --fault mutate=insert,type=VmRestorePoint,after=1 --fault deep=5000",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
     parser.add_argument("--port", type=int, default=9398)
     parser.add_argument("--vm-count", type=int, default=30)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--twins", action="store_true",
+                        help="add same-name twins: a second 'SQL Backup' job with another sql01 (on vbr02, failing "
+                             "its last 3 runs) and another vcd-web01 in a second vCloud organisation")
     parser.add_argument("--idle-timeout", type=float, default=900.0, help="session idle timeout in seconds")
     parser.add_argument("--json-casing", choices=("pascal", "camel"), default="pascal",
                         help="camelCase JSON keys on top of the dialect (implied by --json-dialect 13)")
@@ -164,12 +170,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="EndTimeUTC/Result of the running session: left out, null, or 0001-01-01/None")
     parser.add_argument("--unsorted-order", choices=("storage", "shuffle"), default="storage",
                         help="order of query results without sortAsc/sortDesc")
+    parser.add_argument("--reason-chars", type=int, default=0, metavar="N",
+                        help="serve every non-empty task-session Reason padded (repeated) or cut to N characters")
     parser.add_argument("--ssl-certfile")
     parser.add_argument("--ssl-keyfile")
     parser.add_argument("--fault", action="append", default=[], metavar="SPEC", help=FAULT_HELP)
     args = parser.parse_args(argv)
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         parser.error("--ssl-certfile and --ssl-keyfile go together")
+    if args.reason_chars < 0:
+        parser.error("--reason-chars must not be negative")
     try:
         faults = tuple(parse_fault(spec) for spec in args.fault)
     except FaultSpecError as exc:
@@ -179,9 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = SimulatorConfig(
         idle_timeout=args.idle_timeout, json_casing=args.json_casing, json_dialect=args.json_dialect,
         running_end_time=args.running_end_time, unsorted_order=args.unsorted_order, faults=faults,
+        reason_chars=args.reason_chars,
     )
     started = time.perf_counter()
-    dataset = build_dataset(seed=args.seed, vm_count=args.vm_count, days=args.days)
+    dataset = build_dataset(seed=args.seed, vm_count=args.vm_count, days=args.days, twins=args.twins)
     scheme = "https" if args.ssl_certfile else "http"
     log.info(
         "EM simulator: %d VM restore points, %d task sessions for %d VMs built in %.2f s; listening on "

@@ -400,6 +400,15 @@ def job_session(ctx: ViewContext, s: JobSession, entity: bool) -> Resource:
                     json_first=("IsRetry",))
 
 
+def pad_reason(reason: str, chars: int) -> str:
+    """`reason` repeated (a space between the copies) and cut to exactly `chars` characters (the
+    `reason_chars` knob); unchanged when `chars` is 0 or the reason is empty."""
+    if chars <= 0 or not reason:
+        return reason
+    copies = -(-(chars + 1) // (len(reason) + 1))
+    return " ".join([reason] * copies)[:chars]
+
+
 def task_session(ctx: ViewContext, t: TaskSession, entity: bool) -> Resource:
     ds = ctx.dataset
     href = f"{ctx.base}/backupTaskSessions/{t.id}"
@@ -430,7 +439,7 @@ def task_session(ctx: ViewContext, t: TaskSession, entity: bool) -> Resource:
         ("EndTimeUTC", end),
         ("State", t.state),
         ("Result", result),
-        ("Reason", t.reason),
+        ("Reason", pad_reason(t.reason, ctx.config.reason_chars)),
         ("TotalSize", t.total_size),
         ("VmUid", t.vm_uid),
     ]

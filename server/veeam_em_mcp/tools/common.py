@@ -22,7 +22,9 @@ from pydantic import BaseModel
 
 from ..client import EnterpriseManagerClient
 from ..errors import LogonRejected, ResultTooLarge, VeeamEmError
+from ..models.base import MAX_TEXT_CHARS
 from ..services.context import EmContext
+from ..services.gather import first_error
 
 log = logging.getLogger("veeam_em_mcp.tools")
 
@@ -80,26 +82,38 @@ def em_errors(
                     return await tool(*args, **kwargs)
             except ToolError:
                 raise
-            except LogonRejected as exc:
-                # The client logged the rejected logon itself, with the count; refusals during the back-off
-                # would only repeat it once per call.
-                level = logging.WARNING if exc.attempted else logging.DEBUG
-                log.log(level, "%s failed: %s", tool.__name__, type(exc).__name__)
-                raise ToolError(str(exc)) from None
-            except VeeamEmError as exc:
-                log.warning("%s failed: %s: %s", tool.__name__, type(exc).__name__, exc)
-                raise ToolError(str(exc)) from None
+            except BaseExceptionGroup as group:
+                # A task group's wrapper is never the news: what one of its tasks met is (EM's 503, a timeout).
+                raise _translate(tool.__name__, first_error(group)) from None
             except Exception as exc:
-                log.exception("%s failed unexpectedly", tool.__name__)
-                raise ToolError(
-                    f"veeam-em-mcp hit an internal error ({type(exc).__name__}) while running {tool.__name__}; "
-                    "the server is still running. Try again; if it repeats, report it with the server's stderr "
-                    "log."
-                ) from None
+                raise _translate(tool.__name__, exc) from None
 
         return wrapper
 
     return decorate if fn is None else decorate(fn)
+
+
+def _translate(name: str, error: BaseException) -> ToolError:
+    """The ToolError the model reads for ``error``, logged once on stderr."""
+    try:
+        raise error
+    except ToolError as exc:
+        return exc
+    except LogonRejected as exc:
+        # The client logged the rejected logon itself, with the count; refusals during the back-off
+        # would only repeat it once per call.
+        level = logging.WARNING if exc.attempted else logging.DEBUG
+        log.log(level, "%s failed: %s", name, type(exc).__name__)
+        return ToolError(str(exc))
+    except VeeamEmError as exc:
+        log.warning("%s failed: %s: %s", name, type(exc).__name__, exc)
+        return ToolError(str(exc))
+    except BaseException as exc:
+        log.error("%s failed unexpectedly", name, exc_info=exc)
+        return ToolError(
+            f"veeam-em-mcp hit an internal error ({type(exc).__name__}) while running {name}; "
+            "the server is still running. Try again; if it repeats, report it with the server's stderr log."
+        )
 
 
 def _client_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> EnterpriseManagerClient | None:
@@ -118,11 +132,15 @@ def structured_result(em: EmContext, model: BaseModel) -> CallToolResult:
 def bounded_result(em: EmContext, model: BaseModel, remedy: str) -> CallToolResult:
     """``structured_result``, or a clear error when even the smallest answer is over the size limit.
 
-    Services that return lists cut them first (and say so); this is the last guard, for answers that cannot
-    be cut without losing part of one resource, which would be dropping data silently.
+    Services that return lists cut them first (and say so). A single resource over the limit (a task session
+    whose failure reason is 25 KB) has its longest texts cut, each with a marker saying how long it was; only
+    what cannot be cut that way is refused with a clear error, never cut silently.
     """
     text = em.budget.json(model)
     size = len(em.budget.mirror(text))
+    if size > em.budget.max_chars:
+        text = _cut_texts(text)
+        size = len(em.budget.mirror(text))
     if size > em.budget.max_chars:
         raise ResultTooLarge(
             f"The answer is {size} characters, over the result size limit (VEEAM_MCP_MAX_RESULT_CHARS="
@@ -134,3 +152,20 @@ def bounded_result(em: EmContext, model: BaseModel, remedy: str) -> CallToolResu
 def _call_result(em: EmContext, text: str) -> CallToolResult:
     content = [TextContent(type="text", text=em.budget.mirror(text))]
     return CallToolResult(content=content, structured_content=json.loads(text))
+
+
+def _cut_texts(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """The JSON ``text`` with every string longer than ``limit`` cut, marked with its whole length."""
+    data = json.loads(text)
+
+    def cut(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            marker = f" [… cut: {len(value):,} characters in all]"
+            return value[: limit - len(marker)] + marker
+        if isinstance(value, dict):
+            return {key: cut(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [cut(item) for item in value]
+        return value
+
+    return json.dumps(cut(data), ensure_ascii=False, separators=(",", ":"))

@@ -7,15 +7,23 @@ large pages, so a question about the whole estate costs one or two calls.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ..client import EnterpriseManagerClient
-from ..models.base import Platform
+from ..models.arguments import (
+    Arguments,
+    FindJobSessionsArgs,
+    FindTaskSessionsArgs,
+    GetJobSessionArgs,
+    ListJobsArgs,
+    ProtectionReportArgs,
+)
 from ..models.estate import (
     FindJobSessionsResult,
     FindTaskSessionsResult,
@@ -25,16 +33,15 @@ from ..models.estate import (
     ProtectionReport,
 )
 from ..services import jobs, protection, repositories, sessions
-from ..services.sessions import ResultFilter
+from ..services.context import EmContext
 from ._registration import ToolSpec
+from ._signature import argument_tool
 from .common import bounded_result, state_of
 
-TOO_LARGE = "Ask for fewer rows (page_size) or a narrower filter, or raise VEEAM_MCP_MAX_RESULT_CHARS."
+TOO_LARGE = "Ask for a narrower filter, or raise VEEAM_MCP_MAX_RESULT_CHARS."
 
 Text = Annotated[str | None, Field(min_length=1, max_length=512)]
-When = Annotated[str | None, Field(max_length=64)]
-PageSize = Annotated[int, Field(ge=1, le=200, description="Rows per result, 1-200 (default 50)")]
-Cursor = Annotated[str | None, Field(max_length=4096, description="next_cursor of the previous result")]
+Service = Callable[[EmContext, datetime, Any, str | None], Awaitable[BaseModel]]
 
 FIND_JOB_SESSIONS = """\
 Job runs (job sessions), newest first: "did last night's backups succeed?". With newest_per_job (default) one \
@@ -77,89 +84,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def find_job_sessions(
-    ctx: Context,
-    job_name: Annotated[Text, Field(description="Only this job (exact name)")] = None,
-    backup_server: Annotated[Text, Field(description="Only this backup server (name or id)")] = None,
-    result: Annotated[ResultFilter | None, Field(description="Only rows with this outcome")] = None,
-    created_after: Annotated[When, Field(description="Runs started at or after this time")] = None,
-    created_before: Annotated[When, Field(description="Runs started before this time")] = None,
-    newest_per_job: Annotated[bool, Field(description="One row per job, its newest run (default true)")] = True,
-    page_size: PageSize = sessions.DEFAULT_PAGE_SIZE,
-    cursor: Cursor = None,
-) -> Annotated[CallToolResult, FindJobSessionsResult]:
-    em = state_of(ctx)
-    answer = await sessions.find_job_sessions(
-        em,
-        _now(),
-        job_name=job_name,
-        backup_server=backup_server,
-        result=result,
-        created_after=created_after,
-        created_before=created_before,
-        newest_per_job=newest_per_job,
-        page_size=page_size,
-        cursor=cursor,
-    )
-    return bounded_result(em, answer, TOO_LARGE)
+def _paged(name: str, arguments: type[Arguments], result: type[BaseModel], service: Service) -> Any:
+    async def run(em: EmContext, args: Arguments, cursor: str | None) -> CallToolResult:
+        return bounded_result(em, await service(em, _now(), args, cursor), TOO_LARGE)
+
+    return argument_tool(name, arguments, result, run)
 
 
-async def get_job_session(
-    session_id: Annotated[str, Field(description="Job session GUID, UID or href", min_length=1, max_length=2048)],
-    ctx: Context,
-) -> Annotated[CallToolResult, JobSessionDetail]:
-    em = state_of(ctx)
-    return bounded_result(em, await sessions.get_job_session(em, session_id), TOO_LARGE)
-
-
-async def find_task_sessions(
-    ctx: Context,
-    vm_name: Annotated[Text, Field(description="Only this VM (exact name)")] = None,
-    job_name: Annotated[Text, Field(description="Only this job (exact name)")] = None,
-    result: Annotated[ResultFilter | None, Field(description="Only rows with this outcome")] = None,
-    created_after: Annotated[When, Field(description="Tasks started at or after this time")] = None,
-    created_before: Annotated[When, Field(description="Tasks started before this time")] = None,
-    newest_per_vm: Annotated[bool, Field(description="One row per VM, its newest task (default true)")] = True,
-    page_size: PageSize = sessions.DEFAULT_PAGE_SIZE,
-    cursor: Cursor = None,
-) -> Annotated[CallToolResult, FindTaskSessionsResult]:
-    em = state_of(ctx)
-    answer = await sessions.find_task_sessions(
-        em,
-        _now(),
-        vm_name=vm_name,
-        job_name=job_name,
-        result=result,
-        created_after=created_after,
-        created_before=created_before,
-        newest_per_vm=newest_per_vm,
-        page_size=page_size,
-        cursor=cursor,
-    )
-    return bounded_result(em, answer, TOO_LARGE)
-
-
-async def list_jobs(
-    ctx: Context,
-    backup_server: Annotated[Text, Field(description="Only this backup server (name or id)")] = None,
-    platform: Annotated[Platform | None, Field(description="Only jobs of this platform")] = None,
-    enabled: Annotated[bool | None, Field(description="Only jobs whose schedule is (not) enabled")] = None,
-    vm_name: Annotated[Text, Field(description="Only the jobs that protect this VM")] = None,
-    page_size: PageSize = jobs.DEFAULT_PAGE_SIZE,
-    cursor: Cursor = None,
-) -> Annotated[CallToolResult, ListJobsResult]:
-    em = state_of(ctx)
-    answer = await jobs.list_jobs(
-        em,
-        _now(),
-        backup_server=backup_server,
-        platform=platform,
-        enabled=enabled,
-        vm_name=vm_name,
-        page_size=page_size,
-        cursor=cursor,
-    )
-    return bounded_result(em, answer, TOO_LARGE)
+find_job_sessions = _paged("find_job_sessions", FindJobSessionsArgs, FindJobSessionsResult, sessions.find_job_sessions)
+get_job_session = _paged("get_job_session", GetJobSessionArgs, JobSessionDetail, sessions.get_job_session)
+find_task_sessions = _paged(
+    "find_task_sessions", FindTaskSessionsArgs, FindTaskSessionsResult, sessions.find_task_sessions
+)
+list_jobs = _paged("list_jobs", ListJobsArgs, ListJobsResult, jobs.list_jobs)
+protection_report = _paged("protection_report", ProtectionReportArgs, ProtectionReport, protection.protection_report)
 
 
 async def list_repositories(
@@ -168,35 +106,6 @@ async def list_repositories(
 ) -> Annotated[CallToolResult, ListRepositoriesResult]:
     em = state_of(ctx)
     return bounded_result(em, await repositories.list_repositories(em, backup_server=backup_server), TOO_LARGE)
-
-
-async def protection_report(
-    ctx: Context,
-    rpo_hours: Annotated[
-        float, Field(description="Recovery point objective in hours (default 24)", ge=0.01, le=8760)
-    ] = 24,
-    backup_server: Annotated[Text, Field(description="Only this backup server (name or id)")] = None,
-    job_name: Annotated[Text, Field(description="Only VMs of this job (exact name)")] = None,
-    platform: Annotated[Platform | None, Field(description="Only VMs of this platform")] = None,
-    only_problems: Annotated[
-        bool, Field(description="Only VMs that miss the RPO, failed, or are in disabled jobs")
-    ] = False,
-    page_size: PageSize = protection.DEFAULT_PAGE_SIZE,
-    cursor: Cursor = None,
-) -> Annotated[CallToolResult, ProtectionReport]:
-    em = state_of(ctx)
-    report = await protection.protection_report(
-        em,
-        _now(),
-        rpo_hours=rpo_hours,
-        backup_server=backup_server,
-        job_name=job_name,
-        platform=platform,
-        only_problems=only_problems,
-        page_size=page_size,
-        cursor=cursor,
-    )
-    return bounded_result(em, report, TOO_LARGE)
 
 
 ESTATE_DEADLINE_CAP = 55.0  # below the 60 s after which common MCP clients give up on a request

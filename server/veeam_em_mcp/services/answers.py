@@ -1,0 +1,185 @@
+"""Answers computed once and handed out a page at a time, every page from the same snapshot.
+
+An estate answer (every VM of a protection report, every task of a week) is computed from one reading
+of EM, kept in the snapshot store (``stores``: this process, or a Redis/Valkey server every replica
+shares) and handed out as many rows as fit the result size limit at a time. A cursor names the kept
+answer, the position in it and the arguments that asked for it, so every page of a cursor walk comes
+from the same snapshot (the same ``as_of``, every row exactly once), whichever replica answers; when
+the snapshot is gone (expired, another replica without a shared store), the cursor is refused with
+"start again" rather than answered from a second reading of EM.
+
+Identical questions asked at the same time share one computation (``SingleFlight``): twenty clients
+asking for the same report cost one reading of EM and one answer's memory.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import anyio
+from pydantic import ValidationError
+
+from ..errors import InvalidArgument, SnapshotUnavailable
+from ..models.arguments import Arguments, dump
+from ..models.estate import Page
+from .context import EmContext
+from .cursor import decode_cursor, encode_cursor, invalid_cursor
+from .pages import fit_items, share_fields
+
+A = TypeVar("A", bound=Arguments)
+P = TypeVar("P", bound=Page)
+
+_SNAPSHOT_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
+
+
+@dataclass
+class Computed(Generic[P]):
+    """A whole answer, the id its snapshot is kept under, and whether it is kept yet (once, however many
+    calls share the answer)."""
+
+    answer: P
+    snapshot: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    kept: bool = False
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+
+async def paged(
+    em: EmContext,
+    tool: str,
+    arguments: A,
+    cursor: str | None,
+    result: type[P],
+    compute: Callable[[A], Awaitable[P]],
+    *,
+    share: bool = True,
+) -> P:
+    """The page of ``tool``'s answer to ``arguments`` that ``cursor`` names (the first without one).
+
+    ``compute`` builds the whole answer (every row, the envelope's constants: summary, counts, as_of, note,
+    em_requests); this function keeps it, cuts the page (as many rows as fit, at most ``page_size``) and
+    fills the rest of the envelope.
+    """
+    offset = 0
+    if cursor is not None:
+        carried, snapshot, offset = _decode(tool, type(arguments), cursor)
+        if (name := carried.contradiction(arguments)) is not None:
+            raise InvalidArgument(
+                f"The cursor continues an answer with {name}={getattr(carried, name)!r}, but {name}="
+                f"{getattr(arguments, name)!r} was given beside it. Pass the cursor alone to continue that answer, "
+                "or drop the cursor to ask the new question."
+            )
+        raw = await em.snapshots.get(_key(tool, snapshot))
+        if raw is None:
+            raise SnapshotUnavailable(_gone(em, tool))
+        try:
+            answer = result.model_validate_json(raw)
+        except ValidationError:
+            raise SnapshotUnavailable(_gone(em, tool)) from None
+        rows = getattr(answer, result.ROWS)
+        if offset > len(rows):
+            raise invalid_cursor(tool)
+        size = getattr(carried, "page_size", 50)
+        return _page(em, answer, rows, offset, size, share, _cursors(tool, carried, snapshot))
+    computed: Computed[P] = await em.flights.run(f"{tool}:{arguments.key()}", lambda: _compute(compute, arguments))
+    answer = computed.answer
+    rows = getattr(answer, result.ROWS)
+    size = getattr(arguments, "page_size", 50)
+    page = _page(em, answer, rows, 0, size, share, _cursors(tool, arguments, computed.snapshot))
+    if page.next_cursor is None:
+        return page
+    async with computed.lock:
+        if not computed.kept:
+            data = answer.model_dump_json().encode()
+            await em.snapshots.put(_key(tool, computed.snapshot), data, em.settings.snapshot_ttl)
+            computed.kept = True
+    return page
+
+
+async def _compute(compute: Callable[[A], Awaitable[P]], arguments: A) -> Computed[P]:
+    return Computed(await compute(arguments))
+
+
+def _key(tool: str, snapshot: str) -> str:
+    return f"{tool}:{snapshot}"
+
+
+def _gone(em: EmContext, tool: str) -> str:
+    where = (
+        "the shared snapshot store no longer holds it"
+        if em.snapshots.shared
+        else "this server no longer holds it (it expired, the server restarted, or another replica behind a load "
+        "balancer answered: replicas share answers only through VEEAM_MCP_SNAPSHOT_STORE)"
+    )
+    return (
+        f"The answer this cursor continues cannot be read any more: {where}; answers are kept "
+        f"{em.settings.snapshot_ttl:g} s (VEEAM_MCP_SNAPSHOT_TTL). Nothing was mixed from a second reading of EM: "
+        f"call {tool} again without the cursor to start again."
+    )
+
+
+def _cursors(tool: str, arguments: Arguments, snapshot: str) -> Callable[[int], str]:
+    """The cursor to the rows from a position of the kept answer."""
+    carried = dump(arguments)
+    return lambda offset: encode_cursor(tool, {"a": carried, "s": snapshot, "o": offset})
+
+
+def _page(
+    em: EmContext, answer: P, rows: list[Any], offset: int, size: int, share: bool, cursor: Callable[[int], str]
+) -> P:
+    """The rows from ``offset``: as many as fit the result size limit (at most ``size``), shared fields once."""
+    window = rows[offset : offset + size]
+    shared, compact = share_fields(window) if share else ({}, list(window))
+
+    def build(part: list[Any], common: dict[str, Any] | None, following: int | None) -> P:
+        note = answer.note
+        if following is not None:
+            more = (
+                f"Rows {offset + 1}-{offset + len(part)} of {len(rows)}: call again with cursor=next_cursor "
+                "for the rest."
+            )
+            note = f"{note} {more}" if note else more
+        return answer.model_copy(
+            update={
+                type(answer).ROWS: part,
+                "shared": common or None,
+                "returned": len(part),
+                "total": len(rows),
+                "next_cursor": None if following is None else cursor(following),
+                "truncated": following is not None,
+                "note": note,
+                "em_requests": answer.em_requests if offset == 0 else 0,
+            }
+        )
+
+    following = offset + len(window) if offset + len(window) < len(rows) else None
+    whole = build(compact, shared, following)
+    if em.budget.fits(whole):
+        return whole
+    envelope = em.budget.size(build([], None, offset)) + len(json.dumps(shared, default=str)) + 24
+    fitting = fit_items(em.budget, envelope, compact if shared else window)
+    if shared and fitting < 2:
+        compact, shared = list(window), {}
+        fitting = fit_items(em.budget, em.budget.size(build([], None, offset)) + 24, window)
+    # One row at least, or the cursor would point back at this very page (rows cut their long texts to fit).
+    fitting = max(fitting, min(1, len(compact)))
+    following = offset + fitting if offset + fitting < len(rows) else None
+    return build(compact[:fitting], shared, following)
+
+
+def _decode(tool: str, kind: type[A], cursor: str) -> tuple[A, str, int]:
+    payload = decode_cursor(tool, cursor, tool=tool)
+    carried, snapshot, offset = payload.get("a"), payload.get("s"), payload.get("o")
+    if not isinstance(carried, dict) or not isinstance(snapshot, str) or not _SNAPSHOT_ID.match(snapshot):
+        raise invalid_cursor(tool)
+    if type(offset) is not int or not 0 < offset < 10_000_000:
+        raise invalid_cursor(tool)
+    try:
+        arguments = kind.model_validate(carried)
+    except (ValidationError, RecursionError, ValueError):
+        raise invalid_cursor(tool) from None
+    return arguments, snapshot, offset

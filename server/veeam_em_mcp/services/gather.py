@@ -1,0 +1,54 @@
+"""Running EM requests side by side, with their failures said as EM's, never as an exception group.
+
+anyio's task groups wrap whatever their tasks raise in an ``ExceptionGroup``; an MCP tool that let one
+escape would show the model "internal error (ExceptionGroup)" for what was, say, EM answering 503 on the
+third page. ``gather`` is the one place the services run work concurrently: it waits for every task,
+and when any failed it raises that task's own error (the first one that is ours, else the first), so the
+boundary (``tools.common.em_errors``) sees a ``VeeamEmError`` it can word for the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+import anyio
+
+from ..errors import VeeamEmError
+
+T = TypeVar("T")
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to report for a group: the first ``VeeamEmError`` in it (at any depth), else its first leaf."""
+    leaves: list[BaseException] = []
+
+    def walk(error: BaseException) -> None:
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                walk(inner)
+        else:
+            leaves.append(error)
+
+    walk(group)
+    return next((leaf for leaf in leaves if isinstance(leaf, VeeamEmError)), leaves[0] if leaves else group)
+
+
+async def gather(jobs: Sequence[Callable[[], Awaitable[T]]], *, limit: int = 8) -> list[T]:
+    """Run ``jobs`` concurrently (at most ``limit`` at once) and return their results in order."""
+    results: list[T | None] = [None] * len(jobs)
+    if len(jobs) == 1:
+        return [await jobs[0]()]
+    slots = anyio.Semaphore(max(1, limit))
+
+    async def run(index: int) -> None:
+        async with slots:
+            results[index] = await jobs[index]()
+
+    try:
+        async with anyio.create_task_group() as group:
+            for index in range(len(jobs)):
+                group.start_soon(run, index)
+    except BaseExceptionGroup as group_error:
+        raise first_error(group_error) from None
+    return results  # type: ignore[return-value]  # every slot was filled, or the group raised
