@@ -49,6 +49,9 @@ def sample_arguments(origin: str) -> dict[str, dict[str, Any]]:
         "list_jobs": {},
         "list_repositories": {},
         "protection_report": {"job_name": "SQL Backup"},
+        "find_restore_sessions": {"created_after": "2020-01-01"},
+        "list_backup_servers": {},
+        "list_tenants": {},
     }
 
 
@@ -148,7 +151,7 @@ class Case:
 
 
 WINDOW_TOOLS = frozenset({"find_job_sessions", "find_task_sessions", "list_jobs", "protection_report",
-                          "list_repositories"})
+                          "list_repositories", "find_restore_sessions", "list_backup_servers", "list_tenants"})
 
 
 PATH = r"/api/\S+"

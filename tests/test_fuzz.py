@@ -277,6 +277,7 @@ PAGED_FIRST_PAGES: dict[str, dict[str, Any]] = {
     "list_jobs": {"page_size": 2},
     "protection_report": {"page_size": 3},
     "get_job_session": {"session_id": build_dataset(anchor=ANCHOR).facts.all_failed_session_id, "page_size": 1},
+    "find_restore_sessions": {"created_after": "2000-01-01", "page_size": 1},
 }
 CURSOR_TOOLS = ["find_vm_restore_points", "follow_link", *PAGED_FIRST_PAGES]
 
@@ -291,7 +292,7 @@ def tool_names() -> list[str]:
     return [
         "get_vm_restore_point", "follow_link", "find_vm_restore_points", "vm_recovery_summary", "check_connection",
         "find_job_sessions", "get_job_session", "find_task_sessions", "list_jobs", "list_repositories",
-        "protection_report",
+        "protection_report", "find_restore_sessions", "list_backup_servers", "list_tenants",
     ]
 
 

@@ -311,7 +311,8 @@ async def test_invalid_tool_arguments_are_explained_for_a_model(sim_app: Any) ->
     assert summary.is_error and page.is_error and link.is_error and not good.is_error
     assert text_of(summary) == (
         "vm_recovery_summary was not run: its arguments are invalid. Correct them and call it again.\n"
-        "- vm_name: required, but missing. Accepted: text from 1 to 512 characters: Exact VM name (case-insensitive).\n"
+        "- vm_name: required, but missing. Accepted: text from 1 to 512 characters: Exact VM name (case-insensitive), "
+        "or its vm_id.\n"
         "- rpo_hours: Input should be a valid number, unable to parse string as a number (you sent 'a day'). "
         "Accepted: a number from 0.01 to 8760 (default 24): Recovery point objective in hours (default 24).\n"
         "- vm_nam: not an argument of vm_recovery_summary (ignored); its arguments are vm_name, rpo_hours."
@@ -336,7 +337,7 @@ async def test_an_unknown_tool_lists_the_tools(sim_app: Any) -> None:
     assert text_of(result) == (
         "Unknown tool 'get_restore_point'. Tools on this server: get_vm_restore_point, find_vm_restore_points, "
         "vm_recovery_summary, find_job_sessions, get_job_session, find_task_sessions, list_jobs, list_repositories, "
-        "protection_report, follow_link, check_connection."
+        "protection_report, find_restore_sessions, list_backup_servers, list_tenants, follow_link, check_connection."
     )
     assert MISSING_POINT in text_of(failed_call), "an EM failure keeps its own message"
 

@@ -54,6 +54,9 @@ def sample_calls() -> list[tuple[str, dict[str, Any]]]:
         ("list_jobs", {"vm_name": "print01"}),
         ("list_repositories", {}),
         ("protection_report", {}),
+        ("find_restore_sessions", {"created_after": "2000-01-01"}),
+        ("list_backup_servers", {}),
+        ("list_tenants", {}),
     ]
 
 

@@ -363,6 +363,8 @@ async def test_a_job_renamed_like_a_job_of_the_other_server_stays_a_job_of_its_o
     failed_job = next(job for job in dataset.jobs.values() if job.name == FOLDER_JOB)
     healthy_job = next(job for job in dataset.jobs.values() if job.name == "vCloud Tenants")
     assert failed_job.server_id != healthy_job.server_id
+    async with connect(build_dataset()) as (client, _):
+        failed_before = (await ok(client, "find_job_sessions"))["counts"]["failed"]
     rename_job(dataset, failed_job.id, "vCloud Tenants")
     async with connect(dataset) as (client, _):
         runs = await ok(client, "find_job_sessions")
@@ -370,7 +372,7 @@ async def test_a_job_renamed_like_a_job_of_the_other_server_stays_a_job_of_its_o
         one = await ok(client, "find_job_sessions", {"job_name": "vCloud Tenants"})
         by_id = await ok(client, "find_job_sessions", {"job_name": failed_job.id})
         report = await ok(client, "protection_report", {"job_name": failed_job.id})
-    assert runs["counts"]["failed"] == 1, "the failed job is not merged into the healthy one"
+    assert runs["counts"]["failed"] == failed_before >= 1, "the failed job is not merged into the healthy one"
     named = {row["job_id"]: row for row in runs["sessions"] if row["job_name"] == "vCloud Tenants"}
     assert set(named) == {failed_job.id, healthy_job.id} and named[failed_job.id]["outcome"] == "failed"
     listed = {row["id"]: row for row in jobs["jobs"]}

@@ -86,9 +86,10 @@ async def _investigate() -> None:
         runs = await _call(client, "find_job_sessions", {})
         _say(_wrap(runs["summary"], "  "))
         for run in runs.get("sessions", []):
-            before = run.get("failed_runs_before") or 0
-            retried = f" (after {before} failed run{'s' if before > 1 else ''})" if before else ""
-            _say(f"    {run.get('job_name')}: {run.get('outcome')}{retried}")
+            retries = (run.get("attempts") or 1) - 1
+            retried = f" (after {retries} automatic retr{'ies' if retries > 1 else 'y'})" if retries else ""
+            took = f", {run['duration_seconds']} s" if run.get("duration_seconds") is not None else ""
+            _say(f"    {run.get('job_name')} on {run.get('backup_server')}: {run.get('outcome')}{retried}{took}")
         _say()
         _say("> protection_report(only_problems=True)   # who misses the 24-hour RPO, and why?")
         report = await _call(client, "protection_report", {"only_problems": True})

@@ -47,11 +47,14 @@ def test_counts(sim_dataset: Dataset) -> None:
     assert Counter(r.kind for r in ds.repositories.values()) == {
         "WindowsLocal": 3, "LinuxLocal": 1, "Extendable": 1, "AmazonS3Compatible": 1, "DDBoost": 1}
     assert sum(len(s.repository_ids) for s in ds.backup_servers.values()) == len(ds.repositories)
-    # Six backup jobs (one Backup each) and the backup copy job (which writes no Backup of its own here).
-    assert Counter(j.job_type for j in ds.jobs.values()) == {"Backup": 6, "ImmediateBackupCopy": 1}
-    assert len(ds.backups) == 6
-    assert sorted(b.job_id for b in ds.backups.values()) == sorted(j.id for j in ds.jobs.values()
-                                                                   if j.job_type == "Backup")
+    # Six backup jobs (one Backup each), the backup copy job (its Backup comes from the coverage phase) and the
+    # replication job (coverage; no Backup: a Replica); the two agent jobs are not in `jobs` and have a Backup each.
+    assert Counter(j.job_type for j in ds.jobs.values()) == {"Backup": 6, "ImmediateBackupCopy": 1, "Replica": 1}
+    backup_jobs = sorted(j.id for j in ds.jobs.values() if j.job_type == "Backup")
+    assert sorted(b.job_id for b in ds.backups.values() if b.job_id in backup_jobs) == backup_jobs
+    copy_job = next(j.id for j in ds.jobs.values() if j.job_type == "ImmediateBackupCopy")
+    assert sorted(b.job_id for b in ds.backups.values()) == sorted([*backup_jobs, copy_job, *ds.agent_jobs])
+    assert len(ds.backups) == 9 and len(ds.agent_jobs) == 2
     assert len(ds.vms) == 30 and len(ds.vm_names()) == 29  # crm01 has no restore point
     assert Counter(vm.platform for vm in ds.vms.values()) == {"VMware": 16, "HyperV": 6, "vCloud": 8}
     assert len(ds.backup_files) == len(ds.restore_points)
@@ -61,9 +64,14 @@ def test_counts(sim_dataset: Dataset) -> None:
             continue
         for vm in job.vm_names:
             tasks = [t for t in ds.task_sessions.values() if t.vm_name == vm and t.vm_point_id is not None]
-            assert len(ds.points_by_vm[vm]) == len(tasks)
+            # points_by_vm also holds the copies (in the copy job's Backup) of the Web Backup VMs.
+            assert len([p for p in ds.points_by_vm[vm] if p.job_id == job.id]) == len(tasks)
     all_ids = [*ds.backup_servers, *ds.repositories, *ds.jobs, *ds.backups, *ds.restore_points,
-               *ds.backup_files, *ds.vm_restore_points, *ds.objects_in_job, *ds.job_sessions, *ds.task_sessions]
+               *ds.backup_files, *ds.vm_restore_points, *ds.objects_in_job, *ds.job_sessions, *ds.task_sessions,
+               *ds.linked_jobs, *ds.replicas, *ds.vm_replica_points, *ds.replica_sessions,
+               *ds.replica_task_sessions, *ds.restore_sessions, *ds.system_sessions, *ds.agent_jobs,
+               *ds.agent_includes, *ds.protection_groups, *ds.discovered_computers, *ds.agent_restore_points,
+               *ds.org_configs, *ds.cloud_tenants]
     assert len(all_ids) == len(set(all_ids))
     assert all(GUID.match(i) for i in all_ids)
 
@@ -80,7 +88,9 @@ def test_cross_links_resolve_both_ways(sim_dataset: Dataset) -> None:
         assert bf.id in rp.backup_file_ids and rp.id in bf.restore_point_ids
         assert ds.vms[p.vm_name].hierarchy_obj_ref == p.hierarchy_obj_ref
     for b in ds.backups.values():
-        assert ds.jobs[b.job_id].backup_id == b.id
+        job = ds.any_job(b.job_id)
+        # The copy job's own `backup_id` stays as the normal build left it (empty): Facts.copy_backup_id.
+        assert job.backup_id == b.id or (job.job_type == "ImmediateBackupCopy" and b.id == ds.facts.copy_backup_id)
         assert b.repository_id in ds.backup_servers[b.server_id].repository_ids
         assert all(ds.restore_points[i].backup_id == b.id for i in b.restore_point_ids)
         assert all(ds.backup_files[i].backup_id == b.id for i in b.backup_file_ids)
@@ -93,7 +103,8 @@ def test_chains_are_realistic(sim_dataset: Dataset) -> None:
     ds = sim_dataset
     for job in ds.jobs.values():
         for vm in job.vm_names:
-            points = ds.points_by_vm[vm]
+            # The job's own points (not the copies of them, not another job's).
+            points = [p for p in ds.points_by_vm[vm] if p.job_id == job.id]
             if not points:
                 continue
             files = [ds.backup_files[p.backup_file_id].file_type for p in points]
@@ -131,12 +142,16 @@ def test_text_formats(sim_dataset: Dataset) -> None:
         assert SQL_NAME.match(rp.name), rp.name
         assert parse_date_ticks(rp.backup_date_utc) == rp.backup_ticks
     assert any("  " in rp.name for rp in ds.restore_points.values())
+    computer_of = {p.backup_file_id: p.computer_name for p in ds.agent_restore_points.values()}
     for bf in ds.backup_files.values():
-        job = ds.jobs[ds.backups[bf.backup_id].job_id]
-        assert re.match(rf"^{re.escape(job.name)}D\d{{4}}-\d\d-\d\dT\d{{6}}_[0-9A-F]{{4}}\.{bf.file_type}$", bf.name)
+        job = ds.any_job(ds.backups[bf.backup_id].job_id)
+        # An agent backup's files are per computer: `<job> - <computer>D...`, in a folder of that name.
+        head = f"{job.name} - {computer_of[bf.id]}" if job.job_type == "AgentBackup" else job.name
+        assert re.match(rf"^{re.escape(head)}D\d{{4}}-\d\d-\d\dT\d{{6}}_[0-9A-F]{{4}}\.{bf.file_type}$", bf.name)
         repo = ds.repositories[ds.backups[bf.backup_id].repository_id]
         sep = "/" if "/" in repo.path else "\\"
-        assert bf.file_path == f"{repo.path}{sep}{job.name}{sep}{bf.name}"
+        folder = f"{job.name}{sep}{head}" if head != job.name else job.name
+        assert bf.file_path == f"{repo.path}{sep}{folder}{sep}{bf.name}"
         assert bf.backup_size < bf.data_size
 
 
@@ -185,7 +200,8 @@ def test_small_and_larger_estates_keep_the_fixed_facts() -> None:
     assert set(small.vms) == {"sql01", "fileserver02", "web,db (old)", 'a";Name!="x', "vcd-web01"}
     assert small.points_by_vm["sql01"][-1].id == SQL01_NEWEST_POINT_ID
     larger = build_dataset(vm_count=130, days=10, anchor=datetime(2025, 10, 21, 9, tzinfo=UTC))
-    # 100 VMs beyond the 30 named ones: four extra jobs of 25, next to the six named jobs and the copy job.
-    assert len(larger.vms) == 130 and len(larger.jobs) == 11
+    # 100 VMs beyond the 30 named ones: four extra jobs of 25, next to the six named jobs, the copy job and the
+    # replication job.
+    assert len(larger.vms) == 130 and len(larger.jobs) == 12
     assert larger.points_by_vm["sql01"][-1].id == SQL01_NEWEST_POINT_ID
     assert all(len(j.vm_names) <= 25 for j in larger.jobs.values())

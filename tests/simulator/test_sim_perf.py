@@ -56,6 +56,10 @@ def test_the_5000_vm_estate(big: Dataset) -> None:
     assert len(big.vms) == 5000
     assert 140_000 < len(big.vm_restore_points) < 160_000
     assert 140_000 < len(big.task_sessions) < 160_000
+    # The coverage phase does not grow with the VMs: the same copies, replicas, sessions... as at 30 VMs.
+    assert len(big.system_sessions) == 30 * 96 + 30 and len(big.restore_sessions) == 8
+    assert len(big.vm_replica_points) < 100 and len(big.agent_restore_points) < 130
+    assert len(big.facts.copied_vms) == 6
 
 
 @pytest.mark.parametrize(("type_name", "attr"), TYPES)

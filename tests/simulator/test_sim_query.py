@@ -208,7 +208,7 @@ async def test_job_filters(api: httpx.AsyncClient) -> None:
     assert len(ids(body)) == 1
     body = (await api.get('/api/query?type=Job&format=Entities&filter=Platform==HyperV', headers=JSON)).json()
     assert {j["Name"] for j in body["Entities"]["Jobs"]["Jobs"]} == {"Hyper-V Infrastructure",
-                                                                     "Hyper-V File Servers"}
+                                                                     "Hyper-V File Servers", "Hyper-V Replication"}
     body = (await api.get('/api/query?type=BackupFile&filter=FileType==vrb', headers=JSON)).json()
     assert len(ids(body)) > 0
 

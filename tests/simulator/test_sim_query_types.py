@@ -79,7 +79,8 @@ def test_job_session_fields(service: QueryService, sim_dataset: Dataset) -> None
         ("Result==Warning", lambda s: s.result == "Warning"),
         ("Result>Success", lambda s: s.result in ("Warning", "Failed")),
         ("JobType==ImmediateBackupCopyWorker", lambda s: s.job_type == "ImmediateBackupCopyWorker"),
-        ("JobType>=ImmediateBackupCopy", lambda s: s.job_type.startswith("ImmediateBackupCopy")),
+        # By declaration index: the copy types and then the agent types (AgentBackup, AgentManagement).
+        ("JobType>=ImmediateBackupCopy", lambda s: s.job_type.startswith(("ImmediateBackupCopy", "Agent"))),
         (f"JobUid=={web.id}", lambda s: s.job_id == web.id),
         ('jobname=="Periodic Backup Copy Job\\Web Backup"', lambda s: s.job_name.endswith("\\Web Backup")),
         (f'BackupServerName=="{sim_dataset.backup_servers[web.server_id].name}"', lambda s: s.server_id == web.server_id),

@@ -97,7 +97,12 @@ async def test_vms_overview_agrees_with_the_points(api: httpx.AsyncClient, sim_d
     assert body["RestorePoints"] == len(points)
     assert body["FullBackupPointsSize"] == sum(f["BackupSize"] for f in files if f["FileType"] == "vbk")
     assert body["IncrementalBackupPointsSize"] == sum(f["BackupSize"] for f in files if f["FileType"] != "vbk")
-    assert body["ReplicatedVms"] == body["ReplicaRestorePointsSize"] == 0
+    # Replicas (coverage phase): VMs with a replica point, and the size of the replica tasks that made one.
+    replica_points = await query_all(api, type="VmReplicaPoint")
+    replica_tasks = await query_all(api, type="ReplicaTaskSession", filter="Result==Success")
+    assert body["ReplicatedVms"] == len({p["VmDisplayName"] for p in replica_points}) == 3
+    assert body["ReplicaRestorePointsSize"] == sum(t["TotalSize"] for t in replica_tasks) > 0
+    assert len(replica_tasks) == len(replica_points)
     assert body["SourceVmsSize"] == sum(sim_dataset.vms[v].size_bytes for v in protected)
     assert 0 < body["SuccessBackupPercents"] < 100
 
@@ -109,7 +114,7 @@ async def test_processed_vms(api: httpx.AsyncClient, sim_dataset: Dataset) -> No
     stamps = [parse_date_ticks(d["Timestamp"]) for d in days]
     assert stamps == sorted(stamps, reverse=True)
     # Local midnights of EM's UTC+2: 22:00 UTC.
-    assert all(d["Timestamp"].endswith("T22:00:00Z") and d["ReplicatedVms"] == 0 for d in days)
+    assert all(d["Timestamp"].endswith("T22:00:00Z") for d in days)
     backup_sessions = {s["UID"] for s in await query_all(api, type="BackupJobSession", filter="JobType==Backup",
                                                           pageSize="100000")}
     for day, start in zip(days, stamps, strict=True):
@@ -119,10 +124,16 @@ async def test_processed_vms(api: httpx.AsyncClient, sim_dataset: Dataset) -> No
         backup = [t for t in tasks if parse_date_ticks(t["CreationTimeUTC"]) < end
                   and t["JobSessionUid"] in backup_sessions]  # copy workers' tasks do not count
         assert day["BackupedVms"] == len({t["VmDisplayName"] for t in backup}) > 0
+        replicas = await query_all(api, type="ReplicaTaskSession", pageSize="100000",
+                                   filter=f'CreationTime>="{day["Timestamp"]}";Result<=Warning;State==Completed')
+        replicated = {t["VmDisplayName"] for t in replicas if parse_date_ticks(t["CreationTimeUTC"]) < end}
+        assert day["ReplicatedVms"] == len(replicated)
+    # The replication job replicates three VMs a day; one failed in its newest run.
+    assert {d["ReplicatedVms"] for d in days} <= {2, 3} and sum(d["ReplicatedVms"] for d in days) >= 18
     xml = ET.fromstring((await api.get("/api/reports/summary/processed_vms")).content)
     xml_days = xml.findall(f"{NS}Day")
     assert [(d.get("BackupedVms"), d.get("ReplicatedVms")) for d in xml_days] == [
-        (str(d["BackupedVms"]), "0") for d in days]
+        (str(d["BackupedVms"]), str(d["ReplicatedVms"])) for d in days]
     assert all((d.get("Timestamp") or "").endswith("T00:00:00+02:00") for d in xml_days)
     assert list(xml_days[0].attrib) == ["BackupedVms", "ReplicatedVms", "Timestamp"]
 

@@ -17,6 +17,7 @@ from .base import Platform
 
 # The filter speaks the rows' own words (outcome), so a model filters by what it read.
 ResultFilter = Literal["succeeded", "warning", "failed", "running"]
+Results = ResultFilter | list[ResultFilter] | None
 
 Text = Annotated[str, Field(min_length=1, max_length=512)]
 When = Annotated[str, Field(min_length=1, max_length=64)]
@@ -51,20 +52,30 @@ class Arguments(BaseModel):
 class FindJobSessionsArgs(Arguments):
     job_name: Text | None = Field(None, description=JOB)
     backup_server: Text | None = Field(None, description=SERVER)
-    result: ResultFilter | None = Field(None, description="Only rows with this outcome")
+    result: ResultFilter | list[ResultFilter] | None = Field(
+        None, description="Only runs with this outcome (or any of these)"
+    )
     created_after: When | None = Field(None, description="Runs started " + AFTER)
     created_before: When | None = Field(None, description="Runs started " + BEFORE)
-    newest_per_job: bool = Field(True, description="One row per job, its newest run (default true)")
+    newest_per_job: bool = Field(
+        True, description="One row per job: its newest run and its runs' statistics (default true); false: every run"
+    )
     page_size: PageSize = DEFAULT_PAGE_SIZE
 
 
 class FindTaskSessionsArgs(Arguments):
     vm_name: Text | None = Field(None, description=VM)
     job_name: Text | None = Field(None, description=JOB)
-    result: ResultFilter | None = Field(None, description="Only rows with this outcome")
+    result: ResultFilter | list[ResultFilter] | None = Field(
+        None, description="Only rows with this outcome (or any of these)"
+    )
     created_after: When | None = Field(None, description="Tasks started " + AFTER)
     created_before: When | None = Field(None, description="Tasks started " + BEFORE)
     newest_per_vm: bool = Field(True, description="One row per VM, its newest task (default true)")
+    min_failed_runs: int | None = Field(
+        None, ge=1, le=1000, description="With newest_per_vm: only VMs that still failed after retries in at least "
+        "this many runs of the window"
+    )
     page_size: PageSize = DEFAULT_PAGE_SIZE
 
 
@@ -78,6 +89,10 @@ class ListJobsArgs(Arguments):
     platform: Platform | None = Field(None, description="Only jobs of this platform")
     enabled: bool | None = Field(None, description="Only jobs whose schedule is (not) enabled")
     vm_name: Text | None = Field(None, description="Only the jobs that protect this VM: its exact name or vm_id")
+    runs_within_hours: float | None = Field(
+        None, ge=0, le=8760, description="Only jobs whose next run is within this many hours from now"
+    )
+    members: bool = Field(True, description="List each job's members (default true); false for a short list")
     page_size: PageSize = DEFAULT_PAGE_SIZE
 
 
@@ -88,6 +103,23 @@ class ProtectionReportArgs(Arguments):
     platform: Platform | None = Field(None, description="Only VMs of this platform")
     only_problems: bool = Field(False, description="Only VMs that miss the RPO, failed, or are in disabled jobs")
     page_size: PageSize = DEFAULT_PAGE_SIZE
+
+
+class FindRestoreSessionsArgs(Arguments):
+    vm_name: Text | None = Field(None, description="Only restores of this VM (its exact name)")
+    result: ResultFilter | list[ResultFilter] | None = Field(
+        None, description="Only restores with this outcome (or any of these)"
+    )
+    created_after: When | None = Field(None, description="Restores started " + AFTER + "; default: 7 days ago")
+    created_before: When | None = Field(None, description="Restores started " + BEFORE)
+    page_size: PageSize = DEFAULT_PAGE_SIZE
+
+
+def outcomes(result: Results) -> frozenset[str] | None:
+    """The outcomes a ``result`` argument keeps (one, or any of several); None keeps every row."""
+    if result is None:
+        return None
+    return frozenset([result] if isinstance(result, str) else result)
 
 
 def dump(arguments: Arguments) -> dict[str, Any]:

@@ -70,27 +70,48 @@ class Counts(Model):
 # --- job runs ---------------------------------------------------------------------------------------
 
 
-class JobRun(Model):
-    """One job run (a job session); with newest_per_job, the newest run of its job in the window."""
+class JobStats(Model):
+    """A job's runs in the window: how they ended, and how long they took."""
 
-    id: str | None = Field(None, description="Job session GUID: pass to get_job_session for its VMs and reasons")
+    runs: int = Field(description="Runs in the window (a run: the scheduled start and its automatic retries)")
+    first_attempt_succeeded: int = Field(description="Runs that succeeded at their first attempt")
+    succeeded_after_retry: int = Field(description="Runs whose first attempt failed and a retry succeeded")
+    warning: int = Field(description="Runs that ended with a warning")
+    failed: int = Field(description="Runs that failed after all their retries")
+    running: int = Field(description="Runs still going on")
+    duration_min_seconds: int | None = Field(None, description="Shortest finished run, retries included")
+    duration_median_seconds: int | None = Field(None, description="Median finished run, retries included")
+    duration_max_seconds: int | None = Field(None, description="Longest finished run, retries included")
+    newest_vs_median: float | None = Field(
+        None, description="The newest finished run's duration / the median (above 1: slower than usual)"
+    )
+
+
+class JobRun(Model):
+    """One run of a job: its first session and the automatic retries that followed (a copy job: its workers);
+    with newest_per_job, the newest run of its job in the window, with the job's statistics."""
+
+    id: str | None = Field(None, description="GUID of the run's newest session: pass to get_job_session")
+    first_session: str | None = Field(
+        None, description="GUID of the run's first session, when the run had retries (its own id otherwise)"
+    )
     job_name: str | None = Field(None, description=free_text("The job's name"))
     job_id: str | None = Field(None, description="The job's GUID (names repeat across backup servers; this does not)")
-    job_type: str | None = Field(None, description="Backup, BackupCopy, ImmediateBackupCopy(Worker), AgentBackup…")
-    outcome: Outcome = Field(description=OUTCOME)
-    result: str | None = Field(None, description="EM's Result (Success, Warning, Failed); absent while running")
-    state: str | None = Field(None, description="EM's State: Stopped when done; Starting, Working… while running")
-    start: UtcTimestamp | None = Field(None, description="When the run started (UTC)")
-    end: UtcTimestamp | None = Field(None, description="When it ended (UTC); absent while running")
-    duration_seconds: int | None = Field(None, description="end - start, when both are known")
-    is_retry: bool | None = Field(None, description="True for an automatic retry of an earlier failed run")
+    job_type: str | None = Field(None, description="Backup, BackupCopy, ImmediateBackupCopy, Replica, AgentBackup…")
+    outcome: Outcome = Field(description="How the run ended, after its retries: " + OUTCOME)
+    first_attempt: Outcome | None = Field(
+        None, description="How its first attempt ended, when it had retries (failed, then succeeded after a retry)"
+    )
+    attempts: int = Field(1, description="Sessions in the run: 1, or 1 + its automatic retries")
+    result: str | None = Field(None, description="EM's Result of the last attempt; absent while running")
+    state: str | None = Field(None, description="EM's State of the last attempt: Stopped when done")
+    start: UtcTimestamp | None = Field(None, description="When the run's first attempt started (UTC)")
+    end: UtcTimestamp | None = Field(None, description="When its last attempt ended (UTC); absent while running")
+    duration_seconds: int | None = Field(None, description="end - start: the whole run, retries included")
+    is_retry: bool | None = Field(None, description="True when the newest session is an automatic retry")
     backup_server: str | None = Field(None, description="Name of the backup server that ran it")
-    runs_in_window: int | None = Field(
-        None, description="With newest_per_job: how many runs of this job the window holds (retries included)"
-    )
-    failed_runs_before: int | None = Field(
-        None, description="With newest_per_job: failed runs of this job in the window before this one"
-    )
+    sessions: list[str] | None = Field(None, description="GUIDs of the run's sessions, oldest first, when several")
+    stats: JobStats | None = Field(None, description="With newest_per_job: the job's runs in the window")
 
 
 class FindJobSessionsResult(Page):
@@ -98,11 +119,16 @@ class FindJobSessionsResult(Page):
 
     ROWS: ClassVar[str] = "sessions"
 
-    sessions: list[JobRun] = Field(description="The runs (newest_per_job: the newest run of each job, by job id)")
+    sessions: list[JobRun] = Field(
+        description="The runs, newest first (newest_per_job: the newest run of each job, by job id, by name)"
+    )
     summary: str = Field(description="One sentence: what the window holds, and what the filters kept")
     counts: Counts = Field(description="Rows per outcome over the whole window, before the result filter")
     newest_per_job: bool = Field(description="True: a job's newest run in the window is its answer")
     window: Window = Field(description="The time window read")
+    covered: list[str] = Field(
+        description="Which kinds of job sessions EM was read for (what an answer about 'every job' includes)"
+    )
 
 
 # --- VM outcomes --------------------------------------------------------------------------------------
@@ -128,11 +154,17 @@ class TaskRun(Model):
     restore_point: str | None = Field(
         None, description="GUID of the VM restore point it created (get_vm_restore_point)"
     )
-    job_session: str | None = Field(None, description="GUID of its job run (get_job_session)")
+    job_session: str | None = Field(None, description="GUID of its job session (get_job_session)")
+    run: str | None = Field(None, description="GUID of the first session of its run (the run's id)")
+    attempt: int | None = Field(None, description="Which attempt of its run: 1 = the scheduled start, 2+ = retries")
     attempts: int | None = Field(
         None, description="With newest_per_vm: the VM's tasks in the window (retries included)"
     )
     failed_attempts: int | None = Field(None, description="With newest_per_vm: of those, how many failed")
+    runs: int | None = Field(None, description="With newest_per_vm: the runs in the window that processed it")
+    failed_runs: int | None = Field(
+        None, description="With newest_per_vm: of those, the runs in which it still failed after every retry"
+    )
     earlier_reason: str | None = Field(
         None,
         description=free_text("With newest_per_vm, when the newest succeeded: the reason of the last failed attempt"),

@@ -180,6 +180,12 @@ class BackupJobSession(Entity):
     restore_points: list[Ref] | None = Field(None, description="The job-level restore points this run created")
 
 
+class ReplicaJobSession(BackupJobSession):
+    """One session of a replication job (EM's ReplicaJobSession): the fields of a backup job session."""
+
+    kind: Literal["ReplicaJobSession"] = Field("ReplicaJobSession", description=KIND)  # type: ignore[assignment]
+
+
 class BackupTaskSession(Entity):
     """One VM in one job run: its outcome, EM's reason when it failed or warned, and the point it made."""
 
@@ -197,6 +203,51 @@ class BackupTaskSession(Entity):
     backup_server: Ref | None = None
     job_session: Ref | None = Field(None, description="The job run it belongs to (its name is <job>@<start>)")
     vm_restore_point: Ref | None = Field(None, description="The restore point it created; absent when it made none")
+
+
+class RestoreSession(Entity):
+    """One restore EM recorded (a VM restore, a file-level restore; a failover counts too)."""
+
+    kind: Literal["RestoreSession"] = Field("RestoreSession", description=KIND)
+    vm_name: str | None = Field(None, description=free_text("The VM restored from (EM's VmDisplayName)"))
+    job_type: str | None = Field(None, description="RestoreVm or FileLevelRestore")
+    creation_time: UtcTimestamp | None = Field(None, description="When the restore started (UTC)")
+    end_time: UtcTimestamp | None = Field(None, description="When it ended (UTC); absent while it runs")
+    state: str | None = Field(None, description="Stopped when finished; Starting, Working, Stopping while running")
+    result: str | None = Field(None, description="Success, Warning or Failed; None while it runs")
+    progress: int | None = Field(None, description="Percent")
+    restored_obj_ref: str | None = Field(None, description="Reference of the object restored, when EM gives it")
+    backup_server: Ref | None = None
+    vm_restore_point: Ref | None = Field(None, description="The VM restore point restored from, when EM links it")
+
+
+class CloudTenant(Entity):
+    """A Cloud Connect tenant of a backup server acting as a service provider."""
+
+    kind: Literal["CloudTenant"] = Field("CloudTenant", description=KIND)
+    description: str | None = Field(None, description=free_text("The tenant's description"))
+    enabled: bool | None = None
+    last_result: str | None = Field(None, description="Result of the tenant's last job")
+    last_active: UtcTimestamp | None = Field(None, description="When the tenant was last active (UTC)")
+    backup_count: int | None = Field(None, description="Backed-up VMs in the past 31 days")
+    replica_count: int | None = Field(None, description="Replicated VMs in the past 31 days")
+    work_station_backup_count: int | None = Field(None, description="Backed-up workstations in the past 31 days")
+    server_backup_count: int | None = Field(None, description="Backed-up servers in the past 31 days")
+    quota_mb: int | None = Field(None, description="Storage quota over its resources, in MB")
+    used_quota_mb: int | None = Field(None, description="Storage quota used, in MB")
+    repository: str | None = Field(None, description=free_text("The repositories of its quotas, by display name"))
+    backup_server: Ref | None = None
+
+
+class VCloudOrganizationConfig(Entity):
+    """A vCloud Director organization's self-service configuration in EM: its repository and quota."""
+
+    kind: Literal["VCloudOrganizationConfig"] = Field("VCloudOrganizationConfig", description=KIND)
+    repository_friendly_name: str | None = Field(None, description=free_text("The repository it backs up to"))
+    quota_gb: int | None = Field(None, description="Quota in GB (EM's unit for it)")
+    used_quota_mb: int | None = Field(None, description="Quota used, in MB (EM's unit for it)")
+    is_disabled: bool | None = None
+    backup_server: Ref | None = None
 
 
 class ObjectInJob(Entity):

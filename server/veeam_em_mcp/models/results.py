@@ -107,6 +107,16 @@ class ChainInfo(Model):
     note: str = Field(description="How the chain reads, in words")
 
 
+class CopyInfo(Model):
+    """Copies of the VM's points made by backup copy jobs (3-2-1: is there a copy elsewhere, how new)."""
+
+    count: int = Field(description="Copies among the VM's newest points read (up to 100)")
+    newest: PointBrief | None = Field(None, description="The newest copy; absent when there is none")
+    jobs: list[str] | None = Field(None, description="The backup copy jobs EM knows (names)")
+    repositories: list[str] | None = Field(None, description="Where the copies are (repository names)")
+    note: str = Field(description="In words: copied or not, by which job, where, how old")
+
+
 class VmRecoverySummary(Model):
     """How recoverable one VM is right now, from its restore points in Enterprise Manager."""
 
@@ -125,4 +135,5 @@ class VmRecoverySummary(Model):
     backup_file: Ref | None = Field(None, description="Backup file that holds the newest point")
     pages_read: int = Field(description="EM query pages read to build this summary")
     em_requests: int | None = Field(None, description="EM requests made to build this summary, query pages included")
+    copies: CopyInfo | None = Field(None, description="Copies of its points made by backup copy jobs, and where")
     note: str | None = Field(None, description="Anything the model should say about the answer")

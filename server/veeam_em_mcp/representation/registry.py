@@ -28,6 +28,7 @@ from ..models.resources import (
     BackupJobSession,
     BackupServer,
     BackupTaskSession,
+    CloudTenant,
     Entity,
     EntityRef,
     EntityReferences,
@@ -35,8 +36,11 @@ from ..models.resources import (
     Job,
     JobInclude,
     ObjectInJob,
+    ReplicaJobSession,
     Repository,
     RestorePoint,
+    RestoreSession,
+    VCloudOrganizationConfig,
     VmRestorePoint,
     VmRestorePointMounts,
 )
@@ -158,6 +162,29 @@ def _object_in_job(values: dict[str, Any], data: Data) -> dict[str, Any]:
     return {"display_name": None} if values.get("display_name") == values.get("name") else {}
 
 
+def _tenant(values: dict[str, Any], data: Data) -> dict[str, Any]:
+    """A tenant's quotas (MB) added up over its resources; SQL Server's minimum datetime (1753) is how EM
+    says a tenant was never active: not a time."""
+    out: dict[str, Any] = {}
+    active = values.get("last_active")
+    if isinstance(active, str) and active.startswith(("1753-", "0001-")):
+        out["last_active"] = None
+    resources = _mapping(data.get("resources"))
+    items = resources.get("cloud_tenant_resources", resources.get("cloud_tenant_resource"))
+    listed = items if isinstance(items, list) else [items] if isinstance(items, dict) else []
+    if isinstance(data.get("resources"), list):
+        listed = list(data["resources"])
+    quotas = [_mapping(_mapping(item).get("repository_quota")) for item in listed]
+    quotas = [quota for quota in quotas if quota]
+    if quotas:
+        sizes = [(int_of(q, "quota", "quota_mb"), int_of(q, "used_quota")) for q in quotas]
+        out["quota_mb"] = sum(size for size, _ in sizes if size is not None) if any(s for s, _ in sizes) else None
+        out["used_quota_mb"] = sum(used for _, used in sizes if used is not None) if any(u for _, u in sizes) else None
+        names = [text_of(q, "display_name") for q in quotas]
+        out["repository"] = ", ".join(name for name in names if name) or None
+    return out
+
+
 def _mapping(value: Any) -> Data:
     return value if isinstance(value, dict) else {}
 
@@ -191,6 +218,13 @@ ROWS: tuple[ResourceType, ...] = (
         link_name="job_session",
     ),
     ResourceType(
+        "ReplicaJobSession",
+        ("replicaSessions",),
+        "ReplicaJobSessions",
+        EntityReader(ReplicaJobSession, {"creation_time": _CREATED, "end_time": _ENDED}),
+        link_name="replica_session",
+    ),
+    ResourceType(
         "BackupTaskSession",
         ("backupTaskSessions",),
         "BackupTaskSessions",
@@ -208,6 +242,19 @@ ROWS: tuple[ResourceType, ...] = (
     ),
     ResourceType(
         "Repository", ("repositories",), "Repositories", EntityReader(Repository, {"storage_kind": ("kind",)})
+    ),
+    ResourceType(
+        "RestoreSession",
+        ("restoreSessions",),
+        "RestoreSessions",
+        EntityReader(
+            RestoreSession, {"creation_time": _CREATED, "end_time": _ENDED, "vm_name": ("vm_display_name",)}
+        ),
+    ),
+    ResourceType("CloudTenant", ("cloud/tenants",), "CloudTenants", EntityReader(CloudTenant, derive=_tenant)),
+    ResourceType(
+        "VCloudOrganizationConfig", ("vCloud/orgConfigs",), "VCloudOrganizationConfigs",
+        EntityReader(VCloudOrganizationConfig),
     ),
 )
 
@@ -265,6 +312,10 @@ class Registry:
         if collection == "query":
             return "Query", False
         row = self.by_collection.get(collection)
+        if len(segments) == 3 and GUID.match(segments[2]):  # two-segment collections: /cloud/tenants/{id}
+            deep = self.by_collection.get(f"{collection}/{segments[1].lower()}")
+            if deep is not None:
+                return deep.em_type, True
         if len(segments) == 2 and GUID.match(segments[1]):
             return (row.em_type if row else "Other"), True
         if len(segments) == 4 and GUID.match(segments[1]) and GUID.match(segments[3]):

@@ -32,6 +32,10 @@ class EmContext:
     # computations in flight, which identical concurrent questions share.
     snapshots: SnapshotStore = field(init=False)
     flights: SingleFlight = field(default_factory=SingleFlight)
+    # Query types this EM refused (400): older EMs lack some (ReplicaJobSession…); not asked again.
+    unsupported: set[str] = field(default_factory=set)
+    # How fresh EM's data is (services.freshness), kept briefly: (monotonic time, answer).
+    freshness: tuple[float, object] | None = None
 
     def __post_init__(self) -> None:
         self.policy = LinkPolicy(self.settings.base_url)

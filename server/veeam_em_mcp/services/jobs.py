@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from ..models.arguments import ListJobsArgs
+from ..models.base import parse_timestamp
 from ..models.estate import JobRow, LastRun, ListJobsResult, Member
 from ..models.resources import BackupJobSession, BackupTaskSession, Job
 from ..representation.query import em_time, quote_value
@@ -68,12 +69,20 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
             if not jobs and not is_vm_id(args.vm_name):
                 if missing := await unknown_name(em, "VmRestorePoint", "VmDisplayName", args.vm_name, "VM"):
                     raise missing
-        rows = [_row(job, newest.get(job.id or ""), protecting) for job in jobs]
+        if args.runs_within_hours is not None:
+            until = now + timedelta(hours=args.runs_within_hours)
+            jobs = [job for job in jobs if job.next_run and now <= parse_timestamp(job.next_run) <= until]
+            jobs.sort(key=lambda job: parse_timestamp(job.next_run or ""))  # soonest first
+        rows = [_row(job, newest.get(job.id or ""), protecting, members=args.members) for job in jobs]
         notes = [runs.issue, jobs_read.issue]
         notes.append(same_names(((row.name, row.id or "", row.backup_server) for row in rows), "job"))
         if not rows:
             notes.append(
-                "No job matches these filters."
+                (
+                    f"No job matches these filters (of the jobs read, none runs within {args.runs_within_hours:g} h)."
+                    if args.runs_within_hours is not None
+                    else "No job matches these filters."
+                )
                 if args.vm_name is None
                 else (
                     f"No job protects a VM {args.vm_name!r}: it is not a member by name or id, and no run in the last "
@@ -92,7 +101,7 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
     return await paged(em, "list_jobs", arguments, cursor, ListJobsResult, compute)
 
 
-def _row(job: Job, newest: BackupJobSession | None, protecting: dict[str, str]) -> JobRow:
+def _row(job: Job, newest: BackupJobSession | None, protecting: dict[str, str], *, members: bool = True) -> JobRow:
     last = None
     if newest is not None:
         last = LastRun(
@@ -102,7 +111,7 @@ def _row(job: Job, newest: BackupJobSession | None, protecting: dict[str, str]) 
             is_retry=newest.is_retry,
             session=newest.id,
         )
-    members = [Member(name=member.name, type=member.object_type) for member in job.includes or []]
+    listed = [Member(name=member.name, type=member.object_type) for member in job.includes or []] if members else []
     return JobRow(
         name=job.name,
         id=job.id,
@@ -113,7 +122,7 @@ def _row(job: Job, newest: BackupJobSession | None, protecting: dict[str, str]) 
         schedule=job.schedule,
         next_run=job.next_run,
         last_run=last,
-        members=members or None,
+        members=listed or None,
         protects_vm=protecting.get(job.id or ""),
     )
 

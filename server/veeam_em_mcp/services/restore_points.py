@@ -14,18 +14,19 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
 from ..errors import InvalidArgument, NotFound, ResponseError
 from ..models.base import Platform, age_hours, parse_timestamp
-from ..models.resources import BackupFile, VmRestorePoint
+from ..models.resources import Backup, BackupFile, Job, RestorePoint, VmRestorePoint
 from ..models.results import (
     AppliedQuery,
     ChainFile,
     ChainInfo,
+    CopyInfo,
     FindVmRestorePointsResult,
     PointBrief,
     VmRecoverySummary,
@@ -489,10 +490,17 @@ async def recovery_summary(
             f"{len(refs)} VMs are named {vm_name!r} (in different vCenters, hosts or tenants), and a summary is of one "
             f"VM: call again with vm_name set to the id of the one you mean: {choices}."
         )
-    newest = first.points[0]
+    copies, copy_points, copy_requests = await copies_of(em, first.points, now)
+    primary = [point for point in first.points if point.restore_point is None or _rp_guid(point) not in copy_points]
+    newest = primary[0] if primary else first.points[0]
     notes: list[str] = []
+    if copies is not None and copies.count:
+        notes.append(
+            f"{copies.count} of the {len(first.points)} newest points are copies made by backup copy jobs: newest, "
+            "the chain and the RPO are the primary backups'; copies says where the copies are and how new."
+        )
 
-    # The chain: walk back (newest first) to the nearest Full; increments depend on it.
+    # The chain: walk back (newest first) to the nearest Full; increments depend on it (copies have their own).
     chain_note: str
     base: VmRestorePoint | None = None
     walked = 0
@@ -500,6 +508,8 @@ async def recovery_summary(
     page = first
     while base is None:
         for point in page.points:
+            if point.restore_point is not None and _rp_guid(point) in copy_points:
+                continue
             walked += 1
             chain_points.append(point)
             if point.point_type == "Full":
@@ -568,8 +578,84 @@ async def recovery_summary(
         backup_server=newest.backup_server,
         backup_file=newest.backup_file,
         pages_read=len(pages),
-        em_requests=len(pages) + file_requests,
+        em_requests=len(pages) + file_requests + copy_requests,
+        copies=copies,
         note=" ".join(notes) or None,
+    )
+
+
+COPY_TYPES = ("BackupCopy", "ImmediateBackupCopy")
+
+
+def _rp_guid(point: VmRestorePoint) -> str | None:
+    return guid_from(None, point.restore_point.href) if point.restore_point else None
+
+
+async def copies_of(
+    em: EmContext, points: Sequence[VmRestorePoint], now: datetime
+) -> tuple[CopyInfo | None, set[str], int]:
+    """Which of ``points`` are copies made by backup copy jobs, and the copies' summary.
+
+    EM marks nothing as a copy: a copied point is an ordinary VM restore point in the copy job's own
+    backup. So: the copy jobs (``type=Job``), their backups (``type=Backup`` by ``JobUid``), the job-level
+    restore points of those backups since the oldest of ``points`` (``type=RestorePoint`` by ``BackupUid``);
+    a point whose job-level restore point is one of them is a copy. Four queries, whatever the VM.
+    """
+    from .querying import BY_NAME, Sort, any_of, conditions, read_all  # querying imports this module
+
+    jobs_read = await read_all(em, "Job", filter=any_of("JobType", list(COPY_TYPES)), sort=BY_NAME, page_size=100)
+    requests = jobs_read.requests
+    copy_jobs = {job.id: job for job in jobs_read.items if isinstance(job, Job) and job.id}
+    if not copy_jobs:
+        none = CopyInfo(count=0, note="EM knows no backup copy job: no restore point of this VM is a copy.")
+        return none, set(), requests
+    backups_read = await read_all(
+        em, "Backup", filter=any_of("JobUid", [f"urn:veeam:Job:{job}" for job in copy_jobs]), sort=BY_NAME
+    )
+    requests += backups_read.requests
+    backups = {b.id: b for b in backups_read.items if isinstance(b, Backup) and b.id}
+    if not backups:
+        return CopyInfo(count=0, note="The backup copy jobs have no backup in EM yet."), set(), requests
+    times = [parse_timestamp(p.creation_time) for p in points if p.creation_time]
+    since = em_time(min(times) - timedelta(days=1)) if times else None
+    rps_read = await read_all(
+        em,
+        "RestorePoint",
+        filter=conditions(
+            any_of("BackupUid", [f"urn:veeam:Backup:{b}" for b in backups]),
+            f"CreationTime>={quote_value(since)}" if since else None,
+        ),
+        sort=Sort("CreationTime", "backup_date", True, "time"),
+    )
+    requests += rps_read.requests
+    copy_rps = {rp.id: rp for rp in rps_read.items if isinstance(rp, RestorePoint) and rp.id}
+    copied = [p for p in points if _rp_guid(p) in copy_rps]
+    where: set[str] = set()
+    for point in copied:
+        rp = copy_rps.get(_rp_guid(point) or "")
+        guid = guid_from(None, rp.backup.href) if rp is not None and rp.backup is not None else None
+        repository = backups[guid].repository if guid in backups else None
+        if repository is not None:
+            where.add(repository.name or "?")
+    names = sorted({job.name or "" for job in copy_jobs.values()} - {""})
+    newest = copied[0] if copied else None
+    places = ", ".join(sorted(where)) or "a repository EM does not name"
+    note = (
+        f"Copied by {', '.join(names)} to {places}; the newest copy is {age_hours(newest.creation_time, now):g} h old."
+        if newest and newest.creation_time
+        else f"None of this VM's newest {len(points)} points is a copy: the backup copy jobs ({', '.join(names)}) "
+        "do not copy it, or have not yet."
+    )
+    return (
+        CopyInfo(
+            count=len(copied),
+            newest=_brief(newest, now) if newest else None,
+            jobs=names or None,
+            repositories=sorted(where) or None,
+            note=note,
+        ),
+        set(copy_rps),
+        requests,
     )
 
 

@@ -17,11 +17,12 @@ row says how long it was).
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from datetime import datetime
 
-from ..errors import InvalidArgument
-from ..models.arguments import FindJobSessionsArgs, FindTaskSessionsArgs, GetJobSessionArgs
+from ..errors import BadRequest, InvalidArgument
+from ..models.arguments import FindJobSessionsArgs, FindTaskSessionsArgs, GetJobSessionArgs, Results, outcomes
 from ..models.base import clip
 from ..models.estate import (
     Counts,
@@ -29,6 +30,7 @@ from ..models.estate import (
     FindTaskSessionsResult,
     JobRun,
     JobSessionDetail,
+    JobStats,
     TaskRun,
     Window,
 )
@@ -40,7 +42,6 @@ from .answers import paged
 from .context import EmContext
 from .estate import (
     count,
-    duration,
     guid_of,
     job_condition,
     job_id_in,
@@ -57,6 +58,7 @@ from .estate import (
 )
 from .fetch import fetch_entity
 from .querying import NEWEST_FIRST, Sort, conditions, read_all
+from .runs import Run, attempts_index, runs_of
 
 _SESSION_UID = uid_pattern("BackupJobSession")
 _ORDER = {"failed": 0, "warning": 1, "running": 2, "unknown": 3, "succeeded": 4}
@@ -69,21 +71,28 @@ _LABELS = (
 )
 
 
-def job_run(session: BackupJobSession) -> JobRun:
-    outcome = outcome_of(session.state, session.result)
+def job_run(run: Run) -> JobRun:
+    """A run as a row: its newest session's id, the whole run's times and outcome, its first attempt's."""
+    last = run.last
+    outcome = run.outcome
+    several = len(run.attempts) > 1
     return JobRun(
-        id=session.id,
-        job_name=session.job_name or (session.job.name if session.job else None),
-        job_id=uid_guid(session.job_uid) or guid_of(session.job),
-        job_type=session.job_type,
+        id=last.id,
+        first_session=run.first.id if several else None,
+        job_name=run.first.job_name or (run.first.job.name if run.first.job else None),
+        job_id=uid_guid(run.first.job_uid) or guid_of(run.first.job),
+        job_type=run.first.job_type,
         outcome=outcome,
-        result=None if outcome == "running" else session.result,
-        state=session.state,
-        start=session.creation_time,
-        end=session.end_time,
-        duration_seconds=duration(session.creation_time, session.end_time),
-        is_retry=session.is_retry,
-        backup_server=session.backup_server.name if session.backup_server else None,
+        first_attempt=run.first_outcome if several else None,
+        attempts=len(run.attempts),
+        result=None if outcome == "running" else last.result,
+        state=last.state,
+        start=run.start,
+        end=run.end,
+        duration_seconds=run.seconds,
+        is_retry=last.is_retry,
+        backup_server=last.backup_server.name if last.backup_server else None,
+        sessions=[s.id for s in run.attempts if s.id] if several else None,
     )
 
 
@@ -100,22 +109,13 @@ def task_run(task: BackupTaskSession) -> TaskRun:
         state=task.state,
         reason=reason,
         reason_chars=reason_chars,
-        start=task.creation_time,
-        # A task still waiting (Pending) has not started: its creation time is when it was queued.
+        # A task still waiting (Pending) has not started: its creation time is only when it was queued.
+        start=None if (task.state or "").lower() == "pending" else task.creation_time,
         end=task.end_time,
         total_size=task.total_size,
         restore_point=guid_of(task.vm_restore_point),
         job_session=guid_of(task.job_session),
     )
-
-
-def job_key(run: JobRun) -> str:
-    """A job's runs by its id; a backup copy job's worker runs (one per source) apart from its own."""
-    if run.job_id is None:
-        return f"name:{run.backup_server or '?'}:{(run.job_name or '').casefold()}"
-    if (run.job_type or "").lower().endswith("worker"):
-        return f"{run.job_id}:{(run.job_name or '').casefold()}"
-    return run.job_id
 
 
 def task_key(run: TaskRun) -> str:
@@ -155,26 +155,35 @@ async def find_job_sessions(
         read = await read_all(em, "BackupJobSession", filter=expression, sort=NEWEST_FIRST)
         sessions = [item for item in read.items if isinstance(item, BackupJobSession)]
         requests = read.requests
-        every = [job_run(session) for session in sessions]
-        runs = _newest_per_job(every) if args.newest_per_job else every
-        counts = count([run.outcome for run in runs])
-        kept = [run for run in runs if args.result is None or run.outcome == args.result]
+        covered = [COVERED_BACKUP]
+        replicas, replica_note, replica_requests = await _replica_sessions(em, expression)
+        requests += replica_requests
+        if replicas is not None:
+            sessions += replicas
+            covered.append(COVERED_REPLICA)
+        every = runs_of(sessions)
+        rows = _per_job(every) if args.newest_per_job else [job_run(run) for run in every]
+        counts = count([row.outcome for row in rows])
+        wanted = outcomes(args.result)
+        kept = [row for row in rows if wanted is None or row.outcome in wanted]
         if not every and args.job_name and not job_id_in(args.job_name):
             if missing := await unknown_name(em, "Job", "Name", args.job_name, "job"):
                 raise missing
         note = _join(
             read.issue,
-            None if read.complete else f"Only the newest {len(sessions)} runs of the window were read (EM's page cap).",
-            same_names(((run.job_name, job_key(run), run.backup_server) for run in kept), "job"),
+            None if read.complete else f"Only the newest {len(sessions)} sessions of the window were read (page cap).",
+            replica_note,
+            same_names(((row.job_name, row.job_id or row.job_name or "", row.backup_server) for row in kept), "job"),
             _nothing(window, "job run") if not every else None,
-            _none_kept(len(runs), len(kept), args.result, "job" if args.newest_per_job else "run"),
+            _none_kept(len(rows), len(kept), args.result, "job" if args.newest_per_job else "run"),
         )
         return FindJobSessionsResult(
             sessions=kept,
-            summary=_job_summary(runs, kept, args, window),
+            summary=_job_summary(rows, kept, args, window),
             counts=counts,
             newest_per_job=args.newest_per_job,
             window=window,
+            covered=covered,
             returned=len(kept),
             total=len(kept),
             as_of=em_time(now),
@@ -185,35 +194,77 @@ async def find_job_sessions(
     return await paged(em, "find_job_sessions", arguments, cursor, FindJobSessionsResult, compute)
 
 
-def _newest_per_job(runs: Sequence[JobRun]) -> list[JobRun]:
-    """The newest run of each job (runs come newest first), with how many runs and failed runs came before."""
-    by_job: dict[str, list[JobRun]] = {}
+COVERED_BACKUP = "backup, backup copy, Veeam Agent and file share jobs (EM's backup job sessions)"
+COVERED_REPLICA = "replication jobs (EM's replica job sessions)"
+
+
+async def _replica_sessions(
+    em: EmContext, expression: str | None
+) -> tuple[list[BackupJobSession] | None, str | None, int]:
+    """The replication sessions of the window (EM keeps them apart from backup sessions), or why not."""
+    if "ReplicaJobSession" in em.unsupported:
+        return None, "Replication jobs are not covered: this EM's query service has no replica job sessions.", 0
+    try:
+        read = await read_all(em, "ReplicaJobSession", filter=expression, sort=NEWEST_FIRST)
+    except BadRequest as exc:
+        em.unsupported.add("ReplicaJobSession")
+        said = f" (EM said: {exc.em_message})" if exc.em_message else ""
+        return None, f"Replication jobs are not covered: EM refused the query for replica job sessions{said}.", 1
+    items = [item for item in read.items if isinstance(item, BackupJobSession)]
+    return items, read.issue, read.requests
+
+
+def _per_job(runs: Sequence[Run]) -> list[JobRun]:
+    """One row per job: its newest run (runs come newest first), with the statistics of its runs."""
+    by_job: dict[str, list[Run]] = {}
     for run in runs:
-        by_job.setdefault(job_key(run), []).append(run)
-    newest = []
+        by_job.setdefault(run.key, []).append(run)
+    rows = []
     for job_runs in by_job.values():
-        failed_before = sum(1 for run in job_runs[1:] if run.outcome == "failed")
-        newest.append(
-            job_runs[0].model_copy(update={"runs_in_window": len(job_runs), "failed_runs_before": failed_before})
-        )
-    return sorted(newest, key=lambda run: ((run.job_name or "").casefold(), run.backup_server or "", job_key(run)))
+        rows.append(job_run(job_runs[0]).model_copy(update={"stats": _stats(job_runs)}))
+    return sorted(rows, key=lambda row: ((row.job_name or "").casefold(), row.backup_server or "", row.job_id or ""))
 
 
-def _job_summary(runs: Sequence[JobRun], kept: Sequence[JobRun], args: FindJobSessionsArgs, window: Window) -> str:
-    if not runs:
+def _stats(runs: Sequence[Run]) -> JobStats:
+    finished = [run.seconds for run in runs if run.outcome != "running" and run.seconds is not None]
+    newest = next((run.seconds for run in runs if run.outcome != "running" and run.seconds is not None), None)
+    median = int(statistics.median(finished)) if finished else None
+    return JobStats(
+        runs=len(runs),
+        first_attempt_succeeded=sum(1 for run in runs if run.first_outcome == "succeeded"),
+        succeeded_after_retry=sum(
+            1 for run in runs if len(run.attempts) > 1 and run.first_outcome == "failed" and run.outcome == "succeeded"
+        ),
+        warning=sum(1 for run in runs if run.outcome == "warning"),
+        failed=sum(1 for run in runs if run.outcome == "failed"),
+        running=sum(1 for run in runs if run.outcome == "running"),
+        duration_min_seconds=min(finished) if finished else None,
+        duration_median_seconds=median,
+        duration_max_seconds=max(finished) if finished else None,
+        newest_vs_median=round(newest / median, 2) if newest is not None and median else None,
+    )
+
+
+def _job_summary(rows: Sequence[JobRun], kept: Sequence[JobRun], args: FindJobSessionsArgs, window: Window) -> str:
+    if not rows:
         return "No job run in the window."
-    subject = f"{_plural(len(runs), 'job')} ran" if args.newest_per_job else _plural(len(runs), "job run")
-    retried = sum(1 for run in runs if args.newest_per_job and run.failed_runs_before and run.outcome == "succeeded")
+    subject = f"{_plural(len(rows), 'job')} ran" if args.newest_per_job else _plural(len(rows), "job run")
+    retried = sum(1 for row in rows if row.first_attempt == "failed" and row.outcome == "succeeded")
     tail = f" ({retried} only after an automatic retry)" if retried else ""
     since = f" since {window.created_after}" if window.created_after else ""
-    line = f"{subject}{since}: {_phrase(count([run.outcome for run in runs]))}{tail}."
+    line = f"{subject}{since}: {_phrase(count([row.outcome for row in rows]))}{tail}."
     if args.result is not None:
-        which = "in its newest run" if args.newest_per_job else ""
-        line += (
-            f" {len(kept)} {'has' if len(kept) == 1 else 'have'} the outcome {args.result} {which}".rstrip() + "."
-            if kept
-            else f" None has the outcome {args.result} {which}".rstrip() + "."
-        )
+        which = " in its newest run" if args.newest_per_job else ""
+        asked = " or ".join(sorted(outcomes(args.result) or ()))
+        if kept:
+            line += f" {len(kept)} {'has' if len(kept) == 1 else 'have'} the outcome {asked}{which}."
+        else:
+            line += f" None has the outcome {asked}{which}."
+    if args.newest_per_job:
+        slowest = max((row for row in rows if row.duration_seconds is not None), key=lambda r: r.duration_seconds or 0,
+                      default=None)
+        if slowest is not None:
+            line += f" Longest newest run: {slowest.job_name} ({slowest.duration_seconds} s, retries included)."
     return line
 
 
@@ -291,16 +342,29 @@ async def find_task_sessions(
     async def compute(args: FindTaskSessionsArgs) -> FindTaskSessionsResult:
         window = window_of(args.created_after, args.created_before, now)
         vm_filter, vm_ref, requests = await vm_condition(em, args.vm_name)
-        expression = conditions(vm_filter, job_condition(args.job_name), *time_conditions(window))
-        read = await read_all(em, "BackupTaskSession", filter=expression, sort=NEWEST_FIRST)
-        requests += read.requests
-        tasks = [item for item in read.items if isinstance(item, BackupTaskSession)]
-        every = [task_run(task) for task in tasks]
+        jobs = job_condition(args.job_name)
+        expression = conditions(vm_filter, jobs, *time_conditions(window))
+        tasks_read = await read_all(em, "BackupTaskSession", filter=expression, sort=NEWEST_FIRST)
+        # The runs of the window (a run: a job's start and its retries): which run and attempt each task is.
+        runs_read = await read_all(
+            em, "BackupJobSession", filter=conditions(jobs, *time_conditions(window)), sort=NEWEST_FIRST
+        )
+        requests += tasks_read.requests + runs_read.requests
+        index = attempts_index(runs_of([s for s in runs_read.items if isinstance(s, BackupJobSession)]))
+        tasks = [item for item in tasks_read.items if isinstance(item, BackupTaskSession)]
+        every = []
+        for task in tasks:
+            row = task_run(task)
+            run, attempt = index.get(row.job_session or "", (None, None))
+            every.append(row.model_copy(update={"run": run, "attempt": attempt}))
         if vm_ref is not None:  # a VM given by id: other VMs of that name are not it
             every = [run for run in every if (run.vm_id or "").lower() == vm_ref]
-        runs = _newest_per_vm(every) if args.newest_per_vm else every
-        counts = count([run.outcome for run in runs])
-        kept = [run for run in runs if args.result is None or run.outcome == args.result]
+        rows = _newest_per_vm(every) if args.newest_per_vm else every
+        counts = count([row.outcome for row in rows])
+        wanted = outcomes(args.result)
+        kept = [row for row in rows if wanted is None or row.outcome in wanted]
+        if args.min_failed_runs is not None:
+            kept = [row for row in kept if (row.failed_runs or 0) >= args.min_failed_runs]
         if not every:
             for name, em_type, field, what in (
                 (args.job_name if not job_id_in(args.job_name) else None, "Job", "Name", "job"),
@@ -309,16 +373,17 @@ async def find_task_sessions(
                 if name and (missing := await unknown_name(em, em_type, field, name, what)):
                     raise missing
         note = _join(
-            read.issue,
-            None if read.complete else f"Only the newest {len(tasks)} tasks of the window were read (EM's page cap).",
-            same_names(((run.vm_name, task_key(run), run.backup_server) for run in kept), "VM"),
+            tasks_read.issue,
+            runs_read.issue,
+            None if tasks_read.complete else f"Only the newest {len(tasks)} tasks of the window were read (page cap).",
+            same_names(((row.vm_name, task_key(row), row.backup_server) for row in kept), "VM"),
             _nothing(window, "task (VM processed by a job)") if not every else None,
-            _none_kept(len(runs), len(kept), args.result, "VM" if args.newest_per_vm else "task"),
+            _none_kept(len(rows), len(kept), args.result, "VM" if args.newest_per_vm else "task"),
             _cut(kept),
         )
         return FindTaskSessionsResult(
             tasks=kept,
-            summary=_task_summary(runs, kept, args),
+            summary=_task_summary(rows, kept, args),
             counts=counts,
             newest_per_vm=args.newest_per_vm,
             window=window,
@@ -332,12 +397,13 @@ async def find_task_sessions(
     return await paged(em, "find_task_sessions", arguments, cursor, FindTaskSessionsResult, compute)
 
 
-def _none_kept(rows: int, kept: int, result: str | None, what: str) -> str | None:
+def _none_kept(rows: int, kept: int, result: Results, what: str) -> str | None:
     """Filtering is not absence: when the result filter keeps nothing, say that the window did hold rows."""
     if not rows or kept or result is None:
         return None
+    asked = " or ".join(sorted(outcomes(result) or ()))
     return (
-        f"The window holds {_plural(rows, what)}, none with the outcome {result} (the summary says how they ended); "
+        f"The window holds {_plural(rows, what)}, none with the outcome {asked} (the summary says how they ended); "
         "drop result to list them."
     )
 
@@ -362,9 +428,19 @@ def _newest_per_vm(runs: Sequence[TaskRun]) -> list[TaskRun]:
         failed = [run for run in vm_runs if run.outcome == "failed"]
         head = vm_runs[0]
         earlier = failed[0].reason if failed and head.outcome != "failed" else None
+        # Per run (tasks come newest first): the VM's last attempt in it tells how the run left it.
+        last_in_run: dict[str, TaskRun] = {}
+        for row in vm_runs:
+            last_in_run.setdefault(row.run or row.job_session or "", row)
         newest.append(
             head.model_copy(
-                update={"attempts": len(vm_runs), "failed_attempts": len(failed), "earlier_reason": earlier}
+                update={
+                    "attempts": len(vm_runs),
+                    "failed_attempts": len(failed),
+                    "earlier_reason": earlier,
+                    "runs": len(last_in_run),
+                    "failed_runs": sum(1 for row in last_in_run.values() if row.outcome == "failed"),
+                }
             )
         )
     return sorted(newest, key=lambda run: (_ORDER[run.outcome], (run.vm_name or "").casefold(), task_key(run)))
@@ -377,14 +453,18 @@ def _task_summary(runs: Sequence[TaskRun], kept: Sequence[TaskRun], args: FindTa
     recovered = sum(1 for run in runs if args.newest_per_vm and run.failed_attempts and run.outcome != "failed")
     tail = f"; {recovered} of them only after a failed attempt (see earlier_reason)" if recovered else ""
     line = f"{subject} processed in the window: {_phrase(count([run.outcome for run in runs]))}{tail}."
+    twice = sum(1 for run in runs if (run.failed_runs or 0) >= 2)
+    if twice:
+        line += f" {_plural(twice, 'VM')} failed in two or more separate runs, after their retries (failed_runs)."
     if args.result is not None:
         which = " in its newest attempt" if args.newest_per_vm else ""
+        asked = " or ".join(sorted(outcomes(args.result) or ()))
         if kept:
-            line += f" {len(kept)} {'has' if len(kept) == 1 else 'have'} the outcome {args.result}{which}."
+            line += f" {len(kept)} {'has' if len(kept) == 1 else 'have'} the outcome {asked}{which}."
         else:
-            line += f" None has the outcome {args.result}{which}."
+            line += f" None has the outcome {asked}{which}."
             failed_fixed = sum(run.failed_attempts or 0 for run in runs if run.outcome != "failed")
-            if args.result == "failed" and failed_fixed:
+            if "failed" in (outcomes(args.result) or ()) and failed_fixed:
                 verb = "was" if failed_fixed == 1 else "were"
                 line += f" {_plural(failed_fixed, 'failed attempt')} {verb} fixed by a retry."
     return line

@@ -6,7 +6,8 @@ precedence, reference vs entity representations, XML by default and JSON on `Acc
 (in the configured dialect), EM-shaped Error bodies for 400/401/404/405, the query service with paging, the
 summary reports, and EM's response headers. Collections and their sub-collections are routed from the
 registry's rows (registry.py) under one catch-all route, so that every miss gets an EM Error body; a GET of an
-action link (`?action=...`) answers 405, as the action exists but only as POST.
+action link (`?action=...`) answers 405, as the action exists but only as POST. The service documents `/agents`
+and `/vCloud` come from `views.SERVICES`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from .dataset import Dataset, build_dataset, insert_copy, remove_middle
 from .faults import FaultInjector, FaultSet, shape_page
 from .query import QueryError, QueryService, paging_hrefs, parse_query_params
 from .registry import DEFAULT_REGISTRY, Registry, Row
-from .render import Link, Paging, Renderer
+from .render import Link, Paging, Renderer, Resource
 from .views import ViewContext
 
 TOKEN_HEADER = "X-RestSvcSessionId"  # noqa: S105 - a header name, not a secret
@@ -279,6 +280,12 @@ class _Handler:
             return self.query(request, r, base)
         if head == "reports":
             return self.reports(request, r, base, segs)
+        if len(segs) == 1 and head in views.SERVICES:
+            # Service documents (`/agents`, `/vCloud`): links to their collections.
+            self.only(method, "GET")
+            if _action(request) is not None:
+                raise ApiError(405, "Method not allowed: actions are POST requests.")
+            return self.respond(r, r.single(views.SERVICES[head](base)))
         return self.collection(request, r, base, segs)
 
     def collection(self, request: Request, r: Renderer, base: str, segs: list[str]) -> Response:
@@ -292,7 +299,8 @@ class _Handler:
         child = None
         if len(rest) >= 2:
             child = next((c for c in row.children if c.segment.lower() == rest[1].lower()), None)
-            if child is None or len(rest) > 3 or (len(rest) == 3 and not child.addressable):
+            if child is None or len(rest) > 3 or (len(rest) == 3 and not child.addressable) or \
+                    (len(rest) == 3 and child.render is not None):
                 raise ApiError(404, "Endpoint not found.")
         self.only(request.method, "GET")
         ds = self.state.dataset
@@ -310,6 +318,8 @@ class _Handler:
             raise ApiError(405, "Method not allowed: actions are POST requests.")
         if child is None:
             return self.respond(r, r.single(row.view(ctx, obj, entity or row.resource_only)))
+        if child.render is not None:
+            return self.respond(r, r.single(child.render(ctx, obj)))
         target = registry.row(child.type_name)
         items = child.items(ds, obj)
         if len(rest) == 3:
@@ -322,8 +332,9 @@ class _Handler:
 
     @staticmethod
     def render_list(r: Renderer, ctx: ViewContext, row: Row, items: Sequence[Any], entity: bool) -> bytes:
-        if row.resource_only or entity:
-            return r.entity_list(row.list_element, [row.view(ctx, o, True) for o in items], json_key=row.plural)
+        if row.resource_only or entity or row.list_entities:
+            return r.entity_list(row.list_element, [_listed(row, row.view(ctx, o, True)) for o in items],
+                                 json_key=row.list_key)
         return r.ref_list([row.view(ctx, o, False) for o in items])
 
     def reports(self, request: Request, r: Renderer, base: str, segs: list[str]) -> Response:
@@ -428,10 +439,18 @@ class _Handler:
             items = [row.view(ctx, o, True) for o in page_items]
             body = r.query_result("resources", row.plural, items, paging, xml_plural=row.query_xml_plural)
         else:
-            items = [row.view(ctx, o, req.entities) for o in page_items]
+            items = [_listed(row, row.view(ctx, o, True)) if req.entities else row.view(ctx, o, False)
+                     for o in page_items]
             body = r.query_result("entities" if req.entities else "refs", row.plural, items, paging,
-                                  xml_plural=row.query_xml_plural)
+                                  xml_plural=row.query_xml_plural, inner=row.json_list_key)
         return self.respond(r, body)
+
+
+def _listed(row: Row, res: Resource) -> Resource:
+    """An entity as an item of a list: `<Sessions>` for a system session (the row's `item_element`)."""
+    if row.item_element is not None:
+        res.element = row.item_element
+    return res
 
 
 # Logon sessions are routed by hand (they are no collection of the dataset); this row only names them in errors.

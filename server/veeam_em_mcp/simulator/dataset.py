@@ -11,7 +11,14 @@ failed are seeded on purpose (the fixed facts, see docs/simulator-contract.md an
 Everything comes from one seeded RNG consumed in a fixed order, so the same (seed, anchor, vm_count, days)
 always gives the same ids, names, times and outcomes.
 
-`build_dataset(twins=True)` then adds, from a separate RNG (so nothing of the normal build changes), the
+`build_dataset(coverage=True)` (the default) then runs the coverage phase (coverage.py) from RNGs of its own:
+the rest of what a real EM serves -- the copy job's own backup and copied points, a replication job with its
+replicas and sessions, restore sessions, EM's own system sessions (vbr02's collections failing for the last
+hours), Veeam Agent jobs, computers and restore points, vCloud organisation configs and Cloud Connect tenants.
+It only adds (new items after the old ones); `coverage=False` is the estate without it.
+
+`build_dataset(twins=True)` then adds (after the coverage phase), from a separate RNG (so nothing of the
+normal build changes), the
 twins a real multi-server estate has: a second `SQL Backup` job on vbr02 (its own vCenter) protecting another
 VM named `sql01` whose last three runs failed, and another `vcd-web01` in a second vCloud organisation
 (`Facts.twin_*`). `Dataset.vms` and `points_by_vm` are keyed by VM name; a VM whose name was already taken
@@ -25,10 +32,25 @@ from __future__ import annotations
 
 import bisect
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .coverage import (
+        AgentInclude,
+        AgentRestorePoint,
+        CloudTenant,
+        DiscoveredComputer,
+        LinkedJob,
+        OrgConfig,
+        ProtectionGroup,
+        Replica,
+        RestoreSession,
+        SystemSession,
+        VmReplicaPoint,
+    )
 
 # Times are kept as integer 100 ns ticks since the Unix epoch (.NET's resolution): exact, cheap to compare
 # and to sort, and enough to print the 7 fractional digits EM sometimes emits.
@@ -414,6 +436,41 @@ class Facts:
     twin_vcd_ref: str = ""
     twin_vcd_root: str = ""
     twin_vcd_job_id: str = ""
+    # --- the coverage phase (build_dataset(coverage=True), the default; empty otherwise; coverage.py) -------
+    # The copy job's own Backup (in `Amazon S3 Copy`), the VMs it copied (names, by first copy) and, per VM, the
+    # CreationTimeUTC and id of its newest copied VmRestorePoint.
+    copy_backup_id: str = ""
+    copied_vms: list[str] = field(default_factory=list)
+    newest_copy_by_vm: dict[str, str] = field(default_factory=dict)
+    newest_copy_point_by_vm: dict[str, str] = field(default_factory=dict)
+    # The replication job (vbr02), its Replica, the VMs it replicates, the replica task that failed in its newest
+    # run and that run's ReplicaJobSession.
+    replica_job_id: str = ""
+    replica_id: str = ""
+    replicated_vms: list[str] = field(default_factory=list)
+    replica_failed_task_id: str = ""
+    replica_newest_session_id: str = ""
+    # Restore sessions, oldest first; the running one, the failed one, the one without a Related point.
+    restore_session_ids: list[str] = field(default_factory=list)
+    running_restore_session_id: str = ""
+    failed_restore_session_id: str = ""
+    restore_without_point_id: str = ""
+    # EM's data collection: the backup server whose collections fail for the last coverage.STALE_HOURS hours,
+    # the start of its first failed collect (ISO UTC), and per backup server name the time (ISO UTC) of the
+    # newest "Data collection from <server> completed successfully." event; the newest collect session.
+    stale_server: str = ""
+    stale_since: str = ""
+    last_good_collection: dict[str, str] = field(default_factory=dict)
+    newest_collect_session_id: str = ""
+    # Veeam Agent: the agent jobs, the computer that failed in the Windows job's newest run, its AgentManagement
+    # session and that run's AgentBackup session; per computer name its newest AgentRestorePoint id.
+    agent_job_ids: list[str] = field(default_factory=list)
+    failing_computer: str = ""
+    agent_failed_session_id: str = ""
+    agent_newest_run_session_id: str = ""
+    newest_agent_point_by_computer: dict[str, str] = field(default_factory=dict)
+    # The Cloud Connect tenant that never connected (LastActive 1753-01-01).
+    never_active_tenant_id: str = ""
 
 
 @dataclass
@@ -438,6 +495,31 @@ class Dataset:
     task_sessions: dict[str, TaskSession] = field(default_factory=dict)
     facts: Facts = field(default_factory=Facts)
     em_utc_offset_hours: int = EM_UTC_OFFSET_HOURS
+    # --- the coverage phase (coverage.py; empty with coverage=False) ---------------------------------------
+    # Sources of backup copy jobs (LinkedJobObject).
+    linked_jobs: dict[str, LinkedJob] = field(default_factory=dict)
+    replicas: dict[str, Replica] = field(default_factory=dict)
+    vm_replica_points: dict[str, VmReplicaPoint] = field(default_factory=dict)
+    # ReplicaJobSessions / ReplicaTaskSessions (JobType Replica); `TaskSession.vm_point_id` is the replica point.
+    replica_sessions: dict[str, JobSession] = field(default_factory=dict)
+    replica_task_sessions: dict[str, TaskSession] = field(default_factory=dict)
+    restore_sessions: dict[str, RestoreSession] = field(default_factory=dict)
+    system_sessions: dict[str, SystemSession] = field(default_factory=dict)
+    # Agent jobs (JobType AgentBackup; not in `jobs`); their sessions are in `job_sessions`.
+    agent_jobs: dict[str, Job] = field(default_factory=dict)
+    agent_includes: dict[str, AgentInclude] = field(default_factory=dict)
+    protection_groups: dict[str, ProtectionGroup] = field(default_factory=dict)
+    discovered_computers: dict[str, DiscoveredComputer] = field(default_factory=dict)
+    agent_restore_points: dict[str, AgentRestorePoint] = field(default_factory=dict)
+    # AgentManagement session id -> its computer's id.
+    agent_session_computers: dict[str, str] = field(default_factory=dict)
+    org_configs: dict[str, OrgConfig] = field(default_factory=dict)
+    cloud_tenants: dict[str, CloudTenant] = field(default_factory=dict)
+
+    def any_job(self, job_id: str) -> Job:
+        """A job of `jobs` or of `agent_jobs` (sessions and backups name either)."""
+        found = self.jobs.get(job_id)
+        return found if found is not None else self.agent_jobs[job_id]
 
     def vm_names(self) -> list[str]:
         """Names of the VMs that have restore points (what EM's VmRestorePoint query can find), each once."""
@@ -690,6 +772,9 @@ class _Builder:
         if spec.when == "running":
             started = self.anchor - timedelta(minutes=25)
             return started.hour * 60 + started.minute
+        if spec.when == "replica":
+            # Seven hours before the anchor's hour: the newest run is over before vbr02's collections fail.
+            return ((self.anchor.hour - 7) % 24) * 60
         if isinstance(spec.when, tuple):
             return spec.when[0] * 60 + spec.when[1]
         return None
@@ -1150,7 +1235,7 @@ class _Builder:
 
     # --- everything -------------------------------------------------------------------------------------
 
-    def build(self, twins: bool = False) -> Dataset:
+    def build(self, twins: bool = False, coverage: bool = True) -> Dataset:
         g = self.g
         self.servers_and_repositories()
         # One hierarchy root (vCenter, Hyper-V cluster, vCloud Director) per platform per server.
@@ -1170,23 +1255,35 @@ class _Builder:
             self.run_backup_job(spec, job)
         if copy_job is not None and source is not None:
             self.run_copy_job(copy_job, source)
+        extra = None
+        if coverage:
+            # After the normal build, before the twins, from RNGs of its own (coverage.py).
+            from .coverage import add_coverage
+
+            extra = add_coverage(self)
         if twins:
             self.twins()
-        return Dataset(
+        ds = Dataset(
             seed=self.seed, anchor=self.anchor, backup_servers=self.servers, repositories=self.repositories,
             jobs=self.jobs, backups=self.backups, restore_points=self.restore_points,
             backup_files=self.backup_files, vm_restore_points=self.vm_points, vms=self.vms,
             points_by_vm=self.points_by_vm, objects_in_job=self.objects, job_sessions=self.job_sessions,
             task_sessions=self.task_sessions, facts=self.facts,
         )
+        if extra is not None:
+            extra.attach(ds)
+        return ds
 
 
 def build_dataset(
-    *, seed: int = 7, anchor: datetime | None = None, vm_count: int = 30, days: int = 30, twins: bool = False
+    *, seed: int = 7, anchor: datetime | None = None, vm_count: int = 30, days: int = 30, twins: bool = False,
+    coverage: bool = True,
 ) -> Dataset:
     """Build the simulator's data; see the module docstring and docs/simulator-contract.md.
 
-    `twins=True` adds the same-name twins (`Facts.twin_*`) after the normal build, which it leaves unchanged."""
+    `coverage` (default on) adds the rest of what a real EM serves (copies, replicas, restore sessions, EM's own
+    sessions, Veeam Agent, vCloud organisation configs, Cloud Connect tenants; coverage.py) after the normal build;
+    `twins=True` then adds the same-name twins (`Facts.twin_*`). Neither changes anything of the normal build."""
     if anchor is None:
         anchor = _default_anchor()
     if anchor.tzinfo is None:
@@ -1194,7 +1291,7 @@ def build_dataset(
     anchor = anchor.astimezone(UTC)
     if vm_count < 1 or days < 1:
         raise ValueError("vm_count and days must be positive")
-    return _Builder(seed, anchor, vm_count, days).build(twins)
+    return _Builder(seed, anchor, vm_count, days).build(twins, coverage)
 
 
 def _chain_role(spec: _JobSpec, r: int, n: int, weekday: int) -> tuple[str, str, str]:
@@ -1218,7 +1315,7 @@ def _renamed(text: str, old: str, new: str) -> str:
     """`text` with its `<old>@...` / `<old>\\...` head replaced by `new` (names like `sql01@2025-10-20 07:00:29`)."""
     if text == old:
         return new
-    for sep in ("@", "\\"):
+    for sep in ("@", "\\", " - "):
         if text.startswith(old + sep):
             return new + text[len(old):]
     return text
@@ -1249,36 +1346,51 @@ def rename_vm(dataset: Dataset, old_name: str, new_name: str, *, ref: str | None
     for p in dataset.points_by_vm[new_key]:
         p.vm_name = new_name
         p.name = _renamed(p.name, old_name, new_name)
-    for t in dataset.task_sessions.values():
+    for t in (*dataset.task_sessions.values(), *dataset.replica_task_sessions.values()):
         if t.vm_uid == uid:
             t.vm_name = new_name
             t.name = _renamed(t.name, old_name, new_name)
-    job = dataset.jobs.get(vm.job_id)
-    if job is not None:
-        job.vm_names = [new_name if n == old_name else n for n in job.vm_names]
-    include = dataset.objects_in_job.get(vm.object_in_job_id)
-    if include is not None:
-        include.vm_names = [new_name if n == old_name else n for n in include.vm_names]
-        if include.hierarchy_obj_ref == uid:
-            include.name = include.display_name = new_name
+    for rp in dataset.vm_replica_points.values():
+        if rp.source_ref == uid:
+            rp.source_vm, rp.vm_name = new_name, f"{new_name}_replica"
+            rp.name = _renamed(rp.name, f"{old_name}_replica", rp.vm_name)
+    points = {p.id for p in dataset.points_by_vm[new_key]}
+    for r in dataset.restore_sessions.values():
+        if r.vm_name == old_name and r.point_id in points:
+            r.vm_name = new_name
+            r.name = _renamed(r.name, old_name, new_name).replace(f"FLR_[{old_name}]@", f"FLR_[{new_name}]@")
+    for job in dataset.jobs.values():
+        if job.id == vm.job_id or any(dataset.objects_in_job[o].hierarchy_obj_ref == uid for o in job.object_ids
+                                      if o in dataset.objects_in_job):
+            job.vm_names = [new_name if n == old_name else n for n in job.vm_names]
+    for include in dataset.objects_in_job.values():
+        if include.id == vm.object_in_job_id or include.hierarchy_obj_ref == uid:
+            include.vm_names = [new_name if n == old_name else n for n in include.vm_names]
+            if include.hierarchy_obj_ref == uid:
+                include.name = include.display_name = new_name
 
 
 def rename_job(dataset: Dataset, job_id: str, new_name: str) -> None:
-    """Rename a job: the job, its sessions' JobName and Name (a copy worker's `<job>\\<source>` head too), its
-    tasks' JobName and its Backup's name. Backup file names and paths keep the old name (as on a real server).
-    Apply before `create_app`."""
-    job = dataset.jobs[job_id]
+    """Rename a job (of `jobs` or `agent_jobs`): the job, its sessions' JobName and Name (a copy worker's
+    `<job>\\<source>` head, an agent session's `<job> - <computer>` head too; replica sessions too), its tasks'
+    JobName, its Backups' and its Replica's names. Backup file names and paths keep the old name (as on a real
+    server). Apply before `create_app`."""
+    job = dataset.any_job(job_id)
     old = job.name
     job.name = new_name
-    for sid in job.session_ids:
-        s = dataset.job_sessions[sid]
+    replica_sessions = [s for s in dataset.replica_sessions.values() if s.job_id == job_id]
+    for s in (*(dataset.job_sessions[sid] for sid in job.session_ids), *replica_sessions):
         s.job_name = _renamed(s.job_name, old, new_name)
         s.name = _renamed(s.name, old, new_name)
+        tasks = dataset.replica_task_sessions if s.job_type == "Replica" else dataset.task_sessions
         for tid in s.task_ids:
-            dataset.task_sessions[tid].job_name = s.job_name
-    backup = dataset.backups.get(job.backup_id)
-    if backup is not None:
-        backup.name = new_name
+            tasks[tid].job_name = s.job_name
+    for backup in dataset.backups.values():
+        if backup.id == job.backup_id or backup.job_id == job_id:
+            backup.name = new_name
+    for replica in dataset.replicas.values():
+        if replica.job_id == job_id:
+            replica.name = new_name
 
 
 # --- the `mutate` fault: one item more or less in the middle of a type's items by creation time ------------
@@ -1370,7 +1482,7 @@ def insert_copy(dataset: Dataset, type_name: str) -> str:
             dataset.job_sessions[copy.job_session_id].task_ids.append(new_id)
         else:
             copy = JobSession(**{**shifted, "task_ids": [], "restore_point_ids": []})
-            dataset.jobs[copy.job_id].session_ids.append(new_id)
+            dataset.any_job(copy.job_id).session_ids.append(new_id)
     items[new_id] = copy
     return new_id
 
@@ -1406,6 +1518,12 @@ def _remove_task(dataset: Dataset, tid: str) -> None:
         p.task_session_id = ""
 
 
+def _remove_agent_points(dataset: Dataset, doomed: Callable[[AgentRestorePoint], bool]) -> None:
+    """Agent restore points cannot outlive their RestorePoint or BackupFile."""
+    for pid in [p.id for p in dataset.agent_restore_points.values() if doomed(p)]:
+        del dataset.agent_restore_points[pid]
+
+
 def remove_middle(dataset: Dataset, type_name: str) -> str:
     """Delete the item in the middle of `type_name`'s items sorted by creation time, with what cannot exist
     without it (a session's task sessions; a restore point's or backup file's VM restore points) and every
@@ -1424,7 +1542,7 @@ def remove_middle(dataset: Dataset, type_name: str) -> str:
         for tid in list(victim.task_ids):
             _remove_task(dataset, tid)
         del dataset.job_sessions[vid]
-        _drop(dataset.jobs[victim.job_id].session_ids, vid)
+        _drop(dataset.any_job(victim.job_id).session_ids, vid)
         for rp_id in victim.restore_point_ids:
             if (rp := dataset.restore_points.get(rp_id)) is not None:
                 rp.job_session_id = ""
@@ -1434,6 +1552,7 @@ def remove_middle(dataset: Dataset, type_name: str) -> str:
     elif isinstance(victim, RestorePoint):
         for pid in list(victim.vm_point_ids):
             _remove_vm_point(dataset, pid)
+        _remove_agent_points(dataset, lambda p: p.restore_point_id == vid)
         del dataset.restore_points[vid]
         _drop(dataset.backups[victim.backup_id].restore_point_ids, vid)
         for bf_id in victim.backup_file_ids:
@@ -1444,6 +1563,7 @@ def remove_middle(dataset: Dataset, type_name: str) -> str:
     else:
         for pid in list(victim.vm_point_ids):
             _remove_vm_point(dataset, pid)
+        _remove_agent_points(dataset, lambda p: p.backup_file_id == vid)
         del dataset.backup_files[vid]
         _drop(dataset.backups[victim.backup_id].backup_file_ids, vid)
         for rp_id in victim.restore_point_ids:

@@ -5,6 +5,13 @@ entity representations, views.py), its sub-collections (`/coll/{id}/<child>`), t
 errors and its query-type fields (including the ones EM filters on that are not in the entity, such as
 `JobName` on task sessions). app.py routes and query.py answers from these rows alone, so a new EM type is
 one dataset entity plus one row (tests/simulator/test_sim_registry.py adds one to prove it).
+
+A few rows carry EM's irregular shapes: `json_list_key`/`item_element`/`list_entities` for `/systemSessions`
+(`<SystemSessions>` of `<Sessions>` items, JSON `Sessions`, entities even as a plain collection), a singular
+`plural` for `AgentBackupJob` (the query's `Entities` key), `canonical` for the subset collections under
+`/agents` (backups, restorePoints, backupFiles, backupSessions: items of another row, linked at their own
+collection), and `Child.render` for a sub-resource that is one document, not a list (`/systemSessions/{id}/events`).
+Service documents (`/agents`, `/vCloud`) are `views.SERVICES`, not rows.
 """
 
 from __future__ import annotations
@@ -24,13 +31,16 @@ View = Callable[[ViewContext, Any, bool], Resource]
 
 @dataclass(frozen=True)
 class Child:
-    """A sub-collection `/<row segment>/{id}/<segment>` holding items of the row `type_name`."""
+    """A sub-collection `/<row segment>/{id}/<segment>` holding items of the row `type_name`, or (with `render`)
+    one resource about the parent (`/systemSessions/{id}/events`)."""
 
     segment: str
     type_name: str
     items: Callable[[Dataset, Any], Sequence[Any]]
     # `/.../{id}/<segment>/{child id}` serves one item (the includes of a job).
     addressable: bool = False
+    # A single resource instead of a list: `render(ctx, parent)`.
+    render: Callable[[ViewContext, Any], Resource] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,10 +67,24 @@ class Row:
     query_xml_plural: str | None = None
     # Items are addressed by GUID (400 " ID x is invalid" otherwise); catalog VMs are addressed by name.
     guid_ids: bool = True
+    # JSON key of entity lists and the inner key of query results when it differs from `plural` (the
+    # `Entities` key): `{"Sessions": [...]}` / `{"SystemSessions": {"Sessions": [...]}}`.
+    json_list_key: str | None = None
+    # XML element of each item in lists and query results when it differs from the entity's (`<Sessions>`).
+    item_element: str | None = None
+    # The collection lists entities even without `format=Entity` (`/systemSessions`).
+    list_entities: bool = False
+    # A subset of another collection (`agents/backups` of `backups`): items are that row's type, rendered by
+    # its view, linked at `/<canonical>/{id}`; not a query type, not in `Registry.by_type`.
+    canonical: str | None = None
 
     @property
     def list_element(self) -> str:
         return self.xml_plural or self.plural
+
+    @property
+    def list_key(self) -> str:
+        return self.json_list_key or self.plural
 
 
 # --- query fields -----------------------------------------------------------------------------------------
@@ -95,6 +119,12 @@ SESSION_JOB_TYPES = ("Backup", "BackupCopy", "ImmediateBackupCopy", "ImmediateBa
 SESSION_STATES = ("Starting", "Stopping", "Working", "Pausing", "Resuming", "Stopped")
 TASK_STATES = ("InProgress", "Pending", "Completed")
 RESULTS = ("Success", "Warning", "Failed")
+REPLICA_POINT_TYPES = ("Full", "ReverseIncrement", "Increment", "Snapshot")
+RESTORE_TYPES = ("FileLevelRestore", "RestoreVm")
+RESTORE_STATES = ("Starting", "Stopping", "Working", "Stopped")
+SYSTEM_SESSION_STATES = ("InProgress", "CompletedSuccessfully", "CompletedWarning", "Failed")
+AGENT_JOB_TYPES = ("AgentBackup",)
+TENANT_TYPES = ("vCD", "Standalone", "ActiveDirectory")
 
 
 def _vm_point_fields(ds: Dataset) -> FieldList:
@@ -147,13 +177,16 @@ def _backup_file_fields(ds: Dataset) -> FieldList:
 
 
 def _backup_fields(ds: Dataset) -> FieldList:
-    jobs = ds.jobs
+    # JobUid/JobName/RepositoryUid/RepositoryName: the only way from a (copy) job to its target (reference §3.3).
+    repos = ds.repositories
     return [
         *_uid_name(),
         (("Platform",), _enum("Platform", PLATFORMS, lambda b: b.platform)),
         (("BackupType",), Field("BackupType", "str", lambda b: b.backup_type.casefold())),
         (("JobUid", "JobId"), Field("JobUid", "uid", lambda b: b.job_id)),
-        (("JobName",), Field("JobName", "str", lambda b: jobs[b.job_id].name.casefold())),
+        (("JobName",), Field("JobName", "str", lambda b: ds.any_job(b.job_id).name.casefold())),
+        (("RepositoryUid", "RepositoryId"), Field("RepositoryUid", "uid", lambda b: b.repository_id)),
+        (("RepositoryName",), Field("RepositoryName", "str", lambda b: repos[b.repository_id].name.casefold())),
         *_server(ds),
     ]
 
@@ -238,6 +271,143 @@ def _task_session_fields(ds: Dataset) -> FieldList:
     ]
 
 
+def _replica_fields(ds: Dataset) -> FieldList:
+    jobs, repos = ds.jobs, ds.repositories
+    return [
+        *_uid_name(),
+        (("JobUid", "JobId"), Field("JobUid", "uid", lambda r: r.job_id)),
+        (("JobName",), Field("JobName", "str", lambda r: jobs[r.job_id].name.casefold())),
+        (("RepositoryUid", "RepositoryId"), Field("RepositoryUid", "uid", lambda r: r.repository_id)),
+        (("RepositoryName",), Field("RepositoryName", "str", lambda r: repos[r.repository_id].name.casefold())),
+    ]
+
+
+def _vm_replica_point_fields(ds: Dataset) -> FieldList:
+    replicas = ds.replicas
+    return [
+        *_uid_name(),
+        (("CreationTime", "CreationTimeUTC"), Field("CreationTime", "date", lambda p: p.creation_ticks)),
+        (("Type", "PointType"), _enum("PointType", REPLICA_POINT_TYPES, lambda p: p.point_type)),
+        (("Algorithm",), _enum("Algorithm", ALGORITHMS, lambda p: p.algorithm)),
+        (("ReplicaUid", "ReplicaId"), Field("ReplicaUid", "uid", lambda p: p.replica_id)),
+        (("ReplicaName",), Field("ReplicaName", "str", lambda p: replicas[p.replica_id].name.casefold())),
+        # The served VmDisplayName: the replica VM's name (`<vm>_replica`).
+        (("VmDisplayName",), Field("VmDisplayName", "str", lambda p: p.vm_name.casefold())),
+        *_server(ds),
+    ]
+
+
+def _replica_session_fields(ds: Dataset) -> FieldList:
+    fields = _job_session_fields(ds)
+    return [(names, _enum("JobType", JOB_TYPES, lambda s: s.job_type) if names == ("JobType",) else f)
+            for names, f in fields]
+
+
+def _restore_session_fields(ds: Dataset) -> FieldList:
+    # The JobType filter is `Type` (reference §1.2); `JobType` is not a field of this query.
+    return [
+        *_uid_name(),
+        (("Type",), _enum("Type", RESTORE_TYPES, lambda r: r.job_type)),
+        (("CreationTime", "CreationTimeUTC"), Field("CreationTime", "date", lambda r: r.creation_ticks)),
+        (("EndTime", "EndTimeUTC"), Field("EndTime", "date", lambda r: r.end_ticks)),
+        (("State",), _enum("State", RESTORE_STATES, lambda r: r.state)),
+        (("Result",), _enum("Result", RESULTS, lambda r: r.result)),
+        *_server(ds),
+        (("VmDisplayName",), Field("VmDisplayName", "str", lambda r: r.vm_name.casefold())),
+    ]
+
+
+def _system_session_fields(ds: Dataset) -> FieldList:
+    # Not a documented query type (reference §2.2); served because v12/v13 `Entities` has a SystemSessions key.
+    return [
+        *_uid_name(),
+        (("SessionType",), Field("SessionType", "str", lambda s: s.session_type.casefold())),
+        (("CreationTime", "CreationTimeUTC"), Field("CreationTime", "date", lambda s: s.creation_ticks)),
+        (("EndTime", "EndTimeUTC"), Field("EndTime", "date", lambda s: s.end_ticks)),
+        (("State",), _enum("State", SYSTEM_SESSION_STATES, lambda s: s.state)),
+    ]
+
+
+def _agent_job_fields(ds: Dataset) -> FieldList:
+    return [
+        *_uid_name(),
+        (("Description",), Field("Description", "str", lambda j: j.description.casefold())),
+        (("JobType",), _enum("JobType", AGENT_JOB_TYPES, lambda j: j.job_type)),
+        (("Platform",), _enum("Platform", PLATFORMS, lambda j: j.platform)),
+        (("ScheduleConfigured",), Field("ScheduleConfigured", "bool", lambda j: j.schedule_configured)),
+        (("ScheduleEnabled",), Field("ScheduleEnabled", "bool", lambda j: j.schedule_enabled)),
+        *_server(ds),
+    ]
+
+
+def _agent_point_fields(ds: Dataset) -> FieldList:
+    # ComputerName is the per-machine filter (not in the entity); no HierarchyObjRef, no VmName.
+    rps, backups, files = ds.restore_points, ds.backups, ds.backup_files
+    return [
+        *_uid_name(),
+        (("CreationTime", "CreationTimeUTC"), Field("CreationTime", "date", lambda p: p.creation_ticks)),
+        (("ComputerName",), Field("ComputerName", "str", lambda p: p.computer_name.casefold())),
+        (("Type", "PointType"), _enum("PointType", POINT_TYPES, lambda p: p.point_type)),
+        (("Algorithm",), _enum("Algorithm", ALGORITHMS, lambda p: p.algorithm)),
+        (("RestorePointId", "RestorePointUid"), Field("RestorePointId", "uid", lambda p: p.restore_point_id)),
+        (("RestorePointName",),
+         Field("RestorePointName", "str", lambda p: rps[p.restore_point_id].name.casefold())),
+        (("BackupUid", "BackupId"), Field("BackupUid", "uid", lambda p: p.backup_id)),
+        (("BackupName",), Field("BackupName", "str", lambda p: backups[p.backup_id].name.casefold())),
+        (("BackupFileUid", "BackupFileId"), Field("BackupFileUid", "uid", lambda p: p.backup_file_id)),
+        (("BackupFileName",), Field("BackupFileName", "str", lambda p: files[p.backup_file_id].name.casefold())),
+        *_server(ds),
+    ]
+
+
+def _protection_group_fields(ds: Dataset) -> FieldList:
+    return [*_uid_name(), *_server(ds)]
+
+
+def _discovered_computer_fields(ds: Dataset) -> FieldList:
+    groups = ds.protection_groups
+    return [
+        *_uid_name(),
+        (("AgentVersion",), Field("AgentVersion", "str", lambda c: c.agent_version.casefold())),
+        (("AgentStatus",), Field("AgentStatus", "str", lambda c: c.agent_status.casefold())),
+        (("OsVersion",), Field("OsVersion", "str", lambda c: c.os_version.casefold())),
+        (("IpAddress",), Field("IpAddress", "str", lambda c: c.ip_address.casefold())),
+        (("ProtectionGroupUid", "ProtectionGroupId"), Field("ProtectionGroupUid", "uid", lambda c: c.group_id)),
+        (("ProtectionGroupName",),
+         Field("ProtectionGroupName", "str", lambda c: groups[c.group_id].name.casefold())),
+        *_server(ds),
+    ]
+
+
+def _org_config_fields(ds: Dataset) -> FieldList:
+    # The filter names differ from the elements: Disabled (IsDisabled), UsedQuota (UsedQuotaMb, MB).
+    repos = ds.repositories
+    return [
+        *_uid_name(),
+        (("Disabled",), Field("Disabled", "bool", lambda o: o.is_disabled)),
+        (("UsedQuota",), Field("UsedQuota", "int", lambda o: o.used_quota_mb)),
+        (("QuotaGb",), Field("QuotaGb", "int", lambda o: o.quota_gb)),
+        (("JobSchedulerType",), Field("JobSchedulerType", "str", lambda o: o.scheduler_type.casefold())),
+        (("RepositoryUid", "RepositoryId"), Field("RepositoryUid", "uid", lambda o: o.repository_id)),
+        (("HostUid",), Field("HostUid", "uid", lambda o: o.host_uid.rsplit(":", 1)[-1])),
+        (("RepositoryFriendlyName",),
+         Field("RepositoryFriendlyName", "str", lambda o: repos[o.repository_id].name.casefold())),
+        *_server(ds),
+    ]
+
+
+def _cloud_tenant_fields(ds: Dataset) -> FieldList:
+    servers = ds.backup_servers
+    return [
+        *_uid_name(),
+        (("Enabled",), Field("Enabled", "bool", lambda t: t.enabled)),
+        # Spelled BackupServerUId in the doc (sic); names are case-insensitive, so BackupServerUid works too.
+        (("BackupServerUId",), Field("BackupServerUId", "uid", lambda t: t.server_id)),
+        (("BackupServerName",), Field("BackupServerName", "str", lambda t: servers[t.server_id].name.casefold())),
+        (("Type",), _enum("Type", TENANT_TYPES, lambda t: t.tenant_type)),
+    ]
+
+
 # --- children ---------------------------------------------------------------------------------------------
 
 def _by_ids(attr: str, ids_attr: str) -> Callable[[Dataset, Any], list[Any]]:
@@ -254,6 +424,43 @@ def _nothing(ds: Dataset, obj: Any) -> list[Any]:
 
 def _empty(ds: Dataset) -> Mapping[str, Any]:
     return {}
+
+
+def _of(attr: str, key: str) -> Callable[[Dataset, Any], list[Any]]:
+    """Items of the table `attr` whose `key` attribute is the parent's id (storage order)."""
+    def items(ds: Dataset, obj: Any) -> list[Any]:
+        return [o for o in getattr(ds, attr).values() if getattr(o, key) == obj.id]
+
+    return items
+
+
+def _agent_management(ds: Dataset, s: Any) -> list[Any]:
+    if s.job_type != "AgentBackup" or s.job_id not in ds.agent_jobs:
+        return []
+    return [ds.job_sessions[i] for i in ds.agent_jobs[s.job_id].session_ids
+            if i in ds.job_sessions and ds.job_sessions[i].parent_id == s.id]
+
+
+def _agent_backups(ds: Dataset) -> Mapping[str, Any]:
+    return {b.id: b for b in ds.backups.values() if b.job_id in ds.agent_jobs}
+
+
+def _agent_restore_points(ds: Dataset) -> Mapping[str, Any]:
+    return {i: ds.restore_points[i] for b in _agent_backups(ds).values() for i in b.restore_point_ids
+            if i in ds.restore_points}
+
+
+def _agent_backup_files(ds: Dataset) -> Mapping[str, Any]:
+    return {i: ds.backup_files[i] for b in _agent_backups(ds).values() for i in b.backup_file_ids
+            if i in ds.backup_files}
+
+
+def _agent_sessions(ds: Dataset) -> Mapping[str, Any]:
+    return {i: ds.job_sessions[i] for j in ds.agent_jobs.values() for i in j.session_ids if i in ds.job_sessions}
+
+
+def _system_events(ctx: ViewContext, s: Any) -> Resource:
+    return views.system_session_events(ctx, s)
 
 
 _VM_POINTS = Child("vmRestorePoints", "VmRestorePoint", _by_ids("vm_restore_points", "vm_point_ids"))
@@ -286,29 +493,85 @@ ROWS: tuple[Row, ...] = (
     Row("Job", "Jobs", lambda d: d.jobs, views.job, "job", "jobs", (
         Child("includes", "ObjectInJob", _by_ids("objects_in_job", "object_ids"), addressable=True),
         Child("backupSessions", "BackupJobSession", _by_ids("job_sessions", "session_ids")),
+        # A backup copy job's sources (empty for other jobs); repository sources are not modelled.
+        Child("linkedJobs", "LinkedJobObject", _of("linked_jobs", "job_id"), addressable=True),
+        Child("linkedBackupRepositories", "LinkedBackupRepositoryObject", _nothing, addressable=True),
     ), _job_fields),
+    Row("LinkedJobObject", "LinkedJobObjects", lambda d: d.linked_jobs, views.linked_job, "linked job", None,
+        resource_only=True, xml_plural="LinkedJobResourceObjects"),
+    Row("LinkedBackupRepositoryObject", "LinkedBackupRepositories", _empty, views.unmodelled,
+        "linked backup repository", None, resource_only=True, xml_plural="LinkedBackupRepositoryResourceObjects"),
     Row("ObjectInJob", "ObjectInJobs", lambda d: d.objects_in_job, views.object_in_job, "object in job", None,
         query=_object_in_job_fields, resource_only=True, xml_plural="ObjectsInJob",
         query_xml_plural="sInObjectJob"),
     Row("Repository", "Repositories", lambda d: d.repositories, views.repository, "repository", "repositories", (
         Child("backups", "Backup", _by_ids("backups", "backup_ids")),
-        Child("replicas", "Replica", _nothing),
+        Child("replicas", "Replica", _of("replicas", "repository_id")),
     ), _repository_fields),
     Row("BackupJobSession", "BackupJobSessions", lambda d: d.job_sessions, views.job_session,
-        "backup job session", "backupSessions",
-        (Child("taskSessions", "BackupTaskSession", _by_ids("task_sessions", "task_ids")),), _job_session_fields),
+        "backup job session", "backupSessions", (
+            Child("taskSessions", "BackupTaskSession", _by_ids("task_sessions", "task_ids")),
+            # An AgentBackup session's per-computer AgentManagement sessions (empty for other sessions).
+            Child("agentManagementSessions", "BackupJobSession", _agent_management),
+        ), _job_session_fields),
     Row("BackupTaskSession", "BackupTaskSessions", lambda d: d.task_sessions, views.task_session,
         "backup task session", "backupTaskSessions", query=_task_session_fields),
     Row("VmRestorePointMount", "VmRestorePointMounts", _empty, views.unmodelled, "mount", None,
         resource_only=True),
+    # --- replication --------------------------------------------------------------------------------------
+    Row("Replica", "Replicas", lambda d: d.replicas, views.replica, "replica", "replicas",
+        (Child("vmReplicaPoints", "VmReplicaPoint", _of("vm_replica_points", "replica_id")),), _replica_fields),
+    Row("VmReplicaPoint", "VmReplicaPoints", lambda d: d.vm_replica_points, views.vm_replica_point,
+        "VM replica point", "vmReplicaPoints", (Child("mounts", "VmReplicaPointMount", _nothing),),
+        _vm_replica_point_fields),
+    Row("VmReplicaPointMount", "VmReplicaPointMounts", _empty, views.unmodelled, "mount", None, resource_only=True),
+    Row("ReplicaJobSession", "ReplicaJobSessions", lambda d: d.replica_sessions, views.replica_session,
+        "replica job session", "replicaSessions",
+        (Child("replicaTaskSessions", "ReplicaTaskSession", _by_ids("replica_task_sessions", "task_ids")),),
+        _replica_session_fields),
+    Row("ReplicaTaskSession", "ReplicaTaskSessions", lambda d: d.replica_task_sessions, views.replica_task_session,
+        "replica task session", "replicaTaskSessions", query=_task_session_fields),
+    # --- restores and EM's own sessions ------------------------------------------------------------------
+    Row("RestoreSession", "RestoreSessions", lambda d: d.restore_sessions, views.restore_session,
+        "restore session", "restoreSessions", query=_restore_session_fields),
+    Row("SystemSession", "SystemSessions", lambda d: d.system_sessions, views.system_session, "system session",
+        "systemSessions", (Child("events", "SystemSession", _nothing, render=_system_events),),
+        _system_session_fields, json_list_key="Sessions", item_element="Sessions", list_entities=True),
+    # --- Veeam Agent --------------------------------------------------------------------------------------
+    Row("AgentBackupJob", "AgentBackupJob", lambda d: d.agent_jobs, views.agent_job, "agent backup job",
+        "agents/jobs", (
+            Child("includes", "ObjectInAgentBackupJob", _by_ids("agent_includes", "object_ids"), addressable=True),
+            Child("backupSessions", "BackupJobSession", _by_ids("job_sessions", "session_ids")),
+        ), _agent_job_fields, xml_plural="AgentBackupJobs", json_list_key="AgentBackupJobs"),
+    Row("ObjectInAgentBackupJob", "ObjectInAgentBackupJobs", lambda d: d.agent_includes, views.agent_include,
+        "object in agent backup job", None, resource_only=True, xml_plural="ObjectsInAgentBackupJob"),
+    Row("AgentRestorePoint", "AgentRestorePoints", lambda d: d.agent_restore_points, views.agent_restore_point,
+        "agent restore point", "agents/agentRestorePoints", (Child("mounts", "AgentRestorePointMount", _nothing),),
+        _agent_point_fields),
+    Row("AgentRestorePointMount", "AgentRestorePointMounts", _empty, views.unmodelled, "mount", None,
+        resource_only=True),
+    Row("AgentProtectionGroup", "AgentProtectionGroups", lambda d: d.protection_groups, views.protection_group,
+        "agent protection group", "agents/protectionGroups",
+        (Child("discoveredComputers", "DiscoveredComputer", _of("discovered_computers", "group_id")),),
+        _protection_group_fields),
+    Row("DiscoveredComputer", "DiscoveredComputers", lambda d: d.discovered_computers, views.discovered_computer,
+        "discovered computer", "agents/discoveredComputers", query=_discovered_computer_fields),
+    Row("Backup", "Backups", _agent_backups, views.backup, "backup", "agents/backups", canonical="backups"),
+    Row("RestorePoint", "RestorePoints", _agent_restore_points, views.restore_point, "restore point",
+        "agents/restorePoints", canonical="restorePoints"),
+    Row("BackupFile", "BackupFiles", _agent_backup_files, views.backup_file, "backup file", "agents/backupFiles",
+        canonical="backupFiles"),
+    Row("BackupJobSession", "BackupJobSessions", _agent_sessions, views.job_session, "backup job session",
+        "agents/backupSessions", canonical="backupSessions"),
+    # --- MSP views ------------------------------------------------------------------------------------------
+    Row("VCloudOrganizationConfig", "VCloudOrganizationConfigs", lambda d: d.org_configs, views.org_config,
+        "vCloud organization config", "vCloud/orgConfigs", query=_org_config_fields),
+    Row("CloudTenant", "CloudTenants", lambda d: d.cloud_tenants, views.cloud_tenant, "cloud tenant",
+        "cloud/tenants", query=_cloud_tenant_fields),
+    # --- empty here -------------------------------------------------------------------------------------------
     _unmodelled("FailoverPlan", "FailoverPlans", "failover plan", "failoverPlans"),
     _unmodelled("VAppRestorePoint", "VAppRestorePoints", "vApp restore point", "vAppRestorePoints"),
-    _unmodelled("Replica", "Replicas", "replica", "replicas"),
-    _unmodelled("VmReplicaPoint", "VmReplicaPoints", "VM replica point", "vmReplicaPoints"),
     _unmodelled("CatalogVm", "CatalogVms", "catalog VM", "catalog/vms", guid_ids=False),
-    _unmodelled("RestoreSession", "RestoreSessions", "restore session", "restoreSessions"),
-    _unmodelled("ReplicaJobSession", "ReplicaJobSessions", "replica job session", "replicaSessions"),
-    _unmodelled("ReplicaTaskSession", "ReplicaTaskSessions", "replica task session", "replicaTaskSessions"),
     _unmodelled("WanAccelerator", "WanAccelerators", "WAN accelerator", "wanAccelerators"),
     _unmodelled("ExternalRepository", "ExternalRepositories", "external repository", "externalRepositories"),
     # Async operations: none is ever started (the simulator never writes), so the task list is empty.
@@ -321,8 +584,10 @@ class Registry:
 
     def __init__(self, rows: Sequence[Row] = ROWS) -> None:
         self.rows = tuple(rows)
-        self.by_type = {row.type_name.lower(): row for row in self.rows}
-        if len(self.by_type) != len(self.rows):
+        # Subset collections (`canonical`) reuse their type's name and are reached by path only.
+        main = [row for row in self.rows if row.canonical is None]
+        self.by_type = {row.type_name.lower(): row for row in main}
+        if len(self.by_type) != len(main):
             raise ValueError("two rows share a type name")
         # Path segments (lower-case) -> row, longest paths first so "catalog/vms" wins over a "catalog" row.
         self.by_path = sorted(
@@ -346,7 +611,7 @@ class Registry:
         return None
 
     def query_rows(self) -> list[Row]:
-        return [row for row in self.rows if row.query is not None]
+        return [row for row in self.rows if row.query is not None and row.canonical is None]
 
 
 DEFAULT_REGISTRY = Registry()

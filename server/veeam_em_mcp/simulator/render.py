@@ -240,12 +240,14 @@ class Renderer:
         return self._xml(out)
 
     def query_result(self, kind: Literal["entities", "refs", "resources"], plural: str,
-                     items: Sequence[Resource], paging: Paging, *, xml_plural: str | None = None) -> bytes:
-        """A QueryResult; `resources` is the `Resources` choice (ObjectInJob: XML `Resources/sInObjectJob`)."""
+                     items: Sequence[Resource], paging: Paging, *, xml_plural: str | None = None,
+                     inner: str | None = None) -> bytes:
+        """A QueryResult; `resources` is the `Resources` choice (ObjectInJob: XML `Resources/sInObjectJob`).
+        `inner` is the JSON list key inside `Entities.<plural>` when it differs (`SystemSessions.Sessions`)."""
         if self.fmt == "json":
             k = self._k
             body = [self._res_dict(r) for r in items]
-            wrapped = {k(plural): body}
+            wrapped = {k(inner or plural): body}
             payload: dict[str, Any] = {}
             if kind == "refs":
                 payload[k("Refs")] = {k("Refs"): body}

@@ -8,14 +8,18 @@ docs/simulator-contract.md:
   jobs with a Working session; ScheduledJobs = jobs whose schedule is configured and enabled; and the
   `*VmLastestStates` (sic): each VM's newest completed backup task, counted by result.
 - `vms_overview`: ProtectedVms = BackedUpVms = VMs with at least one restore point; RestorePoints = all VM
-  restore points; Full/IncrementalBackupPointsSize = BackupSize of the .vbk / .vib+.vrb files; SourceVmsSize
-  = provisioned size of the protected VMs; SuccessBackupPercents = share of VMs whose latest state is Success
-  or Warning (rounded); nothing is replicated.
-- `job_statistics`: the finished sessions (every JobType) created in the 24 hours before the anchor: runs by
-  result (Total = Successful + Warnings + Failed) and the longest one, overall and among backup sessions.
+  restore points (copies included); Full/IncrementalBackupPointsSize = BackupSize of the .vbk / .vib+.vrb files;
+  SourceVmsSize = provisioned size of the protected VMs; SuccessBackupPercents = share of VMs whose latest state
+  is Success or Warning (rounded); ReplicatedVms = VMs with at least one VM replica point;
+  ReplicaRestorePointsSize = TotalSize of the replica tasks that made a point.
+- `job_statistics`: the finished backup job sessions (every JobType of `/backupSessions`, agent ones included)
+  created in the 24 hours before the anchor: runs by result (Total = Successful + Warnings + Failed) and the
+  longest one, overall and among `Backup` sessions; ScheduledReplicaJobs and the longest replica job session of
+  the same window (replica sessions are not counted in TotalJobRuns).
 - `processed_vms`: the last 7 days in EM's time zone (`Dataset.em_utc_offset_hours`), newest first: distinct VMs
-  with a successful or warning backup task that day. JSON Timestamps are the UTC instants of local midnight,
-  XML carries the local time with its offset (`<Day BackupedVms=".." ReplicatedVms=".." Timestamp=".."/>`).
+  with a successful or warning backup task (BackupedVms) or replica task (ReplicatedVms) that day. JSON
+  Timestamps are the UTC instants of local midnight, XML carries the local time with its offset
+  (`<Day BackupedVms=".." ReplicatedVms=".." Timestamp=".."/>`).
 - `repository`: every repository except scale-out extents (the scale-out repository stands for them; the report
   has no Kind to tell them apart): Capacity, FreeSpace (-1 for object storage) and BackupSize (the sum of its
   backup files).
@@ -24,10 +28,20 @@ The `...ReportLink` values are EM web-UI paths, the same on every real server.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .dataset import TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_SECOND, Dataset, datetime_of, iso_utc, ticks_of
+from .dataset import (
+    TICKS_PER_DAY,
+    TICKS_PER_HOUR,
+    TICKS_PER_SECOND,
+    Dataset,
+    JobSession,
+    datetime_of,
+    iso_utc,
+    ticks_of,
+)
 from .render import Alias, Dual, FieldT, Items, Link, Node, Resource, Scalar
 
 _LINK = "Workspace/ViewReport.aspx?definition={}&ShowParams=1"
@@ -95,26 +109,32 @@ def compute(ds: Dataset) -> Summary:
     full = sum(f.backup_size for f in ds.backup_files.values() if f.file_type == "vbk")
     incremental = sum(f.backup_size for f in ds.backup_files.values() if f.file_type != "vbk")
     good = sum(1 for r in states.values() if r != "Failed")
+    replicated = {p.source_ref for p in ds.vm_replica_points.values()}
+    replica_size = sum(t.total_size for t in ds.replica_task_sessions.values() if t.vm_point_id is not None)
     vms_overview: list[tuple[str, int | str]] = [
         ("ProtectedVms", len(protected)),
         ("BackedUpVms", len(protected)),
-        ("ReplicatedVms", 0),
+        ("ReplicatedVms", len(replicated)),
         ("RestorePoints", len(ds.vm_restore_points)),
         ("FullBackupPointsSize", full),
         ("IncrementalBackupPointsSize", incremental),
-        ("ReplicaRestorePointsSize", 0),
+        ("ReplicaRestorePointsSize", replica_size),
         ("SourceVmsSize", sum(ds.vms[name].size_bytes for name in protected)),
         ("SuccessBackupPercents", round(100 * good / len(states)) if states else 0),
         ("ProtectedVmsReportLink", PROTECTED_VMS_LINK),
     ]
 
-    window = [s for s in ds.job_sessions.values()
-              if s.end_ticks is not None and anchor - 24 * TICKS_PER_HOUR <= s.creation_ticks <= anchor]
+    def in_window(sessions: Iterable[JobSession]) -> list[JobSession]:
+        return [s for s in sessions
+                if s.end_ticks is not None and anchor - 24 * TICKS_PER_HOUR <= s.creation_ticks <= anchor]
 
-    def longest(job_type: str | None) -> tuple[int, str]:
-        """(seconds, job name) of the longest session in the window, of `job_type` if given."""
+    window = in_window(ds.job_sessions.values())
+    replica_window = in_window(ds.replica_sessions.values())
+
+    def longest(job_type: str | None, sessions: list[JobSession] = window) -> tuple[int, str]:
+        """(seconds, job name) of the longest session in `sessions`, of `job_type` if given."""
         best = (0, "")
-        for s in window:
+        for s in sessions:
             if job_type is None or s.job_type == job_type:
                 assert s.end_ticks is not None
                 seconds = (s.end_ticks - s.creation_ticks) // TICKS_PER_SECOND
@@ -124,20 +144,21 @@ def compute(ds: Dataset) -> Summary:
 
     overall = longest(None)
     backup_longest = longest("Backup")
+    replica_longest = longest(None, replica_window)
     job_statistics: list[tuple[str, int | str]] = [
         ("RunningJobs", len(running)),
         ("ScheduledJobs", len(scheduled)),
         ("ScheduledBackupJobs", sum(1 for j in scheduled if j.job_type == "Backup")),
-        ("ScheduledReplicaJobs", 0),
+        ("ScheduledReplicaJobs", sum(1 for j in scheduled if j.job_type == "Replica")),
         ("TotalJobRuns", len(window)),
         ("SuccessfulJobRuns", sum(1 for s in window if s.result == "Success")),
         ("WarningsJobRuns", sum(1 for s in window if s.result == "Warning")),
         ("FailedJobRuns", sum(1 for s in window if s.result == "Failed")),
         ("MaxJobDuration", overall[0]),
         ("MaxBackupJobDuration", backup_longest[0]),
-        ("MaxReplicaJobDuration", 0),
+        ("MaxReplicaJobDuration", replica_longest[0]),
         ("MaxDurationBackupJobName", backup_longest[1]),
-        ("MaxDurationReplicaJobName", ""),
+        ("MaxDurationReplicaJobName", replica_longest[1]),
         ("BackupJobStatusReportLink", BACKUP_JOB_STATUS_LINK),
     ]
 
@@ -149,8 +170,13 @@ def compute(ds: Dataset) -> Summary:
                 ds.job_sessions[t.job_session_id].job_type == "Backup":
             day = (t.creation_ticks + offset) // TICKS_PER_DAY * TICKS_PER_DAY - offset
             per_day.setdefault(day, set()).add(t.vm_uid)
-    processed = [(today - i * TICKS_PER_DAY, len(per_day.get(today - i * TICKS_PER_DAY, ())), 0)
-                 for i in range(PROCESSED_DAYS)]
+    replicated_per_day: dict[int, set[str]] = {}
+    for t in ds.replica_task_sessions.values():
+        if t.result in ("Success", "Warning") and t.state == "Completed":
+            day = (t.creation_ticks + offset) // TICKS_PER_DAY * TICKS_PER_DAY - offset
+            replicated_per_day.setdefault(day, set()).add(t.vm_uid)
+    processed = [(day, len(per_day.get(day, ())), len(replicated_per_day.get(day, ())))
+                 for day in (today - i * TICKS_PER_DAY for i in range(PROCESSED_DAYS))]
 
     sizes: dict[str, int] = {}
     for f in ds.backup_files.values():

@@ -4,7 +4,9 @@
 Logging goes to stderr only, because stdout may be an MCP stdio channel when the product runs its demo.
 By default only the loopback interface is bound: the simulator accepts a well-known demo password.
 `--fault SPEC` (repeatable) starts it misbehaving on purpose; see faults.py for the grammar. `--twins` serves an
-estate with same-name twins (dataset.py), `--reason-chars N` pads every task-session Reason to N characters.
+estate with same-name twins (dataset.py), `--no-coverage` the estate without what coverage.py adds (copies,
+replicas, restores, EM's own sessions, agents, MSP views), `--reason-chars N` pads every task-session Reason to N
+characters.
 """
 
 from __future__ import annotations
@@ -160,6 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--twins", action="store_true",
                         help="add same-name twins: a second 'SQL Backup' job with another sql01 (on vbr02, failing "
                              "its last 3 runs) and another vcd-web01 in a second vCloud organisation")
+    parser.add_argument("--no-coverage", action="store_true",
+                        help="leave out what the coverage phase adds (backup copies, replication, restore sessions, "
+                             "EM's system sessions, Veeam Agent, vCloud org configs, Cloud Connect tenants)")
     parser.add_argument("--idle-timeout", type=float, default=900.0, help="session idle timeout in seconds")
     parser.add_argument("--json-casing", choices=("pascal", "camel"), default="pascal",
                         help="camelCase JSON keys on top of the dialect (implied by --json-dialect 13)")
@@ -192,7 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         reason_chars=args.reason_chars,
     )
     started = time.perf_counter()
-    dataset = build_dataset(seed=args.seed, vm_count=args.vm_count, days=args.days, twins=args.twins)
+    dataset = build_dataset(seed=args.seed, vm_count=args.vm_count, days=args.days, twins=args.twins,
+                            coverage=not args.no_coverage)
     scheme = "https" if args.ssl_certfile else "http"
     log.info(
         "EM simulator: %d VM restore points, %d task sessions for %d VMs built in %.2f s; listening on "

@@ -6,6 +6,13 @@ back to the reference. Real-server quirks are reproduced on purpose: the Restore
 `/backupFiles` is typed `RestorePointReferenceList`, BackupFile spells `CreationTimeUtc`, the job schedule
 is under `Standart`, `RetrySpecified` is `RetrySpecified1` in JSON, `IsRetry` comes first in JSON sessions.
 An `ObjectInJob` is a resource, not an entity: it has no reference form and no UID/Name attributes.
+
+The coverage types (coverage.py) keep the quirks the reference documents: system sessions' links are typed as
+backup job sessions and their `Result` is an object, a DiscoveredComputer entity's own Href is a
+`/backupTaskSessions/{id}?format=Entity` URL (its Alternate link is right), the agents service types
+`backupFiles` as `RestorePointReferenceList`, a running restore session says `Result` `None` and has no
+EndTimeUTC, replica tasks have no VmUid and replica points no HierarchyObjRef, a vCloud organisation config
+mixes GB and MB, and a Cloud Connect tenant carries an empty `Password`.
 """
 
 from __future__ import annotations
@@ -15,6 +22,20 @@ from datetime import timedelta
 from typing import Any
 
 from .config import SimulatorConfig
+from .coverage import (
+    AgentInclude,
+    AgentRestorePoint,
+    CloudTenant,
+    DiscoveredComputer,
+    LinkedJob,
+    OrgConfig,
+    ProtectionGroup,
+    Replica,
+    RestoreSession,
+    SystemSession,
+    VmReplicaPoint,
+    _micro,
+)
 from .dataset import (
     Backup,
     BackupFile,
@@ -299,11 +320,33 @@ def job(ctx: ViewContext, j: Job, entity: bool) -> Resource:
         # Absent (null in v12/v13 JSON) when the job will not run on a schedule.
         ("NextRun", j.next_run),
     ]
-    if j.job_type != "Backup":
-        # The immediate-copy doc samples have no Edit/Start/Stop/Retry/includes links; its schedule and
-        # ImmediateBackupCopyJobInfo are not modelled (no capture of them).
-        return Resource("Job", "Job", f"{href}?format=Entity", j.name, uid,
-                        [up, _alternate(href, "JobReference", j.name, False), sessions], fields)
+    if j.job_type not in ("Backup", "Replica"):
+        linked = [o for o in ctx.dataset.linked_jobs.values() if o.job_id == j.id]
+        if not linked:
+            # Without the coverage phase: no sources modelled, only the three links (as before it).
+            return Resource("Job", "Job", f"{href}?format=Entity", j.name, uid,
+                            [up, _alternate(href, "JobReference", j.name, False), sessions], fields)
+        # The immediate-copy doc samples (D131): no Edit/Start/Stop/Retry/includes links, Sync and the linked
+        # lists instead; no NextRun. Its JobScheduleOptions (ImmediateCopyMode) are not modelled.
+        links = [
+            up,
+            _alternate(href, "JobReference", j.name, False),
+            Link(f"{href}?action=clone", "Clone"),
+            Link(f"{href}?action=toggleScheduleEnabled", "ToggleScheduleEnabled"),
+            sessions,
+            Link(f"{href}?action=sync", "Sync"),
+            Link(f"{href}/linkedJobs", "Down", "LinkedJobObjectList"),
+            Link(f"{href}/linkedJobs", "Create", "LinkedJobObject"),
+            Link(f"{href}/linkedBackupRepositories", "Down", "LinkedBackupRepositoryObjectList"),
+            Link(f"{href}/linkedBackupRepositories", "Create", "LinkedBackupRepositoryObject"),
+        ]
+        info = Node((("ImmediateBackupCopyJobInfo", Node((
+            ("LinkedJobIncludes", Embedded("LinkedJobObjects", tuple(linked_job(ctx, o, embedded=True)
+                                                                     for o in linked))),
+            ("LinkedBackupIncludes", Embedded("LinkedBackups", ())),
+            ("LinkedBackupRepositoryIncludes", Embedded("LinkedBackupRepositories", ())),
+        ))),))
+        return Resource("Job", "Job", f"{href}?format=Entity", j.name, uid, links, [*fields, ("JobInfo", info)])
     links = [
         up,
         _alternate(href, "JobReference", j.name, False),
@@ -319,14 +362,19 @@ def job(ctx: ViewContext, j: Job, entity: bool) -> Resource:
         Link(f"{href}?action=retry", "Retry"),
     ]
     includes = tuple(object_in_job(ctx, ctx.dataset.objects_in_job[o], embedded=True) for o in j.object_ids)
-    fields += [
-        ("JobScheduleOptions", _schedule(ctx, j)),
-        ("JobInfo", Node((("BackupJobInfo", Node((
+    if j.job_type == "Replica":
+        # The JobInfo choice ReplicaJobInfo (no capture: its includes and guest processing, as BackupJobInfo's).
+        info = Node((("ReplicaJobInfo", Node((
+            ("Includes", Embedded("ObjectInJobs", includes)),
+            ("GuestProcessingOptions", _GUEST_PROCESSING["Disabled"]),
+        ))),))
+    else:
+        info = Node((("BackupJobInfo", Node((
             ("Includes", Embedded("ObjectInJobs", includes)),
             ("GuestProcessingOptions", _GUEST_PROCESSING["Disabled"]),
             ("AdvancedStorageOptions", Node((("PasswordKeyId", Dual(_ZERO_GUID, "")),))),
-        ))),))),
-    ]
+        ))),))
+    fields += [("JobScheduleOptions", _schedule(ctx, j)), ("JobInfo", info)]
     return Resource("Job", "Job", f"{href}?format=Entity", j.name, uid, links, fields)
 
 
@@ -365,16 +413,31 @@ def job_session(ctx: ViewContext, s: JobSession, entity: bool) -> Resource:
     ds = ctx.dataset
     href = f"{ctx.base}/backupSessions/{s.id}"
     uid = _uid("BackupJobSession", s.id)
-    job_obj = ds.jobs[s.job_id]
-    ups = [
-        _server_up(ctx, s.server_id),
-        Link(f"{ctx.base}/jobs/{job_obj.id}", "Up", "JobReference", job_obj.name),
-    ]
+    job_obj = ds.jobs.get(s.job_id)
+    if job_obj is not None:
+        ups = [
+            _server_up(ctx, s.server_id),
+            Link(f"{ctx.base}/jobs/{job_obj.id}", "Up", "JobReference", job_obj.name),
+        ]
+    else:
+        # An agent session: its job lives under /agents/jobs (as NAS sessions' jobs under /nas/jobs on v12).
+        agent_job = ds.agent_jobs[s.job_id]
+        ups = [
+            _server_up(ctx, s.server_id),
+            Link(f"{ctx.base}/agents/jobs/{agent_job.id}", "Up", "AgentBackupJobReference", agent_job.name),
+        ]
     tasks = Link(f"{href}/taskSessions", "Down", "BackupTaskSessionReferenceList")
+    downs = [tasks]
+    if s.job_type == "AgentBackup":
+        # The per-computer AgentManagement sessions of this run.
+        downs.append(Link(f"{href}/agentManagementSessions", "Down", "BackupJobSessionReferenceList"))
+    elif s.job_type == "AgentManagement" and s.parent_id is not None and s.parent_id in ds.job_sessions:
+        parent = ds.job_sessions[s.parent_id]
+        ups.append(Link(f"{ctx.base}/backupSessions/{parent.id}", "Up", "BackupJobSessionReference", parent.name))
     if not entity:
         return Resource("BackupJobSession", "BackupJobSessionReference", href, s.name, uid,
-                        [*ups, _alternate(href, "BackupJobSession", s.name, True), tasks], is_ref=True)
-    links = [*ups, _alternate(href, "BackupJobSessionReference", s.name, False), tasks,
+                        [*ups, _alternate(href, "BackupJobSession", s.name, True), *downs], is_ref=True)
+    links = [*ups, _alternate(href, "BackupJobSessionReference", s.name, False), *downs,
              Link(f"{href}?action=stop", "Stop")]
     for rp_id in s.restore_point_ids:
         links.append(Link(f"{ctx.base}/restorePoints/{rp_id}", "Related", "RestorePointReference",
@@ -452,12 +515,422 @@ def unmodelled(ctx: ViewContext, obj: Any, entity: bool) -> Resource:
     raise LookupError(f"no items are modelled for {type(obj).__name__}")
 
 
+# --- backup copy sources -----------------------------------------------------------------------------------
+
+def linked_job(ctx: ViewContext, o: LinkedJob, entity: bool = True, *, embedded: bool = False) -> Resource:
+    """A source of a copy job (`LinkedJobObject`, a resource like ObjectInJob): `/jobs/{id}/linkedJobs/{id}`,
+    links Up (Type Job) and Delete (reference §3.2); embedded in the job's JobInfo without links."""
+    job_obj = ctx.dataset.jobs[o.job_id]
+    job_href = f"{ctx.base}/jobs/{job_obj.id}"
+    href = f"{job_href}/linkedJobs/{o.id}"
+    links = [] if embedded else [
+        Link(f"{job_href}?format=Entity", "Up", "Job", job_obj.name),
+        Link(href, "Delete", "LinkedJobObject"),
+    ]
+    fields: list[FieldT] = [("ObjectInJobId", o.id), ("LinkedJobUid", _uid("Job", o.linked_job_id))]
+    return Resource("LinkedJobObject", "LinkedJobObject", href, links=links, fields=fields, has_links=not embedded)
+
+
+# --- replicas ---------------------------------------------------------------------------------------------
+
+def replica(ctx: ViewContext, r: Replica, entity: bool) -> Resource:
+    href = f"{ctx.base}/replicas/{r.id}"
+    repo = ctx.dataset.repositories[r.repository_id]
+    ups = [
+        # Where the replica metadata lives (OPS §7).
+        Link(f"{ctx.base}/repositories/{repo.id}", "Up", "RepositoryReference", repo.name),
+        _server_up(ctx, r.server_id),
+    ]
+    down = Link(f"{href}/vmReplicaPoints", "Down", "VmReplicaPointReferenceList")
+    uid = _uid("Replica", r.id)
+    if not entity:
+        return Resource("Replica", "ReplicaReference", href, r.name, uid,
+                        [*ups, _alternate(href, "Replica", r.name, True), down], is_ref=True)
+    return Resource("Replica", "Replica", f"{href}?format=Entity", r.name, uid,
+                    [*ups, _alternate(href, "ReplicaReference", r.name, False), down], [("Platform", r.platform)])
+
+
+def vm_replica_point(ctx: ViewContext, p: VmReplicaPoint, entity: bool) -> Resource:
+    """The D131 sample: Failover first, no HierarchyObjRef, VmName = the replica VM (`<vm>_replica`)."""
+    href = f"{ctx.base}/vmReplicaPoints/{p.id}"
+    rep = ctx.dataset.replicas[p.replica_id]
+    ups = [_server_up(ctx, p.server_id), Link(f"{ctx.base}/replicas/{rep.id}", "Up", "ReplicaReference", rep.name)]
+    uid = _uid("VmReplicaPoint", p.id)
+    if not entity:
+        return Resource("VmReplicaPoint", "VmReplicaPointReference", href, p.name, uid,
+                        [*ups, _alternate(href, "VmReplicaPoint", p.name, True)], is_ref=True)
+    links = [
+        Link(f"{href}?action=failover", "Failover"),
+        *ups,
+        _alternate(href, "VmReplicaPointReference", p.name, False),
+        Link(f"{href}/mounts", "Down", "VmReplicaPointMountList"),
+        Link(f"{href}/mounts", "Create", "VmReplicaPointMount"),
+    ]
+    fields: list[FieldT] = [("CreationTimeUTC", p.creation_time_utc), ("VmName", p.vm_name),
+                            ("Algorithm", p.algorithm), ("PointType", p.point_type)]
+    return Resource("VmReplicaPoint", "VmReplicaPoint", f"{href}?format=Entity", p.name, uid, links, fields,
+                    vm_display_name=p.vm_name)
+
+
+def replica_session(ctx: ViewContext, s: JobSession, entity: bool) -> Resource:
+    """A ReplicaJobSession: BackupJobSession's shape, its tasks under `/replicaTaskSessions`."""
+    href = f"{ctx.base}/replicaSessions/{s.id}"
+    uid = _uid("ReplicaJobSession", s.id)
+    job_obj = ctx.dataset.jobs[s.job_id]
+    ups = [_server_up(ctx, s.server_id), Link(f"{ctx.base}/jobs/{job_obj.id}", "Up", "JobReference", job_obj.name)]
+    tasks = Link(f"{href}/replicaTaskSessions", "Down", "ReplicaTaskSessionReferenceList")
+    if not entity:
+        return Resource("ReplicaJobSession", "ReplicaJobSessionReference", href, s.name, uid,
+                        [*ups, _alternate(href, "ReplicaJobSession", s.name, True), tasks], is_ref=True)
+    links = [*ups, _alternate(href, "ReplicaJobSessionReference", s.name, False), tasks,
+             Link(f"{href}?action=stop", "Stop")]
+    end: Value = s.end_time_utc
+    result: Value = s.result
+    if s.end_time_utc is None:
+        end, result = _unfinished(ctx)
+    fields: list[FieldT] = [
+        ("JobUid", _uid("Job", s.job_id)),
+        ("JobName", s.job_name),
+        ("JobType", s.job_type),
+        ("CreationTimeUTC", s.creation_time_utc),
+        ("EndTimeUTC", end),
+        ("State", s.state),
+        ("Result", result),
+        ("Progress", s.progress),
+        ("FailureMessage", None),
+        ("IsRetry", s.is_retry),
+    ]
+    return Resource("ReplicaJobSession", "ReplicaJobSession", f"{href}?format=Entity", s.name, uid, links, fields,
+                    json_first=("IsRetry",))
+
+
+def replica_task_session(ctx: ViewContext, t: TaskSession, entity: bool) -> Resource:
+    """A ReplicaTaskSession: no VmUid (unlike BackupTaskSession); Related VmReplicaPoint where it made one."""
+    ds = ctx.dataset
+    href = f"{ctx.base}/replicaTaskSessions/{t.id}"
+    uid = _uid("ReplicaTaskSession", t.id)
+    session = ds.replica_sessions[t.job_session_id]
+    ups = [
+        _server_up(ctx, t.server_id),
+        Link(f"{ctx.base}/replicaSessions/{session.id}", "Up", "ReplicaJobSessionReference", session.name),
+    ]
+    if not entity:
+        return Resource("ReplicaTaskSession", "ReplicaTaskSessionReference", href, t.name, uid,
+                        [*ups, _alternate(href, "ReplicaTaskSession", t.name, True)], is_ref=True)
+    links = [*ups, _alternate(href, "ReplicaTaskSessionReference", t.name, False)]
+    if t.vm_point_id is not None and t.vm_point_id in ds.vm_replica_points:
+        point = ds.vm_replica_points[t.vm_point_id]
+        links.append(Link(f"{ctx.base}/vmReplicaPoints/{point.id}?format=Entity", "Related", "VmReplicaPoint",
+                          point.name))
+    fields: list[FieldT] = [
+        ("JobSessionUid", _uid("ReplicaJobSession", t.job_session_id)),
+        ("CreationTimeUTC", t.creation_time_utc),
+        ("EndTimeUTC", t.end_time_utc),
+        ("State", t.state),
+        ("Result", t.result),
+        ("Reason", pad_reason(t.reason, ctx.config.reason_chars)),
+        ("TotalSize", t.total_size),
+    ]
+    return Resource("ReplicaTaskSession", "ReplicaTaskSession", f"{href}?format=Entity", t.name, uid, links,
+                    fields, vm_display_name=t.vm_name)
+
+
+# --- restore sessions -------------------------------------------------------------------------------------
+
+def restore_session(ctx: ViewContext, r: RestoreSession, entity: bool) -> Resource:
+    """D131 sample: while running `Result` is `None` and there is no EndTimeUTC (v12/v13 JSON: null); the
+    `Related` VmRestorePointReference is optional. No reason, no user (EM records neither)."""
+    ds = ctx.dataset
+    href = f"{ctx.base}/restoreSessions/{r.id}"
+    uid = _uid("RestoreSession", r.id)
+    up = _server_up(ctx, r.server_id)
+    if not entity:
+        return Resource("RestoreSession", "RestoreSessionReference", href, r.name, uid,
+                        [up, _alternate(href, "RestoreSession", r.name, True)], is_ref=True)
+    links = [up, _alternate(href, "RestoreSessionReference", r.name, False)]
+    if r.point_id is not None and r.point_id in ds.vm_restore_points:
+        point = ds.vm_restore_points[r.point_id]
+        links.append(Link(f"{ctx.base}/vmRestorePoints/{point.id}", "Related", "VmRestorePointReference",
+                          point.name))
+    fields: list[FieldT] = [
+        ("JobType", r.job_type),
+        ("CreationTimeUTC", r.creation_time_utc),
+        ("EndTimeUTC", r.end_time_utc),
+        ("State", r.state),
+        ("Result", "None" if r.result is None else r.result),
+        ("Progress", r.progress),
+    ]
+    return Resource("RestoreSession", "RestoreSession", f"{href}?format=Entity", r.name, uid, links, fields,
+                    vm_display_name=r.vm_name)
+
+
+# --- EM's own sessions ------------------------------------------------------------------------------------
+
+def system_session(ctx: ViewContext, s: SystemSession, entity: bool) -> Resource:
+    """A system session (reference §2.3): its links are typed as backup job sessions (sic); `Result` is an
+    object. In lists the element is `<Sessions>` (registry row `item_element`)."""
+    href = f"{ctx.base}/systemSessions/{s.id}"
+    uid = _uid("SystemSession", s.id)
+    events = Link(f"{href}/events", "Down", "SystemSessionEvents")
+    if not entity:
+        return Resource("SystemSession", "SystemSessionReference", href, s.name, uid,
+                        [Link(f"{href}?format=Entity", "Alternate", "BackupJobSession", s.name), events],
+                        is_ref=True)
+    fields: list[FieldT] = [
+        ("SessionType", s.session_type),
+        ("CreationTimeUTC", s.creation_time_utc),
+        ("EndTimeUTC", s.end_time_utc),
+        ("State", s.state),
+        ("Result", Node((("Result", s.result), ("Message", s.message), ("IsCanceled", False)))),
+    ]
+    return Resource("SystemSession", "SystemSession", f"{href}?format=Entity", s.name, uid,
+                    [Link(href, "Alternate", "BackupJobSessionReference", s.name), events], fields)
+
+
+def system_session_events(ctx: ViewContext, s: SystemSession) -> Resource:
+    """`/systemSessions/{id}/events`: `<SystemSessionEvents>` with an Up link and `<Events>` items whose
+    CreationTimeUTC has no `Z` (it is UTC all the same)."""
+    href = f"{ctx.base}/systemSessions/{s.id}"
+    items = tuple(
+        Node((("CreationTimeUTC", _micro(ticks)), ("Message", message), ("Order", order)))
+        for order, (ticks, message) in enumerate(s.events)
+    )
+    return Resource("SystemSessionEvents", "SystemSessionEvents", f"{href}/events",
+                    links=[Link(f"{href}?format=Entity", "Up", "BackupJobSession", s.name)],
+                    fields=[("Events", Items(items))])
+
+
+# --- Veeam Agent ------------------------------------------------------------------------------------------
+
+def _agent_job_up(ctx: ViewContext, job_id: str) -> Link:
+    job_obj = ctx.dataset.agent_jobs[job_id]
+    return Link(f"{ctx.base}/agents/jobs/{job_obj.id}?format=Entity", "Up", "AgentBackupJob", job_obj.name)
+
+
+def agent_include(ctx: ViewContext, o: AgentInclude, entity: bool = True, *, embedded: bool = False) -> Resource:
+    """`ObjectInAgentBackupJob`: a protection group in an agent job (no HierarchyObjRef, as the D131 sample)."""
+    href = f"{ctx.base}/agents/jobs/{o.job_id}/includes/{o.id}"
+    links = [] if embedded else [Link(href, "Delete", "ObjectInAgentBackupJob", o.name),
+                                 _agent_job_up(ctx, o.job_id)]
+    fields: list[FieldT] = [("ObjectInJobId", o.id), ("Name", o.name), ("DisplayName", o.name),
+                            ("GuestProcessingOptions", _GUEST_PROCESSING["Disabled"])]
+    return Resource("ObjectInAgentBackupJob", "ObjectInAgentBackupJob", href, links=links, fields=fields,
+                    has_links=not embedded)
+
+
+def agent_job(ctx: ViewContext, j: Job, entity: bool) -> Resource:
+    """`<AgentBackupJob>` (`/agents/jobs/{id}`, not in `/jobs`): UID `urn:veeam:AgentBackupJob:` as the D131
+    sample (the doc table says `urn:veeam:Job:`), JobInfo.Includes directly (no BackupJobInfo)."""
+    href = f"{ctx.base}/agents/jobs/{j.id}"
+    uid = _uid("AgentBackupJob", j.id)
+    up = _server_up(ctx, j.server_id)
+    sessions = Link(f"{href}/backupSessions", "Down", "BackupJobSessionReferenceList")
+    if not entity:
+        return Resource("AgentBackupJob", "AgentBackupJobReference", href, j.name, uid,
+                        [up, _alternate(href, "AgentBackupJob", j.name, True), sessions], is_ref=True)
+    links = [
+        up,
+        _alternate(href, "AgentBackupJobReference", j.name, False),
+        Link(f"{href}/includes", "Down", "ObjectInAgentBackupJobList"),
+        sessions,
+        Link(f"{href}?action=start", "Start"),
+        Link(f"{href}?action=stop", "Stop"),
+        Link(f"{href}?action=retry", "Retry"),
+        Link(f"{href}?action=toggleScheduleEnabled", "ToggleScheduleEnabled"),
+    ]
+    includes = tuple(agent_include(ctx, ctx.dataset.agent_includes[o], embedded=True) for o in j.object_ids)
+    fields: list[FieldT] = [
+        ("JobType", j.job_type),
+        ("Platform", j.platform),
+        ("Description", j.description),
+        ("ScheduleConfigured", j.schedule_configured),
+        ("ScheduleEnabled", j.schedule_enabled),
+        ("NextRun", j.next_run),
+        ("JobScheduleOptions", _schedule(ctx, j)),
+        ("JobInfo", Node((("Includes", Embedded("ObjectInAgentBackupJobs", includes)),))),
+    ]
+    return Resource("AgentBackupJob", "AgentBackupJob", f"{href}?format=Entity", j.name, uid, links, fields)
+
+
+def agent_restore_point(ctx: ViewContext, p: AgentRestorePoint, entity: bool) -> Resource:
+    """D131 sample: no HierarchyObjRef, no VmName, no VmDisplayName attribute."""
+    ds = ctx.dataset
+    href = f"{ctx.base}/agents/agentRestorePoints/{p.id}"
+    rp = ds.restore_points[p.restore_point_id]
+    bf = ds.backup_files[p.backup_file_id]
+    ups = [
+        _server_up(ctx, p.server_id),
+        Link(f"{ctx.base}/restorePoints/{rp.id}", "Up", "RestorePointReference", rp.name),
+        Link(f"{ctx.base}/backupFiles/{bf.id}", "Up", "BackupFileReference", bf.name),
+    ]
+    uid = _uid("AgentRestorePoint", p.id)
+    if not entity:
+        return Resource("AgentRestorePoint", "AgentRestorePointReference", href, p.name, uid,
+                        [*ups, _alternate(href, "AgentRestorePoint", p.name, True)], is_ref=True)
+    links = [
+        *ups,
+        _alternate(href, "AgentRestorePointReference", p.name, False),
+        Link(f"{href}/mounts", "Down", "AgentRestorePointMountList"),
+        Link(f"{href}/mounts", "Create", "AgentRestorePointMount"),
+    ]
+    fields: list[FieldT] = [("CreationTimeUTC", p.creation_time_utc), ("Algorithm", p.algorithm),
+                            ("PointType", p.point_type)]
+    return Resource("AgentRestorePoint", "AgentRestorePoint", f"{href}?format=Entity", p.name, uid, links, fields)
+
+
+def protection_group(ctx: ViewContext, g: ProtectionGroup, entity: bool) -> Resource:
+    href = f"{ctx.base}/agents/protectionGroups/{g.id}"
+    uid = _uid("AgentProtectionGroup", g.id)
+    up = _server_up(ctx, g.server_id)
+    down = Link(f"{href}/discoveredComputers", "Down", "DiscoveredComputerReferenceList")
+    if not entity:
+        return Resource("AgentProtectionGroup", "AgentProtectionGroupReference", href, g.name, uid,
+                        [up, _alternate(href, "AgentProtectionGroup", g.name, True), down], is_ref=True)
+    return Resource("AgentProtectionGroup", "AgentProtectionGroup", f"{href}?format=Entity", g.name, uid,
+                    [up, _alternate(href, "AgentProtectionGroupReference", g.name, False), down],
+                    [("RescanScheduleEnabled", g.rescan_enabled), ("HierarchyObjRef", g.hierarchy_obj_ref)])
+
+
+def discovered_computer(ctx: ViewContext, c: DiscoveredComputer, entity: bool) -> Resource:
+    """The real v12 quirk: the entity's own Href is `/backupTaskSessions/{id}?format=Entity` (not served: no
+    such task session); its Alternate link is right. The protection group link is `Up` (the doc says Down)."""
+    href = f"{ctx.base}/agents/discoveredComputers/{c.id}"
+    group = ctx.dataset.protection_groups[c.group_id]
+    ups = [
+        _server_up(ctx, c.server_id),
+        Link(f"{ctx.base}/agents/protectionGroups/{group.id}", "Up", "AgentProtectionGroupReference", group.name),
+    ]
+    uid = _uid("DiscoveredComputer", c.id)
+    if not entity:
+        return Resource("DiscoveredComputer", "DiscoveredComputerReference", href, c.name, uid,
+                        [*ups, _alternate(href, "DiscoveredComputer", c.name, True)], is_ref=True)
+    fields: list[FieldT] = [
+        ("HostStatus", c.host_status),
+        ("AgentStatus", c.agent_status),
+        ("AgentVersion", c.agent_version),
+        ("OsVersion", c.os_version),
+        ("IpAddress", c.ip_address),
+        ("HierarchyObjRef", c.hierarchy_obj_ref),
+    ]
+    return Resource("DiscoveredComputer", "DiscoveredComputer",
+                    f"{ctx.base}/backupTaskSessions/{c.id}?format=Entity", c.name, uid,
+                    [*ups, _alternate(href, "DiscoveredComputerReference", c.name, False)], fields)
+
+
+# --- MSP views --------------------------------------------------------------------------------------------
+
+def org_config(ctx: ViewContext, o: OrgConfig, entity: bool) -> Resource:
+    """A vCloud Director self-service configuration: QuotaGb in GB, UsedQuotaMb in MB (reference §6.1)."""
+    href = f"{ctx.base}/vCloud/orgConfigs/{o.id}"
+    uid = _uid("VCloudOrganizationConfig", o.id)
+    up = _server_up(ctx, o.server_id)
+    if not entity:
+        return Resource("VCloudOrganizationConfig", "VCloudOrganizationConfigReference", href, o.name, uid,
+                        [up, _alternate(href, "VCloudOrganizationConfig", o.name, True)], is_ref=True)
+    repo = ctx.dataset.repositories[o.repository_id]
+    links = [
+        up,
+        _alternate(href, "VCloudOrganizationConfigReference", o.name, False),
+        Link(href, "Edit", "VCloudOrganizationConfig"),
+        Link(href, "Delete", "VCloudOrganizationConfig"),
+    ]
+    settings = Node((
+        ("JobSchedulerType", o.scheduler_type),
+        ("HighPriorityJob", o.high_priority),
+        ("TemplateJobUid", None if o.template_job_id is None else _uid("Job", o.template_job_id)),
+    ))
+    fields: list[FieldT] = [
+        ("BackupServerUid", _uid("BackupServer", o.server_id)),
+        ("RepositoryUid", _uid("Repository", repo.id)),
+        ("RepositoryFriendlyName", repo.name),
+        ("HostUid", o.host_uid),
+        ("QuotaGb", o.quota_gb),
+        ("UsedQuotaMb", o.used_quota_mb),
+        ("IsDisabled", o.is_disabled),
+        ("JobSettings", settings),
+    ]
+    return Resource("VCloudOrganizationConfig", "VCloudOrganizationConfig", f"{href}?format=Entity", o.name, uid,
+                    links, fields)
+
+
+def cloud_tenant(ctx: ViewContext, t: CloudTenant, entity: bool) -> Resource:
+    """A Cloud Connect tenant (9.5 U4 shape, BY-CT): Password present and empty, quotas in MB, lists wrapped in
+    a plural key in JSON, a never-active tenant's LastActive at SQL Server's minimum datetime (1753)."""
+    href = f"{ctx.base}/cloud/tenants/{t.id}"
+    uid = _uid("CloudTenant", t.id)
+    up = _server_up(ctx, t.server_id)
+    if not entity:
+        return Resource("CloudTenant", "CloudTenantReference", href, t.name, uid,
+                        [up, _alternate(href, "CloudTenant", t.name, True)], is_ref=True)
+    links = [up, _alternate(href, "CloudTenantReference", t.name, False), Link(href, "Edit", "CloudTenant"),
+             Link(href, "Delete", "CloudTenant")]
+    quota = Node((
+        ("DisplayName", t.quota_display_name),
+        ("RepositoryUid", _uid("Repository", t.repository_id)),
+        ("WanAcceleratorUid", None),
+        ("Quota", t.quota_mb),
+        ("UsedQuota", t.used_quota_mb),
+    ))
+    resource = Resource("CloudTenantResource", None, None, fields=[("RepositoryQuota", quota)],
+                        attrs=[("Id", t.resource_id)], has_links=False)
+    # No expiration: left out in XML and the 9.5 dialect (BY-CT), null in v12/v13.
+    lease = Node((("LeaseExpirationDate", t.lease_expiration),), (("Enabled", t.lease_expiration is not None),))
+    fields: list[FieldT] = [
+        ("Description", t.description),
+        ("Enabled", t.enabled),
+        ("Password", ""),
+        ("LeaseOptions", lease),
+        ("Resources", Embedded("CloudTenantResources", (resource,))),
+        ("ComputeResources", Embedded("CloudTenantComputeResources", ())),
+        ("LastResult", t.last_result),
+        ("LastActive", t.last_active),
+        ("BackupCount", t.backup_count),
+        ("ReplicaCount", t.replica_count),
+        ("WorkStationBackupCount", t.workstation_count),
+        ("ServerBackupCount", t.server_count),
+        ("MaxConcurrentTasks", t.max_concurrent_tasks),
+    ]
+    return Resource("CloudTenant", "CloudTenant", f"{href}?format=Entity", t.name, uid, links, fields)
+
+
+# --- service documents ------------------------------------------------------------------------------------
+
+def agents_service(base: str) -> Resource:
+    """`GET /agents` (reference §5.1): Down links to the agent collections; `backupFiles` is typed
+    `RestorePointReferenceList` (sic), as documented."""
+    href = f"{base}/agents"
+    links = [Link(f"{href}/{path}", "Down", type_) for type_, path in (
+        ("AgentBackupJobReferenceList", "jobs"),
+        ("AgentRestorePointReferenceList", "agentRestorePoints"),
+        ("BackupReferenceList", "backups"),
+        ("RestorePointReferenceList", "restorePoints"),
+        ("RestorePointReferenceList", "backupFiles"),
+        ("BackupJobSessionReferenceList", "backupSessions"),
+        ("AgentProtectionGroupReferenceList", "protectionGroups"),
+        ("DiscoveredComputerReferenceList", "discoveredComputers"),
+    )]
+    return Resource("Agents", "AgentsService", href, links=links)
+
+
+def vcloud_service(base: str) -> Resource:
+    """`GET /vCloud`: only the organisation configurations are modelled (no capture of the document)."""
+    href = f"{base}/vCloud"
+    return Resource("VCloud", "VCloudService", href, links=[
+        Link(f"{href}/orgConfigs", "Down", "VCloudOrganizationConfigReferenceList"),
+        Link(f"{href}/orgConfigs?format=Entity", "Down", "VCloudOrganizationConfigList"),
+    ])
+
+
+# Service documents by their (lower-case) path under /api.
+SERVICES = {"agents": agents_service, "vcloud": vcloud_service}
+
+
 # --- the logon session and the entry document ----------------------------------------------------------
 
-# The Down links of a 12.x/13.x LogonSession, in server order, keeping only what the simulator serves:
-# collections it models, and those EM would answer with an empty list here (no replicas, no vApps, no
-# restores, catalog indexing off...). Not advertised: managedServers, hierarchyRoots, security, querySvc,
-# lookupSvc, vCloud, agents, selfService/vSphere, nas (see docs/simulator-contract.md).
+# The Down links of a 12.x/13.x LogonSession, in server order (reference §1.4), keeping only what the simulator
+# serves: collections it models, and those EM would answer with an empty list here (no vApps, catalog indexing
+# off...). Not advertised: managedServers, hierarchyRoots, security, querySvc, lookupSvc, selfService/vSphere,
+# nas (see docs/simulator-contract.md). The sample has no systemSessions or cloud link: they are served, unlinked.
 SESSION_DOWN = (
     ("BackupServerReferenceList", "backupServers"),
     ("JobReferenceList", "jobs"), ("FailoverPlanReferenceList", "failoverPlans"),
@@ -488,7 +961,9 @@ SESSION_DOWN = (
     ("BackupTaskSessionList", "backupTaskSessions?format=Entity"),
     ("ReplicaTaskSessionList", "replicaTaskSessions?format=Entity"),
     ("WanAcceleratorList", "wanAccelerators?format=Entity"),
+    ("VCloudService", "vCloud"),
     ("BackupFileList", "backupFiles?format=Entity"),
+    ("AgentsService", "agents"),
     ("ExternalRepositoryList", "externalRepositories?format=Entity"),
 )
 

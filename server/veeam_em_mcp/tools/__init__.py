@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from . import diagnostics, estate, links, restore_points
+from . import diagnostics, estate, inventory, links, restore_points
 from ._registration import ToolSpec
 
-ALL_TOOLS: tuple[ToolSpec, ...] = (*restore_points.TOOLS, *estate.TOOLS, *links.TOOLS, *diagnostics.TOOLS)
+ALL_TOOLS: tuple[ToolSpec, ...] = (
+    *restore_points.TOOLS, *estate.TOOLS, *inventory.TOOLS, *links.TOOLS, *diagnostics.TOOLS
+)

@@ -44,28 +44,33 @@ Text = Annotated[str | None, Field(min_length=1, max_length=512)]
 Service = Callable[[EmContext, datetime, Any, str | None], Awaitable[BaseModel]]
 
 FIND_JOB_SESSIONS = """\
-Job runs (job sessions), newest first: "did last night's backups succeed?". With newest_per_job (default) one \
-row per job, its newest run in the window: an automatic retry is a run of its own, so a failed run followed \
-by a successful retry counts as succeeded (failed_runs_before says so). A run still going on is "running", \
-never failed or succeeded. The window defaults to the last 24 hours; times are ISO 8601, UTC without an \
-offset. result filters the rows' outcome. Pass a row's id to get_job_session for its VMs and the reasons."""
+Job runs, newest first: "did last night's backups succeed?", "how long did each job take?", "first-attempt \
+success per job this week". A run is a job's start plus its automatic retries (a backup copy job: its \
+workers): start, end and duration cover them all, first_attempt and outcome say how it began and ended. With \
+newest_per_job (default) one row per job: its newest run, and stats of its runs in the window (first-attempt \
+successes, successes after retry, warnings, failures, running, min/median/max duration, newest vs median). A \
+run still going on is "running". covered says which kinds of jobs were read (backup, copy, agent, file share, \
+replication). Window: the last 24 hours by default; times ISO 8601, UTC without an offset. Pass a row's id \
+to get_job_session for its VMs and reasons."""
 
 GET_JOB_SESSION = """\
-One job run and every VM in it (failures first): each VM's outcome, EM's whole reason text for failures and \
+One job session and every VM in it (failures first): each VM's outcome, EM's reason text for failures and \
 warnings, times, size, and the restore point it made. session_id: a job session GUID or UID from \
 find_job_sessions, or its href."""
 
 FIND_TASK_SESSIONS = """\
-What happened to VMs in job runs: "which VMs failed last night and why?". With newest_per_vm (default) one \
-row per VM, its newest task in the window, with its attempts, failed attempts and the reason of an earlier \
-failure when a retry fixed it; result filters the newest outcome. Without it, every task. Window, times and \
-running as in find_job_sessions. Names are compared whole, ignoring case."""
+What happened to VMs in job runs: "which VMs failed last night and why?", "which VMs failed in two separate \
+runs this week?". With newest_per_vm (default) one row per VM (by its id): its newest task, its attempts, the \
+runs that processed it and in how many it still failed after retries (failed_runs), and the reason of an \
+earlier failure a retry fixed; without it, every task, each naming its run and attempt. result takes one \
+outcome or several. Window and running as in find_job_sessions."""
 
 LIST_JOBS = """\
 Every job: type, platform, backup server, whether its schedule is enabled, the schedule in words, next run \
 (UTC), how its newest run of the last 7 days ended, and its members (VMs, or containers such as folders and \
-tags). With vm_name, only the jobs that protect that VM, by name or through a container (seen in its runs): \
-"which job protects print01 and when does it run next?"."""
+tags). With vm_name (a name or vm_id), only the jobs that protect that VM, by name or through a container \
+(seen in its runs): "which job protects print01 and when does it run next?". EM cannot list VMs that are in \
+no job."""
 
 LIST_REPOSITORIES = """\
 Every backup repository: kind, capacity, free space, used bytes and percent, backup size (EM's report), and \
@@ -73,11 +78,11 @@ totals. EM reports -1 for what it does not know (object storage): such sizes are
 out of the totals, like scale-out repositories, whose extents are counted."""
 
 PROTECTION_REPORT = """\
-One compact row per VM EM knows to be protected (job members, task sessions, restore points): its jobs, \
-whether they are enabled, its newest restore point and age, RPO met or missed or never backed up, its newest \
-task's outcome and reason; and a summary. Answers "which VMs miss their 24 h RPO?" (only_problems=true \
-lists just the VMs that miss it, failed or are in disabled jobs). Reads the window in a few queries, not \
-one per VM."""
+One compact row per VM EM knows to be protected (job members, task sessions, restore points; by VM id, as \
+names repeat across vCenters): its jobs, whether they are enabled, its newest restore point and age, RPO met \
+or missed or never backed up, its newest task's outcome and reason; and a summary. Answers "which VMs miss \
+their 24 h RPO?" (only_problems=true lists just the VMs that miss it, failed or are in disabled jobs). Reads \
+the window in a few queries, not one per VM. VMs in no job are invisible to EM."""
 
 
 def _now() -> datetime:

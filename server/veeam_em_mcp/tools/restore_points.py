@@ -30,7 +30,7 @@ gives the file's path and size). 'actions' names what EM could do with it; this 
 and never does any of them."""
 
 FIND_VM_RESTORE_POINTS = """\
-List VM restore points by what people know: the VM's name, a time window, the algorithm, the point \
+List VM restore points by what people know: the VM's name (or vm_id), a time window, the algorithm, the point \
 type, the platform or the backup server ("which backups of sql01 ran since Friday?"). For "is this VM \
 protected, within its RPO, what is its newest point" call vm_recovery_summary instead. Times are ISO \
 8601 (2026-11-20, 2026-11-20T06:00:00Z, ...+02:00; UTC without an offset); created_after is inclusive, \
@@ -44,8 +44,9 @@ Answer "how recoverable is this VM right now?" in one call: its newest restore p
 algorithm), its oldest, how many Enterprise Manager holds, the chain the newest point needs (its full \
 and increments, their files and total size), the backup server, and whether the recovery point \
 objective (rpo_hours, default 24) is met against the current UTC time. vm_name is the whole name \
-(case-insensitive). Use find_vm_restore_points to list the points; follow_link goes deeper from any \
-href given here. For every VM at once, use protection_report."""
+(case-insensitive) or the VM's vm_id (when several VMs share a name, the error names their ids). Use \
+find_vm_restore_points to list the points; follow_link goes deeper from any href given here. For every \
+VM at once, use protection_report."""
 
 
 async def get_vm_restore_point(
@@ -65,7 +66,7 @@ async def get_vm_restore_point(
 async def find_vm_restore_points(
     ctx: Context,
     vm_name: Annotated[
-        str | None, Field(description="Exact VM name (case-insensitive)", min_length=1, max_length=512)
+        str | None, Field(description="Exact VM name (case-insensitive), or its vm_id", min_length=1, max_length=512)
     ] = None,
     created_after: Annotated[
         str | None,
@@ -121,7 +122,9 @@ async def find_vm_restore_points(
 
 
 async def vm_recovery_summary(
-    vm_name: Annotated[str, Field(description="Exact VM name (case-insensitive)", min_length=1, max_length=512)],
+    vm_name: Annotated[
+        str, Field(description="Exact VM name (case-insensitive), or its vm_id", min_length=1, max_length=512)
+    ],
     ctx: Context,
     rpo_hours: Annotated[
         float,

@@ -1,0 +1,145 @@
+"""Runs: a job's start and its automatic retries, the unit an administrator thinks in.
+
+EM writes every attempt as a session of its own: the scheduled start (``IsRetry`` false), then each
+automatic retry of the VMs that failed (``IsRetry`` true), and for a backup copy job a parent session
+with one worker session per source (``ImmediateBackupCopyWorker``, named ``<copy job>\\<source>``).
+``runs_of`` folds them back: a run is a job's first session and the retries that follow it (and, for a
+copy job, the workers inside its parent's time span). A run started, ended, took as long and ended as
+its attempts say: start of the first, end of the last, outcome of the last (the first attempt's outcome
+is kept too: "succeeded only after a retry"). Jobs are told apart by their UID, never by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..models.base import parse_timestamp
+from ..models.estate import Outcome
+from ..models.resources import BackupJobSession
+from .estate import duration, guid_of, outcome_of, uid_guid
+
+# Sessions that are not runs of their own: a copy job's per-source workers (folded into the copy run) and
+# an agent job's per-computer management sessions (its tasks, not its runs).
+WORKER = "immediatebackupcopyworker"
+_NOT_RUNS = frozenset({"agentmanagement"})
+
+
+@dataclass
+class Run:
+    """One run: its sessions oldest first (``attempts``), and a copy job's workers."""
+
+    key: str  # the job's id (or, without one, its backup server and name)
+    attempts: list[BackupJobSession]
+    workers: list[BackupJobSession] = field(default_factory=list)
+
+    @property
+    def first(self) -> BackupJobSession:
+        return self.attempts[0]
+
+    @property
+    def last(self) -> BackupJobSession:
+        return self.attempts[-1]
+
+    @property
+    def outcome(self) -> Outcome:
+        return outcome_of(self.last.state, self.last.result)
+
+    @property
+    def first_outcome(self) -> Outcome:
+        return outcome_of(self.first.state, self.first.result)
+
+    @property
+    def start(self) -> str | None:
+        return self.first.creation_time
+
+    @property
+    def end(self) -> str | None:
+        """The end of the last attempt; none while it (or a worker) still runs."""
+        if self.outcome == "running" or any(outcome_of(w.state, w.result) == "running" for w in self.workers):
+            return None
+        ends = [s.end_time for s in (*self.attempts, *self.workers) if s.end_time]
+        return max(ends, key=parse_timestamp) if ends else None
+
+    @property
+    def seconds(self) -> int | None:
+        return duration(self.start, self.end)
+
+
+def job_key(session: BackupJobSession) -> str:
+    """A session's job: its UID, else its job link, else (backup server, name)."""
+    job_id = uid_guid(session.job_uid) or guid_of(session.job)
+    if job_id and (session.job_type or "").lower() != WORKER:
+        return job_id
+    server = session.backup_server.name if session.backup_server else "?"
+    name = (session.job_name or "").casefold()
+    if (session.job_type or "").lower() == WORKER:
+        return f"worker:{job_id or server}:{name}"
+    return f"name:{server}:{name}"
+
+
+def runs_of(sessions: Sequence[BackupJobSession]) -> list[Run]:
+    """The runs the sessions make up, newest first (sessions in any order)."""
+    ordered = sorted(
+        (s for s in sessions if s.creation_time and (s.job_type or "").lower() not in _NOT_RUNS),
+        key=lambda s: parse_timestamp(s.creation_time or ""),
+    )
+    runs: list[Run] = []
+    open_run: dict[str, Run] = {}
+    workers: list[BackupJobSession] = []
+    for session in ordered:
+        if (session.job_type or "").lower() == WORKER:
+            workers.append(session)
+            continue
+        key = job_key(session)
+        current = open_run.get(key)
+        if session.is_retry and current is not None:
+            current.attempts.append(session)
+            continue
+        run = Run(key, [session])
+        runs.append(run)
+        open_run[key] = run
+    for worker in workers:
+        parent = _copy_run_of(worker, runs)
+        if parent is not None:
+            parent.workers.append(worker)
+        else:  # a worker whose copy run is outside the window: a run of its own
+            runs.append(Run(job_key(worker), [worker]))
+    runs.sort(key=lambda run: parse_timestamp(run.start or ""), reverse=True)
+    return runs
+
+
+def _copy_run_of(worker: BackupJobSession, runs: Sequence[Run]) -> Run | None:
+    """The copy job's run a worker belongs to: the copy job's name before the backslash, the same backup
+    server, and the worker starting inside the parent session's time span."""
+    copy_name = (worker.job_name or "").split("\\", 1)[0].casefold()
+    server = worker.backup_server.name if worker.backup_server else None
+    started = parse_timestamp(worker.creation_time or "")
+    best: Run | None = None
+    for run in runs:
+        parent = run.first
+        if (parent.job_name or "").casefold() != copy_name:
+            continue
+        if server and parent.backup_server and parent.backup_server.name != server:
+            continue
+        begin = parse_timestamp(parent.creation_time or "")
+        end = parse_timestamp(parent.end_time) if parent.end_time else None
+        if begin <= started and (end is None or started <= end) and (best is None or begin > parse_timestamp(
+            best.first.creation_time or ""
+        )):
+            best = run
+    return best
+
+
+def attempts_index(runs: Sequence[Run]) -> dict[str, tuple[str, int]]:
+    """Each session's run (the GUID of the run's first session) and its attempt number (1 = the first)."""
+    index: dict[str, tuple[str, int]] = {}
+    for run in runs:
+        head = run.first.id or ""
+        for number, session in enumerate(run.attempts, start=1):
+            if session.id:
+                index[session.id] = (head, number)
+        for worker in run.workers:
+            if worker.id:
+                index[worker.id] = (head, 1)
+    return index

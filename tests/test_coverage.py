@@ -1,0 +1,146 @@
+"""Issue 17's questions, each in one call, over stdio with the console script, in XML, v12 JSON and v13 JSON.
+
+Runs (a job's start and its retries) and their statistics, VMs that failed in separate runs, copies,
+restores, EM's freshness, and every kind of job (replication and Veeam Agent too). What the answers must say
+comes from the simulator's own data (its facts), never from copies of the answers; each question's calls and
+characters are printed (the closing note quotes them).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jsonschema
+import pytest
+from mcp import Client, StdioServerParameters
+
+from veeam_em_mcp.simulator.coverage import REPLICA_JOB, WINDOWS_AGENT_JOB
+from veeam_em_mcp.simulator.dataset import LAST_TWO_FAILED_VM
+from veeam_em_mcp.simulator.runner import RunningSimulator
+
+from .conftest import PASSWORD, USERNAME
+from .test_estate import DIALECTS, ESTATE, text_of
+from .test_stdio_e2e import console_script
+
+pytestmark = pytest.mark.anyio
+FACTS = ESTATE.facts
+
+
+def week_ago() -> str:
+    return (datetime.now(UTC) - timedelta(days=7)).replace(microsecond=0).isoformat()
+
+
+@pytest.mark.parametrize("dialect", ["xml", "json-12-null", "json-13-min-shuffled"])
+async def test_issue_17_questions_over_stdio(dialect: str) -> None:
+    em_format, config = DIALECTS[dialect]
+    with RunningSimulator(config, ESTATE) as running:
+        env = {
+            **os.environ,
+            "VEEAM_EM_URL": running.base_url,
+            "VEEAM_EM_USERNAME": USERNAME,
+            "VEEAM_EM_PASSWORD": PASSWORD,
+            "VEEAM_EM_FORMAT": em_format,
+        }
+        params = StdioServerParameters(command=console_script(), args=[], env=env)
+        async with Client(params, read_timeout_seconds=60) as client:
+            schemas = {tool.name: tool.output_schema for tool in (await client.list_tools()).tools}
+            costs: dict[str, tuple[int, int]] = {}
+
+            async def ask(question: str, tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+                result = await client.call_tool(tool, arguments or {})
+                assert not result.is_error, text_of(result)
+                calls, chars = costs.get(question, (0, 0))
+                costs[question] = (calls + 1, chars + len(text_of(result)))
+                jsonschema.validate(result.structured_content, schemas[tool])
+                return dict(result.structured_content or {})
+
+            last_night = await ask("how long did each job's newest run take with its retries, the longest",
+                                   "find_job_sessions")
+            week = await ask("first-attempt success per job this week", "find_job_sessions",
+                             {"created_after": week_ago()})
+            twice = await ask("which VMs failed in two separate runs this week, and the newest reason",
+                              "find_task_sessions", {"created_after": week_ago(), "min_failed_runs": 2})
+            sql01 = await ask("is sql01 copied offsite, where, how old is the copy", "vm_recovery_summary",
+                              {"vm_name": "sql01"})
+            copied_vm = next(iter(FACTS.newest_copy_by_vm))
+            copied = await ask("is a copied VM copied offsite, where, how old", "vm_recovery_summary",
+                               {"vm_name": copied_vm})
+            restores = await ask("what was restored this week", "find_restore_sessions")
+            fresh = await ask("how fresh is EM's data", "list_backup_servers")
+    print(f"\n{dialect}: " + "; ".join(f"{q}: {c} call(s), {n:,} chars" for q, (c, n) in costs.items()))
+    assert all(calls == 1 for calls, _ in costs.values()), costs
+
+    # Runs: the whole run, retries included; the longest named.
+    rows = last_night["sessions"]
+    finished = [row for row in rows if row.get("duration_seconds") is not None]
+    longest = max(finished, key=lambda row: row["duration_seconds"])
+    assert f"Longest newest run: {longest['job_name']}" in last_night["summary"]
+    retried = [row for row in rows if row.get("attempts", 1) > 1]
+    assert retried and all(row["sessions"] and row["first_attempt"] for row in retried)
+
+    # Every kind of job EM reports: replication and Veeam Agent jobs too, and the answer says what it covered.
+    assert {REPLICA_JOB, WINDOWS_AGENT_JOB} <= {row["job_name"] for row in rows}
+    assert any("replication" in kind for kind in last_night["covered"])
+
+    # First-attempt success per job over a week, in one affordable answer.
+    assert costs["first-attempt success per job this week"][1] < 8_000
+    assert all("stats" in row and row["stats"]["runs"] >= 1 for row in week["sessions"])
+    assert all(
+        row["stats"]["first_attempt_succeeded"] + row["stats"]["succeeded_after_retry"] + row["stats"]["warning"]
+        + row["stats"]["failed"] + row["stats"]["running"] <= row["stats"]["runs"]
+        for row in week["sessions"]
+    )
+
+    # VMs that failed in two separate runs, after their retries, with the newest reason.
+    names = {row["vm_name"] for row in twice["tasks"]}
+    assert LAST_TWO_FAILED_VM in names
+    assert all(row["failed_runs"] >= 2 and (row.get("reason") or row.get("earlier_reason")) for row in twice["tasks"])
+
+    # Copies: sql01 is not copied (said so), a VM of the copied job is, where and how old.
+    assert sql01["copies"]["count"] == 0 and "None of" in sql01["copies"]["note"]
+    assert copied["copies"]["count"] >= 1 and copied["copies"]["repositories"] == ["Amazon S3 Copy"]
+    assert copied["copies"]["newest"]["age_hours"] >= 0
+
+    # Restores: what, when, from which point, whether it worked; what EM does not record, said.
+    outcomes = {row["outcome"] for row in restores["restores"]}
+    assert {"running", "failed", "succeeded"} <= outcomes
+    assert "who started a restore" in restores["note"]
+    assert any(row.get("restore_point") for row in restores["restores"])
+
+    # Freshness: vbr02's data is hours old, vbr01's is current.
+    servers = {row["name"]: row for row in fresh["backup_servers"]}
+    assert servers["vbr01.tech.local"]["freshness"] == "current"
+    assert servers["vbr02.tech.local"]["freshness"] in ("stale", "failing")
+    assert servers["vbr02.tech.local"]["collection_age_minutes"] > 60
+    assert all(row.get("version") for row in fresh["backup_servers"]), "versions inline"
+
+
+async def test_a_pending_task_has_no_start() -> None:
+    from .test_estate import call, connect  # the in-process client over the same estate
+
+    running = ESTATE.job_sessions[FACTS.running_session_id]
+    pending = [ESTATE.task_sessions[t] for t in running.task_ids if ESTATE.task_sessions[t].state == "Pending"]
+    assert pending
+    async with connect() as client:
+        answer = await call(client, "find_task_sessions", {"newest_per_vm": False, "job_name": running.job_name,
+                                                            "created_after": "2020-01-01", "page_size": 200})
+    rows = {row["job_session"] + row["vm_name"]: row for row in answer["tasks"]}
+    for task in pending:
+        row = rows[task.job_session_id + task.vm_name]
+        assert row["state"] == "Pending" and "start" not in row
+
+
+async def test_jobs_that_run_within_hours_without_members() -> None:
+    from .test_estate import call, connect
+
+    async with connect() as client:
+        soon = await call(client, "list_jobs", {"runs_within_hours": 12, "members": False})
+    now = datetime.now(UTC)
+    assert soon["jobs"], "some job runs within 12 hours"
+    for row in soon["jobs"]:
+        assert "members" not in row
+        assert now <= datetime.fromisoformat(row["next_run"]) <= now + timedelta(hours=12, minutes=1)
+    times = [row["next_run"] for row in soon["jobs"]]
+    assert times == sorted(times), "soonest first"
