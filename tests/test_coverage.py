@@ -69,6 +69,12 @@ async def test_issue_17_questions_over_stdio(dialect: str) -> None:
                                {"vm_name": copied_vm})
             restores = await ask("what was restored this week", "find_restore_sessions")
             fresh = await ask("how fresh is EM's data", "list_backup_servers")
+            folder_job = await ask("which VMs does Infrastructure Backup's folder cover", "list_jobs",
+                                   {"job_name": "Infrastructure Backup"})
+            agents = await ask("are the Windows agent computers within the RPO", "protection_report",
+                               {"job_name": "Windows Agent Backup"})
+            files = await ask("SQL Backup's backup files and their total size", "list_jobs",
+                              {"job_name": "sql backup", "backup_files": True, "members": False})
     print(f"\n{dialect}: " + "; ".join(f"{q}: {c} call(s), {n:,} chars" for q, (c, n) in costs.items()))
     assert all(calls == 1 for calls, _ in costs.values()), costs
 
@@ -100,6 +106,46 @@ async def test_issue_17_questions_over_stdio(dialect: str) -> None:
 
     # Copies: sql01 is not copied (said so), a VM of the copied job is, where and how old.
     assert sql01["copies"]["count"] == 0 and "None of" in sql01["copies"]["note"]
+    # A job's backup files and their total, in one call: the simulator's own files of the job's backups.
+    (job_row,) = files["jobs"]
+    own = [f for b in ESTATE.backups.values() if b.job_id == job_row["id"] for f in b.backup_file_ids]
+    sizes = [ESTATE.backup_files[f].backup_size for f in own]
+    assert job_row["name"] == "SQL Backup" and job_row["backup_files"]["count"] == len(own) > 1
+    assert job_row["backup_files"]["total_backup_size"] == sum(sizes)
+    listed = job_row["backup_files"]["files"]
+    assert [f["creation_time"] for f in listed] == sorted((f["creation_time"] for f in listed), reverse=True)
+
+    # Computers Veeam Agent protects are rows too: the job's protection group's computers, each with its newest
+    # agent point (the simulator's own), told apart from VMs.
+    windows = next(j for j in ESTATE.agent_jobs.values() if j.name == "Windows Agent Backup")
+    groups = {i.group_id for i in ESTATE.agent_includes.values() if i.job_id == windows.id}
+    expected = {c.name for c in ESTATE.discovered_computers.values() if c.group_id in groups}
+    assert {row["vm_name"] for row in agents["rows"]} == expected and agents["summary"]["computers"] == len(expected)
+    for row in agents["rows"]:
+        newest = max((p for p in ESTATE.agent_restore_points.values() if p.computer_name == row["vm_name"]),
+                     key=lambda p: p.creation_ticks)
+        assert row["restore_point"] == newest.id and row["jobs"] == ["Windows Agent Backup"]
+        computer = next(c for c in ESTATE.discovered_computers.values() if c.name == row["vm_name"])
+        assert row["agent"] == "AgentForWindows" and row["vm_id"] == computer.hierarchy_obj_ref
+        assert "platform" not in row
+    assert "computers (Veeam Agent)" in agents["summary_line"]
+    # Backup servers' versions come with every estate answer, from EM's own (no call of their own).
+    versions = {server.name: server.version for server in ESTATE.backup_servers.values()}
+    assert agents["server_versions"] == versions
+    assert sql01["backup_server_version"] == versions[sql01["backup_server"]["name"]]
+
+    # A folder member with the VMs EM saw it cover (in the job's newest run), none of them a direct member.
+    (folder_row,) = folder_job["jobs"]
+    in_folder = {vm for o in ESTATE.objects_in_job.values() if o.job_id == folder_row["id"]
+                 and ":Folder:" in (o.hierarchy_obj_ref or "") for vm in o.vm_names}
+    direct = {m["name"] for m in folder_row["members"] if m["type"] == "Vm"}
+    assert folder_row["container_vms"] and set(folder_row["container_vms"]) <= in_folder - direct
+
+    # Which backup (named after its job) and repository hold sql01's newest point: the simulator's own data.
+    newest_point = next(p for p in ESTATE.vm_restore_points.values() if p.id == sql01["newest"]["id"])
+    backup = ESTATE.backups[newest_point.backup_id]
+    assert sql01["backup"]["name"] == backup.name == ESTATE.jobs[newest_point.job_id].name
+    assert sql01["repository"]["name"] == ESTATE.repositories[backup.repository_id].name
     assert copied["copies"]["count"] >= 1 and copied["copies"]["repositories"] == ["Amazon S3 Copy"]
     assert copied["copies"]["newest"]["age_hours"] >= 0
 

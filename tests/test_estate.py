@@ -165,8 +165,12 @@ async def test_last_nights_jobs_one_row_per_job_in_one_request(dialect: str) -> 
     before = len(em_log(dialect))
     async with connect(dialect) as client:
         answer = await call(client, "find_job_sessions")
-    queries = [path for _, path in em_log(dialect)[before:] if path.startswith("/api/query")]
-    assert len(queries) == answer["em_requests"] == 2, queries  # backup and replica job sessions
+    sent = [path for method, path in em_log(dialect)[before:] if method == "GET"]
+    queries = [path for path in sent if path.startswith("/api/query?type=BackupJobSession")
+               or path.startswith("/api/query?type=ReplicaJobSession")]
+    assert len(queries) == 2, queries  # backup and replica job sessions: one request each
+    assert answer["em_requests"] == len(sent), "every request counted: the window's and EM's freshness"
+    assert answer["collected"], "how current EM's data is"
 
     cutoff = since(24)
     sessions = [*ESTATE.job_sessions.values(), *getattr(ESTATE, "replica_sessions", {}).values()]
@@ -235,7 +239,10 @@ async def test_which_vms_failed_and_why(dialect: str) -> None:
     assert "quiescing" in exch["reason"]
     assert exch["failed_attempts"] == exch["attempts"] >= 1
     assert all(row["outcome"] == "failed" for row in rows)
-    assert answer["em_requests"] == 2  # the tasks, and the runs they belong to
+    assert answer["em_requests"] >= 4  # backup and replica tasks, the runs they belong to, EM's freshness
+    replica_failed = getattr(ESTATE, "replica_task_sessions", {}).get(getattr(FACTS, "replica_failed_task_id", ""))
+    if replica_failed is not None:  # replication's failures are VMs that failed too
+        assert by_vm[replica_failed.vm_name]["reason"] == replica_failed.reason
     assert exch["run"] and exch["attempt"] == 3 and exch["failed_runs"] >= 1
 
 
@@ -262,9 +269,10 @@ async def test_every_task_row_arrives_through_the_cursor() -> None:
         rows = await every_row(client, "find_task_sessions", arguments, "tasks")
     assert first["truncated"] is True and first["returned"] == 7
     assert len(rows) == first["total"]
-    keys = [(row["vm_id"], row["job_session"]) for row in rows]
+    keys = [(row.get("vm_id") or row["vm_name"], row["job_session"]) for row in rows]  # replica tasks have no VmUid
     assert len(set(keys)) == len(keys), "no row twice"
-    expected = sum(datetime_of(t.creation_ticks) >= after for t in ESTATE.task_sessions.values())
+    every_task = [*ESTATE.task_sessions.values(), *getattr(ESTATE, "replica_task_sessions", {}).values()]
+    expected = sum(datetime_of(t.creation_ticks) >= after for t in every_task)
     assert len(rows) == expected, "every task of the window"
     started = [row["start"] for row in rows if "start" in row]  # a pending task has not started: no start
     assert started == sorted(started, reverse=True)
@@ -304,7 +312,8 @@ async def test_which_job_protects_a_vm(dialect: str) -> None:
     assert [job["name"] for job in crm01["jobs"]] == [SQL_JOB], "a member by name, although never run"
 
     jobs = {job["name"]: job for job in everything["jobs"]}
-    assert set(jobs) == {job.name for job in ESTATE.jobs.values()}
+    agent_jobs = getattr(ESTATE, "agent_jobs", {})  # Veeam Agent jobs, which EM lists apart
+    assert set(jobs) == {job.name for job in (*ESTATE.jobs.values(), *agent_jobs.values())}
     assert jobs[DISABLED_JOB]["schedule_enabled"] is False and "next_run" not in jobs[DISABLED_JOB]
     next_run = datetime.fromisoformat(jobs[SQL_JOB]["next_run"])
     assert datetime.now(UTC) < next_run <= datetime.now(UTC) + timedelta(days=1)
@@ -342,7 +351,14 @@ async def test_protection_report_answers_the_estate_in_one_call(dialect: str) ->
     rows = {row["vm_name"]: row for row in report["rows"]}
     assert len(rows) == len(report["rows"]) == report["total"] == report["summary"]["vms"]
     assert set(ESTATE.vm_names()) | {NEVER_BACKED_UP_VM} <= set(rows)
-    assert report["em_requests"] <= 10
+    assert report["em_requests"] <= 19  # 4 windows, 3 for copies, 3 for agents, VMs without a point, freshness
+    copied = [row for row in rows.values() if row.get("newest_copy")]
+    assert copied and {row["vm_name"] for row in copied} <= set(getattr(FACTS, "newest_copy_by_vm", {}))
+    assert report["summary"]["copied"] == len(copied)
+    # Replication is said, never counted as a backup: a replicated VM's row names its backup jobs only.
+    replica_job = next(job for job in ESTATE.jobs.values() if job.job_type == "Replica")
+    assert f"Replication ({replica_job.name})" in report["note"]
+    assert all(replica_job.name not in rows[vm].get("jobs", []) for vm in replica_job.vm_names if vm in rows)
 
     assert rows[NEVER_BACKED_UP_VM]["status"] == "never backed up" and "newest_point" not in rows[NEVER_BACKED_UP_VM]
     exch = rows[LAST_TWO_FAILED_VM]

@@ -93,6 +93,10 @@ class ListJobsArgs(Arguments):
         None, ge=0, le=8760, description="Only jobs whose next run is within this many hours from now"
     )
     members: bool = Field(True, description="List each job's members (default true); false for a short list")
+    job_name: Text | None = Field(None, description=JOB)
+    backup_files: bool = Field(
+        False, description="Each job's backup files, their sizes and totals (2+ EM requests per job; up to 10 jobs)"
+    )
     page_size: PageSize = DEFAULT_PAGE_SIZE
 
 

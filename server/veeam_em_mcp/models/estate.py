@@ -45,6 +45,13 @@ class Page(Model):
     em_requests: int = Field(
         description="EM requests this call made (0 for a later page: it comes from the answer kept at the first)"
     )
+    collected: UtcTimestamp | None = Field(
+        None, description="The oldest of EM's last good collections from its backup servers (UTC): how current "
+        "the data behind this answer is; absent when EM does not say"
+    )
+    server_versions: dict[str, str] | None = Field(
+        None, description="Each backup server's VBR version, by name (read with EM's freshness, kept a few minutes)"
+    )
     note: str | None = Field(None, description="What was left out, cut or may be off, or why nothing matched")
     shared: dict[str, Any] | None = Field(None, description=SHARED)
 
@@ -205,13 +212,35 @@ class Member(Model):
 
 
 class LastRun(Model):
-    """A job's newest run in the last days."""
+    """A job's newest run in the last days: its start and its automatic retries."""
 
     outcome: Outcome = Field(description=OUTCOME)
     start: UtcTimestamp | None = Field(None, description="When it started (UTC)")
     end: UtcTimestamp | None = Field(None, description="When it ended (UTC); absent while running")
-    is_retry: bool | None = Field(None, description="True for an automatic retry of an earlier failed run")
-    session: str | None = Field(None, description="Job session GUID (get_job_session)")
+    is_retry: bool | None = Field(None, description="True when its newest session is an automatic retry")
+    session: str | None = Field(None, description="GUID of its newest session (get_job_session)")
+
+
+class FileRow(Model):
+    """One backup file of a job."""
+
+    name: str | None = Field(None, description="File name, as EM names it")
+    file_type: str | None = Field(None, description="vbk (full), vib (increment) or vrb (reverse increment)")
+    backup_size: int | None = Field(None, description="Bytes on disk; absent when EM did not report it")
+    creation_time: UtcTimestamp | None = Field(None, description="When the file was written (UTC)")
+
+
+class JobFiles(Model):
+    """A job's backup files (in every backup EM keeps for it) and what they add up to."""
+
+    count: int = Field(description="Backup files EM lists for the job")
+    total_backup_size: int | None = Field(
+        None, description="Bytes on disk over all of them; absent when EM did not report a size for each"
+    )
+    total_data_size: int | None = Field(None, description="Bytes of source data over all of them, when known")
+    repositories: list[str] | None = Field(None, description=free_text("Where the files are (repository names)"))
+    files: list[FileRow] | None = Field(None, description="The files, newest first (up to 50)")
+    note: str | None = Field(None, description="What was left out, or could not be read")
 
 
 class JobRow(Model):
@@ -227,8 +256,22 @@ class JobRow(Model):
     next_run: UtcTimestamp | None = Field(None, description="When it runs next (UTC); absent when not scheduled")
     last_run: LastRun | None = Field(None, description="Its newest run in the last days; absent when there was none")
     members: list[Member] | None = Field(None, description="What it backs up, when EM lists it")
+    copies_from: list[str] | None = Field(
+        None, description=free_text("A backup copy job: the jobs whose backups it copies (names)")
+    )
+    target_repository: str | None = Field(
+        None, description=free_text("A backup copy job: the repository its copies go to")
+    )
     protects_vm: str | None = Field(
         None, description="With vm_name: how the job protects that VM (by name, or through a container, seen in runs)"
+    )
+    backup_files: JobFiles | None = Field(None, description="With backup_files: the job's backup files and totals")
+    container_vms: list[str] | None = Field(
+        None,
+        description=free_text(
+            "A job with containers (folder, tag, host…): the VMs its newest run processed that no member names, "
+            "i.e. what its containers covered then (listed for up to 10 jobs)"
+        ),
     )
 
 
@@ -292,10 +335,14 @@ class ProtectionRow(Model):
 
     vm_name: str = Field(description=free_text("The VM's name"))
     vm_id: str | None = Field(
-        None, description="EM's reference of the VM (HierarchyObjRef): VM names repeat across vCenters, this not"
+        None, description="EM's reference of the VM (HierarchyObjRef; a computer's, for agent rows): VM names "
+        "repeat across vCenters, this not"
     )
     backup_server: str | None = Field(None, description="Name of the backup server that protects it")
     platform: str | None = Field(None, description="VMware, HyperV or vCloud (from vm_id)")
+    agent: str | None = Field(
+        None, description="A computer Veeam Agent protects (AgentForWindows, AgentForLinux): vm_name is its name"
+    )
     status: Status = Field(description="met, missed (newest point older than rpo_hours), or never backed up")
     jobs: list[str] | None = Field(None, description=free_text("The names of the job(s) that back it up"))
     job_enabled: bool | None = Field(None, description="False when none of its jobs runs on a schedule")
@@ -305,7 +352,13 @@ class ProtectionRow(Model):
     last_task: UtcTimestamp | None = Field(None, description="When that task started")
     last_reason: str | None = Field(None, description=free_text("EM's reason, when that task failed or warned"))
     last_reason_chars: int | None = Field(None, description=CUT)
-    restore_point: str | None = Field(None, description="GUID of the newest point (get_vm_restore_point)")
+    restore_point: str | None = Field(
+        None, description="GUID of the newest point (a VM's: get_vm_restore_point; a computer's: its agent point)"
+    )
+    newest_copy: UtcTimestamp | None = Field(
+        None, description="Its newest copy made by a backup copy job, in the window (UTC); absent: no copy in it"
+    )
+    copy_age_hours: float | None = Field(None, description="Hours between newest_copy and as_of")
 
 
 class ProtectionSummary(Model):
@@ -317,6 +370,8 @@ class ProtectionSummary(Model):
     never_backed_up: int = Field(description="VMs with no restore point at all")
     failed_last_run: int = Field(description="VMs whose newest task failed")
     running: int = Field(0, description="VMs whose newest task is still running")
+    copied: int = Field(0, description="VMs with a copy made by a backup copy job in the window (3-2-1)")
+    computers: int = Field(0, description="Of the rows, computers protected by Veeam Agent jobs")
 
 
 class ProtectionReport(Page):

@@ -156,7 +156,16 @@ class Job(Entity):
     )
     retry_times: int | None = Field(None, description="Automatic retries of failed VMs per run")
     includes: list[JobInclude] | None = Field(None, description="Its members, when EM embeds them in the job")
+    source_jobs: list[str] | None = Field(
+        None, description="A backup copy job: the UIDs of the jobs whose backups it copies (its linked jobs)"
+    )
     backup_server: Ref | None = Field(None, description="The backup server that runs it")
+
+
+class AgentBackupJob(Job):
+    """A Veeam Agent backup job (EM lists them under /agents/jobs, not with the other jobs)."""
+
+    kind: Literal["AgentBackupJob"] = Field("AgentBackupJob", description=KIND)  # type: ignore[assignment]
 
 
 class BackupJobSession(Entity):
@@ -248,6 +257,53 @@ class VCloudOrganizationConfig(Entity):
     used_quota_mb: int | None = Field(None, description="Quota used, in MB (EM's unit for it)")
     is_disabled: bool | None = None
     backup_server: Ref | None = None
+
+
+class ReplicaTaskSession(BackupTaskSession):
+    """One VM in one replication run (EM's ReplicaTaskSession): a backup task session's fields, without VmUid."""
+
+    kind: Literal["ReplicaTaskSession"] = Field("ReplicaTaskSession", description=KIND)  # type: ignore[assignment]
+    replica_session: Ref | None = Field(None, description="The replication run it belongs to")
+
+
+class AgentRestorePoint(Entity):
+    """A computer's restore point made by Veeam Agent: named <computer>@<time>; EM gives no VM fields."""
+
+    kind: Literal["AgentRestorePoint"] = Field("AgentRestorePoint", description=KIND)
+    creation_time: UtcTimestamp | None = Field(None, description="When the point was created (UTC)")
+    algorithm: str | None = Field(None, description="Full, Incremental, ReversedIncremental or SyntheticFull")
+    point_type: str | None = Field(None, description="Full, Increment or ReverseIncrement")
+    backup_server: Ref | None = Field(None, description="The backup server that made it")
+    restore_point: Ref | None = Field(None, description="The job-level restore point it belongs to")
+    backup_file: Ref | None = Field(None, description="The backup file that holds it")
+
+    @property
+    def computer(self) -> str | None:
+        """The computer's name: EM's point name is <computer>@<UTC time>."""
+        return self.name.rsplit("@", 1)[0] if self.name and "@" in self.name else self.name
+
+
+class AgentProtectionGroup(Entity):
+    """A Veeam Agent protection group: the computers an agent job backs up are its members."""
+
+    kind: Literal["AgentProtectionGroup"] = Field("AgentProtectionGroup", description=KIND)
+    rescan_schedule_enabled: bool | None = Field(None, description="Whether the group rescans for computers")
+    hierarchy_obj_ref: str | None = None
+    backup_server: Ref | None = None
+
+
+class DiscoveredComputer(Entity):
+    """A computer a protection group found, with its Veeam Agent (EM lists it once per group it is in)."""
+
+    kind: Literal["DiscoveredComputer"] = Field("DiscoveredComputer", description=KIND)
+    host_status: str | None = None
+    agent_status: str | None = None
+    agent_version: str | None = None
+    os_version: str | None = Field(None, description=free_text("Operating system, as the agent reports it"))
+    ip_address: str | None = None
+    hierarchy_obj_ref: str | None = None
+    backup_server: Ref | None = None
+    agent_protection_group: Ref | None = Field(None, description="The protection group that found it")
 
 
 class ObjectInJob(Entity):

@@ -133,6 +133,14 @@ class VmRecoverySummary(Model):
     chain: ChainInfo | None = Field(None, description="The full the newest point depends on; null without points")
     backup_server: Ref | None = Field(None, description="Backup server that made the newest point")
     backup_file: Ref | None = Field(None, description="Backup file that holds the newest point")
+    backup: Ref | None = Field(
+        None, description="The backup that holds the newest point; VBR names a backup after the job that writes it"
+    )
+    repository: Ref | None = Field(None, description="The repository that holds that backup")
+    backup_server_version: str | None = Field(None, description="VBR version of backup_server")
+    collected: UtcTimestamp | None = Field(
+        None, description="The oldest of EM's last good collections from its backup servers (UTC); see note"
+    )
     pages_read: int = Field(description="EM query pages read to build this summary")
     em_requests: int | None = Field(None, description="EM requests made to build this summary, query pages included")
     copies: CopyInfo | None = Field(None, description="Copies of its points made by backup copy jobs, and where")

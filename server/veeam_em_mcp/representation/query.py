@@ -156,7 +156,11 @@ def parse_query_page(doc: Document, em_type: str) -> QueryPage:
     elif entities is not None:
         raise MalformedResponse("Enterprise Manager's QueryResult has Entities that are not a list of entities.")
     if isinstance(items, dict):
-        items = [items]
+        # A wrapper EM names otherwise than its items (v12's singular "AgentBackupJob" around "AgentBackupJobs"),
+        # or a single item.
+        # An entity has several keys (href, type, name, links…); a wrapper has one, holding one item or a list.
+        (only,) = items.values() if len(items) == 1 else (None,)
+        items = only if isinstance(only, list) else [only] if isinstance(only, dict) else [items]
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise MalformedResponse(f"Enterprise Manager's QueryResult holds {row.plural} that are not entities.")
     try:

@@ -224,9 +224,10 @@ def _converter(annotation: Any) -> Converter | None:
         return timestamp_of
     while typing.get_origin(annotation) is typing.Annotated:  # a constrained str, int, ...
         annotation = typing.get_args(annotation)[0]
-    nested = typing.get_args(annotation) if typing.get_origin(annotation) is list else (annotation,)
-    if any(isinstance(arg, type) and issubclass(arg, BaseModel) for arg in nested):
-        return None  # links (Ref) and what derive builds (a job's includes) are not read as scalars
+    if typing.get_origin(annotation) is list:
+        return None  # lists are links (Refs) or what derive builds (a job's includes, its source jobs)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return None  # a link (Ref) is not read as a scalar
     if annotation is bool:
         return bool_of
     if annotation is int:

@@ -23,12 +23,16 @@ from pydantic import Field
 from ..errors import MalformedResponse
 from ..models.base import Model, platform_from_hierarchy_ref
 from ..models.resources import (
+    AgentBackupJob,
+    AgentProtectionGroup,
+    AgentRestorePoint,
     Backup,
     BackupFile,
     BackupJobSession,
     BackupServer,
     BackupTaskSession,
     CloudTenant,
+    DiscoveredComputer,
     Entity,
     EntityRef,
     EntityReferences,
@@ -37,6 +41,7 @@ from ..models.resources import (
     JobInclude,
     ObjectInJob,
     ReplicaJobSession,
+    ReplicaTaskSession,
     Repository,
     RestorePoint,
     RestoreSession,
@@ -114,7 +119,21 @@ def _job(values: dict[str, Any], data: Data) -> dict[str, Any]:
         "schedule": schedule_in_words(options) if options else None,
         "retry_times": int_of(retry, "retry_times"),
         "includes": _includes(data) or None,
+        "source_jobs": _found(data.get("job_info"), "linked_job_uid") or None,
     }
+
+
+def _found(value: Any, key: str, depth: int = 0) -> list[str]:
+    """Every text under ``key`` anywhere in ``value`` (EM nests a copy job's linked jobs a few levels deep)."""
+    if depth > 8:
+        return []
+    if isinstance(value, dict):
+        held = value.get(key)
+        found = [str(held)] if held not in (None, "") and not isinstance(held, dict | list) else []
+        return found + [item for inner in value.values() for item in _found(inner, key, depth + 1)]
+    if isinstance(value, list):
+        return [item for inner in value for item in _found(inner, key, depth + 1)]
+    return []
 
 
 def schedule_in_words(options: Data) -> str | None:
@@ -140,8 +159,14 @@ def schedule_in_words(options: Data) -> str | None:
 
 
 def _includes(data: Data) -> list[JobInclude]:
-    includes = _mapping(_mapping(_mapping(data.get("job_info")).get("backup_job_info")).get("includes"))
-    items = includes.get("object_in_jobs", includes.get("object_in_job"))
+    info = _mapping(data.get("job_info"))
+    # A VM job nests its members in BackupJobInfo; an agent job has them right in JobInfo.
+    includes = _mapping(_mapping(info.get("backup_job_info")).get("includes")) or _mapping(info.get("includes"))
+    items = next(
+        (includes[key] for key in ("object_in_jobs", "object_in_job", "object_in_agent_backup_jobs",
+                                   "object_in_agent_backup_job") if key in includes),
+        None,
+    )
     members = []
     for item in items if isinstance(items, list) else [items] if isinstance(items, dict) else []:
         if not isinstance(item, dict):
@@ -211,6 +236,10 @@ ROWS: tuple[ResourceType, ...] = (
     ResourceType("Backup", ("backups",), "Backups", EntityReader(Backup)),
     ResourceType("Job", ("jobs",), "Jobs", EntityReader(Job, derive=_job)),
     ResourceType(
+        "AgentBackupJob", ("agents/jobs",), "AgentBackupJob", EntityReader(AgentBackupJob, derive=_job),
+        other_plurals=("AgentBackupJobs",),
+    ),
+    ResourceType(
         "BackupJobSession",
         ("backupSessions",),
         "BackupJobSessions",
@@ -234,6 +263,15 @@ ROWS: tuple[ResourceType, ...] = (
         link_name="task_session",
     ),
     ResourceType(
+        "ReplicaTaskSession",
+        ("replicaTaskSessions",),
+        "ReplicaTaskSessions",
+        EntityReader(
+            ReplicaTaskSession, {"creation_time": _CREATED, "end_time": _ENDED, "vm_name": ("vm_display_name",)}
+        ),
+        link_name="replica_task_session",
+    ),
+    ResourceType(
         "ObjectInJob",
         ("jobs/includes",),
         "ObjectInJobs",
@@ -250,6 +288,17 @@ ROWS: tuple[ResourceType, ...] = (
         EntityReader(
             RestoreSession, {"creation_time": _CREATED, "end_time": _ENDED, "vm_name": ("vm_display_name",)}
         ),
+    ),
+    ResourceType(
+        "AgentRestorePoint", ("agents/agentRestorePoints",), "AgentRestorePoints",
+        EntityReader(AgentRestorePoint, {"creation_time": _CREATED}),
+    ),
+    ResourceType(
+        "AgentProtectionGroup", ("agents/protectionGroups",), "AgentProtectionGroups",
+        EntityReader(AgentProtectionGroup),
+    ),
+    ResourceType(
+        "DiscoveredComputer", ("agents/discoveredComputers",), "DiscoveredComputers", EntityReader(DiscoveredComputer)
     ),
     ResourceType("CloudTenant", ("cloud/tenants",), "CloudTenants", EntityReader(CloudTenant, derive=_tenant)),
     ResourceType(

@@ -19,6 +19,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import anyio
@@ -27,6 +28,7 @@ from pydantic import ValidationError
 from ..errors import InvalidArgument, SnapshotUnavailable
 from ..models.arguments import Arguments, dump
 from ..models.estate import Page
+from . import freshness
 from .context import EmContext
 from .cursor import decode_cursor, encode_cursor, invalid_cursor
 from .pages import fit_items, share_fields
@@ -85,7 +87,7 @@ async def paged(
             raise invalid_cursor(tool)
         size = getattr(carried, "page_size", 50)
         return _page(em, answer, rows, offset, size, share, _cursors(tool, carried, snapshot))
-    computed: Computed[P] = await em.flights.run(f"{tool}:{arguments.key()}", lambda: _compute(compute, arguments))
+    computed: Computed[P] = await em.flights.run(f"{tool}:{arguments.key()}", lambda: _compute(em, compute, arguments))
     answer = computed.answer
     rows = getattr(answer, result.ROWS)
     size = getattr(arguments, "page_size", 50)
@@ -100,8 +102,13 @@ async def paged(
     return page
 
 
-async def _compute(compute: Callable[[A], Awaitable[P]], arguments: A) -> Computed[P]:
-    return Computed(await compute(arguments))
+async def _compute(em: EmContext, compute: Callable[[A], Awaitable[P]], arguments: A) -> Computed[P]:
+    answer = await compute(arguments)
+    # How current EM's data is: every estate answer says it, and warns when a backup server's is stale.
+    oldest, warning, spent, versions = await freshness.collected(em, datetime.now(UTC))
+    note = " ".join(part for part in (warning, answer.note) if part) or None
+    update = {"collected": oldest, "server_versions": versions, "note": note, "em_requests": answer.em_requests + spent}
+    return Computed(answer.model_copy(update=update))
 
 
 def _key(tool: str, snapshot: str) -> str:

@@ -34,7 +34,7 @@ class EmContext:
     flights: SingleFlight = field(default_factory=SingleFlight)
     # Query types this EM refused (400): older EMs lack some (ReplicaJobSession…); not asked again.
     unsupported: set[str] = field(default_factory=set)
-    # How fresh EM's data is (services.freshness), kept briefly: (monotonic time, answer).
+    # How fresh EM's data is (services.freshness), kept briefly: (monotonic time, (depth read, answer)).
     freshness: tuple[float, object] | None = None
 
     def __post_init__(self) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..errors import ApiError, BadRequest, NotFound, ResponseTooLarge
+from ..errors import ApiError, BadRequest, NotFound, ResponseTooLarge, VeeamEmError
 from ..models.base import age_hours, parse_timestamp
 from ..models.inventory import BackupServerRow, ListBackupServersResult
 from ..models.resources import BackupServer
@@ -26,7 +26,8 @@ from .context import EmContext
 from .querying import BY_NAME, read_all
 
 STALE_AFTER_MINUTES = 60.0  # four missed collections at EM's default 15-minute interval
-MAX_EVENT_READS = 48  # collections whose events are read at most (12 hours at the default interval)
+MAX_EVENT_READS = 24  # collections whose events are read at most (6 hours at the default interval)
+ANSWER_EVENT_READS = 2  # for the freshness every estate answer carries: the newest two collections
 CACHE_SECONDS = 120.0
 QUERY_PAGE = 100  # newest system sessions asked of the query service (25 hours of collections at the default)
 _SUCCESS = "completed successfully"
@@ -39,18 +40,48 @@ class _Collect:
     state: str | None
 
 
-async def list_backup_servers(em: EmContext, now: datetime) -> ListBackupServersResult:
+async def list_backup_servers(em: EmContext, now: datetime, *, reads: int = MAX_EVENT_READS) -> ListBackupServersResult:
+    """The full answer (``reads`` collections read back at most); a kept one of the last minutes serves too,
+    when it read at least as far back."""
     cached = em.freshness
     if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-        answer = cached[1]
-        if isinstance(answer, ListBackupServersResult):
+        depth, answer = cached[1] if isinstance(cached[1], tuple) else (0, None)
+        if isinstance(answer, ListBackupServersResult) and depth >= reads:
             return answer.model_copy(update={"em_requests": 0})
-    answer = await _compute(em, now)
-    em.freshness = (time.monotonic(), answer)
+    answer = await _compute(em, now, reads)
+    em.freshness = (time.monotonic(), (reads, answer))
     return answer
 
 
-async def _compute(em: EmContext, now: datetime) -> ListBackupServersResult:
+async def collected(em: EmContext, now: datetime) -> tuple[str | None, str | None, int, dict[str, str] | None]:
+    """For every estate answer: the oldest of EM's last good collections (UTC), a warning when some backup
+    server's data is stale, the EM requests spent (0 when the freshness read of the last minutes is kept), and
+    each backup server's version (servers change rarely: a model need not ask for them).
+    EM's freshness not being readable never fails an answer: it is then simply not said."""
+    try:
+        # Light: the newest collections only (a server failing longer is said "older than" them), so that an
+        # estate answer pays a few requests every CACHE_SECONDS, not a walk through hours of EM's log.
+        known = await list_backup_servers(em, now, reads=ANSWER_EVENT_READS)
+    except VeeamEmError:
+        return None, None, 0, None
+    versions = {row.name: row.version for row in known.backup_servers if row.name and row.version} or None
+    stale = [row for row in known.backup_servers if row.freshness in ("stale", "failing")]
+    warning = None
+    if stale:
+        parts = [
+            f"{row.name} (last good collection {row.last_collection}, {row.collection_age_minutes:g} min ago)"
+            if row.last_collection
+            else f"{row.name} (EM's newest collections from it did not succeed: {row.note or 'no success line'})"
+            for row in stale
+        ]
+        warning = (
+            f"EM's data from {'; '.join(parts)} is not current: rows about it may be out of date "
+            "(list_backup_servers tells more)."
+        )
+    return known.oldest_data, warning, known.em_requests, versions
+
+
+async def _compute(em: EmContext, now: datetime, max_reads: int) -> ListBackupServersResult:
     servers_read = await read_all(em, "BackupServer", sort=BY_NAME)
     servers = [item for item in servers_read.items if isinstance(item, BackupServer)]
     requests = servers_read.requests
@@ -64,7 +95,7 @@ async def _compute(em: EmContext, now: datetime) -> ListBackupServersResult:
     names = [server.name for server in servers if server.name]
     reads = 0
     for collect in collects:
-        if all(name in last_good for name in names) or reads >= MAX_EVENT_READS:
+        if all(name in last_good for name in names) or reads >= max_reads:
             break
         events = await em.client.get(f"{em.base_url}/systemSessions/{collect.id}/events")
         reads += 1
@@ -105,7 +136,7 @@ async def _compute(em: EmContext, now: datetime) -> ListBackupServersResult:
                 note=line if freshness in ("failing", "stale") else None,
             )
         )
-    if collects and len(last_good) < len(names) and reads >= MAX_EVENT_READS:
+    if collects and len(last_good) < len(names) and reads >= max_reads:
         missing = [name for name in names if name not in last_good]
         notes.append(
             f"No successful collection from {', '.join(missing)} in EM's newest {reads} collections: its data is older "

@@ -13,25 +13,29 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ..errors import BadRequest, NotFound, ResponseError
 from ..models.arguments import ListJobsArgs
 from ..models.base import parse_timestamp
-from ..models.estate import JobRow, LastRun, ListJobsResult, Member
-from ..models.resources import BackupJobSession, BackupTaskSession, Job
+from ..models.estate import FileRow, JobFiles, JobRow, LastRun, ListJobsResult, Member
+from ..models.resources import Backup, BackupFile, BackupJobSession, BackupTaskSession, Job
 from ..representation.query import em_time, quote_value
+from ..representation.registry import ResourceList, to_resource
 from .answers import paged
 from .context import EmContext
 from .estate import (
     guid_of,
     is_vm_id,
-    outcome_of,
+    job_id_in,
     same_names,
     server_condition,
     uid_guid,
     unknown_name,
     vm_condition,
 )
-from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all
+from .querying import BY_NAME, NEWEST_FIRST, any_of, conditions, read_all
 from .restore_points import check_text
+from .runs import Run, runs_of
+from .sessions import replica_sessions
 
 LAST_RUN_DAYS = 7  # how far back a job's newest run is looked for
 JOB_PAGE_SIZE = 100  # jobs per EM page: a job entity with its members is large
@@ -52,15 +56,29 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
         )
         jobs = [job for job in jobs_read.items if isinstance(job, Job)]
         requests = jobs_read.requests
+        notes: list[str | None] = [jobs_read.issue]
+        if args.platform is None:  # agent jobs have platforms of their own (AgentForWindows, AgentForLinux)
+            agents, note, spent = await _agent_jobs(em, conditions(
+                server_condition(args.backup_server),
+                None if args.enabled is None else f"ScheduleEnabled=={'true' if args.enabled else 'false'}",
+            ))
+            jobs += agents
+            requests += spent
+            notes.append(note)
+        targets, spent = await _copy_targets(em, jobs)
+        requests += spent
         since = em_time(now - timedelta(days=LAST_RUN_DAYS))
         runs = await read_all(em, "BackupJobSession", filter=f"CreationTime>={quote_value(since)}", sort=NEWEST_FIRST)
         requests += runs.requests
-        newest: dict[str, BackupJobSession] = {}
-        for session in runs.items:  # newest first
-            if isinstance(session, BackupJobSession):
-                job_id = uid_guid(session.job_uid) or guid_of(session.job)
-                if job_id:
-                    newest.setdefault(job_id, session)
+        replicas, replica_note, spent = await replica_sessions(em, f"CreationTime>={quote_value(since)}")
+        requests += spent
+        notes.append(replica_note if any((job.job_type or "").lower() == "replica" for job in jobs) else None)
+        # A job's newest run: its start and its retries (an agent job's per-computer sessions are its
+        # run's parts, a copy job's workers too), by the job's id.
+        newest: dict[str, Run] = {}
+        sessions = [s for s in (*runs.items, *(replicas or [])) if isinstance(s, BackupJobSession)]
+        for run in runs_of(sessions):  # newest first
+            newest.setdefault(run.key, run)
         protecting: dict[str, str] = {}
         if args.vm_name is not None:
             protecting, extra = await _protecting(em, jobs, args.vm_name)
@@ -69,12 +87,46 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
             if not jobs and not is_vm_id(args.vm_name):
                 if missing := await unknown_name(em, "VmRestorePoint", "VmDisplayName", args.vm_name, "VM"):
                     raise missing
+        if args.job_name is not None:
+            check_text("job_name", args.job_name)
+            guid = job_id_in(args.job_name)
+            wanted = args.job_name.casefold()
+            jobs = [
+                job for job in jobs
+                if (job.id or "") == guid or (guid is None and (job.name or "").casefold() == wanted)
+            ]
+            if not jobs and guid is None:
+                if missing := await unknown_name(em, "Job", "Name", args.job_name, "job"):
+                    raise missing
         if args.runs_within_hours is not None:
             until = now + timedelta(hours=args.runs_within_hours)
             jobs = [job for job in jobs if job.next_run and now <= parse_timestamp(job.next_run) <= until]
             jobs.sort(key=lambda job: parse_timestamp(job.next_run or ""))  # soonest first
-        rows = [_row(job, newest.get(job.id or ""), protecting, members=args.members) for job in jobs]
-        notes = [runs.issue, jobs_read.issue]
+        names = {job.id: job.name for job in jobs if job.id}
+        rows = [
+            _row(job, newest.get(job.id or ""), protecting, members=args.members).model_copy(
+                update={
+                    "copies_from": [names.get(uid_guid(u) or "", u) or u for u in job.source_jobs] or None
+                    if job.source_jobs else None,
+                    "target_repository": targets.get(job.id or ""),
+                }
+            )
+            for job in (
+                jobs if args.runs_within_hours is not None  # soonest first
+                else sorted(jobs, key=lambda job: ((job.name or "").casefold(), job.id or ""))
+            )
+        ]
+        if args.members and rows:
+            covered, note, spent = await _container_vms(em, rows, newest)
+            rows = [row.model_copy(update={"container_vms": covered.get(row.id or "")}) for row in rows]
+            notes.append(note)
+            requests += spent
+        if args.backup_files:
+            files, note, spent = await _job_files(em, [row.id for row in rows if row.id])
+            rows = [row.model_copy(update={"backup_files": files.get(row.id or "")}) for row in rows]
+            notes.append(note)
+            requests += spent
+        notes.append(runs.issue)
         notes.append(same_names(((row.name, row.id or "", row.backup_server) for row in rows), "job"))
         if not rows:
             notes.append(
@@ -101,15 +153,15 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
     return await paged(em, "list_jobs", arguments, cursor, ListJobsResult, compute)
 
 
-def _row(job: Job, newest: BackupJobSession | None, protecting: dict[str, str], *, members: bool = True) -> JobRow:
+def _row(job: Job, newest: Run | None, protecting: dict[str, str], *, members: bool = True) -> JobRow:
     last = None
     if newest is not None:
         last = LastRun(
-            outcome=outcome_of(newest.state, newest.result),
-            start=newest.creation_time,
-            end=newest.end_time,
-            is_retry=newest.is_retry,
-            session=newest.id,
+            outcome=newest.outcome,
+            start=newest.start,
+            end=newest.end,
+            is_retry=newest.last.is_retry,
+            session=newest.last.id,
         )
     listed = [Member(name=member.name, type=member.object_type) for member in job.includes or []] if members else []
     return JobRow(
@@ -125,6 +177,147 @@ def _row(job: Job, newest: BackupJobSession | None, protecting: dict[str, str], 
         members=listed or None,
         protects_vm=protecting.get(job.id or ""),
     )
+
+
+COPY_TYPES = ("backupcopy", "immediatebackupcopy")
+MAX_COPY_JOBS = 20  # copy jobs whose target repository is looked up (one query each)
+
+
+async def _agent_jobs(em: EmContext, expression: str | None) -> tuple[list[Job], str | None, int]:
+    """Veeam Agent jobs (EM keeps them apart, under /agents/jobs), or why they are not listed."""
+    if "AgentBackupJob" in em.unsupported:
+        return [], "Veeam Agent jobs are not listed: this EM's query service has none.", 0
+    try:
+        read = await read_all(em, "AgentBackupJob", filter=expression, sort=BY_NAME,
+                              page_size=min(JOB_PAGE_SIZE, em.settings.page_size))
+    except BadRequest:
+        em.unsupported.add("AgentBackupJob")
+        return [], "Veeam Agent jobs are not listed: this EM's query service refused them.", 1
+    return [job for job in read.items if isinstance(job, Job)], read.issue, read.requests
+
+
+async def _copy_targets(em: EmContext, jobs: list[Job]) -> tuple[dict[str, str], int]:
+    """Where each backup copy job's copies go: the repository of the job's own backup (EM's job entity does
+    not name it; ``type=Backup`` filtered by the job's UID does)."""
+    copies = [job for job in jobs if (job.job_type or "").lower() in COPY_TYPES and job.id][:MAX_COPY_JOBS]
+    targets: dict[str, str] = {}
+    requests = 0
+    for job in copies:
+        read = await read_all(em, "Backup", filter=f"JobUid=={quote_value('urn:veeam:Job:' + (job.id or ''))}",
+                              sort=BY_NAME)
+        requests += read.requests
+        places = sorted({b.repository.name for b in read.items if isinstance(b, Backup) and b.repository
+                         and b.repository.name})
+        if places:
+            targets[job.id or ""] = ", ".join(places)
+    return targets, requests
+
+
+MAX_CONTAINER_JOBS = 10  # jobs whose containers' VMs are listed (one task query over their newest runs)
+MAX_CONTAINER_VMS = 100  # VM names listed per job
+
+
+async def _container_vms(
+    em: EmContext, rows: list[JobRow], newest: dict[str, Run]
+) -> tuple[dict[str, list[str]], str | None, int]:
+    """What each job's containers covered: the VMs its newest run processed that no member names directly.
+
+    EM lists a folder or tag member by its own name only; the VMs in it are known from the runs. One query of
+    the task sessions of those runs (by their session UIDs), for up to ``MAX_CONTAINER_JOBS`` jobs; a VM EM
+    cannot attribute to one container is attributed to the job (EM does not say which container held it).
+    """
+    wanted = [
+        row for row in rows
+        if row.id and row.id in newest and any((m.type or "Vm") != "Vm" for m in row.members or [])
+    ]
+    if not wanted:
+        return {}, None, 0
+    left = len(wanted) - MAX_CONTAINER_JOBS
+    wanted = wanted[:MAX_CONTAINER_JOBS]
+    session_job: dict[str, str] = {}
+    for row in wanted:
+        for session in newest[row.id or ""].attempts:
+            if session.id:
+                session_job[session.id] = row.id or ""
+    read = await read_all(
+        em, "BackupTaskSession",
+        filter=any_of("JobSessionUid", [f"urn:veeam:BackupJobSession:{sid}" for sid in session_job]),
+    )
+    seen: dict[str, set[str]] = {}
+    for task in read.items:
+        if not isinstance(task, BackupTaskSession) or task.job_session is None or not task.vm_name:
+            continue
+        job_id = session_job.get(guid_of(task.job_session) or "")
+        if job_id:
+            seen.setdefault(job_id, set()).add(task.vm_name)
+    covered: dict[str, list[str]] = {}
+    for row in wanted:
+        direct = {(m.name or "").casefold() for m in row.members or [] if (m.type or "Vm") == "Vm"}
+        names = sorted((n for n in seen.get(row.id or "", set()) if n.casefold() not in direct), key=str.casefold)
+        if names:
+            covered[row.id or ""] = names[:MAX_CONTAINER_VMS]
+    notes = [read.issue]
+    if left > 0:
+        notes.append(f"The VMs of containers are listed for the first {MAX_CONTAINER_JOBS} such jobs; narrow with "
+                     "job_name or vm_name for the others.")
+    return covered, " ".join(n for n in notes if n) or None, read.requests
+
+
+MAX_FILE_JOBS = 10  # jobs whose backup files are read (a query, then one request per backup)
+MAX_FILES_LISTED = 50  # files listed per job, newest first; the totals count them all
+
+
+async def _job_files(em: EmContext, job_ids: list[str]) -> tuple[dict[str, JobFiles], str | None, int]:
+    """Each job's backup files: its backups (``type=Backup`` by the job's UID: EM's job entity names none),
+    then each backup's files in entity form. Sizes EM does not report leave the total out rather than
+    understating it."""
+    requests = 0
+    result: dict[str, JobFiles] = {}
+    for job_id in job_ids[:MAX_FILE_JOBS]:
+        read = await read_all(em, "Backup", filter=f"JobUid=={quote_value('urn:veeam:Job:' + job_id)}", sort=BY_NAME)
+        requests += read.requests
+        backups = [b for b in read.items if isinstance(b, Backup) and b.id]
+        files: dict[str, BackupFile] = {}
+        unread: list[str] = []
+        for backup in backups:
+            requests += 1
+            try:
+                url = f"{em.base_url}/backups/{backup.id}/backupFiles?format=Entity"
+                listed = to_resource(await em.client.get(url))
+            except (NotFound, ResponseError) as exc:
+                unread.append(f"{backup.name or backup.id} ({type(exc).__name__})")
+                continue
+            if isinstance(listed, ResourceList):
+                files.update((f.id, f) for f in listed.items if isinstance(f, BackupFile) and f.id)
+        ordered = sorted(files.values(), key=lambda f: f.creation_time or "", reverse=True)
+        sizes = [f.backup_size for f in ordered]
+        data = [f.data_size for f in ordered]
+        notes = []
+        if not backups:
+            notes.append("EM keeps no backup for this job (not run yet, or not a job that writes backups).")
+        if unread:
+            notes.append(f"The files of {', '.join(unread)} could not be read; the totals leave them out.")
+        if None in sizes:
+            notes.append(f"EM reports no size for {sizes.count(None)} file(s): no total is given.")
+        if len(ordered) > MAX_FILES_LISTED:
+            notes.append(f"The newest {MAX_FILES_LISTED} of {len(ordered)} files are listed; the totals count all.")
+        result[job_id] = JobFiles(
+            count=len(ordered),
+            total_backup_size=sum(s for s in sizes if s is not None) if ordered and None not in sizes else None,
+            total_data_size=sum(d for d in data if d is not None) if ordered and None not in data else None,
+            repositories=sorted({b.repository.name for b in backups if b.repository and b.repository.name}) or None,
+            files=[
+                FileRow(name=f.name, file_type=f.file_type, backup_size=f.backup_size, creation_time=f.creation_time)
+                for f in ordered[:MAX_FILES_LISTED]
+            ] or None,
+            note=" ".join(notes) or None,
+        )
+    left = len(job_ids) - MAX_FILE_JOBS
+    note = (
+        f"Backup files are given for the first {MAX_FILE_JOBS} jobs; {left} more were not read (narrow with job_name)."
+        if left > 0 else None
+    )
+    return result, note, requests
 
 
 async def _protecting(em: EmContext, jobs: list[Job], vm: str) -> tuple[dict[str, str], int]:

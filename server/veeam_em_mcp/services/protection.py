@@ -8,7 +8,10 @@ one query of the window, read as one consistent window (``querying.read_all``):
 1. ``type=Job``: the jobs, whether they run, their members;
 2. ``type=BackupJobSession`` of the window: which job each task's run belongs to (by id);
 3. ``type=BackupTaskSession``, created in the window: each VM's newest task (outcome, reason);
-4. ``type=VmRestorePoint``, created in the window: each VM's newest point.
+4. ``type=VmRestorePoint``, created in the window: each VM's newest point;
+5. the backup copy jobs' restore points (``restore_points.copy_restore_points``): which points are copies;
+6. Veeam Agent: the agent jobs, their protection groups' computers and the agent points of the window
+   (``_agent_computers``): a computer is a row too, told apart from VMs by ``agent``.
 
 A VM is its reference (HierarchyObjRef, a task's VmUid): two VMs named sql01 in two vCenters are two
 rows, and a job is its UID. The window is twice the RPO (at least 48 hours), so a VM meeting its RPO
@@ -24,10 +27,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ..errors import BadRequest
 from ..models.arguments import ProtectionReportArgs
 from ..models.base import age_hours, clip, platform_from_hierarchy_ref
 from ..models.estate import Outcome, ProtectionReport, ProtectionRow, ProtectionSummary, Status, Window
-from ..models.resources import BackupJobSession, BackupTaskSession, Job, VmRestorePoint
+from ..models.resources import (
+    AgentRestorePoint,
+    BackupJobSession,
+    BackupTaskSession,
+    DiscoveredComputer,
+    Job,
+    VmRestorePoint,
+)
 from ..representation.query import em_time, parse_query_page, query_url, quote_value
 from .answers import paged
 from .context import EmContext
@@ -44,7 +55,7 @@ from .estate import (
 from .gather import gather
 from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all
 from .querying import Window as Read
-from .restore_points import check_text
+from .restore_points import check_text, copy_restore_points
 
 MAX_OLDER_LOOKUPS = 25  # VMs without a point in the window whose older points are looked up one by one
 JOB_PAGE_SIZE = 100
@@ -63,8 +74,10 @@ class _Vm:
     jobs: set[str] = field(default_factory=set)  # job ids
     job_names: set[str] = field(default_factory=set)  # names of jobs seen only by name
     task: BackupTaskSession | None = None
-    point: VmRestorePoint | None = None
+    point: VmRestorePoint | AgentRestorePoint | None = None
+    copy: VmRestorePoint | None = None
     looked_up: bool = False
+    agent: str | None = None  # a Veeam Agent computer: AgentForWindows or AgentForLinux
 
 
 async def protection_report(
@@ -101,7 +114,9 @@ async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> 
     jobs = {job.id: job for job in jobs_read.items if isinstance(job, Job) and job.id}
     if args.job_name and not jobs and not job_guid:
         if missing := await unknown_name(em, "Job", "Name", args.job_name, "job"):
-            raise missing
+            agent_job = "AgentBackupJob" not in em.unsupported and not await _no_agent_job(em, args.job_name)
+            if not agent_job:
+                raise missing
     task_job = (
         f"JobUid=={quote_value('urn:veeam:Job:' + job_guid)}"
         if job_guid
@@ -119,6 +134,8 @@ async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> 
     )
     reads: list[Read] = [jobs_read, sessions_read, tasks_read, points_read]
     requests = sum(read.requests for read in reads)
+    copies = await copy_restore_points(em, since)  # which points are copies made by backup copy jobs
+    requests += copies.requests
     # Which job each run belongs to, by id; runs that copy backups are not a VM's backup.
     run_job: dict[str, str | None] = {}
     copy_runs: set[str] = set()
@@ -136,9 +153,10 @@ async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> 
             found = vms[key] = _Vm(name=name, ref=ref, server=server_name)
         return found
 
+    replication = sorted(job.name or job.id or "" for job in jobs.values() if (job.job_type or "").lower() == "replica")
     for job in jobs.values():
-        if (job.job_type or "").lower() in _COPY_TYPES:
-            continue
+        if (job.job_type or "").lower() in _COPY_TYPES or (job.job_type or "").lower() == "replica":
+            continue  # a copy or a replica is not the VM's backup: its members are rows through their backup jobs
         for member in job.includes or []:
             if member.object_type == "Vm" and member.name:
                 server_name = job.backup_server.name if job.backup_server else None
@@ -170,24 +188,44 @@ async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> 
         if args.job_name is not None and key not in vms:
             continue  # points do not say their job; the job's members and tasks do
         entry = vm(point.hierarchy_obj_ref, server_name, name)
-        if entry.point is None:
+        if copies.is_copy(point):
+            if entry.copy is None:
+                entry.copy = point
+        elif entry.point is None:
             entry.point = point
     if args.platform is not None:
         vms = {key: entry for key, entry in vms.items() if platform_from_hierarchy_ref(entry.ref) == args.platform}
+    agent_note: str | None = None
+    if args.platform is None:  # computers protected by Veeam Agent jobs (EM keeps them apart from VMs)
+        computers, agent_jobs, agent_note, spent = await _agent_computers(em, args, server, in_window)
+        jobs.update(agent_jobs)
+        requests += spent
+        for key, entry in computers.items():
+            vms.setdefault(key, entry)
     # VMs without a point in the window: their newest point, if any, is older. Looked up one by one, bounded.
     without = sorted((key for key, entry in vms.items() if entry.point is None), key=lambda k: vms[k].name.casefold())
     looked_up = without[:MAX_OLDER_LOOKUPS]
 
     async def lookup(key: str) -> None:
         entry = vms[key]
-        condition = (
-            f"HierarchyObjRef=={quote_value(entry.ref)}" if entry.ref else f"VmDisplayName=={quote_value(entry.name)}"
-        )
-        url = query_url(em.base_url, "VmRestorePoint", filter=conditions(server, condition),
-                        sort=("desc", "CreationTime"), page_size=1)
-        page = parse_query_page(await em.client.get(url), "VmRestorePoint")
-        points = [item for item in page.items if isinstance(item, VmRestorePoint)]
-        entry.point = points[0] if points else None
+        if entry.agent:  # EM's agent points filter by computer, not by backup server
+            url = query_url(em.base_url, "AgentRestorePoint", filter=f"ComputerName=={quote_value(entry.name)}",
+                            sort=("desc", "CreationTime"), page_size=20)
+            page = parse_query_page(await em.client.get(url), "AgentRestorePoint")
+            found: list[VmRestorePoint | AgentRestorePoint] = [
+                item for item in page.items if isinstance(item, AgentRestorePoint)
+                and (item.backup_server.name if item.backup_server else None) == entry.server
+            ]
+        else:
+            condition = (
+                f"HierarchyObjRef=={quote_value(entry.ref)}" if entry.ref
+                else f"VmDisplayName=={quote_value(entry.name)}"
+            )
+            url = query_url(em.base_url, "VmRestorePoint", filter=conditions(server, condition),
+                            sort=("desc", "CreationTime"), page_size=1)
+            page = parse_query_page(await em.client.get(url), "VmRestorePoint")
+            found = [item for item in page.items if isinstance(item, VmRestorePoint)]
+        entry.point = found[0] if found else None
         entry.looked_up = True
 
     def looking_up(key: str) -> Callable[[], Awaitable[None]]:
@@ -205,9 +243,18 @@ async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> 
         never_backed_up=sum(1 for row in rows if row.status == "never backed up"),
         failed_last_run=sum(1 for row in rows if row.last_outcome == "failed"),
         running=sum(1 for row in rows if row.last_outcome == "running"),
+        copied=sum(1 for row in rows if row.newest_copy),
+        computers=sum(1 for row in rows if row.agent),
     )
     kept = [row for row in rows if not args.only_problems or _is_problem(row)]
     notes: list[str | None] = [read.issue for read in reads]
+    notes.append(agent_note)
+    if replication:
+        notes.append(
+            f"Replication ({', '.join(replication[:5])}{' …' if len(replication) > 5 else ''}) is not counted: a "
+            "replica is not a backup restore point, and a VM only replicated is not a row. find_job_sessions and "
+            "find_task_sessions report replication runs."
+        )
     if len(without) > len(looked_up):
         notes.append(
             f"{len(without) - len(looked_up)} VMs have no restore point in the window and were not looked up "
@@ -260,6 +307,7 @@ def _row(entry: _Vm, jobs: dict[str, Job], rpo_hours: float, now: datetime) -> P
         vm_id=entry.ref,
         backup_server=entry.server,
         platform=platform_from_hierarchy_ref(entry.ref),
+        agent=entry.agent,
         status=status,
         jobs=[name for name in names if name] or None,
         job_enabled=any(e is True for e in enabled) if any(e is not None for e in enabled) else None,
@@ -270,16 +318,103 @@ def _row(entry: _Vm, jobs: dict[str, Job], rpo_hours: float, now: datetime) -> P
         last_reason=reason,
         last_reason_chars=reason_chars,
         restore_point=point.id if point else None,
+        newest_copy=entry.copy.creation_time if entry.copy else None,
+        copy_age_hours=age_hours(entry.copy.creation_time, now) if entry.copy and entry.copy.creation_time else None,
     )
+
+
+async def _no_agent_job(em: EmContext, name: str) -> bool:
+    """Whether EM knows no Veeam Agent job of that name (a job_name the VM jobs do not know may be one)."""
+    try:
+        return await unknown_name(em, "AgentBackupJob", "Name", name, "job") is not None
+    except BadRequest:
+        em.unsupported.add("AgentBackupJob")
+        return True
+
+
+async def _agent_computers(
+    em: EmContext, args: ProtectionReportArgs, server: str | None, in_window: str
+) -> tuple[dict[str, _Vm], dict[str, Job], str | None, int]:
+    """The computers Veeam Agent jobs protect, with their newest agent point of the window.
+
+    EM keeps agents apart: the jobs are ``AgentBackupJob``s whose members are protection groups, the
+    computers are the groups' ``DiscoveredComputer``s (listed once per group), and their points are
+    ``AgentRestorePoint``s named <computer>@<time>, filtered by computer name and not by backup server.
+    Three queries. A computer is told apart by its backup server and name (EM gives agents no VM reference).
+    """
+    if "AgentBackupJob" in em.unsupported:
+        return {}, {}, None, 0
+    job_guid = job_id_in(args.job_name)
+    job_filter = (
+        f"UID=={quote_value('urn:veeam:Job:' + job_guid)}" if job_guid
+        else (f"Name=={quote_value(args.job_name)}" if args.job_name else None)
+    )
+    try:
+        jobs_read = await read_all(em, "AgentBackupJob", filter=conditions(server, job_filter), sort=BY_NAME,
+                                   page_size=min(JOB_PAGE_SIZE, em.settings.page_size))
+    except BadRequest:
+        em.unsupported.add("AgentBackupJob")
+        return {}, {}, "Computers protected by Veeam Agent are not in the report: this EM's query service has none.", 1
+    requests = jobs_read.requests
+    agent_jobs = [job for job in jobs_read.items if isinstance(job, Job) and job.id]
+    if not agent_jobs:
+        return {}, {}, jobs_read.issue, requests
+    computers_read, points_read = await gather(
+        [
+            lambda: read_all(em, "DiscoveredComputer", filter=server, sort=BY_NAME),
+            lambda: read_all(em, "AgentRestorePoint", filter=in_window, sort=NEWEST_FIRST),
+        ],
+        limit=2,
+    )
+    requests += computers_read.requests + points_read.requests
+    # A job protects the computers of the protection groups it names, on its own backup server.
+    group_jobs: dict[tuple[str | None, str], set[str]] = {}
+    platforms = {job.id: job.platform for job in agent_jobs}
+    for job in agent_jobs:
+        where = job.backup_server.name if job.backup_server else None
+        for member in job.includes or []:
+            if member.name:
+                group_jobs.setdefault((where, member.name.casefold()), set()).add(job.id or "")
+    found: dict[str, _Vm] = {}
+    for computer in computers_read.items:
+        if not isinstance(computer, DiscoveredComputer) or not computer.name:
+            continue
+        where = computer.backup_server.name if computer.backup_server else None
+        group = computer.agent_protection_group.name if computer.agent_protection_group else None
+        job_ids = group_jobs.get((where, (group or "").casefold()))
+        if not job_ids:
+            continue  # found by a protection group no agent job backs up
+        key = vm_key(None, where, computer.name)
+        # EM's reference of the computer is its id in the rows (EM lists a computer once per group it is in).
+        ref = computer.hierarchy_obj_ref or (f"urn:veeam:DiscoveredComputer:{computer.id}" if computer.id else None)
+        entry = found.setdefault(key, _Vm(name=computer.name, ref=ref, server=where))
+        entry.jobs |= job_ids
+        # The job says Windows or Linux (AgentForWindows, AgentForLinux); the computer's reference need not.
+        entry.agent = next((platforms[j] for j in sorted(job_ids) if platforms.get(j)), None) or "Agent"
+    for point in points_read.items:  # newest first
+        if not isinstance(point, AgentRestorePoint) or not point.computer:
+            continue
+        key = vm_key(None, point.backup_server.name if point.backup_server else None, point.computer)
+        if key in found and found[key].point is None:
+            found[key].point = point
+    notes = [jobs_read.issue, computers_read.issue, points_read.issue]
+    by_id = {job.id or "": job for job in agent_jobs}
+    return found, by_id, " ".join(n for n in notes if n) or None, requests
 
 
 def _summary_line(summary: ProtectionSummary, rpo_hours: float) -> str:
     parts = [f"{summary.met} meet the {rpo_hours:g} h RPO", f"{summary.missed} miss it"]
     if summary.never_backed_up:
         parts.append(f"{summary.never_backed_up} {'was' if summary.never_backed_up == 1 else 'were'} never backed up")
-    line = f"{summary.vms} protected VMs: " + ", ".join(parts)
+    machines = (
+        f"{summary.vms - summary.computers} protected VMs and {summary.computers} computers (Veeam Agent)"
+        if summary.computers else f"{summary.vms} protected VMs"
+    )
+    line = f"{machines}: " + ", ".join(parts)
     if summary.failed_last_run:
         line += f"; {summary.failed_last_run} failed in {'its' if summary.failed_last_run == 1 else 'their'} newest run"
     if summary.running:
         line += f"; {summary.running} {'is' if summary.running == 1 else 'are'} being backed up now"
+    if summary.copied:
+        line += f"; {summary.copied} {'has' if summary.copied == 1 else 'have'} a copy from a backup copy job"
     return line + "."

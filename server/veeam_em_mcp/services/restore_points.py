@@ -19,9 +19,9 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
-from ..errors import InvalidArgument, NotFound, ResponseError
+from ..errors import ApiError, InvalidArgument, NotFound, ResponseError
 from ..models.base import Platform, age_hours, parse_timestamp
-from ..models.resources import Backup, BackupFile, Job, RestorePoint, VmRestorePoint
+from ..models.resources import Backup, BackupFile, Job, Ref, RestorePoint, VmRestorePoint
 from ..models.results import (
     AppliedQuery,
     ChainFile,
@@ -35,10 +35,12 @@ from ..representation.ids import GUID_PATTERN, guid_from, is_vm_ref
 from ..representation.links import restore_point_guid
 from ..representation.query import QueryPage, em_time, parse_query_page, parse_user_time, query_url, quote_value
 from ..representation.registry import ResourceList, to_resource
+from . import freshness
 from .context import EmContext
 from .cursor import decode_cursor, encode_cursor, invalid_cursor
 from .fetch import fetch_entity
 from .pages import fit_items, share_fields
+from .querying import BY_NAME, Sort, any_of, conditions, read_all
 
 Algorithm = Literal["Full", "Incremental", "ReversedIncremental", "SyntheticFull"]
 PointType = Literal["Full", "Increment", "ReverseIncrement"]
@@ -565,6 +567,12 @@ async def recovery_summary(
             f"The newest restore point is {age:g} h old, {age - rpo_hours:.2f} h past the {rpo_hours:g} h RPO: "
             "check the VM's backup job (disabled, failing, or the VM was removed from it)."
         )
+    backup, repository, backup_requests = await _backup_of(em, newest, notes)
+    # EM's copy of the backup servers' data may be stale: said, as in every estate answer (kept a few minutes).
+    collected_at, stale, fresh_requests, versions = await freshness.collected(em, now)
+    if stale:
+        notes.insert(0, stale)
+    server_name = newest.backup_server.name if newest.backup_server else None
     return VmRecoverySummary(
         vm_name=vm_name,
         as_of=em_time(now),
@@ -577,11 +585,44 @@ async def recovery_summary(
         chain=chain,
         backup_server=newest.backup_server,
         backup_file=newest.backup_file,
+        backup=backup,
+        repository=repository,
+        backup_server_version=(versions or {}).get(server_name or ""),
+        collected=collected_at,
         pages_read=len(pages),
-        em_requests=len(pages) + file_requests + copy_requests,
+        em_requests=len(pages) + file_requests + copy_requests + backup_requests + fresh_requests,
         copies=copies,
         note=" ".join(notes) or None,
     )
+
+
+async def _backup_of(em: EmContext, point: VmRestorePoint, notes: list[str]) -> tuple[Ref | None, Ref | None, int]:
+    """The backup (named after its job) and repository holding ``point``: its job-level point, then the backup.
+
+    EM's VM restore point names neither; its job-level restore point links the backup, and the backup its
+    repository. Two GETs; one EM cannot answer leaves the field out and says so in ``notes``.
+    """
+    guid = _rp_guid(point)
+    if guid is None:
+        return None, None, 0
+    try:
+        rp = await fetch_entity(
+            em, "restorePoints", guid, RestorePoint, missing="EM has no such restore point.", what="a restore point"
+        )
+    except (ApiError, ResponseError) as exc:
+        notes.append(f"The newest point's backup could not be read ({exc}); see its restore_point link.")
+        return None, None, 1
+    backup_guid = guid_from(None, rp.backup.href) if rp.backup is not None else None
+    if rp.backup is None or backup_guid is None:
+        return None, None, 1
+    try:
+        backup = await fetch_entity(
+            em, "backups", backup_guid, Backup, missing="EM has no such backup.", what="a backup"
+        )
+    except (ApiError, ResponseError) as exc:
+        notes.append(f"The repository of backup {rp.backup.name!r} could not be read ({exc}).")
+        return rp.backup, None, 2
+    return rp.backup, backup.repository, 2
 
 
 COPY_TYPES = ("BackupCopy", "ImmediateBackupCopy")
@@ -591,33 +632,39 @@ def _rp_guid(point: VmRestorePoint) -> str | None:
     return guid_from(None, point.restore_point.href) if point.restore_point else None
 
 
-async def copies_of(
-    em: EmContext, points: Sequence[VmRestorePoint], now: datetime
-) -> tuple[CopyInfo | None, set[str], int]:
-    """Which of ``points`` are copies made by backup copy jobs, and the copies' summary.
+@dataclass(frozen=True)
+class CopySet:
+    """The backup copy jobs, their backups, and the job-level restore points those backups hold."""
+
+    jobs: dict[str, Job]
+    backups: dict[str, Backup]
+    restore_points: dict[str, RestorePoint]
+    requests: int
+
+    def is_copy(self, point: VmRestorePoint) -> bool:
+        return _rp_guid(point) in self.restore_points
+
+
+async def copy_restore_points(em: EmContext, since: str | None) -> CopySet:
+    """Which job-level restore points (created since ``since``) are copies made by backup copy jobs.
 
     EM marks nothing as a copy: a copied point is an ordinary VM restore point in the copy job's own
     backup. So: the copy jobs (``type=Job``), their backups (``type=Backup`` by ``JobUid``), the job-level
-    restore points of those backups since the oldest of ``points`` (``type=RestorePoint`` by ``BackupUid``);
-    a point whose job-level restore point is one of them is a copy. Four queries, whatever the VM.
+    restore points of those backups (``type=RestorePoint`` by ``BackupUid``); a VM restore point whose
+    job-level restore point is one of them is a copy. Three queries, whatever the estate.
     """
-    from .querying import BY_NAME, Sort, any_of, conditions, read_all  # querying imports this module
-
     jobs_read = await read_all(em, "Job", filter=any_of("JobType", list(COPY_TYPES)), sort=BY_NAME, page_size=100)
     requests = jobs_read.requests
     copy_jobs = {job.id: job for job in jobs_read.items if isinstance(job, Job) and job.id}
     if not copy_jobs:
-        none = CopyInfo(count=0, note="EM knows no backup copy job: no restore point of this VM is a copy.")
-        return none, set(), requests
+        return CopySet({}, {}, {}, requests)
     backups_read = await read_all(
         em, "Backup", filter=any_of("JobUid", [f"urn:veeam:Job:{job}" for job in copy_jobs]), sort=BY_NAME
     )
     requests += backups_read.requests
     backups = {b.id: b for b in backups_read.items if isinstance(b, Backup) and b.id}
     if not backups:
-        return CopyInfo(count=0, note="The backup copy jobs have no backup in EM yet."), set(), requests
-    times = [parse_timestamp(p.creation_time) for p in points if p.creation_time]
-    since = em_time(min(times) - timedelta(days=1)) if times else None
+        return CopySet(copy_jobs, {}, {}, requests)
     rps_read = await read_all(
         em,
         "RestorePoint",
@@ -628,7 +675,22 @@ async def copies_of(
         sort=Sort("CreationTime", "backup_date", True, "time"),
     )
     requests += rps_read.requests
-    copy_rps = {rp.id: rp for rp in rps_read.items if isinstance(rp, RestorePoint) and rp.id}
+    rps = {rp.id: rp for rp in rps_read.items if isinstance(rp, RestorePoint) and rp.id}
+    return CopySet(copy_jobs, backups, rps, requests + 0)
+
+
+async def copies_of(
+    em: EmContext, points: Sequence[VmRestorePoint], now: datetime
+) -> tuple[CopyInfo | None, set[str], int]:
+    """Which of ``points`` are copies made by backup copy jobs (``copy_restore_points``), and their summary."""
+    times = [parse_timestamp(p.creation_time) for p in points if p.creation_time]
+    found = await copy_restore_points(em, em_time(min(times) - timedelta(days=1)) if times else None)
+    copy_jobs, backups, copy_rps, requests = found.jobs, found.backups, found.restore_points, found.requests
+    if not copy_jobs:
+        none = CopyInfo(count=0, note="EM knows no backup copy job: no restore point of this VM is a copy.")
+        return none, set(), requests
+    if not backups:
+        return CopyInfo(count=0, note="The backup copy jobs have no backup in EM yet."), set(), requests
     copied = [p for p in points if _rp_guid(p) in copy_rps]
     where: set[str] = set()
     for point in copied:

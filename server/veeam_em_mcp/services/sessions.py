@@ -23,7 +23,7 @@ from datetime import datetime
 
 from ..errors import BadRequest, InvalidArgument
 from ..models.arguments import FindJobSessionsArgs, FindTaskSessionsArgs, GetJobSessionArgs, Results, outcomes
-from ..models.base import clip
+from ..models.base import clip, parse_timestamp
 from ..models.estate import (
     Counts,
     FindJobSessionsResult,
@@ -34,7 +34,7 @@ from ..models.estate import (
     TaskRun,
     Window,
 )
-from ..models.resources import BackupJobSession, BackupTaskSession
+from ..models.resources import BackupJobSession, BackupTaskSession, ReplicaTaskSession
 from ..representation.ids import GUID, uid_pattern
 from ..representation.links import LinkPolicy
 from ..representation.query import em_time, quote_value
@@ -99,10 +99,11 @@ def job_run(run: Run) -> JobRun:
 def task_run(task: BackupTaskSession) -> TaskRun:
     outcome = outcome_of(task.state, task.result)
     reason, reason_chars = clip(task.reason or None)
+    run = task.replica_session if isinstance(task, ReplicaTaskSession) else task.job_session
     return TaskRun(
         vm_name=task.vm_name,
         vm_id=task.vm_uid,
-        job_name=job_of_session_name(task.job_session.name if task.job_session else None),
+        job_name=job_of_session_name(run.name if run else None),
         backup_server=task.backup_server.name if task.backup_server else None,
         outcome=outcome,
         result=None if outcome == "running" else task.result,  # EM says Success for a task in progress
@@ -114,7 +115,7 @@ def task_run(task: BackupTaskSession) -> TaskRun:
         end=task.end_time,
         total_size=task.total_size,
         restore_point=guid_of(task.vm_restore_point),
-        job_session=guid_of(task.job_session),
+        job_session=guid_of(run),
     )
 
 
@@ -156,7 +157,7 @@ async def find_job_sessions(
         sessions = [item for item in read.items if isinstance(item, BackupJobSession)]
         requests = read.requests
         covered = [COVERED_BACKUP]
-        replicas, replica_note, replica_requests = await _replica_sessions(em, expression)
+        replicas, replica_note, replica_requests = await replica_sessions(em, expression)
         requests += replica_requests
         if replicas is not None:
             sessions += replicas
@@ -198,7 +199,7 @@ COVERED_BACKUP = "backup, backup copy, Veeam Agent and file share jobs (EM's bac
 COVERED_REPLICA = "replication jobs (EM's replica job sessions)"
 
 
-async def _replica_sessions(
+async def replica_sessions(
     em: EmContext, expression: str | None
 ) -> tuple[list[BackupJobSession] | None, str | None, int]:
     """The replication sessions of the window (EM keeps them apart from backup sessions), or why not."""
@@ -346,12 +347,23 @@ async def find_task_sessions(
         expression = conditions(vm_filter, jobs, *time_conditions(window))
         tasks_read = await read_all(em, "BackupTaskSession", filter=expression, sort=NEWEST_FIRST)
         # The runs of the window (a run: a job's start and its retries): which run and attempt each task is.
-        runs_read = await read_all(
-            em, "BackupJobSession", filter=conditions(jobs, *time_conditions(window)), sort=NEWEST_FIRST
-        )
+        run_filter = conditions(jobs, *time_conditions(window))
+        runs_read = await read_all(em, "BackupJobSession", filter=run_filter, sort=NEWEST_FIRST)
         requests += tasks_read.requests + runs_read.requests
-        index = attempts_index(runs_of([s for s in runs_read.items if isinstance(s, BackupJobSession)]))
-        tasks = [item for item in tasks_read.items if isinstance(item, BackupTaskSession)]
+        # Replication keeps its sessions and tasks apart: read them too (an EM without them is said).
+        replica_runs, replica_note, spent = await replica_sessions(em, run_filter)
+        requests += spent
+        replica_tasks: list[BackupTaskSession] = []
+        if replica_runs is not None:
+            replicated = await read_all(em, "ReplicaTaskSession", filter=expression, sort=NEWEST_FIRST)
+            requests += replicated.requests
+            replica_tasks = [t for t in replicated.items if isinstance(t, BackupTaskSession)]
+            replica_note = replica_note or replicated.issue
+        sessions = [s for s in runs_read.items if isinstance(s, BackupJobSession)] + (replica_runs or [])
+        index = attempts_index(runs_of(sessions))
+        tasks = [item for item in tasks_read.items if isinstance(item, BackupTaskSession)] + replica_tasks
+        if replica_tasks:  # newest first across both kinds
+            tasks.sort(key=lambda task: parse_timestamp(task.creation_time or "0001-01-01T00:00:00Z"), reverse=True)
         every = []
         for task in tasks:
             row = task_run(task)
@@ -375,6 +387,7 @@ async def find_task_sessions(
         note = _join(
             tasks_read.issue,
             runs_read.issue,
+            replica_note,
             None if tasks_read.complete else f"Only the newest {len(tasks)} tasks of the window were read (page cap).",
             same_names(((row.vm_name, task_key(row), row.backup_server) for row in kept), "VM"),
             _nothing(window, "task (VM processed by a job)") if not every else None,

@@ -69,8 +69,9 @@ LIST_JOBS = """\
 Every job: type, platform, backup server, whether its schedule is enabled, the schedule in words, next run \
 (UTC), how its newest run of the last 7 days ended, and its members (VMs, or containers such as folders and \
 tags). With vm_name (a name or vm_id), only the jobs that protect that VM, by name or through a container \
-(seen in its runs): "which job protects print01 and when does it run next?". EM cannot list VMs that are in \
-no job."""
+(seen in its runs): "which job protects print01 and when does it run next?". Backup copy jobs name their \
+sources and target repository; Veeam Agent jobs are included. With backup_files (and job_name), a job's backup \
+files and their total size in one call. EM cannot list VMs that are in no job."""
 
 LIST_REPOSITORIES = """\
 Every backup repository: kind, capacity, free space, used bytes and percent, backup size (EM's report), and \
@@ -82,7 +83,8 @@ One compact row per VM EM knows to be protected (job members, task sessions, res
 names repeat across vCenters): its jobs, whether they are enabled, its newest restore point and age, RPO met \
 or missed or never backed up, its newest task's outcome and reason; and a summary. Answers "which VMs miss \
 their 24 h RPO?" (only_problems=true lists just the VMs that miss it, failed or are in disabled jobs). Reads \
-the window in a few queries, not one per VM. VMs in no job are invisible to EM."""
+the window in a few queries, not one per VM. Computers protected by Veeam Agent jobs are rows too (agent); \
+a VM copied by a backup copy job shows its newest copy. VMs in no job are invisible to EM."""
 
 
 def _now() -> datetime:
