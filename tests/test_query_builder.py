@@ -273,3 +273,28 @@ async def test_awkward_names_through_the_tool(mcp_session: McpFactory, dataset: 
                 break
             arguments = {"cursor": data["next_cursor"]}
     assert seen == expected
+
+
+# --- OR filters over many ids stay short ---------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_an_or_filter_over_many_ids_is_read_in_chunks_of_short_urls(sim_app: Any, dataset: Dataset) -> None:
+    """``read_any_of`` over 40 job sessions: every task of them, each once, in several reads whose URLs stay
+    short (a long OR of UIDs would pass what a server or a proxy in front of EM accepts)."""
+    from veeam_em_mcp.services.context import EmContext
+    from veeam_em_mcp.services.querying import ANY_OF_CHUNK, read_any_of
+
+    sessions = sorted(dataset.job_sessions)[:40]
+    wanted = {t.id for t in dataset.task_sessions.values() if t.job_session_id in sessions}
+    log = sim_app.state.sim.request_log
+    async with EnterpriseManagerClient(make_settings(), transport=httpx.ASGITransport(app=sim_app)) as client:
+        em = EmContext(make_settings(), client)
+        before = len(log)
+        read = await read_any_of(em, "BackupTaskSession", "JobSessionUid",
+                                 [f"urn:veeam:BackupJobSession:{s}" for s in sessions] * 2)  # repeats read once
+    queries = [path for _, path in log[before:] if path.startswith("/api/query")]
+    assert {item.id for item in read.items} == wanted and len(read.items) == len(wanted)
+    assert read.complete and read.issue is None
+    assert len({path.split("filter=", 1)[-1] for path in queries}) >= -(-40 // ANY_OF_CHUNK)
+    assert max(len(path) for path in queries) < 2_000, max(len(path) for path in queries)

@@ -32,7 +32,7 @@ from .estate import (
     unknown_name,
     vm_condition,
 )
-from .querying import BY_NAME, NEWEST_FIRST, any_of, conditions, read_all
+from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all, read_any_of
 from .restore_points import check_text
 from .runs import Run, runs_of
 from .sessions import replica_sessions
@@ -239,9 +239,8 @@ async def _container_vms(
         for session in newest[row.id or ""].attempts:
             if session.id:
                 session_job[session.id] = row.id or ""
-    read = await read_all(
-        em, "BackupTaskSession",
-        filter=any_of("JobSessionUid", [f"urn:veeam:BackupJobSession:{sid}" for sid in session_job]),
+    read = await read_any_of(
+        em, "BackupTaskSession", "JobSessionUid", [f"urn:veeam:BackupJobSession:{sid}" for sid in session_job]
     )
     seen: dict[str, set[str]] = {}
     for task in read.items:

@@ -40,7 +40,7 @@ from .context import EmContext
 from .cursor import decode_cursor, encode_cursor, invalid_cursor
 from .fetch import fetch_entity
 from .pages import fit_items, share_fields
-from .querying import BY_NAME, Sort, any_of, conditions, read_all
+from .querying import BY_NAME, Sort, any_of, read_all, read_any_of
 
 Algorithm = Literal["Full", "Incremental", "ReversedIncremental", "SyntheticFull"]
 PointType = Literal["Full", "Increment", "ReverseIncrement"]
@@ -658,20 +658,18 @@ async def copy_restore_points(em: EmContext, since: str | None) -> CopySet:
     copy_jobs = {job.id: job for job in jobs_read.items if isinstance(job, Job) and job.id}
     if not copy_jobs:
         return CopySet({}, {}, {}, requests)
-    backups_read = await read_all(
-        em, "Backup", filter=any_of("JobUid", [f"urn:veeam:Job:{job}" for job in copy_jobs]), sort=BY_NAME
-    )
+    uids = [f"urn:veeam:Job:{job}" for job in copy_jobs]
+    backups_read = await read_any_of(em, "Backup", "JobUid", uids, sort=BY_NAME)
     requests += backups_read.requests
     backups = {b.id: b for b in backups_read.items if isinstance(b, Backup) and b.id}
     if not backups:
         return CopySet(copy_jobs, {}, {}, requests)
-    rps_read = await read_all(
+    rps_read = await read_any_of(
         em,
         "RestorePoint",
-        filter=conditions(
-            any_of("BackupUid", [f"urn:veeam:Backup:{b}" for b in backups]),
-            f"CreationTime>={quote_value(since)}" if since else None,
-        ),
+        "BackupUid",
+        [f"urn:veeam:Backup:{b}" for b in backups],
+        also=f"CreationTime>={quote_value(since)}" if since else None,
         sort=Sort("CreationTime", "backup_date", True, "time"),
     )
     requests += rps_read.requests
