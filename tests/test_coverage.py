@@ -8,21 +8,14 @@ characters are printed (the closing note quotes them).
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import jsonschema
 import pytest
-from mcp import Client, StdioServerParameters
 
 from veeam_em_mcp.simulator.coverage import REPLICA_JOB, WINDOWS_AGENT_JOB
 from veeam_em_mcp.simulator.dataset import LAST_TWO_FAILED_VM
-from veeam_em_mcp.simulator.runner import RunningSimulator
 
-from .conftest import PASSWORD, USERNAME
-from .test_estate import DIALECTS, ESTATE, text_of
-from .test_stdio_e2e import console_script
+from .test_estate import ESTATE, stdio_client
 
 pytestmark = pytest.mark.anyio
 FACTS = ESTATE.facts
@@ -34,48 +27,29 @@ def week_ago() -> str:
 
 @pytest.mark.parametrize("dialect", ["xml", "json-12-null", "json-13-min-shuffled"])
 async def test_issue_17_questions_over_stdio(dialect: str) -> None:
-    em_format, config = DIALECTS[dialect]
-    with RunningSimulator(config, ESTATE) as running:
-        env = {
-            **os.environ,
-            "VEEAM_EM_URL": running.base_url,
-            "VEEAM_EM_USERNAME": USERNAME,
-            "VEEAM_EM_PASSWORD": PASSWORD,
-            "VEEAM_EM_FORMAT": em_format,
-        }
-        params = StdioServerParameters(command=console_script(), args=[], env=env)
-        async with Client(params, read_timeout_seconds=60) as client:
-            schemas = {tool.name: tool.output_schema for tool in (await client.list_tools()).tools}
-            costs: dict[str, tuple[int, int]] = {}
-
-            async def ask(question: str, tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
-                result = await client.call_tool(tool, arguments or {})
-                assert not result.is_error, text_of(result)
-                calls, chars = costs.get(question, (0, 0))
-                costs[question] = (calls + 1, chars + len(text_of(result)))
-                jsonschema.validate(result.structured_content, schemas[tool])
-                return dict(result.structured_content or {})
-
-            last_night = await ask("how long did each job's newest run take with its retries, the longest",
-                                   "find_job_sessions")
-            week = await ask("first-attempt success per job this week", "find_job_sessions",
-                             {"created_after": week_ago()})
-            twice = await ask("which VMs failed in two separate runs this week, and the newest reason",
-                              "find_task_sessions", {"created_after": week_ago(), "min_failed_runs": 2})
-            sql01 = await ask("is sql01 copied offsite, where, how old is the copy", "vm_recovery_summary",
-                              {"vm_name": "sql01"})
-            copied_vm = next(iter(FACTS.newest_copy_by_vm))
-            copied = await ask("is a copied VM copied offsite, where, how old", "vm_recovery_summary",
-                               {"vm_name": copied_vm})
-            restores = await ask("what was restored this week", "find_restore_sessions")
-            fresh = await ask("how fresh is EM's data", "list_backup_servers")
-            folder_job = await ask("which VMs does Infrastructure Backup's folder cover", "list_jobs",
-                                   {"job_name": "Infrastructure Backup"})
-            agents = await ask("are the Windows agent computers within the RPO", "protection_report",
-                               {"job_name": "Windows Agent Backup"})
-            files = await ask("SQL Backup's backup files and their total size", "list_jobs",
-                              {"job_name": "sql backup", "backup_files": True, "members": False})
-    print(f"\n{dialect}: " + "; ".join(f"{q}: {c} call(s), {n:,} chars" for q, (c, n) in costs.items()))
+    async with stdio_client(dialect) as asker:
+        ask = asker.ask
+        last_night = await ask("how long did each job's newest run take with its retries, the longest",
+                               "find_job_sessions")
+        week = await ask("first-attempt success per job this week", "find_job_sessions",
+                         {"created_after": week_ago()})
+        twice = await ask("which VMs failed in two separate runs this week, and the newest reason",
+                          "find_task_sessions", {"created_after": week_ago(), "min_failed_runs": 2})
+        sql01 = await ask("is sql01 copied offsite, where, how old is the copy", "vm_recovery_summary",
+                          {"vm_name": "sql01"})
+        copied_vm = next(iter(FACTS.newest_copy_by_vm))
+        copied = await ask("is a copied VM copied offsite, where, how old", "vm_recovery_summary",
+                           {"vm_name": copied_vm})
+        restores = await ask("what was restored this week", "find_restore_sessions")
+        fresh = await ask("how fresh is EM's data", "list_backup_servers")
+        folder_job = await ask("which VMs does Infrastructure Backup's folder cover", "list_jobs",
+                               {"job_name": "Infrastructure Backup"})
+        agents = await ask("are the Windows agent computers within the RPO", "protection_report",
+                           {"job_name": "Windows Agent Backup"})
+        files = await ask("SQL Backup's backup files and their total size", "list_jobs",
+                          {"job_name": "sql backup", "backup_files": True, "members": False})
+    print(asker.printed(dialect))
+    costs = {question: (len(sizes), sum(sizes)) for question, sizes in asker.costs.items()}
     assert all(calls == 1 for calls, _ in costs.values()), costs
 
     # Runs: the whole run, retries included; the longest named.

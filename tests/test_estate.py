@@ -433,9 +433,30 @@ async def test_an_empty_or_unreadable_window_is_refused_before_any_request() -> 
 # --- over stdio, with the real console script ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dialect", ["xml", "json-12-null", "json-13-min-shuffled"])
-async def test_estate_questions_over_stdio(dialect: str) -> None:
-    """Issue 12's bar, with the real console script: each question in its number of calls and characters."""
+class StdioAsker:
+    """An MCP client over stdio with the real console script, asking questions and keeping what each cost:
+    the characters of every call, by question. Every answer is checked against its tool's output schema."""
+
+    def __init__(self, client: Client, schemas: dict[str, Any]) -> None:
+        self.client, self.schemas = client, schemas
+        self.costs: dict[str, list[int]] = {}
+
+    async def ask(self, question: str, tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = await self.client.call_tool(tool, arguments or {})
+        assert not result.is_error, text_of(result)
+        self.costs.setdefault(question, []).append(len(text_of(result)))
+        jsonschema.validate(result.structured_content, self.schemas[tool])
+        return dict(result.structured_content or {})
+
+    def printed(self, dialect: str) -> str:
+        return f"\n{dialect}: " + "; ".join(
+            f"{q}: {len(c)} call(s), {sum(c):,} chars" for q, c in self.costs.items()
+        )
+
+
+@asynccontextmanager
+async def stdio_client(dialect: str) -> AsyncIterator[StdioAsker]:
+    """The console script over stdio against a simulator of ESTATE on loopback, speaking ``dialect``."""
     em_format, config = DIALECTS[dialect]
     with RunningSimulator(config, ESTATE) as running:
         env = {
@@ -448,24 +469,23 @@ async def test_estate_questions_over_stdio(dialect: str) -> None:
         params = StdioServerParameters(command=console_script(), args=[], env=env)
         async with Client(params, read_timeout_seconds=60) as client:
             schemas = {tool.name: tool.output_schema for tool in (await client.list_tools()).tools}
-            costs: dict[str, list[int]] = {}
+            yield StdioAsker(client, schemas)
 
-            async def ask(question: str, tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
-                result = await client.call_tool(tool, arguments or {})
-                assert not result.is_error, text_of(result)
-                costs.setdefault(question, []).append(len(text_of(result)))
-                jsonschema.validate(result.structured_content, schemas[tool])
-                return dict(result.structured_content or {})
 
-            report = await ask("who misses a 24 h RPO", "protection_report", {"only_problems": True})
-            jobs = await ask("did last night's jobs succeed, which VMs failed and why", "find_job_sessions")
-            failed = await ask("did last night's jobs succeed, which VMs failed and why", "find_task_sessions",
-                               {"result": "failed"})
-            protects = await ask("which job protects print01, when next", "list_jobs", {"vm_name": FOLDER_ONLY_VM})
-            repositories = await ask("how full are the repositories", "list_repositories")
-    for question, sizes in costs.items():
+@pytest.mark.parametrize("dialect", ["xml", "json-12-null", "json-13-min-shuffled"])
+async def test_estate_questions_over_stdio(dialect: str) -> None:
+    """Issue 12's bar, with the real console script: each question in its number of calls and characters."""
+    async with stdio_client(dialect) as asker:
+        ask = asker.ask
+        report = await ask("who misses a 24 h RPO", "protection_report", {"only_problems": True})
+        jobs = await ask("did last night's jobs succeed, which VMs failed and why", "find_job_sessions")
+        failed = await ask("did last night's jobs succeed, which VMs failed and why", "find_task_sessions",
+                           {"result": "failed"})
+        protects = await ask("which job protects print01, when next", "list_jobs", {"vm_name": FOLDER_ONLY_VM})
+        repositories = await ask("how full are the repositories", "list_repositories")
+    for question, sizes in asker.costs.items():
         assert len(sizes) <= 2 and sum(sizes) <= MAX_ANSWER_CHARS, (question, sizes)
-    print(f"\n{dialect}: " + "; ".join(f"{q}: {len(c)} call(s), {sum(c):,} chars" for q, c in costs.items()))
+    print(asker.printed(dialect))
     assert {LAST_TWO_FAILED_VM, NEVER_BACKED_UP_VM} <= {row["vm_name"] for row in report["rows"]}
     assert {row["job_name"] for row in jobs["sessions"]} >= {SQL_JOB, FOLDER_JOB}
     assert any("quiescing" in (row.get("reason") or "") for row in failed["tasks"])

@@ -138,6 +138,16 @@ def job_condition(job: str | None) -> str | None:
     return f"JobName=={quote_value(job)}"
 
 
+def job_entity_condition(job: str | None, urn_type: str = "Job") -> str | None:
+    """EM's filter on job entities themselves (``type=Job``, ``type=AgentBackupJob``, whose UIDs are
+    ``urn:veeam:<urn_type>:…``) for one job by id, or for every job of that name."""
+    if job is None:
+        return None
+    check_text("job_name", job)
+    guid = job_id_in(job)
+    return f"UID=={quote_value(f'urn:veeam:{urn_type}:{guid}')}" if guid else f"Name=={quote_value(job)}"
+
+
 def same_names(rows: Iterable[tuple[str | None, str, str | None]], what: str) -> str | None:
     """A sentence for display names several distinct objects share: (name, key, where) per row."""
     by_name: dict[str, dict[str, str | None]] = {}

@@ -31,9 +31,10 @@ from .estate import (
     uid_guid,
     unknown_name,
     vm_condition,
+    vm_key,
 )
 from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all, read_any_of
-from .restore_points import check_text
+from .restore_points import check_text, is_copy_job
 from .runs import Run, runs_of
 from .sessions import replica_sessions
 
@@ -46,10 +47,11 @@ _EM_PLATFORM = {"VMware": "VMware", "HyperV": "Hyperv", "vCloud": "vCloud"}
 async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, cursor: str | None = None) -> ListJobsResult:
     async def compute(args: ListJobsArgs) -> ListJobsResult:
         check_text("vm_name", args.vm_name)
+        enabled = None if args.enabled is None else f"ScheduleEnabled=={'true' if args.enabled else 'false'}"
         expression = conditions(
             server_condition(args.backup_server),
             f"Platform=={quote_value(_EM_PLATFORM[args.platform])}" if args.platform else None,
-            None if args.enabled is None else f"ScheduleEnabled=={'true' if args.enabled else 'false'}",
+            enabled,
         )
         jobs_read = await read_all(
             em, "Job", filter=expression, sort=BY_NAME, page_size=min(JOB_PAGE_SIZE, em.settings.page_size)
@@ -58,15 +60,12 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
         requests = jobs_read.requests
         notes: list[str | None] = [jobs_read.issue]
         if args.platform is None:  # agent jobs have platforms of their own (AgentForWindows, AgentForLinux)
-            agents, note, spent = await _agent_jobs(em, conditions(
-                server_condition(args.backup_server),
-                None if args.enabled is None else f"ScheduleEnabled=={'true' if args.enabled else 'false'}",
-            ))
-            jobs += agents
+            agents, issue, spent = await read_agent_jobs(em, conditions(server_condition(args.backup_server), enabled))
+            jobs += agents or []
             requests += spent
-            notes.append(note)
-        targets, spent = await _copy_targets(em, jobs)
-        requests += spent
+            notes.append("Veeam Agent jobs are not listed: this EM's query service has none." if agents is None
+                         else issue)
+        names = {job.id: job.name for job in jobs if job.id}  # a copy job's sources, named even when filtered out
         since = em_time(now - timedelta(days=LAST_RUN_DAYS))
         runs = await read_all(em, "BackupJobSession", filter=f"CreationTime>={quote_value(since)}", sort=NEWEST_FIRST)
         requests += runs.requests
@@ -102,7 +101,8 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
             until = now + timedelta(hours=args.runs_within_hours)
             jobs = [job for job in jobs if job.next_run and now <= parse_timestamp(job.next_run) <= until]
             jobs.sort(key=lambda job: parse_timestamp(job.next_run or ""))  # soonest first
-        names = {job.id: job.name for job in jobs if job.id}
+        targets, spent = await _copy_targets(em, jobs)  # for the jobs kept only
+        requests += spent
         rows = [
             _row(job, newest.get(job.id or ""), protecting, members=args.members).model_copy(
                 update={
@@ -117,7 +117,7 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
             )
         ]
         if args.members and rows:
-            covered, note, spent = await _container_vms(em, rows, newest)
+            covered, note, spent = await _container_vms(em, jobs, newest)
             rows = [row.model_copy(update={"container_vms": covered.get(row.id or "")}) for row in rows]
             notes.append(note)
             requests += spent
@@ -179,27 +179,27 @@ def _row(job: Job, newest: Run | None, protecting: dict[str, str], *, members: b
     )
 
 
-COPY_TYPES = ("backupcopy", "immediatebackupcopy")
 MAX_COPY_JOBS = 20  # copy jobs whose target repository is looked up (one query each)
 
 
-async def _agent_jobs(em: EmContext, expression: str | None) -> tuple[list[Job], str | None, int]:
-    """Veeam Agent jobs (EM keeps them apart, under /agents/jobs), or why they are not listed."""
+async def read_agent_jobs(em: EmContext, expression: str | None) -> tuple[list[Job] | None, str | None, int]:
+    """Veeam Agent jobs (EM keeps them apart, under /agents/jobs): the jobs (None when this EM's query service
+    has none: refused once, then not asked again), what may be off in the read, and the EM requests spent."""
     if "AgentBackupJob" in em.unsupported:
-        return [], "Veeam Agent jobs are not listed: this EM's query service has none.", 0
+        return None, None, 0
     try:
         read = await read_all(em, "AgentBackupJob", filter=expression, sort=BY_NAME,
                               page_size=min(JOB_PAGE_SIZE, em.settings.page_size))
     except BadRequest:
         em.unsupported.add("AgentBackupJob")
-        return [], "Veeam Agent jobs are not listed: this EM's query service refused them.", 1
-    return [job for job in read.items if isinstance(job, Job)], read.issue, read.requests
+        return None, None, 1
+    return [job for job in read.items if isinstance(job, Job) and job.id], read.issue, read.requests
 
 
 async def _copy_targets(em: EmContext, jobs: list[Job]) -> tuple[dict[str, str], int]:
     """Where each backup copy job's copies go: the repository of the job's own backup (EM's job entity does
     not name it; ``type=Backup`` filtered by the job's UID does)."""
-    copies = [job for job in jobs if (job.job_type or "").lower() in COPY_TYPES and job.id][:MAX_COPY_JOBS]
+    copies = [job for job in jobs if is_copy_job(job.job_type) and job.id][:MAX_COPY_JOBS]
     targets: dict[str, str] = {}
     requests = 0
     for job in copies:
@@ -218,43 +218,46 @@ MAX_CONTAINER_VMS = 100  # VM names listed per job
 
 
 async def _container_vms(
-    em: EmContext, rows: list[JobRow], newest: dict[str, Run]
+    em: EmContext, jobs: list[Job], newest: dict[str, Run]
 ) -> tuple[dict[str, list[str]], str | None, int]:
-    """What each job's containers covered: the VMs its newest run processed that no member names directly.
+    """What each job's containers covered: the VMs its newest run processed that are not its VM members.
 
     EM lists a folder or tag member by its own name only; the VMs in it are known from the runs. One query of
-    the task sessions of those runs (by their session UIDs), for up to ``MAX_CONTAINER_JOBS`` jobs; a VM EM
-    cannot attribute to one container is attributed to the job (EM does not say which container held it).
+    the task sessions of those runs (by their session UIDs), for up to ``MAX_CONTAINER_JOBS`` jobs. VMs are
+    told apart by their reference (a task's VmUid, a member's HierarchyObjRef), by name only where EM gives
+    none; a VM EM cannot attribute to one container is attributed to the job (EM does not say which held it).
     """
     wanted = [
-        row for row in rows
-        if row.id and row.id in newest and any((m.type or "Vm") != "Vm" for m in row.members or [])
+        job for job in jobs
+        if job.id and job.id in newest and any(m.object_type not in (None, "Vm") for m in job.includes or [])
     ]
     if not wanted:
         return {}, None, 0
     left = len(wanted) - MAX_CONTAINER_JOBS
     wanted = wanted[:MAX_CONTAINER_JOBS]
-    session_job: dict[str, str] = {}
-    for row in wanted:
-        for session in newest[row.id or ""].attempts:
-            if session.id:
-                session_job[session.id] = row.id or ""
+    session_job = {s.id: job.id or "" for job in wanted for s in newest[job.id or ""].attempts if s.id}
     read = await read_any_of(
         em, "BackupTaskSession", "JobSessionUid", [f"urn:veeam:BackupJobSession:{sid}" for sid in session_job]
     )
-    seen: dict[str, set[str]] = {}
+    seen: dict[str, dict[str, str]] = {}  # job id -> VM key -> VM name
     for task in read.items:
         if not isinstance(task, BackupTaskSession) or task.job_session is None or not task.vm_name:
             continue
         job_id = session_job.get(guid_of(task.job_session) or "")
         if job_id:
-            seen.setdefault(job_id, set()).add(task.vm_name)
+            seen.setdefault(job_id, {})[vm_key(task.vm_uid, None, task.vm_name)] = task.vm_name
     covered: dict[str, list[str]] = {}
-    for row in wanted:
-        direct = {(m.name or "").casefold() for m in row.members or [] if (m.type or "Vm") == "Vm"}
-        names = sorted((n for n in seen.get(row.id or "", set()) if n.casefold() not in direct), key=str.casefold)
+    for job in wanted:
+        members = [m for m in job.includes or [] if m.object_type == "Vm"]
+        direct = {vm_key(m.hierarchy_obj_ref, None, m.name) for m in members}
+        named_only = {(m.name or "").casefold() for m in members}  # a task without a VmUid, matched by name
+        names = sorted(
+            (name for key, name in seen.get(job.id or "", {}).items()
+             if key not in direct and not (key.startswith("name:") and name.casefold() in named_only)),
+            key=str.casefold,
+        )
         if names:
-            covered[row.id or ""] = names[:MAX_CONTAINER_VMS]
+            covered[job.id or ""] = names[:MAX_CONTAINER_VMS]
     notes = [read.issue]
     if left > 0:
         notes.append(f"The VMs of containers are listed for the first {MAX_CONTAINER_JOBS} such jobs; narrow with "

@@ -37,6 +37,7 @@ from ..models.resources import (
     BackupTaskSession,
     DiscoveredComputer,
     Job,
+    Ref,
     VmRestorePoint,
 )
 from ..representation.query import em_time, parse_query_page, query_url, quote_value
@@ -44,6 +45,8 @@ from .answers import paged
 from .context import EmContext
 from .estate import (
     guid_of,
+    job_condition,
+    job_entity_condition,
     job_id_in,
     outcome_of,
     same_names,
@@ -53,15 +56,15 @@ from .estate import (
     vm_key,
 )
 from .gather import gather
+from .jobs import read_agent_jobs
 from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all
 from .querying import Window as Read
-from .restore_points import check_text, copy_restore_points
+from .restore_points import check_text, copy_restore_points, is_copy_job
+from .runs import WORKER
 
 MAX_OLDER_LOOKUPS = 25  # VMs without a point in the window whose older points are looked up one by one
 JOB_PAGE_SIZE = 100
 _PROBLEM_ORDER = {"never backed up": 0, "missed": 1, "met": 2}
-# Runs that copy backups (their tasks say "copied", not "backed up"): not a VM's backup outcome.
-_COPY_TYPES = frozenset({"backupcopy", "immediatebackupcopy", "immediatebackupcopyworker"})
 
 
 @dataclass
@@ -102,13 +105,8 @@ async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> 
     server = server_condition(args.backup_server)
     in_window = f"CreationTime>={quote_value(since)}"
     job_guid = job_id_in(args.job_name)
-    job_filter = (
-        f"UID=={quote_value('urn:veeam:Job:' + job_guid)}"
-        if job_guid
-        else (f"Name=={quote_value(args.job_name)}" if args.job_name else None)
-    )
     jobs_read = await read_all(
-        em, "Job", filter=conditions(server, job_filter), sort=BY_NAME,
+        em, "Job", filter=conditions(server, job_entity_condition(args.job_name)), sort=BY_NAME,
         page_size=min(JOB_PAGE_SIZE, em.settings.page_size),
     )
     jobs = {job.id: job for job in jobs_read.items if isinstance(job, Job) and job.id}
@@ -117,11 +115,7 @@ async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> 
             agent_job = "AgentBackupJob" not in em.unsupported and not await _no_agent_job(em, args.job_name)
             if not agent_job:
                 raise missing
-    task_job = (
-        f"JobUid=={quote_value('urn:veeam:Job:' + job_guid)}"
-        if job_guid
-        else (f"JobName=={quote_value(args.job_name)}" if args.job_name else None)
-    )
+    task_job = job_condition(args.job_name)
     sessions_read, tasks_read, points_read = await gather(
         [
             lambda: read_all(em, "BackupJobSession", filter=conditions(server, task_job, in_window), sort=NEWEST_FIRST),
@@ -142,7 +136,8 @@ async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> 
     for session in sessions_read.items:
         if isinstance(session, BackupJobSession) and session.id:
             run_job[session.id] = uid_guid(session.job_uid) or guid_of(session.job)
-            if (session.job_type or "").lower() in _COPY_TYPES:
+            # Runs that copy backups (their tasks say "copied", not "backed up"): not a VM's backup outcome.
+            if is_copy_job(session.job_type) or (session.job_type or "").lower() == WORKER:
                 copy_runs.add(session.id)
     vms: dict[str, _Vm] = {}
 
@@ -155,7 +150,7 @@ async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> 
 
     replication = sorted(job.name or job.id or "" for job in jobs.values() if (job.job_type or "").lower() == "replica")
     for job in jobs.values():
-        if (job.job_type or "").lower() in _COPY_TYPES or (job.job_type or "").lower() == "replica":
+        if is_copy_job(job.job_type) or (job.job_type or "").lower() == "replica":
             continue  # a copy or a replica is not the VM's backup: its members are rows through their backup jobs
         for member in job.includes or []:
             if member.object_type == "Vm" and member.name:
@@ -342,23 +337,13 @@ async def _agent_computers(
     ``AgentRestorePoint``s named <computer>@<time>, filtered by computer name and not by backup server.
     Three queries. A computer is told apart by its backup server and name (EM gives agents no VM reference).
     """
-    if "AgentBackupJob" in em.unsupported:
-        return {}, {}, None, 0
-    job_guid = job_id_in(args.job_name)
-    job_filter = (
-        f"UID=={quote_value('urn:veeam:Job:' + job_guid)}" if job_guid
-        else (f"Name=={quote_value(args.job_name)}" if args.job_name else None)
+    agent_jobs, jobs_issue, requests = await read_agent_jobs(
+        em, conditions(server, job_entity_condition(args.job_name, "AgentBackupJob"))
     )
-    try:
-        jobs_read = await read_all(em, "AgentBackupJob", filter=conditions(server, job_filter), sort=BY_NAME,
-                                   page_size=min(JOB_PAGE_SIZE, em.settings.page_size))
-    except BadRequest:
-        em.unsupported.add("AgentBackupJob")
+    if agent_jobs is None:
         return {}, {}, "Computers protected by Veeam Agent are not in the report: this EM's query service has none.", 1
-    requests = jobs_read.requests
-    agent_jobs = [job for job in jobs_read.items if isinstance(job, Job) and job.id]
     if not agent_jobs:
-        return {}, {}, jobs_read.issue, requests
+        return {}, {}, jobs_issue, requests
     computers_read, points_read = await gather(
         [
             lambda: read_all(em, "DiscoveredComputer", filter=server, sort=BY_NAME),
@@ -367,21 +352,21 @@ async def _agent_computers(
         limit=2,
     )
     requests += computers_read.requests + points_read.requests
-    # A job protects the computers of the protection groups it names, on its own backup server.
+    # A job protects the computers of the protection groups it names (EM's agent job names its groups, without
+    # their ids; a group's name is unique on its backup server), on its own backup server (by the server's id).
     group_jobs: dict[tuple[str | None, str], set[str]] = {}
     platforms = {job.id: job.platform for job in agent_jobs}
     for job in agent_jobs:
-        where = job.backup_server.name if job.backup_server else None
         for member in job.includes or []:
             if member.name:
-                group_jobs.setdefault((where, member.name.casefold()), set()).add(job.id or "")
+                group_jobs.setdefault((_server_id(job.backup_server), member.name.casefold()), set()).add(job.id or "")
     found: dict[str, _Vm] = {}
     for computer in computers_read.items:
         if not isinstance(computer, DiscoveredComputer) or not computer.name:
             continue
         where = computer.backup_server.name if computer.backup_server else None
         group = computer.agent_protection_group.name if computer.agent_protection_group else None
-        job_ids = group_jobs.get((where, (group or "").casefold()))
+        job_ids = group_jobs.get((_server_id(computer.backup_server), (group or "").casefold()))
         if not job_ids:
             continue  # found by a protection group no agent job backs up
         key = vm_key(None, where, computer.name)
@@ -397,9 +382,14 @@ async def _agent_computers(
         key = vm_key(None, point.backup_server.name if point.backup_server else None, point.computer)
         if key in found and found[key].point is None:
             found[key].point = point
-    notes = [jobs_read.issue, computers_read.issue, points_read.issue]
+    notes = [jobs_issue, computers_read.issue, points_read.issue]
     by_id = {job.id or "": job for job in agent_jobs}
     return found, by_id, " ".join(n for n in notes if n) or None, requests
+
+
+def _server_id(server: Ref | None) -> str | None:
+    """A backup server's id from a link to it (its name when the link has no id)."""
+    return guid_of(server) or (server.name if server else None)
 
 
 def _summary_line(summary: ProtectionSummary, rpo_hours: float) -> str:

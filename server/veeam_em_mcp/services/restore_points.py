@@ -625,7 +625,12 @@ async def _backup_of(em: EmContext, point: VmRestorePoint, notes: list[str]) -> 
     return rp.backup, backup.repository, 2
 
 
-COPY_TYPES = ("BackupCopy", "ImmediateBackupCopy")
+COPY_TYPES = ("BackupCopy", "ImmediateBackupCopy")  # EM's JobType of backup copy jobs (12+ reports both)
+
+
+def is_copy_job(job_type: str | None) -> bool:
+    """Whether EM's JobType is a backup copy job's (compared ignoring case: EM's filters do)."""
+    return (job_type or "").lower() in {kind.lower() for kind in COPY_TYPES}
 
 
 def _rp_guid(point: VmRestorePoint) -> str | None:
