@@ -46,6 +46,8 @@ async def test_issue_17_questions_over_stdio(dialect: str) -> None:
                                {"job_name": "Infrastructure Backup"})
         agents = await ask("are the Windows agent computers within the RPO", "protection_report",
                            {"job_name": "Windows Agent Backup"})
+        points = await ask("which job made each of sql01's restore points", "find_vm_restore_points",
+                           {"vm_name": "sql01"})
         files = await ask("SQL Backup's backup files and their total size", "list_jobs",
                           {"job_name": "sql backup", "backup_files": True, "members": False})
     print(asker.printed(dialect))
@@ -114,6 +116,13 @@ async def test_issue_17_questions_over_stdio(dialect: str) -> None:
                  and ":Folder:" in (o.hierarchy_obj_ref or "") for vm in o.vm_names}
     direct = {m["name"] for m in folder_row["members"] if m["type"] == "Vm"}
     assert folder_row["container_vms"] and set(folder_row["container_vms"]) <= in_folder - direct
+
+    # Every restore point names its backup (named after its job), from the simulator's own data; once in shared
+    # when the page's points share it.
+    for row in points["restore_points"]:
+        backup = row.get("backup") or points["shared"]["backup"]
+        assert backup["name"] == ESTATE.backups[ESTATE.vm_restore_points[row["id"]].backup_id].name
+    assert points["em_requests"] <= 3  # one EM page, the backups of its 20 points in two queries
 
     # Which backup (named after its job) and repository hold sql01's newest point: the simulator's own data.
     newest_point = next(p for p in ESTATE.vm_restore_points.values() if p.id == sql01["newest"]["id"])

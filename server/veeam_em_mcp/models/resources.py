@@ -84,6 +84,10 @@ class VmRestorePoint(Entity):
     backup_server: Ref | None = Field(None, description="The backup server that made it")
     restore_point: Ref | None = Field(None, description="The job-level restore point (one job run) it belongs to")
     backup_file: Ref | None = Field(None, description="The backup file that holds it")
+    backup: Ref | None = Field(
+        None, description="The backup that holds it (find_vm_restore_points reads it from the job-level points): "
+        "VBR names a backup after its job"
+    )
 
 
 class RestorePoint(Entity):

@@ -53,8 +53,8 @@ class FindVmRestorePointsResult(Model):
         0, description="Points at the start of that EM page that an earlier result already returned"
     )
     em_requests: int = Field(
-        1, description="EM requests this call made: query pages read (more than one only when platform filtering "
-        "skips points)"
+        1, description="EM requests this call made: the query pages read (more than one only when platform "
+        "filtering skips points) and the lookup of the points' backups"
     )
     next_cursor: str | None = Field(
         None, description="Pass as 'cursor' to get the next restore points; null when there are no more"

@@ -63,7 +63,7 @@ _TOOL = "find_vm_restore_points"
 
 
 async def read_vm_restore_point(em: EmContext, identifier: str) -> VmRestorePoint:
-    """One VM restore point in entity form, from its GUID, UID or href."""
+    """One VM restore point in entity form, from its GUID, UID or href (one request: its backup is not read)."""
     guid = restore_point_guid(identifier, em.policy)
     return await fetch_entity(
         em,
@@ -74,6 +74,19 @@ async def read_vm_restore_point(em: EmContext, identifier: str) -> VmRestorePoin
         "VM name with find_vm_restore_points.",
         what="a VM restore point",
     )
+
+
+async def with_backups(em: EmContext, points: list[VmRestorePoint]) -> tuple[list[VmRestorePoint], int]:
+    """``points`` with the backup each is in, and the EM requests spent. EM's VM restore point names no job
+    and no backup; its job-level restore point links the backup, which VBR names after its job. One query
+    of those job-level points (by UID, 15 at a time), not one request per point."""
+    guids = list(dict.fromkeys(g for g in map(_rp_guid, points) if g))
+    if not guids:
+        return points, 0
+    read = await read_any_of(em, "RestorePoint", "UID", [f"urn:veeam:RestorePoint:{g}" for g in guids],
+                             sort=_BY_BACKUP_DATE)
+    backups = {rp.id: rp.backup for rp in read.items if isinstance(rp, RestorePoint) and rp.id}
+    return [p.model_copy(update={"backup": backups.get(_rp_guid(p) or "")}) for p in points], read.requests
 
 
 # --- the search ---------------------------------------------------------------------------------------
@@ -352,7 +365,9 @@ async def find_page(em: EmContext, position: Cursor) -> FindVmRestorePointsResul
         resume = (page_at, offset_at)
         found = found[: query.page_size]
     assert first is not None
-    shared, points = share_fields([point for point, _, _ in found])
+    named, backup_requests = await with_backups(em, [point for point, _, _ in found])
+    found = [(point, page_at, offset_at) for point, (_, page_at, offset_at) in zip(named, found, strict=True)]
+    shared, points = share_fields(named)
     limit = em.budget.max_chars
 
     def result(count: int) -> FindVmRestorePointsResult:
@@ -403,7 +418,7 @@ async def find_page(em: EmContext, position: Cursor) -> FindVmRestorePointsResul
             page_size=first.page_size,
             pages_count=first.pages_count,
             skipped_on_page=position.skip,
-            em_requests=pages_read,
+            em_requests=pages_read + backup_requests,
             next_cursor=next_cursor,
             truncated=next_cursor is not None,
             held_back=held,
@@ -625,6 +640,7 @@ async def _backup_of(em: EmContext, point: VmRestorePoint, notes: list[str]) -> 
     return rp.backup, backup.repository, 2
 
 
+_BY_BACKUP_DATE = Sort("CreationTime", "backup_date", True, "time")  # job-level restore points, newest first
 COPY_TYPES = ("BackupCopy", "ImmediateBackupCopy")  # EM's JobType of backup copy jobs (12+ reports both)
 
 
@@ -675,7 +691,7 @@ async def copy_restore_points(em: EmContext, since: str | None) -> CopySet:
         "BackupUid",
         [f"urn:veeam:Backup:{b}" for b in backups],
         also=f"CreationTime>={quote_value(since)}" if since else None,
-        sort=Sort("CreationTime", "backup_date", True, "time"),
+        sort=_BY_BACKUP_DATE,
     )
     requests += rps_read.requests
     rps = {rp.id: rp for rp in rps_read.items if isinstance(rp, RestorePoint) and rp.id}
