@@ -50,6 +50,10 @@ async def test_issue_17_questions_over_stdio(dialect: str) -> None:
                            {"vm_name": "sql01"})
         files = await ask("SQL Backup's backup files and their total size", "list_jobs",
                           {"job_name": "sql backup", "backup_files": True, "members": False})
+        one = await ask("which job's backup holds this restore point", "get_vm_restore_point",
+                        {"restore_point_id": points["restore_points"][0]["id"]})
+        replicated = await ask("is hv-dc01 replicated, how new is its newest replica", "vm_recovery_summary",
+                               {"vm_name": FACTS.replicated_vms[0]})
     print(asker.printed(dialect))
     costs = {question: (len(sizes), sum(sizes)) for question, sizes in asker.costs.items()}
     assert all(calls == 1 for calls, _ in costs.values()), costs
@@ -124,6 +128,18 @@ async def test_issue_17_questions_over_stdio(dialect: str) -> None:
         assert backup["name"] == ESTATE.backups[ESTATE.vm_restore_points[row["id"]].backup_id].name
     assert points["em_requests"] <= 3  # one EM page, the backups of its 20 points in two queries
 
+    held = ESTATE.vm_restore_points[one["id"]]
+    assert one["backup"]["name"] == ESTATE.backups[held.backup_id].name == ESTATE.jobs[held.job_id].name
+
+    # A replicated VM: its replica points (the simulator's own, made where its replica tasks succeeded), the newest
+    # and the job; sql01 is not replicated, and says so.
+    own_replicas = sorted((p for p in ESTATE.vm_replica_points.values() if p.source_vm == FACTS.replicated_vms[0]),
+                          key=lambda p: p.creation_ticks, reverse=True)
+    assert replicated["replicas"]["count"] == len(own_replicas) > 0
+    assert replicated["replicas"]["newest"]["id"] == own_replicas[0].id
+    assert replicated["replicas"]["jobs"] == [REPLICA_JOB]
+    assert sql01["replicas"]["count"] == 0 and "no replica point" in sql01["replicas"]["note"]
+
     # Which backup (named after its job) and repository hold sql01's newest point: the simulator's own data.
     newest_point = next(p for p in ESTATE.vm_restore_points.values() if p.id == sql01["newest"]["id"])
     backup = ESTATE.backups[newest_point.backup_id]
@@ -144,6 +160,39 @@ async def test_issue_17_questions_over_stdio(dialect: str) -> None:
     assert servers["vbr02.tech.local"]["freshness"] in ("stale", "failing")
     assert servers["vbr02.tech.local"]["collection_age_minutes"] > 60
     assert all(row.get("version") for row in fresh["backup_servers"]), "versions inline"
+
+
+async def test_replicas_beside_the_rpo_and_on_their_tasks() -> None:
+    """Each replicated VM's newest replica point of the report's window, tied to the VM by its replication job's
+    member (EM's replica point names the replica VM, not the VM's reference); each replica task its point."""
+    from .test_estate import call, connect
+
+    async with connect() as client:
+        report = await call(client, "protection_report", {})
+        tasks = await call(client, "find_task_sessions", {"job_name": REPLICA_JOB})
+    since = datetime.fromisoformat(report["window"]["created_after"])
+    rows = {row["vm_id"]: row for row in report["rows"] if row.get("vm_id")}
+    replicated = 0
+    for name in FACTS.replicated_vms:
+        points = [p for p in ESTATE.vm_replica_points.values() if p.source_vm == name
+                  and datetime.fromisoformat(p.creation_time_utc[:23].rstrip("Z") + "+00:00") >= since]
+        (ref,) = {p.source_ref for p in ESTATE.vm_replica_points.values() if p.source_vm == name}
+        row = rows[ref]
+        if points:
+            newest = max(points, key=lambda p: p.creation_ticks)
+            assert row["newest_replica"] == newest.creation_time_utc and row["replica_age_hours"] >= 0
+            replicated += 1
+        else:
+            assert "newest_replica" not in row
+    assert report["summary"]["replicated"] == replicated > 0
+    assert sum(1 for row in report["rows"] if row.get("newest_replica")) == replicated
+    assert "do not count for the RPO" in report["note"]
+    made = {p.task_session_id: p.id for p in ESTATE.vm_replica_points.values()}
+    newest_run = ESTATE.replica_sessions[FACTS.replica_newest_session_id]
+    for row in tasks["tasks"]:
+        task = next(ESTATE.replica_task_sessions[t] for t in newest_run.task_ids
+                    if ESTATE.replica_task_sessions[t].vm_name == row["vm_name"])
+        assert row.get("replica_point") == made.get(task.id), row
 
 
 async def test_a_pending_task_has_no_start() -> None:

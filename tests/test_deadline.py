@@ -31,7 +31,10 @@ from veeam_em_mcp.tools.estate import TOOLS as ESTATE_TOOLS
 from .conftest import ANCHOR, SIM_ORIGIN, SQL01_POINT, make_settings
 
 pytestmark = pytest.mark.anyio
-POINT = {"restore_point_id": SQL01_POINT}
+# The calls these tests time cost exactly one EM request each: follow_link on a restore point's href
+# (get_vm_restore_point reads the point's backup too, a second request).
+ONE_GET = "follow_link"
+POINT = {"href": f"/api/vmRestorePoints/{SQL01_POINT}"}
 BASE_DELAY = 0.01  # the retry back-off the test servers use
 HUNG = "latency=3,method=GET"  # far longer than any timeout here: EM accepts the request and never answers in time
 
@@ -85,7 +88,7 @@ def test_the_documented_formula() -> None:
 
 SLOW = re.compile(
     # EM's own timeout (the attempts ran out before the deadline), or the deadline, saying what was slow
-    r"Error executing tool get_vm_restore_point: (?:"
+    r"Error executing tool follow_link: (?:"
     r"Enterprise Manager did not answer /api/vmRestorePoints/\S+ within 0\.5 s\. It may be overloaded or "
     r"unreachable; try again later, or raise VEEAM_EM_TIMEOUT\."
     r"|The tool call did not finish within its deadline of 1\.51 s \(VEEAM_EM_TIMEOUT 0\.5 s × \(VEEAM_EM_RETRIES 2 "
@@ -102,19 +105,19 @@ async def test_forty_concurrent_calls_to_a_hung_em_end_within_the_deadline(em: R
     env = {"VEEAM_EM_TIMEOUT": 0.5, "VEEAM_EM_RETRIES": 2}
     deadline = call_deadline(0.5, 2, BASE_DELAY)  # 1.51 s
     async with mcp_client(em, **env) as (client, _):
-        assert not (await client.call_tool("get_vm_restore_point", POINT)).is_error  # logged on
+        assert not (await client.call_tool(ONE_GET, POINT)).is_error  # logged on
         (fault,) = em.state.faults.set(HUNG)
         results: list[tuple[float, Any]] = []
 
         async def call() -> None:
-            results.append(await timed_call(client, "get_vm_restore_point", POINT))
+            results.append(await timed_call(client, ONE_GET, POINT))
 
         with anyio.fail_after(30):
             async with anyio.create_task_group() as group:
                 for _ in range(40):
                     group.start_soon(call)
         em.state.faults.clear()  # EM recovers
-        recovered = await client.call_tool("get_vm_restore_point", POINT)
+        recovered = await client.call_tool(ONE_GET, POINT)
     assert len(results) == 40 and fault.fired >= 8
     texts = [text_of(result) for _, result in results]
     assert all(result.is_error for _, result in results)
@@ -135,17 +138,17 @@ async def test_a_hung_logon_is_sent_once_for_forty_calls(em: RunningSimulator) -
         results: list[tuple[float, Any]] = []
 
         async def call() -> None:
-            results.append(await timed_call(client, "get_vm_restore_point", POINT))
+            results.append(await timed_call(client, ONE_GET, POINT))
 
         with anyio.fail_after(30):
             async with anyio.create_task_group() as group:
                 for _ in range(40):
                     group.start_soon(call)
         em.state.faults.clear()
-        recovered = await client.call_tool("get_vm_restore_point", POINT)
+        recovered = await client.call_tool(ONE_GET, POINT)
     assert fault.fired == 1
     expected = (
-        "Error executing tool get_vm_restore_point: Enterprise Manager did not answer /api/sessionMngr/?v=latest "
+        "Error executing tool follow_link: Enterprise Manager did not answer /api/sessionMngr/?v=latest "
         "within 1 s. It may be overloaded or unreachable; try again later, or raise VEEAM_EM_TIMEOUT."
     )
     assert [text_of(result) for _, result in results] == [expected] * 40
@@ -156,12 +159,12 @@ async def test_a_hung_logon_is_sent_once_for_forty_calls(em: RunningSimulator) -
 async def test_queueing_for_a_slot_counts_and_says_so(em: RunningSimulator) -> None:
     env = {"VEEAM_EM_TIMEOUT": 2, "VEEAM_EM_RETRIES": 1, "VEEAM_EM_MAX_CONCURRENCY": 1}  # deadline 4 s
     async with mcp_client(em, **env) as (client, _):
-        assert not (await client.call_tool("get_vm_restore_point", POINT)).is_error
+        assert not (await client.call_tool(ONE_GET, POINT)).is_error
         em.state.faults.set("latency=1.5,method=GET")  # each answer takes 1.5 s; one at a time
         results: list[tuple[float, Any]] = []
 
         async def call() -> None:
-            results.append(await timed_call(client, "get_vm_restore_point", POINT))
+            results.append(await timed_call(client, ONE_GET, POINT))
 
         with anyio.fail_after(30):
             async with anyio.create_task_group() as group:
@@ -172,7 +175,7 @@ async def test_queueing_for_a_slot_counts_and_says_so(em: RunningSimulator) -> N
     # EM's answer, and the fourth is still queued for the one slot.
     assert sum(not result.is_error for _, result in results) == 2
     head = (
-        r"Error executing tool get_vm_restore_point: The tool call did not finish within its deadline of 4 s "
+        r"Error executing tool follow_link: The tool call did not finish within its deadline of 4 s "
         r"\(VEEAM_EM_TIMEOUT 2 s × \(VEEAM_EM_RETRIES 1 \+ 1\) \+ retry back-off\), "
     )
     tail = (

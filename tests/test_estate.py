@@ -351,13 +351,16 @@ async def test_protection_report_answers_the_estate_in_one_call(dialect: str) ->
     rows = {row["vm_name"]: row for row in report["rows"]}
     assert len(rows) == len(report["rows"]) == report["total"] == report["summary"]["vms"]
     assert set(ESTATE.vm_names()) | {NEVER_BACKED_UP_VM} <= set(rows)
-    assert report["em_requests"] <= 19  # 4 windows, 3 for copies, 3 for agents, VMs without a point, freshness
+    # 4 windows, 3 for copies, 3 for agents, 1 for replica points, VMs without a point, freshness
+    assert report["em_requests"] <= 20
     copied = [row for row in rows.values() if row.get("newest_copy")]
     assert copied and {row["vm_name"] for row in copied} <= set(getattr(FACTS, "newest_copy_by_vm", {}))
     assert report["summary"]["copied"] == len(copied)
-    # Replication is said, never counted as a backup: a replicated VM's row names its backup jobs only.
+    # Replication is shown beside the RPO, never counted as a backup: a replicated VM's row names its backup jobs
+    # only, and its newest replica point (test_coverage checks which).
     replica_job = next(job for job in ESTATE.jobs.values() if job.job_type == "Replica")
-    assert f"Replication ({replica_job.name})" in report["note"]
+    assert "Replica points do not count for the RPO" in report["note"]
+    assert all(rows[vm].get("newest_replica") for vm in replica_job.vm_names if vm in rows)
     assert all(replica_job.name not in rows[vm].get("jobs", []) for vm in replica_job.vm_names if vm in rows)
 
     assert rows[NEVER_BACKED_UP_VM]["status"] == "never backed up" and "newest_point" not in rows[NEVER_BACKED_UP_VM]

@@ -230,3 +230,49 @@ def test_unsafe_characters_are_removed_however_the_body_writes_them(body: str, c
     # written as itself, or as an XML character reference or a JSON escape that decodes to one.
     ref = to_resource(parse(body.encode(), content_type))
     assert isinstance(ref, EntityRef) and ref.name == "evilgnp.exe"
+
+
+# The reference's D131 sample of a replica point (its Failover/mount links left out): the replica VM's name, no
+# HierarchyObjRef; and a v13 JSON one naming the source VM with the doc table's spelling PoinType (sic).
+XML_REPLICA_POINT = """<?xml version="1.0" encoding="utf-8"?>
+<VmReplicaPoint Href="https://localhost:9398/api/vmReplicaPoints/7bd7de06-ec7c-4067-b10b-081e4a69ccc3?format=Entity"
+ Type="VmReplicaPoint" Name="apache_replica@2025-10-18 20:00:30"
+ UID="urn:veeam:VmReplicaPoint:7bd7de06-ec7c-4067-b10b-081e4a69ccc3" VmDisplayName="apache_replica"
+ xmlns="http://www.veeam.com/ent/v1.0">
+  <Links>
+    <Link Href="https://localhost:9398/api/backupServers/a490c017-2c1c-40ee-8bcf-73bcce6ab36f"
+     Name="enterprise01.tech.local" Type="BackupServerReference" Rel="Up" />
+    <Link Href="https://localhost:9398/api/replicas/f8864ea3-8ddf-45b3-b81b-6d95b58a7d9b" Name="Replication Job 1"
+     Type="ReplicaReference" Rel="Up" />
+  </Links>
+  <CreationTimeUTC>2025-10-18T20:00:30.423Z</CreationTimeUTC>
+  <VmName>apache_replica</VmName>
+  <Algorithm>Full</Algorithm>
+  <PointType>Snapshot</PointType>
+</VmReplicaPoint>"""
+JSON_V13_REPLICA_POINT = """{"href": "https://localhost:9398/api/vmReplicaPoints/7bd7de06-ec7c-4067-b10b-081e4a69ccc3",
+ "type": "VmReplicaPoint", "name": "apache@2025-10-18 20:00:30", "vmDisplayName": "apache",
+ "uid": "urn:veeam:VmReplicaPoint:7bd7de06-ec7c-4067-b10b-081e4a69ccc3",
+ "links": [{"href": "https://localhost:9398/api/replicas/f8864ea3-8ddf-45b3-b81b-6d95b58a7d9b",
+            "name": "Replication Job 1", "type": "ReplicaReference", "rel": "Up"}],
+ "creationTimeUTC": "2025-10-18T20:00:30.423Z", "vmName": "apache", "algorithm": "Full", "poinType": "Snapshot"}"""
+
+
+def test_replica_points_in_both_namings_belong_to_the_member_of_their_job() -> None:
+    from veeam_em_mcp.models.resources import JobInclude, VmReplicaPoint
+    from veeam_em_mcp.services.replicas import _member
+
+    from_xml = to_resource(parse(XML_REPLICA_POINT.encode(), "application/xml"))
+    from_json = to_resource(parse(JSON_V13_REPLICA_POINT.encode(), "application/json"), "VmReplicaPoint")
+    assert isinstance(from_xml, VmReplicaPoint) and isinstance(from_json, VmReplicaPoint)
+    assert from_xml.id == from_json.id == "7bd7de06-ec7c-4067-b10b-081e4a69ccc3"
+    assert (from_xml.vm_name, from_json.vm_name) == ("apache_replica", "apache")
+    assert from_xml.point_type == from_json.point_type == "Snapshot"
+    assert from_xml.creation_time == from_json.creation_time
+    assert from_xml.replica is not None and from_xml.replica.name == "Replication Job 1"
+    assert from_xml.backup_server is not None and from_xml.backup_server.name == "enterprise01.tech.local"
+    apache = JobInclude(name="Apache", hierarchy_obj_ref="urn:VMware:Vm:vc01.vm-7", object_type="Vm")
+    members = {"apache": [(apache.hierarchy_obj_ref, "Apache")], "apache2": [("urn:VMware:Vm:vc01.vm-8", "apache2")]}
+    assert _member(members, from_xml) == _member(members, from_json) == ("urn:VMware:Vm:vc01.vm-7", "Apache")
+    # Two members of one name in one job: which one a point is cannot be told, so it is none of them.
+    assert _member({"apache": [("urn:a", "apache"), ("urn:b", "apache")]}, from_xml) is None

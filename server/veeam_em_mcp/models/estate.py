@@ -161,6 +161,9 @@ class TaskRun(Model):
     restore_point: str | None = Field(
         None, description="GUID of the VM restore point it created (get_vm_restore_point)"
     )
+    replica_point: str | None = Field(
+        None, description="A replication task's: GUID of the replica point it created (/api/vmReplicaPoints/<id>)"
+    )
     job_session: str | None = Field(None, description="GUID of its job session (get_job_session)")
     run: str | None = Field(None, description="GUID of the first session of its run (the run's id)")
     attempt: int | None = Field(None, description="Which attempt of its run: 1 = the scheduled start, 2+ = retries")
@@ -359,6 +362,10 @@ class ProtectionRow(Model):
         None, description="Its newest copy made by a backup copy job, in the window (UTC); absent: no copy in it"
     )
     copy_age_hours: float | None = Field(None, description="Hours between newest_copy and as_of")
+    newest_replica: UtcTimestamp | None = Field(
+        None, description="Its newest replica point (replication jobs), in the window (UTC); not counted for the RPO"
+    )
+    replica_age_hours: float | None = Field(None, description="Hours between newest_replica and as_of")
 
 
 class ProtectionSummary(Model):
@@ -371,6 +378,7 @@ class ProtectionSummary(Model):
     failed_last_run: int = Field(description="VMs whose newest task failed")
     running: int = Field(0, description="VMs whose newest task is still running")
     copied: int = Field(0, description="VMs with a copy made by a backup copy job in the window (3-2-1)")
+    replicated: int = Field(0, description="VMs with a replica point in the window")
     computers: int = Field(0, description="Of the rows, computers protected by Veeam Agent jobs")
 
 

@@ -85,8 +85,8 @@ class VmRestorePoint(Entity):
     restore_point: Ref | None = Field(None, description="The job-level restore point (one job run) it belongs to")
     backup_file: Ref | None = Field(None, description="The backup file that holds it")
     backup: Ref | None = Field(
-        None, description="The backup that holds it (find_vm_restore_points reads it from the job-level points): "
-        "VBR names a backup after its job"
+        None, description="The backup that holds it, read from its job-level point (VBR names a backup after its "
+        "job); absent when EM could not say"
     )
 
 
@@ -268,6 +268,32 @@ class ReplicaTaskSession(BackupTaskSession):
 
     kind: Literal["ReplicaTaskSession"] = Field("ReplicaTaskSession", description=KIND)  # type: ignore[assignment]
     replica_session: Ref | None = Field(None, description="The replication run it belongs to")
+    vm_replica_point: Ref | None = Field(None, description="The replica point it created, when EM links it")
+
+
+class Replica(Entity):
+    """A replication job's replicas (EM's Replica: one per job and named after it, like a Backup)."""
+
+    kind: Literal["Replica"] = Field("Replica", description=KIND)
+    platform: str | None = Field(None, description="VMware, HyperV or vCloud")
+    repository: Ref | None = Field(None, description="The repository that holds the replica metadata")
+    backup_server: Ref | None = Field(None, description="The backup server that replicates")
+
+
+class VmReplicaPoint(Entity):
+    """One VM's replica restore point (a snapshot of the replica VM); EM gives it no reference to the VM."""
+
+    kind: Literal["VmReplicaPoint"] = Field("VmReplicaPoint", description=KIND)
+    vm_name: str | None = Field(
+        None, description=free_text("The replica VM (<source>_replica by VBR's default) on most EMs, the source VM "
+                                    "on some")
+    )
+    vm_display_name: str | None = Field(None, description="VM display name, only when it differs from vm_name")
+    creation_time: UtcTimestamp | None = Field(None, description="When the point was created (UTC)")
+    algorithm: str | None = Field(None, description="Full or Incremental")
+    point_type: str | None = Field(None, description="Full, Increment, ReverseIncrement or Snapshot")
+    backup_server: Ref | None = Field(None, description="The backup server that made it")
+    replica: Ref | None = Field(None, description="The replica it belongs to, named after its replication job")
 
 
 class AgentRestorePoint(Entity):

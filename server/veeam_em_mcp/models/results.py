@@ -117,6 +117,15 @@ class CopyInfo(Model):
     note: str = Field(description="In words: copied or not, by which job, where, how old")
 
 
+class ReplicaInfo(Model):
+    """The VM's replica points made by replication jobs (a standby copy to fail over to, not a backup)."""
+
+    count: int = Field(description="Replica points of the VM (of the newest 100 read)")
+    newest: PointBrief | None = Field(None, description="The newest replica point; absent when there is none")
+    jobs: list[str] | None = Field(None, description="The replication jobs that replicate it (names)")
+    note: str = Field(description="In words: replicated or not, by which job, how old")
+
+
 class VmRecoverySummary(Model):
     """How recoverable one VM is right now, from its restore points in Enterprise Manager."""
 
@@ -144,4 +153,5 @@ class VmRecoverySummary(Model):
     pages_read: int = Field(description="EM query pages read to build this summary")
     em_requests: int | None = Field(None, description="EM requests made to build this summary, query pages included")
     copies: CopyInfo | None = Field(None, description="Copies of its points made by backup copy jobs, and where")
+    replicas: ReplicaInfo | None = Field(None, description="Its replica points made by replication jobs")
     note: str | None = Field(None, description="Anything the model should say about the answer")

@@ -40,12 +40,14 @@ from ..models.resources import (
     Job,
     JobInclude,
     ObjectInJob,
+    Replica,
     ReplicaJobSession,
     ReplicaTaskSession,
     Repository,
     RestorePoint,
     RestoreSession,
     VCloudOrganizationConfig,
+    VmReplicaPoint,
     VmRestorePoint,
     VmRestorePointMounts,
 )
@@ -92,6 +94,11 @@ class ResourceType:
     def item_key(self) -> str:
         """The singular as it appears in normalised XML lists (``<VmRestorePoints><VmRestorePoint>``)."""
         return snake(self.em_type)
+
+
+def _replica_point(values: dict[str, Any], data: Data) -> dict[str, Any]:
+    # A display name equal to the VM name would only repeat it (as on a VM restore point).
+    return {"vm_display_name": None} if values.get("vm_display_name") == values.get("vm_name") else {}
 
 
 def _vm_point(values: dict[str, Any], data: Data) -> dict[str, Any]:
@@ -160,8 +167,13 @@ def schedule_in_words(options: Data) -> str | None:
 
 def _includes(data: Data) -> list[JobInclude]:
     info = _mapping(data.get("job_info"))
-    # A VM job nests its members in BackupJobInfo; an agent job has them right in JobInfo.
-    includes = _mapping(_mapping(info.get("backup_job_info")).get("includes")) or _mapping(info.get("includes"))
+    # A VM job nests its members in BackupJobInfo (a replication job in ReplicaJobInfo); an agent job has them
+    # right in JobInfo.
+    includes = (
+        _mapping(_mapping(info.get("backup_job_info")).get("includes"))
+        or _mapping(_mapping(info.get("replica_job_info")).get("includes"))
+        or _mapping(info.get("includes"))
+    )
     items = next(
         (includes[key] for key in ("object_in_jobs", "object_in_job", "object_in_agent_backup_jobs",
                                    "object_in_agent_backup_job") if key in includes),
@@ -270,6 +282,13 @@ ROWS: tuple[ResourceType, ...] = (
             ReplicaTaskSession, {"creation_time": _CREATED, "end_time": _ENDED, "vm_name": ("vm_display_name",)}
         ),
         link_name="replica_task_session",
+    ),
+    ResourceType("Replica", ("replicas",), "Replicas", EntityReader(Replica)),
+    ResourceType(
+        # EM's doc table spells the point type PoinType (sic); its samples say PointType.
+        "VmReplicaPoint", ("vmReplicaPoints",), "VmReplicaPoints",
+        EntityReader(VmReplicaPoint, {"creation_time": _CREATED, "point_type": ("point_type", "poin_type")},
+                     derive=_replica_point),
     ),
     ResourceType(
         "ObjectInJob",

@@ -24,7 +24,7 @@ from ..models.resources import Ref
 from ..representation.ids import GUID, GUID_PATTERN, is_vm_ref
 from ..representation.query import em_time, parse_query_page, parse_user_time, query_url, quote_value, read_paging
 from .context import EmContext
-from .restore_points import backup_server_condition, check_text
+from .filters import backup_server_condition, check_text
 
 DEFAULT_WINDOW = timedelta(hours=24)
 _RUNNING_STATES = frozenset({"starting", "working", "stopping", "pausing", "resuming", "inprogress", "pending"})
@@ -99,6 +99,12 @@ def guid_of(ref: Ref | None) -> str | None:
         return None
     last = ref.href.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     return last.lower() if GUID.match(last) else None
+
+
+def server_id(server: Ref | None) -> str | None:
+    """A backup server's id from a link to it (its name when the link has no id): joins what EM links by name
+    (a replica to its job, a protection group to its agent job) on the right backup server."""
+    return guid_of(server) or (server.name if server else None)
 
 
 def uid_guid(uid: str | None) -> str | None:

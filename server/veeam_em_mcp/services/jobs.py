@@ -33,8 +33,9 @@ from .estate import (
     vm_condition,
     vm_key,
 )
+from .filters import check_text
 from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all, read_any_of
-from .restore_points import check_text, is_copy_job
+from .restore_points import is_copy_job
 from .runs import Run, runs_of
 from .sessions import replica_sessions
 

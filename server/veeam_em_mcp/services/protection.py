@@ -11,7 +11,9 @@ one query of the window, read as one consistent window (``querying.read_all``):
 4. ``type=VmRestorePoint``, created in the window: each VM's newest point;
 5. the backup copy jobs' restore points (``restore_points.copy_restore_points``): which points are copies;
 6. Veeam Agent: the agent jobs, their protection groups' computers and the agent points of the window
-   (``_agent_computers``): a computer is a row too, told apart from VMs by ``agent``.
+   (``_agent_computers``): a computer is a row too, told apart from VMs by ``agent``;
+7. replication: the replica points of the window, tied to the VMs of their replication jobs
+   (``replicas.replicas_of``): a replica is not a backup, so it is shown beside the RPO, not counted in it.
 
 A VM is its reference (HierarchyObjRef, a task's VmUid): two VMs named sql01 in two vCenters are two
 rows, and a job is its UID. The window is twice the RPO (at least 48 hours), so a VM meeting its RPO
@@ -37,7 +39,6 @@ from ..models.resources import (
     BackupTaskSession,
     DiscoveredComputer,
     Job,
-    Ref,
     VmRestorePoint,
 )
 from ..representation.query import em_time, parse_query_page, query_url, quote_value
@@ -51,15 +52,18 @@ from .estate import (
     outcome_of,
     same_names,
     server_condition,
+    server_id,
     uid_guid,
     unknown_name,
     vm_key,
 )
+from .filters import check_text
 from .gather import gather
 from .jobs import read_agent_jobs
 from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all
 from .querying import Window as Read
-from .restore_points import check_text, copy_restore_points, is_copy_job
+from .replicas import Replicated, is_replica_job, replicas_of
+from .restore_points import copy_restore_points, is_copy_job
 from .runs import WORKER
 
 MAX_OLDER_LOOKUPS = 25  # VMs without a point in the window whose older points are looked up one by one
@@ -79,6 +83,7 @@ class _Vm:
     task: BackupTaskSession | None = None
     point: VmRestorePoint | AgentRestorePoint | None = None
     copy: VmRestorePoint | None = None
+    replica: Replicated | None = None
     looked_up: bool = False
     agent: str | None = None  # a Veeam Agent computer: AgentForWindows or AgentForLinux
 
@@ -148,9 +153,8 @@ async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> 
             found = vms[key] = _Vm(name=name, ref=ref, server=server_name)
         return found
 
-    replication = sorted(job.name or job.id or "" for job in jobs.values() if (job.job_type or "").lower() == "replica")
     for job in jobs.values():
-        if is_copy_job(job.job_type) or (job.job_type or "").lower() == "replica":
+        if is_copy_job(job.job_type) or is_replica_job(job):
             continue  # a copy or a replica is not the VM's backup: its members are rows through their backup jobs
         for member in job.includes or []:
             if member.object_type == "Vm" and member.name:
@@ -197,6 +201,14 @@ async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> 
         requests += spent
         for key, entry in computers.items():
             vms.setdefault(key, entry)
+    replicated = await replicas_of(em, jobs.values(), in_window, server)
+    requests += replicated.requests
+    only_replicated: list[Replicated] = []
+    for key, replica in replicated.vms.items():
+        if key in vms:
+            vms[key].replica = replica
+        elif args.platform is None or platform_from_hierarchy_ref(replica.ref) == args.platform:
+            only_replicated.append(replica)
     # VMs without a point in the window: their newest point, if any, is older. Looked up one by one, bounded.
     without = sorted((key for key, entry in vms.items() if entry.point is None), key=lambda k: vms[k].name.casefold())
     looked_up = without[:MAX_OLDER_LOOKUPS]
@@ -239,17 +251,15 @@ async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> 
         failed_last_run=sum(1 for row in rows if row.last_outcome == "failed"),
         running=sum(1 for row in rows if row.last_outcome == "running"),
         copied=sum(1 for row in rows if row.newest_copy),
+        replicated=sum(1 for row in rows if row.newest_replica),
         computers=sum(1 for row in rows if row.agent),
     )
     kept = [row for row in rows if not args.only_problems or _is_problem(row)]
     notes: list[str | None] = [read.issue for read in reads]
     notes.append(agent_note)
-    if replication:
-        notes.append(
-            f"Replication ({', '.join(replication[:5])}{' …' if len(replication) > 5 else ''}) is not counted: a "
-            "replica is not a backup restore point, and a VM only replicated is not a row. find_job_sessions and "
-            "find_task_sessions report replication runs."
-        )
+    notes.append(replicated.note)
+    if replicated.vms:
+        notes.append(_replication_note(only_replicated, now))
     if len(without) > len(looked_up):
         notes.append(
             f"{len(without) - len(looked_up)} VMs have no restore point in the window and were not looked up "
@@ -284,6 +294,7 @@ async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> 
 
 def _row(entry: _Vm, jobs: dict[str, Job], rpo_hours: float, now: datetime) -> ProtectionRow:
     point, task = entry.point, entry.task
+    replica = entry.replica.newest if entry.replica else None
     age = age_hours(point.creation_time, now) if point and point.creation_time else None
     status: Status
     if point is None and entry.looked_up:
@@ -315,7 +326,30 @@ def _row(entry: _Vm, jobs: dict[str, Job], rpo_hours: float, now: datetime) -> P
         restore_point=point.id if point else None,
         newest_copy=entry.copy.creation_time if entry.copy else None,
         copy_age_hours=age_hours(entry.copy.creation_time, now) if entry.copy and entry.copy.creation_time else None,
+        newest_replica=replica.creation_time if replica else None,
+        replica_age_hours=age_hours(replica.creation_time, now) if replica and replica.creation_time else None,
     )
+
+
+def _replication_note(only: list[Replicated], now: datetime) -> str:
+    """What the rows' newest_replica means, and the replicated VMs that are no row (no backup of theirs read)."""
+    note = (
+        "Replica points do not count for the RPO (a replica is not a backup); newest_replica gives a replicated VM's "
+        "newest replica point of the window."
+    )
+    if only:
+        only.sort(key=lambda r: r.name.casefold())
+
+        def said(r: Replicated) -> str:
+            when = r.newest.creation_time if r.newest else None
+            age = f"newest replica {age_hours(when, now):g} h old" if when else "no replica point in the window"
+            return f"{r.name} ({r.job}: {age})"
+
+        shown = "; ".join(said(r) for r in only[:10])
+        more = f"; and {len(only) - 10} more" if len(only) > 10 else ""
+        note += f" {len(only)} replicated VMs are no row (no backup of theirs was read for these filters): "
+        note += f"{shown}{more}."
+    return note
 
 
 async def _no_agent_job(em: EmContext, name: str) -> bool:
@@ -359,14 +393,14 @@ async def _agent_computers(
     for job in agent_jobs:
         for member in job.includes or []:
             if member.name:
-                group_jobs.setdefault((_server_id(job.backup_server), member.name.casefold()), set()).add(job.id or "")
+                group_jobs.setdefault((server_id(job.backup_server), member.name.casefold()), set()).add(job.id or "")
     found: dict[str, _Vm] = {}
     for computer in computers_read.items:
         if not isinstance(computer, DiscoveredComputer) or not computer.name:
             continue
         where = computer.backup_server.name if computer.backup_server else None
         group = computer.agent_protection_group.name if computer.agent_protection_group else None
-        job_ids = group_jobs.get((_server_id(computer.backup_server), (group or "").casefold()))
+        job_ids = group_jobs.get((server_id(computer.backup_server), (group or "").casefold()))
         if not job_ids:
             continue  # found by a protection group no agent job backs up
         key = vm_key(None, where, computer.name)
@@ -387,11 +421,6 @@ async def _agent_computers(
     return found, by_id, " ".join(n for n in notes if n) or None, requests
 
 
-def _server_id(server: Ref | None) -> str | None:
-    """A backup server's id from a link to it (its name when the link has no id)."""
-    return guid_of(server) or (server.name if server else None)
-
-
 def _summary_line(summary: ProtectionSummary, rpo_hours: float) -> str:
     parts = [f"{summary.met} meet the {rpo_hours:g} h RPO", f"{summary.missed} miss it"]
     if summary.never_backed_up:
@@ -407,4 +436,6 @@ def _summary_line(summary: ProtectionSummary, rpo_hours: float) -> str:
         line += f"; {summary.running} {'is' if summary.running == 1 else 'are'} being backed up now"
     if summary.copied:
         line += f"; {summary.copied} {'has' if summary.copied == 1 else 'have'} a copy from a backup copy job"
+    if summary.replicated:
+        line += f"; {summary.replicated} {'has' if summary.replicated == 1 else 'have'} a replica point"
     return line + "."

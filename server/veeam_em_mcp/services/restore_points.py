@@ -11,7 +11,6 @@ full, the last) and reports progress.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
@@ -31,14 +30,15 @@ from ..models.results import (
     PointBrief,
     VmRecoverySummary,
 )
-from ..representation.ids import GUID_PATTERN, guid_from, is_vm_ref
+from ..representation.ids import guid_from, is_vm_ref
 from ..representation.links import restore_point_guid
 from ..representation.query import QueryPage, em_time, parse_query_page, parse_user_time, query_url, quote_value
 from ..representation.registry import ResourceList, to_resource
-from . import freshness
+from . import freshness, replicas
 from .context import EmContext
 from .cursor import decode_cursor, encode_cursor, invalid_cursor
 from .fetch import fetch_entity
+from .filters import backup_server_condition, check_text
 from .pages import fit_items, share_fields
 from .querying import BY_NAME, Sort, any_of, read_all, read_any_of
 
@@ -52,8 +52,6 @@ MAX_PAGE_SIZE = 100
 MAX_PAGES_PER_CALL = 5  # EM pages one search call reads at most when the platform filter skips points
 DEFAULT_PAGE_SIZE = 20
 SUMMARY_PAGE_SIZE = MAX_PAGE_SIZE  # the summary reads few pages, so each may as well be large
-MAX_TEXT = 512  # longest name accepted as a filter value (the tools cap their arguments the same way)
-_SERVER_ID = re.compile(rf"^(?:urn:veeam:BackupServer:)?({GUID_PATTERN})\Z", re.IGNORECASE)
 _SEARCH = "vm_restore_points"
 log = logging.getLogger("veeam_em_mcp.services")
 _TOOL = "find_vm_restore_points"
@@ -63,9 +61,13 @@ _TOOL = "find_vm_restore_points"
 
 
 async def read_vm_restore_point(em: EmContext, identifier: str) -> VmRestorePoint:
-    """One VM restore point in entity form, from its GUID, UID or href (one request: its backup is not read)."""
+    """One VM restore point in entity form, from its GUID, UID or href, with the backup that holds it.
+
+    Two requests: the point, then its job-level point (which links the backup, named after its job). When EM
+    cannot answer the second, the point comes without ``backup`` (its restore_point link still leads there).
+    """
     guid = restore_point_guid(identifier, em.policy)
-    return await fetch_entity(
+    point = await fetch_entity(
         em,
         "vmRestorePoints",
         guid,
@@ -74,6 +76,12 @@ async def read_vm_restore_point(em: EmContext, identifier: str) -> VmRestorePoin
         "VM name with find_vm_restore_points.",
         what="a VM restore point",
     )
+    try:
+        (named,), _ = await with_backups(em, [point])
+    except (ApiError, ResponseError) as exc:  # EM refused or garbled the second read: the point itself stands
+        log.warning("restore point %s: its backup could not be read (%s)", guid, type(exc).__name__)
+        return point
+    return named
 
 
 async def with_backups(em: EmContext, points: list[VmRestorePoint]) -> tuple[list[VmRestorePoint], int]:
@@ -153,26 +161,6 @@ class VmPointQuery:
     def matches(self, point: VmRestorePoint) -> bool:
         """What EM cannot filter: the platform."""
         return self.platform is None or point.platform == self.platform
-
-
-def backup_server_condition(backup_server: str) -> str:
-    """A filter condition for a backup server given by id (GUID or UID) or by name."""
-    match = _SERVER_ID.match(backup_server.strip())
-    if match:
-        return f"BackupServerUid=={quote_value('urn:veeam:BackupServer:' + match.group(1).lower())}"
-    return f"BackupServerName=={quote_value(backup_server)}"
-
-
-def check_text(name: str, value: str | None) -> None:
-    """A name used as a filter value: bounded, and encodable (a lone surrogate cannot go into a URL)."""
-    if value is None:
-        return
-    if not 0 < len(value) <= MAX_TEXT:
-        raise InvalidArgument(f"{name} must be 1 to {MAX_TEXT} characters long.")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidArgument(f"{name} contains text that is not valid Unicode (a lone surrogate).") from None
 
 
 def build_query(
@@ -486,6 +474,10 @@ async def recovery_summary(
 
     first = await read(1)
     if not first.points:
+        # A VM only replicated has no restore point, but has replicas (asked by name: no point gives its reference).
+        replica, replica_requests = (
+            (None, 0) if is_vm_ref(vm_name) else await replicas.replica_summary(em, vm_name, None, now)
+        )
         return VmRecoverySummary(
             vm_name=vm_name,
             as_of=em_time(now),
@@ -498,6 +490,8 @@ async def recovery_summary(
                 "from EM's backups. Check the exact name (find_vm_restore_points without vm_name lists points of "
                 "all VMs), or the VM may not be in any backup job."
             ),
+            replicas=replica,
+            em_requests=len(pages) + replica_requests,
         )
     refs = sorted({point.hierarchy_obj_ref for point in first.points if point.hierarchy_obj_ref})
     if len(refs) > 1:
@@ -582,7 +576,10 @@ async def recovery_summary(
             f"The newest restore point is {age:g} h old, {age - rpo_hours:.2f} h past the {rpo_hours:g} h RPO: "
             "check the VM's backup job (disabled, failing, or the VM was removed from it)."
         )
+    named = newest.vm_name or newest.vm_display_name or vm_name  # vm_name may be the VM's id
+    replica, replica_requests = await replicas.replica_summary(em, named, refs[0] if refs else None, now)
     backup, repository, backup_requests = await _backup_of(em, newest, notes)
+
     # EM's copy of the backup servers' data may be stale: said, as in every estate answer (kept a few minutes).
     collected_at, stale, fresh_requests, versions = await freshness.collected(em, now)
     if stale:
@@ -605,8 +602,9 @@ async def recovery_summary(
         backup_server_version=(versions or {}).get(server_name or ""),
         collected=collected_at,
         pages_read=len(pages),
-        em_requests=len(pages) + file_requests + copy_requests + backup_requests + fresh_requests,
+        em_requests=len(pages) + file_requests + copy_requests + backup_requests + fresh_requests + replica_requests,
         copies=copies,
+        replicas=replica,
         note=" ".join(notes) or None,
     )
 

@@ -19,8 +19,8 @@ from ..representation.query import em_time, quote_value
 from .answers import paged
 from .context import EmContext
 from .estate import count, duration, guid_of, outcome_of, time_conditions, window_of
+from .filters import check_text
 from .querying import NEWEST_FIRST, conditions, read_all
-from .restore_points import check_text
 
 DEFAULT_DAYS = 7  # "what was restored this week"
 NOT_RECORDED = (

@@ -115,6 +115,7 @@ def task_run(task: BackupTaskSession) -> TaskRun:
         end=task.end_time,
         total_size=task.total_size,
         restore_point=guid_of(task.vm_restore_point),
+        replica_point=guid_of(task.vm_replica_point) if isinstance(task, ReplicaTaskSession) else None,
         job_session=guid_of(run),
     )
 

@@ -84,7 +84,8 @@ names repeat across vCenters): its jobs, whether they are enabled, its newest re
 or missed or never backed up, its newest task's outcome and reason; and a summary. Answers "which VMs miss \
 their 24 h RPO?" (only_problems=true lists just the VMs that miss it, failed or are in disabled jobs). Reads \
 the window in a few queries, not one per VM. Computers protected by Veeam Agent jobs are rows too (agent); \
-a VM copied by a backup copy job shows its newest copy. VMs in no job are invisible to EM."""
+a VM copied by a backup copy job shows its newest copy, a replicated VM its newest replica point (not counted \
+for the RPO). VMs in no job are invisible to EM."""
 
 
 def _now() -> datetime:

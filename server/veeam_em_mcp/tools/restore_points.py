@@ -23,11 +23,11 @@ from .common import bounded_result, state_of
 
 GET_VM_RESTORE_POINT = """\
 Get one VM restore point: when it was created (UTC, full precision), its VM, whether it is a full or \
-an increment (algorithm, point_type), the platform, and where it lives: backup_server, restore_point \
-(the job-level point) and backup_file, each {name, href}. restore_point_id takes the GUID, the UID \
-(urn:veeam:VmRestorePoint:<GUID>) or the href. Pass an href to follow_link to go deeper (backup_file \
-gives the file's path and size). 'actions' names what EM could do with it; this server is read-only \
-and never does any of them."""
+an increment (algorithm, point_type), the platform, and where it lives: backup_server, backup (named \
+after its job), restore_point (the job-level point) and backup_file, each {name, href}. \
+restore_point_id takes the GUID, the UID (urn:veeam:VmRestorePoint:<GUID>) or the href. Pass an href \
+to follow_link to go deeper (backup_file gives the file's path and size). 'actions' names what EM \
+could do with it; this server is read-only and never does any of them."""
 
 FIND_VM_RESTORE_POINTS = """\
 List VM restore points by what people know: the VM's name (or vm_id), a time window, the algorithm, the point \
@@ -42,7 +42,8 @@ starts with them."""
 VM_RECOVERY_SUMMARY = """\
 Answer "how recoverable is this VM right now?" in one call: its newest restore point (time, age, \
 algorithm), its oldest, how many Enterprise Manager holds, the chain the newest point needs (its full \
-and increments, their files and total size), the backup server, and whether the recovery point \
+and increments, their files and total size), the backup server, its copies (backup copy jobs) and replica \
+points (replication jobs), and whether the recovery point \
 objective (rpo_hours, default 24) is met against the current UTC time. vm_name is the whole name \
 (case-insensitive) or the VM's vm_id (when several VMs share a name, the error names their ids). Use \
 find_vm_restore_points to list the points; follow_link goes deeper from any href given here. For every \
