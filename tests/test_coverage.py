@@ -109,6 +109,10 @@ async def test_issue_17_questions_over_stdio(dialect: str) -> None:
         assert row["agent"] == "AgentForWindows" and row["vm_id"] == computer.hierarchy_obj_ref
         assert "platform" not in row
     assert "computers (Veeam Agent)" in agents["summary_line"]
+    # Each computer's outcome is its newest per-computer session (EM's AgentManagement): the failing one failed.
+    outcomes = {row["vm_name"]: row.get("last_outcome") for row in agents["rows"]}
+    assert outcomes.pop(FACTS.failing_computer) == "failed" and set(outcomes.values()) == {"succeeded"}
+    assert "EM records no reason for a Veeam Agent computer's failure" in agents["note"]
     # Backup servers' versions come with every estate answer, from EM's own (no call of their own).
     versions = {server.name: server.version for server in ESTATE.backup_servers.values()}
     assert agents["server_versions"] == versions
@@ -193,6 +197,39 @@ async def test_replicas_beside_the_rpo_and_on_their_tasks() -> None:
         task = next(ESTATE.replica_task_sessions[t] for t in newest_run.task_ids
                     if ESTATE.replica_task_sessions[t].vm_name == row["vm_name"])
         assert row.get("replica_point") == made.get(task.id), row
+
+
+async def test_replication_and_agent_runs_open_in_get_job_session_and_computers_are_task_rows() -> None:
+    """A run id find_job_sessions gives opens in get_job_session whatever its kind: a replication run (EM's
+    ReplicaJobSession, its tasks with the VMs' ids from the replication job), a Veeam Agent run (its computers)."""
+    from .test_estate import call, connect
+
+    replica_run = ESTATE.replica_sessions[FACTS.replica_newest_session_id]
+    agent_run = ESTATE.job_sessions[FACTS.agent_newest_run_session_id]
+    async with connect() as client:
+        replicated = await call(client, "get_job_session", {"session_id": replica_run.id})
+        by_uid = await call(client, "get_job_session",
+                            {"session_id": f"urn:veeam:ReplicaJobSession:{replica_run.id}"})
+        agent = await call(client, "get_job_session", {"session_id": agent_run.id})
+        tasks = await call(client, "find_task_sessions", {"result": "failed"})
+    assert replicated["session"]["kind"] == "ReplicaJobSession" and by_uid["tasks"] == replicated["tasks"]
+    expected = {ESTATE.replica_task_sessions[t].vm_name: ESTATE.replica_task_sessions[t]
+                for t in replica_run.task_ids}
+    assert {row["vm_name"] for row in replicated["tasks"]} == set(expected)
+    refs = {p.source_vm: p.source_ref for p in ESTATE.vm_replica_points.values()}
+    for row in replicated["tasks"]:
+        assert row["vm_id"] == refs[row["vm_name"]]  # from the replication job's members, by reference
+        assert (row["outcome"] == "failed") == (expected[row["vm_name"]].result == "Failed")
+    computers = {ESTATE.discovered_computers[ESTATE.agent_session_computers[s.id]].name: s
+                 for s in ESTATE.job_sessions.values() if s.parent_id == agent_run.id}
+    assert {row["vm_name"] for row in agent["tasks"]} == set(computers) and len(computers) > 1
+    for row in agent["tasks"]:
+        assert row["job_session"] == computers[row["vm_name"]].id
+        assert (row["outcome"] == "failed") == (row["vm_name"] == FACTS.failing_computer)
+    # "Which machines failed?": the failing computer is a row of its own, marked as a computer, beside the VMs.
+    failed = {row["vm_name"]: row for row in tasks["tasks"]}
+    assert failed[FACTS.failing_computer]["agent"] is True and "vm_id" not in failed[FACTS.failing_computer]
+    assert failed[FACTS.failing_computer]["job_session"] == FACTS.agent_failed_session_id
 
 
 async def test_a_pending_task_has_no_start() -> None:

@@ -271,7 +271,9 @@ async def test_every_task_row_arrives_through_the_cursor() -> None:
     assert len(rows) == first["total"]
     keys = [(row.get("vm_id") or row["vm_name"], row["job_session"]) for row in rows]  # replica tasks have no VmUid
     assert len(set(keys)) == len(keys), "no row twice"
-    every_task = [*ESTATE.task_sessions.values(), *getattr(ESTATE, "replica_task_sessions", {}).values()]
+    # VMs' tasks, replication tasks and Veeam Agent computers' per-computer sessions (the computers' tasks)
+    computers = [s for s in ESTATE.job_sessions.values() if s.job_type == "AgentManagement"]
+    every_task = [*ESTATE.task_sessions.values(), *ESTATE.replica_task_sessions.values(), *computers]
     expected = sum(datetime_of(t.creation_ticks) >= after for t in every_task)
     assert len(rows) == expected, "every task of the window"
     started = [row["start"] for row in rows if "start" in row]  # a pending task has not started: no start

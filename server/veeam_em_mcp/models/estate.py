@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from .base import Model, UtcTimestamp, free_text
-from .resources import BackupJobSession
+from .resources import BackupJobSession, ReplicaJobSession
 
 Outcome = Literal["succeeded", "warning", "failed", "running", "unknown"]
 
@@ -150,6 +150,12 @@ class TaskRun(Model):
     )
     job_name: str | None = Field(None, description=free_text("The job (from the job run's name)"))
     backup_server: str | None = Field(None, description="Name of the backup server that processed it")
+    agent: bool | None = Field(
+        None, description="True for a computer a Veeam Agent job backs up (EM's per-computer session; no vm_id)"
+    )
+    replication: bool | None = Field(
+        None, description="True for a replication task: the outcome of the VM's replica, not of a backup"
+    )
     outcome: Outcome = Field(description=OUTCOME)
     result: str | None = Field(None, description="EM's Result: Success, Warning or Failed")
     state: str | None = Field(None, description="Completed when done; InProgress or Pending while the run goes on")
@@ -198,7 +204,9 @@ class JobSessionDetail(Page):
 
     ROWS: ClassVar[str] = "tasks"
 
-    session: BackupJobSession = Field(description="The job run as EM gives it (compact)")
+    session: BackupJobSession | ReplicaJobSession = Field(
+        description="The job run as EM gives it (compact); a replication run is EM's ReplicaJobSession"
+    )
     outcome: Outcome = Field(description=OUTCOME)
     tasks: list[TaskRun] = Field(description="One row per VM of the run, failures first")
     counts: Counts = Field(description="VMs per outcome, over the whole run")

@@ -64,7 +64,8 @@ from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all
 from .querying import Window as Read
 from .replicas import Replicated, is_replica_job, replicas_of
 from .restore_points import copy_restore_points, is_copy_job
-from .runs import WORKER
+from .runs import WORKER, computer_of, is_agent_computer
+from .sessions import AGENT_NO_REASON
 
 MAX_OLDER_LOOKUPS = 25  # VMs without a point in the window whose older points are looked up one by one
 JOB_PAGE_SIZE = 100
@@ -84,6 +85,7 @@ class _Vm:
     point: VmRestorePoint | AgentRestorePoint | None = None
     copy: VmRestorePoint | None = None
     replica: Replicated | None = None
+    computer_session: BackupJobSession | None = None  # a computer's newest per-computer agent session
     looked_up: bool = False
     agent: str | None = None  # a Veeam Agent computer: AgentForWindows or AgentForLinux
 
@@ -199,6 +201,12 @@ async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> 
         computers, agent_jobs, agent_note, spent = await _agent_computers(em, args, server, in_window)
         jobs.update(agent_jobs)
         requests += spent
+        # A computer's outcome: its newest per-computer session (EM's AgentManagement), among the runs read.
+        for session in sessions_read.items:  # newest first
+            if isinstance(session, BackupJobSession) and is_agent_computer(session) and (name := computer_of(session)):
+                found = computers.get(vm_key(None, session.backup_server.name if session.backup_server else None, name))
+                if found is not None and found.computer_session is None:
+                    found.computer_session = session
         for key, entry in computers.items():
             vms.setdefault(key, entry)
     replicated = await replicas_of(em, jobs.values(), in_window, server)
@@ -270,6 +278,8 @@ async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> 
         if not read.complete and not read.issue:
             notes.append(f"Only the newest {len(read.items)} {name} of the window were read (EM's page cap).")
     notes.append(same_names(((row.vm_name, row.vm_id or row.vm_name, row.backup_server) for row in rows), "VM"))
+    if any(row.agent and row.last_outcome in ("failed", "warning") and not row.last_reason for row in rows):
+        notes.append(AGENT_NO_REASON)
     cut = sum(1 for row in kept if row.last_reason_chars)
     if cut:
         notes.append(f"{cut} reasons were cut to fit (last_reason_chars says how long EM's text is).")
@@ -303,11 +313,13 @@ def _row(entry: _Vm, jobs: dict[str, Job], rpo_hours: float, now: datetime) -> P
         status = "missed"  # no point in the window; not looked up further (see the note)
     else:
         status = "met" if age is not None and age <= rpo_hours else "missed"
-    outcome: Outcome | None = outcome_of(task.state, task.result) if task else None
+    latest = task or entry.computer_session  # a VM's newest task, or a computer's newest session
+    outcome: Outcome | None = outcome_of(latest.state, latest.result) if latest else None
     known = [jobs[job_id] for job_id in entry.jobs if job_id in jobs]
     names = sorted({job.name or "" for job in known} | entry.job_names, key=str.casefold)
     enabled = [job.schedule_enabled for job in known]
-    reason, reason_chars = clip((task.reason or None) if task and outcome in ("failed", "warning") else None)
+    said = task.reason if task else entry.computer_session.failure_message if entry.computer_session else None
+    reason, reason_chars = clip((said or None) if outcome in ("failed", "warning") else None)
     return ProtectionRow(
         vm_name=entry.name,
         vm_id=entry.ref,
@@ -320,7 +332,7 @@ def _row(entry: _Vm, jobs: dict[str, Job], rpo_hours: float, now: datetime) -> P
         newest_point=point.creation_time if point else None,
         age_hours=age,
         last_outcome=outcome,
-        last_task=task.creation_time if task else None,
+        last_task=latest.creation_time if latest else None,
         last_reason=reason,
         last_reason_chars=reason_chars,
         restore_point=point.id if point else None,

@@ -11,12 +11,13 @@ points by name, then the replication jobs they belong to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..errors import BadRequest
 from ..models.base import age_hours
+from ..models.estate import TaskRun
 from ..models.resources import Job, VmReplicaPoint
 from ..models.results import PointBrief, ReplicaInfo
 from ..representation.query import parse_query_page, query_url
@@ -55,7 +56,7 @@ async def replicas_of(em: EmContext, jobs: Iterable[Job], in_window: str, server
     replication = [job for job in jobs if is_replica_job(job)]
     if not replication:
         return ReplicaSet()
-    by_replica, members = _owners(replication)
+    by_replica, members = owners(replication)
     found = ReplicaSet()
     for job in replication:
         server_name = job.backup_server.name if job.backup_server else None
@@ -126,7 +127,7 @@ async def replica_summary(
         ), 1
     replica_names = sorted({p.replica.name for p in points if p.replica and p.replica.name})
     jobs_read = await read_any_of(em, "Job", "Name", replica_names, also='JobType=="Replica"', sort=BY_NAME)
-    by_replica, members = _owners([job for job in jobs_read.items if isinstance(job, Job)])
+    by_replica, members = owners([job for job in jobs_read.items if isinstance(job, Job)])
     kept: list[VmReplicaPoint] = []
     jobs: set[str] = set()
     for point in points:  # newest first
@@ -162,7 +163,7 @@ Owners = dict[tuple[str | None, str], Job]
 Members = dict[str, dict[str, list[tuple[str | None, str]]]]
 
 
-def _owners(replication: Iterable[Job]) -> tuple[Owners, Members]:
+def owners(replication: Iterable[Job]) -> tuple[Owners, Members]:
     """Each replication job by its replica's identity (same name, same backup server), and each job's VM
     members by name (reference, name as listed)."""
     by_replica: Owners = {}
@@ -174,6 +175,26 @@ def _owners(replication: Iterable[Job]) -> tuple[Owners, Members]:
             if member.object_type == "Vm" and member.name:
                 named.setdefault(member.name.casefold(), []).append((member.hierarchy_obj_ref, member.name))
     return by_replica, members
+
+
+async def replicated_vm_ids(em: EmContext, rows: Sequence[TaskRun], run_jobs: dict[str, str]) -> tuple[
+    list[TaskRun], int
+]:
+    """Replication task rows with the VM's id: EM's replica task names the VM but gives no reference, and its
+    replication job lists the VM by reference. ``run_jobs``: replication session id -> its job's id. One query of
+    those jobs (by UID), only when a row needs it; a name the job lists twice, or not at all, stays without id."""
+    wanted = sorted({run_jobs[row.job_session] for row in rows if row.replication and not row.vm_id
+                     and row.job_session in run_jobs})
+    if not wanted:
+        return list(rows), 0
+    read = await read_any_of(em, "Job", "UID", [f"urn:veeam:Job:{job}" for job in wanted], sort=BY_NAME)
+    _, members = owners(job for job in read.items if isinstance(job, Job))
+    named: list[TaskRun] = []
+    for row in rows:
+        job = run_jobs.get(row.job_session or "") if row.replication and not row.vm_id else None
+        found = members.get(job or "", {}).get((row.vm_name or "").casefold(), [])
+        named.append(row.model_copy(update={"vm_id": found[0][0]}) if len(found) == 1 and found[0][0] else row)
+    return named, read.requests
 
 
 def _member(named: dict[str, list[tuple[str | None, str]]], point: VmReplicaPoint) -> tuple[str | None, str] | None:

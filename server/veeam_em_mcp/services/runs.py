@@ -4,7 +4,9 @@ EM writes every attempt as a session of its own: the scheduled start (``IsRetry`
 automatic retry of the VMs that failed (``IsRetry`` true), and for a backup copy job a parent session
 with one worker session per source (``ImmediateBackupCopyWorker``, named ``<copy job>\\<source>``).
 ``runs_of`` folds them back: a run is a job's first session and the retries that follow it (and, for a
-copy job, the workers inside its parent's time span). A run started, ended, took as long and ended as
+copy job, the workers inside its parent's time span; for a Veeam Agent job, the per-computer
+``AgentManagement`` sessions inside its attempts' spans, named ``<job> - <computer>@<start>``: they are
+the computers' outcomes, as task sessions are the VMs'). A run started, ended, took as long and ended as
 its attempts say: start of the first, end of the last, outcome of the last (the first attempt's outcome
 is kept too: "succeeded only after a retry"). Jobs are told apart by their UID, never by name.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from ..models.base import parse_timestamp
 from ..models.estate import Outcome
@@ -22,7 +25,7 @@ from .estate import duration, guid_of, outcome_of, uid_guid
 # Sessions that are not runs of their own: a copy job's per-source workers (folded into the copy run) and
 # an agent job's per-computer management sessions (its tasks, not its runs).
 WORKER = "immediatebackupcopyworker"
-_NOT_RUNS = frozenset({"agentmanagement"})
+AGENT_COMPUTER = "agentmanagement"
 
 
 @dataclass
@@ -32,6 +35,7 @@ class Run:
     key: str  # the job's id (or, without one, its backup server and name)
     attempts: list[BackupJobSession]
     workers: list[BackupJobSession] = field(default_factory=list)
+    computers: list[BackupJobSession] = field(default_factory=list)  # an agent job's per-computer sessions
 
     @property
     def first(self) -> BackupJobSession:
@@ -80,16 +84,17 @@ def job_key(session: BackupJobSession) -> str:
 
 def runs_of(sessions: Sequence[BackupJobSession]) -> list[Run]:
     """The runs the sessions make up, newest first (sessions in any order)."""
-    ordered = sorted(
-        (s for s in sessions if s.creation_time and (s.job_type or "").lower() not in _NOT_RUNS),
-        key=lambda s: parse_timestamp(s.creation_time or ""),
-    )
+    ordered = sorted((s for s in sessions if s.creation_time), key=lambda s: parse_timestamp(s.creation_time or ""))
     runs: list[Run] = []
     open_run: dict[str, Run] = {}
     workers: list[BackupJobSession] = []
+    computers: list[BackupJobSession] = []
     for session in ordered:
         if (session.job_type or "").lower() == WORKER:
             workers.append(session)
+            continue
+        if is_agent_computer(session):
+            computers.append(session)
             continue
         key = job_key(session)
         current = open_run.get(key)
@@ -105,6 +110,9 @@ def runs_of(sessions: Sequence[BackupJobSession]) -> list[Run]:
             parent.workers.append(worker)
         else:  # a worker whose copy run is outside the window: a run of its own
             runs.append(Run(job_key(worker), [worker]))
+    for computer in computers:  # a computer whose agent run is outside the window belongs to none
+        if (agent_run := _agent_run_of(computer, runs)) is not None:
+            agent_run.computers.append(computer)
     runs.sort(key=lambda run: parse_timestamp(run.start or ""), reverse=True)
     return runs
 
@@ -131,6 +139,33 @@ def _copy_run_of(worker: BackupJobSession, runs: Sequence[Run]) -> Run | None:
     return best
 
 
+def is_agent_computer(session: BackupJobSession) -> bool:
+    """Whether a session is one computer's part of a Veeam Agent job's run (EM's AgentManagement)."""
+    return (session.job_type or "").lower() == AGENT_COMPUTER
+
+
+def computer_of(session: BackupJobSession) -> str | None:
+    """The computer of an agent job's per-computer session: EM names it ``<job> - <computer>@<start>``."""
+    base = (session.name or "").rsplit("@", 1)[0]
+    job = session.job_name or ""
+    if job and base.casefold().startswith(f"{job} - ".casefold()):
+        return base[len(job) + 3:] or None
+    return base.rsplit(" - ", 1)[1] or None if " - " in base else None
+
+
+def _spans(session: BackupJobSession, started: datetime) -> bool:
+    begin = parse_timestamp(session.creation_time or "")
+    end = parse_timestamp(session.end_time) if session.end_time else None
+    return begin <= started and (end is None or started <= end)
+
+
+def _agent_run_of(computer: BackupJobSession, runs: Sequence[Run]) -> Run | None:
+    """The agent job's run whose attempt's span holds the computer's session (same job, by id)."""
+    started = parse_timestamp(computer.creation_time or "")
+    key = job_key(computer)
+    return next((run for run in runs if run.key == key and any(_spans(a, started) for a in run.attempts)), None)
+
+
 def attempts_index(runs: Sequence[Run]) -> dict[str, tuple[str, int]]:
     """Each session's run (the GUID of the run's first session) and its attempt number (1 = the first)."""
     index: dict[str, tuple[str, int]] = {}
@@ -142,4 +177,9 @@ def attempts_index(runs: Sequence[Run]) -> dict[str, tuple[str, int]]:
         for worker in run.workers:
             if worker.id:
                 index[worker.id] = (head, 1)
+        for computer in run.computers:
+            started = parse_timestamp(computer.creation_time or "")
+            number = next((n for n, a in enumerate(run.attempts, start=1) if _spans(a, started)), 1)
+            if computer.id:
+                index[computer.id] = (head, number)
     return index

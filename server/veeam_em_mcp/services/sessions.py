@@ -21,7 +21,7 @@ import statistics
 from collections.abc import Sequence
 from datetime import datetime
 
-from ..errors import BadRequest, InvalidArgument
+from ..errors import BadRequest, InvalidArgument, NotFound
 from ..models.arguments import FindJobSessionsArgs, FindTaskSessionsArgs, GetJobSessionArgs, Results, outcomes
 from ..models.base import clip, parse_timestamp
 from ..models.estate import (
@@ -34,7 +34,7 @@ from ..models.estate import (
     TaskRun,
     Window,
 )
-from ..models.resources import BackupJobSession, BackupTaskSession, ReplicaTaskSession
+from ..models.resources import BackupJobSession, BackupTaskSession, ReplicaJobSession, ReplicaTaskSession
 from ..representation.ids import GUID, uid_pattern
 from ..representation.links import LinkPolicy
 from ..representation.query import em_time, quote_value
@@ -58,9 +58,11 @@ from .estate import (
 )
 from .fetch import fetch_entity
 from .querying import NEWEST_FIRST, Sort, conditions, read_all
-from .runs import Run, attempts_index, runs_of
+from .replicas import replicated_vm_ids
+from .runs import Run, attempts_index, computer_of, is_agent_computer, runs_of
 
 _SESSION_UID = uid_pattern("BackupJobSession")
+_REPLICA_SESSION_UID = uid_pattern("ReplicaJobSession")
 _ORDER = {"failed": 0, "warning": 1, "running": 2, "unknown": 3, "succeeded": 4}
 _LABELS = (
     ("succeeded", "succeeded"),
@@ -115,9 +117,44 @@ def task_run(task: BackupTaskSession) -> TaskRun:
         end=task.end_time,
         total_size=task.total_size,
         restore_point=guid_of(task.vm_restore_point),
+        replication=True if isinstance(task, ReplicaTaskSession) else None,
         replica_point=guid_of(task.vm_replica_point) if isinstance(task, ReplicaTaskSession) else None,
         job_session=guid_of(run),
     )
+
+
+def computer_run(session: BackupJobSession) -> TaskRun:
+    """A Veeam Agent computer's part of a run (EM's AgentManagement session) as a task row: EM gives it no VM
+    reference and, on the servers seen, no failure text (its FailureMessage is empty)."""
+    outcome = outcome_of(session.state, session.result)
+    reason, reason_chars = clip(session.failure_message or None)
+    return TaskRun(
+        vm_name=computer_of(session),
+        job_name=session.job_name,
+        agent=True,
+        backup_server=session.backup_server.name if session.backup_server else None,
+        outcome=outcome,
+        result=None if outcome == "running" else session.result,
+        state=session.state,
+        reason=reason,
+        reason_chars=reason_chars,
+        start=session.creation_time,
+        end=session.end_time,
+        job_session=session.id,
+    )
+
+
+AGENT_NO_REASON = (
+    "EM records no reason for a Veeam Agent computer's failure (its per-computer session has no text): the job's "
+    "session log on the backup server, or the agent's own log on the computer, has it."
+)
+
+
+def agent_note(rows: Sequence[TaskRun]) -> str | None:
+    """Said when a computer failed: EM keeps no reason for it, and where one is."""
+    if any(row.agent and row.outcome in ("failed", "warning") and not row.reason for row in rows):
+        return AGENT_NO_REASON
+    return None
 
 
 def task_key(run: TaskRun) -> str:
@@ -273,16 +310,19 @@ def _job_summary(rows: Sequence[JobRun], kept: Sequence[JobRun], args: FindJobSe
 # --- get_job_session --------------------------------------------------------------------------------------
 
 
-def session_guid(identifier: str, policy: LinkPolicy) -> str:
+def session_guid(identifier: str, policy: LinkPolicy) -> tuple[str, bool | None]:
+    """The session's GUID, and whether it is a replication session (None: a bare GUID does not say)."""
     text = identifier.strip()
     if GUID.match(text):
-        return text.lower()
-    if match := _SESSION_UID.match(text):
-        return match.group(1).lower()
+        return text.lower(), None
+    for pattern, replica in ((_SESSION_UID, False), (_REPLICA_SESSION_UID, True)):
+        if match := pattern.match(text):
+            return match.group(1).lower(), replica
     if text.lower().startswith(("http://", "https://", "/api/")):
         target = policy.vet(text)
-        if target.kind == "BackupJobSession" and target.single:
-            return target.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1].lower()
+        if target.kind in ("BackupJobSession", "ReplicaJobSession") and target.single:
+            guid = target.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1].lower()
+            return guid, target.kind == "ReplicaJobSession"
     raise InvalidArgument(
         f"{identifier!r} is not a job session id: expected its GUID, its UID (urn:veeam:BackupJobSession:<GUID>) "
         "or its href (/api/backupSessions/<GUID>), as find_job_sessions returns them. Nothing was sent."
@@ -293,23 +333,47 @@ async def get_job_session(
     em: EmContext, now: datetime, arguments: GetJobSessionArgs, cursor: str | None = None
 ) -> JobSessionDetail:
     async def compute(args: GetJobSessionArgs) -> JobSessionDetail:
-        guid = session_guid(args.session_id, em.policy)  # a malformed id is refused before any request
-        session = await fetch_entity(
-            em,
-            "backupSessions",
-            guid,
-            BackupJobSession,
-            missing=f"No job session with id {guid} exists on Enterprise Manager (retention may have removed it). "
-            "find_job_sessions lists the runs EM holds.",
-            what="a job session",
-        )
-        read = await read_all(
-            em,
-            "BackupTaskSession",
-            filter=f"JobSessionUid=={quote_value('urn:veeam:BackupJobSession:' + guid)}",
-            sort=Sort("CreationTime", "creation_time", False, "time"),
-        )
-        tasks = [task_run(task) for task in read.items if isinstance(task, BackupTaskSession)]
+        guid, replica = session_guid(args.session_id, em.policy)  # a malformed id is refused before any request
+        missing = (f"No job session with id {guid} exists on Enterprise Manager (retention may have removed it). "
+                   "find_job_sessions lists the runs EM holds.")
+        spent = 0
+        session: BackupJobSession
+        if replica:
+            session = await fetch_entity(em, "replicaSessions", guid, ReplicaJobSession, missing=missing,
+                                         what="a replication job session")
+        else:
+            try:
+                session = await fetch_entity(em, "backupSessions", guid, BackupJobSession, missing=missing,
+                                             what="a job session")
+            except NotFound:
+                if replica is False or "ReplicaJobSession" in em.unsupported:
+                    raise
+                # A bare GUID may be a replication run's (find_job_sessions lists both): EM keeps them apart.
+                session = await fetch_entity(em, "replicaSessions", guid, ReplicaJobSession, missing=missing,
+                                             what="a replication job session")
+                spent = 1
+        oldest_first = Sort("CreationTime", "creation_time", False, "time")
+        if isinstance(session, ReplicaJobSession):
+            read = await read_all(em, "ReplicaTaskSession", sort=oldest_first,
+                                  filter=f"JobSessionUid=={quote_value('urn:veeam:ReplicaJobSession:' + guid)}")
+            tasks = [task_run(task) for task in read.items if isinstance(task, BackupTaskSession)]
+            job = uid_guid(session.job_uid) or guid_of(session.job)
+            tasks, named = await replicated_vm_ids(em, tasks, {guid: job} if job else {})
+            spent += named
+        elif (session.job_type or "").lower() == "agentbackup":
+            # A Veeam Agent run's computers are its per-computer sessions of the same job within its span.
+            job = uid_guid(session.job_uid) or guid_of(session.job)
+            span = [f"CreationTime>={quote_value(session.creation_time)}"] if session.creation_time else []
+            if session.end_time:
+                span.append(f"CreationTime<={quote_value(session.end_time)}")
+            read = await read_all(em, "BackupJobSession", sort=oldest_first, filter=conditions(
+                'JobType=="AgentManagement"', f"JobUid=={quote_value('urn:veeam:Job:' + job)}" if job else None,
+                *span))
+            tasks = [computer_run(s) for s in read.items if isinstance(s, BackupJobSession) and is_agent_computer(s)]
+        else:
+            read = await read_all(em, "BackupTaskSession", sort=oldest_first,
+                                  filter=f"JobSessionUid=={quote_value('urn:veeam:BackupJobSession:' + guid)}")
+            tasks = [task_run(task) for task in read.items if isinstance(task, BackupTaskSession)]
         tasks.sort(key=lambda task: (_ORDER[task.outcome], (task.vm_name or "").casefold(), task_key(task)))
         outcome = outcome_of(session.state, session.result)
         note = _join(
@@ -318,6 +382,7 @@ async def get_job_session(
             if outcome == "running"
             else None,
             same_names(((task.vm_name, task_key(task), task.vm_id) for task in tasks), "VM"),
+            agent_note(tasks),
         )
         return JobSessionDetail(
             session=session,
@@ -327,7 +392,7 @@ async def get_job_session(
             returned=len(tasks),
             total=len(tasks),
             as_of=em_time(now),
-            em_requests=1 + read.requests,
+            em_requests=1 + spent + read.requests,
             note=note,
         )
 
@@ -363,13 +428,21 @@ async def find_task_sessions(
         sessions = [s for s in runs_read.items if isinstance(s, BackupJobSession)] + (replica_runs or [])
         index = attempts_index(runs_of(sessions))
         tasks = [item for item in tasks_read.items if isinstance(item, BackupTaskSession)] + replica_tasks
-        if replica_tasks:  # newest first across both kinds
-            tasks.sort(key=lambda task: parse_timestamp(task.creation_time or "0001-01-01T00:00:00Z"), reverse=True)
+        # A Veeam Agent job's computers: its per-computer sessions are among the window's runs (no more requests).
+        computers = [computer_run(s) for s in sessions if is_agent_computer(s)]
+        if args.vm_name is not None:  # a computer by its name (EM gives it no reference a VM id could match)
+            computers = [row for row in computers if (row.vm_name or "").casefold() == args.vm_name.casefold()]
         every = []
-        for task in tasks:
-            row = task_run(task)
+        for row in [task_run(task) for task in tasks] + computers:
             run, attempt = index.get(row.job_session or "", (None, None))
             every.append(row.model_copy(update={"run": run, "attempt": attempt}))
+        if replica_tasks or computers:  # newest first across every kind
+            every.sort(key=lambda row: parse_timestamp(row.start or "0001-01-01T00:00:00Z"), reverse=True)
+        if replica_tasks:  # EM's replica task names the VM without its reference: its replication job has it
+            run_jobs = {r.id: job for r in replica_runs or []
+                        if r.id and (job := uid_guid(r.job_uid) or guid_of(r.job))}
+            every, spent = await replicated_vm_ids(em, every, run_jobs)
+            requests += spent
         if vm_ref is not None:  # a VM given by id: other VMs of that name are not it
             every = [run for run in every if (run.vm_id or "").lower() == vm_ref]
         rows = _newest_per_vm(every) if args.newest_per_vm else every
@@ -389,6 +462,7 @@ async def find_task_sessions(
             tasks_read.issue,
             runs_read.issue,
             replica_note,
+            agent_note(kept),
             None if tasks_read.complete else f"Only the newest {len(tasks)} tasks of the window were read (page cap).",
             same_names(((row.vm_name, task_key(row), row.backup_server) for row in kept), "VM"),
             _nothing(window, "task (VM processed by a job)") if not every else None,
@@ -434,9 +508,9 @@ def _cut(rows: Sequence[TaskRun]) -> str | None:
 
 def _newest_per_vm(runs: Sequence[TaskRun]) -> list[TaskRun]:
     """The newest task of each VM (tasks come newest first), with its attempts and the last failure's reason."""
-    by_vm: dict[str, list[TaskRun]] = {}
-    for run in runs:
-        by_vm.setdefault(task_key(run), []).append(run)
+    by_vm: dict[tuple[str, bool], list[TaskRun]] = {}
+    for run in runs:  # a VM's replication is a row of its own: a replica's outcome is not its backup's
+        by_vm.setdefault((task_key(run), bool(run.replication)), []).append(run)
     newest = []
     for vm_runs in by_vm.values():
         failed = [run for run in vm_runs if run.outcome == "failed"]

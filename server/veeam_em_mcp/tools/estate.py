@@ -55,15 +55,16 @@ to get_job_session for its VMs and reasons."""
 
 GET_JOB_SESSION = """\
 One job session and every VM in it (failures first): each VM's outcome, EM's reason text for failures and \
-warnings, times, size, and the restore point it made. session_id: a job session GUID or UID from \
-find_job_sessions, or its href."""
+warnings, times, size, and the restore point it made; a Veeam Agent run's computers, a replication run's \
+VMs. session_id: a session GUID or UID from find_job_sessions, or its href."""
 
 FIND_TASK_SESSIONS = """\
 What happened to VMs in job runs: "which VMs failed last night and why?", "which VMs failed in two separate \
 runs this week?". With newest_per_vm (default) one row per VM (by its id): its newest task, its attempts, the \
 runs that processed it and in how many it still failed after retries (failed_runs), and the reason of an \
-earlier failure a retry fixed; without it, every task, each naming its run and attempt. result takes one \
-outcome or several. Window and running as in find_job_sessions."""
+earlier failure a retry fixed; without it, every task, each naming its run and attempt. Veeam Agent \
+computers (agent) and replication tasks (replication) are rows too. result takes one outcome or several. \
+Window and running as in find_job_sessions."""
 
 LIST_JOBS = """\
 Every job: type, platform, backup server, whether its schedule is enabled, the schedule in words, next run \
