@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from veeam_em_mcp.simulator.coverage import REPLICA_JOB, WINDOWS_AGENT_JOB
-from veeam_em_mcp.simulator.dataset import LAST_TWO_FAILED_VM
+from veeam_em_mcp.simulator.dataset import LAST_TWO_FAILED_VM, datetime_of
 
 from .test_estate import ESTATE, stdio_client
 
@@ -230,6 +230,23 @@ async def test_replication_and_agent_runs_open_in_get_job_session_and_computers_
     failed = {row["vm_name"]: row for row in tasks["tasks"]}
     assert failed[FACTS.failing_computer]["agent"] is True and "vm_id" not in failed[FACTS.failing_computer]
     assert failed[FACTS.failing_computer]["job_session"] == FACTS.agent_failed_session_id
+
+
+async def test_a_copy_run_that_started_before_the_window_is_said_not_made_a_job() -> None:
+    """A window that starts inside a backup copy run: its workers ran in the window, its run started before it.
+    No row named '<copy job>\\<source>' (not a job), and the note says what was left out and how to see it."""
+    from .test_estate import call, connect
+
+    parent = next(s for s in ESTATE.job_sessions.values() if s.job_type == "ImmediateBackupCopy")
+    workers = [s for s in ESTATE.job_sessions.values() if s.parent_id == parent.id]
+    after = datetime_of(parent.creation_ticks) + timedelta(seconds=1)
+    before = datetime_of(max(w.creation_ticks for w in workers)) + timedelta(seconds=1)
+    assert all(datetime_of(w.creation_ticks) >= after for w in workers)
+    async with connect() as client:
+        answer = await call(client, "find_job_sessions", {"created_after": after.isoformat(),
+                                                          "created_before": before.isoformat()})
+    assert not any("\\" in row["job_name"] for row in answer["sessions"]), answer["sessions"]
+    assert f"{len(workers)} copy worker session(s) of {parent.job_name} ran in the window" in answer["note"]
 
 
 async def test_a_pending_task_has_no_start() -> None:

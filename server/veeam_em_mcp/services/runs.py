@@ -82,8 +82,9 @@ def job_key(session: BackupJobSession) -> str:
     return f"name:{server}:{name}"
 
 
-def runs_of(sessions: Sequence[BackupJobSession]) -> list[Run]:
-    """The runs the sessions make up, newest first (sessions in any order)."""
+def runs_of(sessions: Sequence[BackupJobSession], started_before: list[BackupJobSession] | None = None) -> list[Run]:
+    """The runs the sessions make up, newest first (sessions in any order). A copy worker whose copy run started
+    before the sessions read (before the window) is part of no run here: it goes to ``started_before``."""
     ordered = sorted((s for s in sessions if s.creation_time), key=lambda s: parse_timestamp(s.creation_time or ""))
     runs: list[Run] = []
     open_run: dict[str, Run] = {}
@@ -108,8 +109,8 @@ def runs_of(sessions: Sequence[BackupJobSession]) -> list[Run]:
         parent = _copy_run_of(worker, runs)
         if parent is not None:
             parent.workers.append(worker)
-        else:  # a worker whose copy run is outside the window: a run of its own
-            runs.append(Run(job_key(worker), [worker]))
+        elif started_before is not None:  # its copy run started before the window: not a run of the window
+            started_before.append(worker)
     for computer in computers:  # a computer whose agent run is outside the window belongs to none
         if (agent_run := _agent_run_of(computer, runs)) is not None:
             agent_run.computers.append(computer)

@@ -200,7 +200,8 @@ async def find_job_sessions(
         if replicas is not None:
             sessions += replicas
             covered.append(COVERED_REPLICA)
-        every = runs_of(sessions)
+        earlier: list[BackupJobSession] = []
+        every = runs_of(sessions, earlier)
         rows = _per_job(every) if args.newest_per_job else [job_run(run) for run in every]
         counts = count([row.outcome for row in rows])
         wanted = outcomes(args.result)
@@ -212,6 +213,7 @@ async def find_job_sessions(
             read.issue,
             None if read.complete else f"Only the newest {len(sessions)} sessions of the window were read (page cap).",
             replica_note,
+            _copies_started_before(earlier),
             same_names(((row.job_name, row.job_id or row.job_name or "", row.backup_server) for row in kept), "job"),
             _nothing(window, "job run") if not every else None,
             _none_kept(len(rows), len(kept), args.result, "job" if args.newest_per_job else "run"),
@@ -231,6 +233,17 @@ async def find_job_sessions(
         )
 
     return await paged(em, "find_job_sessions", arguments, cursor, FindJobSessionsResult, compute)
+
+
+def _copies_started_before(workers: Sequence[BackupJobSession]) -> str | None:
+    """Said, not silently left out: copy workers of the window whose copy run started before it."""
+    if not workers:
+        return None
+    jobs = sorted({(w.job_name or "").split("\\", 1)[0] for w in workers} - {""}, key=str.casefold)
+    return (
+        f"{len(workers)} copy worker session(s) of {', '.join(jobs) or 'a backup copy job'} ran in the window as "
+        "part of a copy run that started before it, so that run is not listed: move created_after earlier to see it."
+    )
 
 
 COVERED_BACKUP = "backup, backup copy, Veeam Agent and file share jobs (EM's backup job sessions)"

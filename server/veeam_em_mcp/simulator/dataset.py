@@ -538,7 +538,11 @@ class _JobSpec:
     method: str
     full_mode: str
     # Daily start in UTC as (hour, minute); "sql" = two hours before the anchor's hour (keeps sql01 inside a
-    # 24 h RPO whatever the anchor), "running" = 25 minutes before the anchor (the run still going on).
+    # 24 h RPO whatever the anchor), "running" = 25 minutes before the anchor (the run still going on),
+    # "folder" = half past, four hours before the anchor's hour (its newest run and both its retries are over
+    # whatever the anchor: at a fixed hour, an anchor just after it cut the newest run's retries off),
+    # "tenants" = six hours after the anchor's hour (its newest run is 18 hours old, inside the last 24 hours,
+    # and it runs again within 12 hours, whatever the time of day).
     when: tuple[int, int] | str
     enabled: bool
     job_type: str = "Backup"
@@ -549,8 +553,8 @@ _NAMED_JOBS = (
     _JobSpec(RETRY_JOB, "VMware", 0, "sobr", "reverse", "none", (22, 0), True),
     _JobSpec(RUNNING_JOB, "HyperV", 1, "ddboost", "forward", "active", "running", True),
     _JobSpec(DISABLED_JOB, "HyperV", 1, "local1", "forward", "synthetic", (23, 0), False),
-    _JobSpec("vCloud Tenants", "vCloud", 1, "local1", "forward", "synthetic", (1, 0), True),
-    _JobSpec(FOLDER_JOB, "VMware", 0, "local0", "forward", "active", (20, 30), True),
+    _JobSpec("vCloud Tenants", "vCloud", 1, "local1", "forward", "synthetic", "tenants", True),
+    _JobSpec(FOLDER_JOB, "VMware", 0, "local0", "forward", "active", "folder", True),
 )
 _COPY_SPEC = _JobSpec(COPY_JOB, "CustomPlatform", 0, "s3", "forward", "none", "immediate", True,
                       "ImmediateBackupCopy")
@@ -769,6 +773,10 @@ class _Builder:
     def schedule_minute(self, spec: _JobSpec) -> int | None:
         if spec.when == "sql":
             return ((self.anchor.hour - 2) % 24) * 60
+        if spec.when == "tenants":
+            return ((self.anchor.hour + 6) % 24) * 60
+        if spec.when == "folder":
+            return ((self.anchor.hour - 4) % 24) * 60 + 30
         if spec.when == "running":
             started = self.anchor - timedelta(minutes=25)
             return started.hour * 60 + started.minute
