@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import StdioServerParameters
 
 from veeam_em_mcp import __version__
 from veeam_em_mcp.prompts import load_prompts
@@ -31,6 +31,7 @@ from veeam_em_mcp.simulator.runner import RunningSimulator
 from veeam_em_mcp.tools import ALL_TOOLS
 
 from .conftest import PASSWORD, USERNAME, McpFactory
+from .stdio_check import serves_every_tool
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,11 +143,6 @@ async def test_the_unpacked_bundle_starts_as_its_manifest_says(
     params = StdioServerParameters(
         command=uv, args=[filled(arg) for arg in config["args"]], env=env, cwd=str(tmp_path)
     )
-    async with Client(params, read_timeout_seconds=300) as client:
-        tools = (await client.list_tools()).tools
-        result = await client.call_tool("vm_recovery_summary", {"vm_name": "sql01"})
-    assert len(tools) == len(ALL_TOOLS)
-    assert not result.is_error and result.structured_content is not None, result.content
-    assert result.structured_content["vm_name"] == "sql01"
+    await serves_every_tool(params, read_timeout=300)  # the first start installs the dependencies
     # The server ran from the bundle's own environment, built by uv from the bundle's pyproject.toml.
     assert (unpacked / ".venv").is_dir()
