@@ -9,20 +9,21 @@ official MCP client: ``tools/list`` and a tool call, against the demo or the loo
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import StdioServerParameters
 
 from veeam_em_mcp.client_config import CLIENTS, FILL
 from veeam_em_mcp.simulator.runner import RunningSimulator
-from veeam_em_mcp.tools import ALL_TOOLS
 
 from .conftest import PASSWORD, USERNAME
 from .http_server import console_script
+from .stdio_check import serves_every_tool
 
 pytestmark = pytest.mark.anyio
 BARE_PATH = "/usr/bin:/bin"
@@ -43,19 +44,14 @@ def server_of(document: dict[str, Any]) -> dict[str, Any]:
     return server
 
 
-async def start(server: dict[str, Any], env: dict[str, str], tmp_path: Path) -> tuple[int, str]:
+async def start(server: dict[str, Any], env: dict[str, str], tmp_path: Path) -> None:
     params = StdioServerParameters(
         command=server["command"],
         args=server["args"],
         env={"PATH": BARE_PATH, "HOME": str(tmp_path), "VEEAM_MCP_LOG_LEVEL": "WARNING", **env},
         cwd=str(tmp_path),
     )
-    async with Client(params, read_timeout_seconds=60) as client:
-        tools = (await client.list_tools()).tools
-        result = await client.call_tool("vm_recovery_summary", {"vm_name": "sql01"})
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return len(tools), str(result.structured_content["vm_name"])
+    await serves_every_tool(params)
 
 
 def test_the_readme_entry_of_old_would_not_start_here() -> None:
@@ -70,7 +66,7 @@ async def test_the_demo_entry_starts_with_a_bare_path(client: str, tmp_path: Pat
     assert Path(server["command"]).is_absolute(), server
     assert server["args"][-2:] == ["serve", "--demo"] and "env" not in server
     assert "nothing to fill" in notes
-    assert await start(server, {}, tmp_path) == (len(ALL_TOOLS), "sql01")
+    await start(server, {}, tmp_path)
 
 
 @pytest.mark.parametrize("client", CLIENTS)
@@ -96,7 +92,7 @@ async def test_the_entry_with_its_values_filled_reaches_enterprise_manager(
     }
     env = {name: filled.get(name, value) for name, value in server["env"].items() if name != "VEEAM_EM_PASSWORD"}
     env.setdefault("VEEAM_EM_PASSWORD_FILE", str(password_file))  # vscode: what its input prompt would supply
-    assert await start(server, env, tmp_path) == (len(ALL_TOOLS), "sql01")
+    await start(server, env, tmp_path)
 
 
 def test_the_notes_say_where_each_file_lives() -> None:
@@ -113,3 +109,17 @@ def test_the_uvx_form_names_the_package_spec() -> None:
     server = server_of(document)
     assert Path(server["command"]).name in ("uvx", "uvx.exe")
     assert server["args"] == ["--from", "veeam-em-mcp==0.1.0", "veeam-em-mcp", "serve"]
+
+
+def test_the_readmes_entries_name_the_script_by_its_absolute_path() -> None:
+    """The README's own examples must not bring back the bare command that fails under Claude Desktop."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    commands = [
+        server["command"]
+        for block in re.findall(r"```json\n(.*?)```", readme, re.DOTALL)
+        for server in json.loads(block).get("mcpServers", {}).values()
+        if "veeam-em-mcp" in server.get("command", "")
+    ]
+    assert commands, "the README shows a Claude Desktop entry"
+    assert all(Path(command).is_absolute() for command in commands), commands
+    assert '-- veeam-em-mcp serve' not in readme and '-- "$(command -v veeam-em-mcp)" serve' in readme
