@@ -285,3 +285,22 @@ def test_render_text_marks_each_check() -> None:
         ok=False, verdict="NOT READY", em_url=settings.base_url, username=USERNAME, tls="x", checks=[]
     )
     assert render_text(diagnosis).startswith("veeam-em-mcp doctor: http://127.0.0.1:9/api as DEMO\\demo")
+
+
+def test_doctor_cli_names_the_proxy_the_requests_go_through(loopback_simulator: RunningSimulator) -> None:
+    """httpx honours HTTP(S)_PROXY / NO_PROXY; doctor says which proxy applies to EM, without its password."""
+    proxy_variables = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+    unset = {name: "" for name in os.environ if name.lower() in proxy_variables}
+    port = free_port()  # nothing listens there: a proxy that is down
+    through = doctor(**unset, **em_env(loopback_simulator.base_url), HTTP_PROXY=f"http://ops:s3cret@127.0.0.1:{port}")
+    assert through.returncode == 1, through.stdout + through.stderr
+    assert "[FAIL] reachable" in through.stdout
+    assert f"through the proxy http://127.0.0.1:{port} (credentials masked)" in through.stdout
+    assert "add 127.0.0.1 to NO_PROXY" in through.stdout
+    assert "s3cret" not in through.stdout + through.stderr
+
+    bypassed = doctor(
+        **unset, **em_env(loopback_simulator.base_url), HTTP_PROXY=f"http://127.0.0.1:{port}", NO_PROXY="127.0.0.1"
+    )
+    assert bypassed.returncode == 0, bypassed.stdout + bypassed.stderr
+    assert "proxy" not in bypassed.stdout

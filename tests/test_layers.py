@@ -1,6 +1,6 @@
 """The layers import downward only; the simulator imports nothing of the product.
 
-    cli, demo ........... processes (may import anything, the simulator only for --demo, demo, simulator)
+    cli, demo, client_config ... processes (may import anything, the simulator only for --demo, demo, simulator)
     surface ............. server, tools/, resources, prompts, http, protocol: the MCP wiring
     services/ ........... EM operations; know nothing of MCP
     client .............. the async EM client
@@ -38,7 +38,7 @@ def layer_of(module: str) -> str:
         return top
     if top in SURFACE:
         return "surface"
-    if top in ("cli", "demo", "__main__"):
+    if top in ("cli", "demo", "client_config", "__main__"):
         return "process"
     raise AssertionError(f"{module}: not in any layer; add it to tests/test_layers.py")
 

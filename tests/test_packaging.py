@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import importlib.resources
 import importlib.util
@@ -32,6 +33,7 @@ import jsonschema
 import pytest
 
 from veeam_em_mcp import __version__
+from veeam_em_mcp.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "server" / "veeam_em_mcp"
@@ -135,6 +137,48 @@ def test_the_wheel_carries_licence_metadata_and_icon(dists: Dists) -> None:
     assert "mcp-name: " in (metadata.get_payload() or ""), "PyPI's long description carries the registry marker"
 
 
+def test_twine_check_passes_the_sdist_and_the_wheel(dists: Dists) -> None:
+    """What PyPI would check at upload: the metadata and that the README renders as the long description."""
+    done = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", str(dists.sdist), str(dists.wheel)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("PASSED") == 2, done.stdout
+
+
+_COUNTED = re.compile(
+    r"\b(?:all|the)\s+(\w+)\s+(?:read-only\s+)?(tools|prompts|prompt files)\b", re.IGNORECASE
+)
+_NUMBERS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+
+
+def test_the_docs_count_the_tools_and_prompts_the_server_has() -> None:
+    """"All fourteen tools", "the three prompt files": a count in the docs is the server's, or not written."""
+    from veeam_em_mcp.prompts import load_prompts
+    from veeam_em_mcp.tools import ALL_TOOLS
+
+    actual = {"tools": len(ALL_TOOLS), "prompts": len(load_prompts())}
+    words = {word: number for number, word in enumerate(_NUMBERS.split())}
+    found = []
+    for document in documents():
+        for word, what in _COUNTED.findall(document.read_text(encoding="utf-8")):
+            number = int(word) if word.isdigit() else words.get(word.lower())
+            if number is None:
+                continue  # "all the tools", "the estate tools": no count
+            kind = "tools" if what.lower() == "tools" else "prompts"
+            found.append((document.name, number, kind))
+            assert number == actual[kind], f"{document.name} says {word} {what}; the server has {actual[kind]}"
+    assert found, "docs/tools.md counts the tools"
+    assert _COUNTED.findall("the five read-only tools and the three prompt files") == [
+        ("five", "tools"),
+        ("three", "prompt files"),
+    ]
+
+
 # --- server.json ------------------------------------------------------------------------------------
 
 
@@ -210,6 +254,23 @@ def test_server_json_agrees_with_the_project() -> None:
         "VEEAM_EM_USERNAME",
     }
     assert {name for name, variable in variables.items() if variable.get("isSecret")} == {"VEEAM_EM_PASSWORD"}
+
+
+def test_server_json_defaults_are_the_servers() -> None:
+    """Each default server.json states is the one the server applies (Settings' field, or the log level's)."""
+    (package,) = manifest()["packages"]
+    stated = {variable["name"]: variable["default"] for variable in package["environmentVariables"] if "default" in variable}
+    applied = {item.name: item.default for item in dataclasses.fields(Settings) if item.default is not dataclasses.MISSING}
+    assert stated.pop("VEEAM_MCP_LOG_LEVEL") == "INFO" and 'os.environ.get("VEEAM_MCP_LOG_LEVEL", "INFO")' in (
+        PACKAGE / "cli.py"
+    ).read_text(encoding="utf-8")
+    assert len(stated) >= 9, stated
+    for name, text in stated.items():
+        field = name.removeprefix("VEEAM_EM_").removeprefix("VEEAM_MCP_").lower()
+        assert field in applied, f"{name}: no Settings field {field!r} to compare with"
+        value = applied[field]
+        expected = str(value).lower() if isinstance(value, bool) else f"{value:g}" if isinstance(value, float) else str(value)
+        assert text == expected, f"server.json says {name} defaults to {text}; the server uses {expected}"
 
 
 def test_the_mcp_json_example_is_a_working_claude_code_config() -> None:

@@ -1,4 +1,4 @@
-"""The ``veeam-em-mcp`` command line: serve (stdio by default), demo, doctor, simulator.
+"""The ``veeam-em-mcp`` command line: serve (stdio by default), demo, config, doctor, simulator.
 
 stdout belongs to the MCP stdio channel, so everything human-readable from ``serve`` goes to
 stderr. Configuration errors end the process with one line naming the variable, not a traceback.
@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
 
 from . import __version__
+from .client_config import CLIENTS
 from .config import Settings
 from .errors import ConfigurationError
 from .models.diagnosis import Check, ConnectionDiagnosis
@@ -47,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the MCP server (stdio by default)")
     serve.add_argument("--demo", action="store_true", help="serve the embedded EM simulator's demo data")
+    serve.add_argument(
+        "--demo-port", type=int, default=0, metavar="N", help="with --demo: the simulator's port (default: any free)"
+    )
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP transport: address to bind")
     serve.add_argument("--port", type=int, default=8000, help="HTTP transport: port")
@@ -54,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stateless", action="store_true", help="HTTP: stateless (for several replicas)")
 
     commands.add_parser("demo", help="a first run: a short investigation against the simulator")
+
+    config = commands.add_parser("config", help="print a ready MCP client entry for this installation")
+    config.add_argument("client", choices=CLIENTS, help="the client the entry is for")
+    config.add_argument("--demo", action="store_true", help="an entry for serve --demo (no Enterprise Manager)")
+    config.add_argument("--uvx", metavar="SPEC", help="start with `uvx --from SPEC` instead of this installation")
 
     doctor = commands.add_parser("doctor", help="diagnose the connection to Enterprise Manager (VEEAM_EM_*)")
     doctor.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
@@ -67,19 +77,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     command = args.command or "serve"
+    if getattr(args, "demo_port", 0) and not args.demo:
+        parser.error("--demo-port needs --demo")
     if command == "demo":
         from .demo import run_demo
 
         return run_demo()
     if command == "doctor":
         return run_doctor(as_json=args.json)
+    if command == "config":
+        from .client_config import entry, notes
+
+        print(notes(args.client, demo=args.demo), file=sys.stderr)
+        print(json.dumps(entry(args.client, demo=args.demo, uvx=args.uvx), indent=2))
+        return 0
     configure_logging()
     if command == "simulator":
         return serve_simulator(host=args.host, port=args.port, vm_count=args.vm_count, days=args.days)
     return serve(
         demo=getattr(args, "demo", False),
+        demo_port=getattr(args, "demo_port", 0),
         transport=getattr(args, "transport", "stdio"),
         host=getattr(args, "host", "127.0.0.1"),
         port=getattr(args, "port", 8000),
@@ -128,6 +148,7 @@ def demo_settings(base_url: str) -> Settings:
 def serve(
     *,
     demo: bool,
+    demo_port: int = 0,
     transport: str = "stdio",
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -141,8 +162,12 @@ def serve(
         if demo:
             from .simulator.runner import RunningSimulator
 
-            running = RunningSimulator()
-            running.start()
+            running = RunningSimulator(port=demo_port)
+            try:
+                running.start()
+            except OSError as exc:
+                print(f"veeam-em-mcp: --demo-port {demo_port}: cannot listen there ({exc.strerror})", file=sys.stderr)
+                return 2
             settings = demo_settings(running.base_url)
             log.info("demo mode: Enterprise Manager simulator at %s", running.base_url)
         else:

@@ -117,6 +117,27 @@ def _pinned_context(fingerprint: str) -> ssl.SSLContext:
     return context
 
 
+def environment_proxy(url: str) -> str | None:
+    """The proxy httpx sends requests for ``url`` through (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY), or None.
+
+    httpx reads those variables itself (``trust_env``); this asks its own rules, in its own order, so that
+    ``doctor`` reports the proxy the tools really use. Credentials in the proxy URL are masked.
+    """
+    from httpx._utils import URLPattern, get_environment_proxies  # httpx's own matching, not a copy of it
+
+    target = httpx.URL(url)
+    patterns = sorted(((URLPattern(key), proxy) for key, proxy in get_environment_proxies().items()), key=_first)
+    proxy = next((proxy for pattern, proxy in patterns if pattern.matches(target)), None)
+    if not proxy:
+        return None
+    parts = httpx.URL(proxy if "://" in proxy else f"http://{proxy}")
+    return str(parts.copy_with(username=None, password=None)) + (" (credentials masked)" if parts.userinfo else "")
+
+
+def _first(pair: tuple[Any, Any]) -> Any:
+    return pair[0]
+
+
 def tls_verify_setting(settings: Settings) -> ssl.SSLContext | bool:
     if settings.tls_fingerprint:
         return _pinned_context(settings.tls_fingerprint)
@@ -230,6 +251,8 @@ class EnterpriseManagerClient:
         self._limiter = anyio.Semaphore(settings.max_concurrency)
         self.api_version: str | None = None
         self.user_name: str | None = None
+        # The proxy from the environment that requests to EM go through (an injected transport uses none).
+        self.proxy = environment_proxy(settings.origin) if transport is None else None
 
     async def __aenter__(self) -> EnterpriseManagerClient:
         return self

@@ -50,7 +50,7 @@ async def diagnose(client: EnterpriseManagerClient, *, fresh_logon: bool = True)
     """
     settings = client.settings
     tls_status, tls_text = tls_mode(settings)
-    report = _Report(settings, tls_text)
+    report = _Report(settings, tls_text, client.proxy)
     hint = port_hint(settings)
 
     # 1. reach + TLS + what answers at /api/
@@ -64,7 +64,7 @@ async def diagnose(client: EnterpriseManagerClient, *, fresh_logon: bool = True)
         report.add("tls", "error", clean_text(str(exc), 300).split(" Set ")[0], fix)
         return report.finish()
     except TransportError as exc:
-        report.add("reachable", "error", _first_sentence(str(exc)), _unreachable_fix(settings, hint))
+        report.add("reachable", "error", _first_sentence(str(exc)), _unreachable_fix(settings, hint, client.proxy))
         return report.finish()
     except ResponseError as exc:
         # Too large or compressed: something answers, but not with an entry document we can read.
@@ -157,7 +157,7 @@ async def diagnose(client: EnterpriseManagerClient, *, fresh_logon: bool = True)
 
 
 class _Report:
-    def __init__(self, settings: Settings, tls_text: str) -> None:
+    def __init__(self, settings: Settings, tls_text: str, proxy: str | None = None) -> None:
         self.settings = settings
         self.tls_text = tls_text
         self.checks: list[Check] = [
@@ -167,6 +167,7 @@ class _Report:
                 summary=(
                     f"VEEAM_EM_URL={settings.base_url}, VEEAM_EM_USERNAME={settings.username}, password set, "
                     f"format {settings.format}"
+                    + (f", through the proxy {proxy} (HTTPS_PROXY / HTTP_PROXY / ALL_PROXY)" if proxy else "")
                 ),
             )
         ]
@@ -203,12 +204,19 @@ class _Report:
         )
 
 
-def _unreachable_fix(settings: Settings, hint: str) -> str:
+def _unreachable_fix(settings: Settings, hint: str, proxy: str | None = None) -> str:
     host = urlsplit(settings.base_url).hostname or "?"
+    through = (
+        f"The request went through the proxy {proxy}: check that it runs and may reach {host}, "
+        f"or add {host} to NO_PROXY to connect directly."
+        if proxy
+        else ""
+    )
     return " ".join(
         part
         for part in (
             hint,
+            through,
             f"Check VEEAM_EM_URL (now {settings.origin}), that the Veeam RESTful API Service runs on {host}, "
             "and that no firewall blocks the port.",
         )

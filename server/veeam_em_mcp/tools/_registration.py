@@ -78,10 +78,24 @@ async def compact_input_schemas(ctx: ServerRequestContext[Any, Any], call_next: 
     if ctx.method != "tools/list":
         return result
     if isinstance(result, ListToolsResult):
-        tools = [tool.model_copy(update={"input_schema": compact_schema(tool.input_schema)}) for tool in result.tools]
+        tools = [tool.model_copy(update={"input_schema": input_schema(tool.input_schema)}) for tool in result.tools]
         return result.model_copy(update={"tools": tools})
     if isinstance(result, dict) and isinstance(result.get("tools"), list):  # the SDK hands results on as dicts
         for tool in result["tools"]:
             if isinstance(tool, dict) and isinstance(tool.get("inputSchema"), dict):
-                tool["inputSchema"] = compact_schema(tool["inputSchema"])
+                tool["inputSchema"] = input_schema(tool["inputSchema"])
     return result
+
+
+def input_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The compact schema, closed: ``additionalProperties: false`` on the arguments object.
+
+    OpenAI's strict mode (openai-agents' ``convert_schemas_to_strict``) wants every object closed; a tool
+    without it falls back to non-strict calls. The arguments are flat (scalars and lists of scalars), so
+    the top level is the only object. The server itself still ignores an unknown argument, as before (and a
+    failed call's explanation names it: ``protocol.explain_invalid_arguments``).
+    """
+    compact: dict[str, Any] = compact_schema(schema)
+    compact.setdefault("properties", {})
+    compact["additionalProperties"] = False
+    return compact
