@@ -331,10 +331,11 @@ _AGENT_GROUPS = (
          "6.3.0.1012", "Online"),
     )),
 )
-# (job, group index, daily start: (hours before the anchor's hour, minute) UTC). Relative to the anchor, so that
-# the newest run is over and inside the last 24 hours whatever the time of day (at a fixed hour, an anchor just
-# after it left the job without a run in the last 24 hours).
-_AGENT_JOBS = ((WINDOWS_AGENT_JOB, 0, (5, 30)), (LINUX_AGENT_JOB, 1, (4, 45)))
+# (job, group index, daily start: (hours after the anchor's hour, minute) UTC). Relative to the anchor, so that
+# the newest run (10 to 12.5 hours old) is over and inside the last 24 hours whatever the time of day (at a fixed
+# hour, an anchor just after it left the job without a run in the last 24 hours). At the tests' fixed anchor
+# (09:00): 21:30 and 22:45, the hours they had when they were fixed.
+_AGENT_JOBS = ((WINDOWS_AGENT_JOB, 0, (12, 30)), (LINUX_AGENT_JOB, 1, (13, 45)))
 
 # (hours before the anchor, JobType, preferred VM, Result (None: still running), Related link to the point).
 _RESTORES: tuple[tuple[float, str, str, str | None, bool], ...] = (
@@ -549,9 +550,9 @@ class _Coverage:
                 group.computer_ids.append(cid)
                 members.append(computer)
             groups.append((group, members))
-        for job_name, group_index, (hours_before, minute) in _AGENT_JOBS:
+        for job_name, group_index, (hours_after, minute) in _AGENT_JOBS:
             group, members = groups[group_index]
-            hour = (b.anchor.hour - hours_before) % 24
+            hour = (b.anchor.hour + hours_after) % 24
             job = self.agent_job(job_name, group, members, hour * 60 + minute)
             backup = Backup(g.guid(), job.name, sid, repo.id, job.id, job.platform, "ParentBackup")
             b.backups[backup.id] = backup

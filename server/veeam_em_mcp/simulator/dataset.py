@@ -539,10 +539,10 @@ class _JobSpec:
     full_mode: str
     # Daily start in UTC as (hour, minute); "sql" = two hours before the anchor's hour (keeps sql01 inside a
     # 24 h RPO whatever the anchor), "running" = 25 minutes before the anchor (the run still going on),
-    # "folder" = half past, four hours before the anchor's hour (its newest run and both its retries are over
-    # whatever the anchor: at a fixed hour, an anchor just after it cut the newest run's retries off),
-    # "tenants" = six hours after the anchor's hour (its newest run is 18 hours old, inside the last 24 hours,
-    # and it runs again within 12 hours, whatever the time of day).
+    # "folder" = half past, eleven hours after the anchor's hour (its newest run, 12.5 to 13.5 hours old, and both
+    # its retries are over, and it runs again within 12 hours, whatever the time of day: at a fixed hour, an
+    # anchor just after it cut the newest run's retries off), "tenants" = eight hours before the anchor's hour.
+    # At the tests' fixed anchor (09:00) both are the hours they had when they were fixed (20:30, 01:00).
     when: tuple[int, int] | str
     enabled: bool
     job_type: str = "Backup"
@@ -774,9 +774,9 @@ class _Builder:
         if spec.when == "sql":
             return ((self.anchor.hour - 2) % 24) * 60
         if spec.when == "tenants":
-            return ((self.anchor.hour + 6) % 24) * 60
+            return ((self.anchor.hour - 8) % 24) * 60
         if spec.when == "folder":
-            return ((self.anchor.hour - 4) % 24) * 60 + 30
+            return ((self.anchor.hour + 11) % 24) * 60 + 30
         if spec.when == "running":
             started = self.anchor - timedelta(minutes=25)
             return started.hour * 60 + started.minute
