@@ -284,3 +284,32 @@ def test_the_mcp_json_example_is_a_working_claude_code_config() -> None:
     assert "VEEAM_EM_PASSWORD" not in local["env"], "the example reads the password from a file"
     assert servers["veeam-em-shared"]["headers"] == {"Authorization": "Bearer ${VEEAM_MCP_HTTP_TOKEN}"}
     assert servers["veeam-em-demo"]["args"] == ["serve", "--demo"]
+
+
+def test_every_package_the_server_imports_is_declared() -> None:
+    """A package the server imports but does not declare comes only because another brings it, at whatever
+    version that one allows: the server would break when it stops, or moves."""
+    import ast
+    import importlib.metadata
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {re.split(r"[<>=!~\[ ;]", spec, maxsplit=1)[0].lower().replace("_", "-")
+                for spec in project["dependencies"]}
+    optional = {re.split(r"[<>=!~\[ ;]", spec, maxsplit=1)[0].lower().replace("_", "-")
+                for spec in project["optional-dependencies"]["redis"]}
+    distributions = importlib.metadata.packages_distributions()
+    imported: dict[str, set[str]] = {}
+    for path in (ROOT / "server" / "veeam_em_mcp").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                     else [])
+            for name in names:
+                top = name.split(".", 1)[0]
+                if top in sys.stdlib_module_names or top == "veeam_em_mcp":
+                    continue
+                for dist in distributions.get(top, [top]):
+                    imported.setdefault(dist.lower().replace("_", "-"), set()).add(path.name)
+    missing = {dist: sorted(files) for dist, files in imported.items() if dist not in declared | optional}
+    assert not missing, f"imported but not declared in pyproject.toml: {missing}"
+    assert {"mcp", "httpx", "pydantic", "anyio", "uvicorn", "starlette", "h11"} <= set(imported) & declared

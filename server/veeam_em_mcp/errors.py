@@ -264,8 +264,9 @@ class HtmlInsteadOfApi(MalformedResponse):
 
 
 class ResponseTooLarge(ResponseError):
-    """Raised when EM's answer exceeds VEEAM_EM_MAX_RESPONSE_BYTES (or is compressed, which could expand
-    past it); reading stopped at the cap. Ask for less (a narrower filter, a smaller page) or raise the cap.
+    """Raised when EM's answer exceeds VEEAM_EM_MAX_RESPONSE_BYTES; reading stopped at the cap. Ask for less
+    (a narrower filter, a smaller page) or raise the cap. (A compressed answer, which could expand past the cap,
+    is refused as ``MalformedResponse``: the client never asks for one.)
     """
 
 
