@@ -322,8 +322,7 @@ async def test_fault_matrix(em: RunningSimulator, case: Case, tool: str) -> None
     if tool in WINDOW_TOOLS and case.windows is not None:
         expected = case.windows
     async with session(em, **case.env) as client:
-        if tool not in {t.name for t in (await client.list_tools()).tools}:
-            pytest.skip(f"{tool} is not registered (yet)")
+        assert tool in {t.name for t in (await client.list_tools()).tools}, f"{tool} is not registered"
         (fault,) = em.state.faults.set(case.spec)
         with anyio.fail_after(15):
             result = await client.call_tool(tool, arguments)
