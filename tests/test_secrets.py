@@ -26,7 +26,7 @@ from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
 from veeam_em_mcp.simulator.runner import RunningSimulator
 
-from .conftest import SIM_ORIGIN, SQL01_POINT, USERNAME
+from .conftest import ANCHOR, SIM_ORIGIN, SQL01_POINT, USERNAME
 
 pytestmark = pytest.mark.anyio
 KNOWN_PASSWORD = "Kn0wn-P4ss!word-7f3a9c"
@@ -48,7 +48,7 @@ def sample_calls() -> list[tuple[str, dict[str, Any]]]:
         ("check_connection", {}),
         ("find_job_sessions", {"job_name": "SQL Backup"}),
         ("find_job_sessions", {"job_name": "no such job"}),
-        ("get_job_session", {"session_id": build_dataset().facts.all_failed_session_id}),
+        ("get_job_session", {"session_id": build_dataset(anchor=ANCHOR).facts.all_failed_session_id}),
         ("get_job_session", {"session_id": "00000000-0000-0000-0000-000000000000"}),
         ("find_task_sessions", {"vm_name": "exch01"}),
         ("list_jobs", {"vm_name": "print01"}),
