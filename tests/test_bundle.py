@@ -2,7 +2,7 @@
 
 - The manifest's ``tools`` and ``prompts`` are what the server lists (names, titles, prompt arguments, and
   each prompt's text with ``${arguments.x}`` for its placeholders); ``UPDATE_SNAPSHOTS=1`` rewrites them, as
-  for ``tests/snapshots/tools.json``. Its version is ``__version__``; the password is a sensitive user
+  for ``tests/snapshots/tools/``. Its version is ``__version__``; the password is a sensitive user
   setting; every variable it sets is one the server reads.
 - ``bundle/build.py`` validates and packs it with the pinned ``@anthropic-ai/mcpb`` CLI (npm, installed by
   .ci/mcpb.sh; skipped without npm, as the Inspector's tests are), ``mcpb unpack`` unpacks it, and the

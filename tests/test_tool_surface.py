@@ -1,7 +1,8 @@
-"""The tool surface the model sees (names, descriptions, schemas, annotations) is snapshot-tested.
+"""The tool surface the model sees (names, descriptions, schemas, annotations) is snapshot-tested, one file per
+tool (``tests/snapshots/tools/<name>.json``), so a failure and a diff name the tools that changed.
 
 Any change to it must be deliberate: regenerate with ``UPDATE_SNAPSHOTS=1 pytest tests/test_tool_surface.py``
-and review the diff of ``tests/snapshots/tools.json``.
+and review the diff of ``tests/snapshots/tools/``.
 """
 
 from __future__ import annotations
@@ -15,20 +16,30 @@ import pytest
 from .conftest import McpFactory
 
 pytestmark = pytest.mark.anyio
-SNAPSHOT = Path(__file__).parent / "snapshots" / "tools.json"
+SNAPSHOTS = Path(__file__).parent / "snapshots" / "tools"
 
 
-async def test_tools_list_matches_snapshot(mcp_session: McpFactory) -> None:
+async def test_each_tool_matches_its_snapshot(mcp_session: McpFactory) -> None:
     async with mcp_session() as client:
         tools = (await client.list_tools()).tools
-    surface = [tool.model_dump(by_alias=True, exclude_none=True, mode="json") for tool in tools]
-    surface.sort(key=lambda tool: tool["name"])
-    text = json.dumps(surface, indent=2, sort_keys=True) + "\n"
-    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
-        SNAPSHOT.write_text(text, encoding="utf-8")
-        if not os.environ.get("UPDATE_SNAPSHOTS"):
-            pytest.fail("snapshot was missing and has been written; review and commit it")
-    assert text == SNAPSHOT.read_text(encoding="utf-8"), "tool surface changed: see module docstring"
+    surface = {
+        tool.name: json.dumps(tool.model_dump(by_alias=True, exclude_none=True, mode="json"), indent=2, sort_keys=True)
+        + "\n"
+        for tool in tools
+    }
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOTS.mkdir(parents=True, exist_ok=True)
+        for stale in SNAPSHOTS.glob("*.json"):
+            if stale.stem not in surface:
+                stale.unlink()
+        for name, text in surface.items():
+            (SNAPSHOTS / f"{name}.json").write_text(text, encoding="utf-8")
+    kept = {path.stem: path.read_text(encoding="utf-8") for path in SNAPSHOTS.glob("*.json")}
+    changed = sorted(name for name in surface.keys() & kept.keys() if surface[name] != kept[name])
+    new, removed = sorted(surface.keys() - kept.keys()), sorted(kept.keys() - surface.keys())
+    assert not (changed or new or removed), (
+        f"tool surface changed (see module docstring): changed {changed}, new {new}, removed {removed}"
+    )
 
 
 async def test_wire_names_are_snake_case_without_aliases(mcp_session: McpFactory) -> None:
