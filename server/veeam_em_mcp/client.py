@@ -251,8 +251,13 @@ class EnterpriseManagerClient:
         self._limiter = anyio.Semaphore(settings.max_concurrency)
         self.api_version: str | None = None
         self.user_name: str | None = None
-        # The proxy from the environment that requests to EM go through (an injected transport uses none).
-        self.proxy = environment_proxy(settings.origin) if transport is None else None
+        self._own_transport = transport is None
+
+    @property
+    def proxy(self) -> str | None:
+        """The proxy from the environment that requests to EM go through (an injected transport uses none).
+        Worked out when asked (``doctor``), not at every start."""
+        return environment_proxy(self.settings.origin) if self._own_transport else None
 
     async def __aenter__(self) -> EnterpriseManagerClient:
         return self

@@ -131,9 +131,7 @@ def _copy_run_of(worker: BackupJobSession, runs: Sequence[Run]) -> Run | None:
             continue
         if server and parent.backup_server and parent.backup_server.name != server:
             continue
-        begin = parse_timestamp(parent.creation_time or "")
-        end = parse_timestamp(parent.end_time) if parent.end_time else None
-        if begin <= started and (end is None or started <= end) and (best is None or begin > parse_timestamp(
+        if _spans(parent, started) and (best is None or parse_timestamp(parent.creation_time or "") > parse_timestamp(
             best.first.creation_time or ""
         )):
             best = run

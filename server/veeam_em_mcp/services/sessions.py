@@ -297,6 +297,14 @@ def _stats(runs: Sequence[Run]) -> JobStats:
     )
 
 
+def _kept_said(kept: int, result: Results, which: str) -> str:
+    """How many rows the result filter kept, in words (the summaries of runs and of tasks say it alike)."""
+    asked = " or ".join(sorted(outcomes(result) or ()))
+    if kept:
+        return f" {kept} {'has' if kept == 1 else 'have'} the outcome {asked}{which}."
+    return f" None has the outcome {asked}{which}."
+
+
 def _job_summary(rows: Sequence[JobRun], kept: Sequence[JobRun], args: FindJobSessionsArgs, window: Window) -> str:
     if not rows:
         return "No job run in the window."
@@ -306,12 +314,7 @@ def _job_summary(rows: Sequence[JobRun], kept: Sequence[JobRun], args: FindJobSe
     since = f" since {window.created_after}" if window.created_after else ""
     line = f"{subject}{since}: {_phrase(count([row.outcome for row in rows]))}{tail}."
     if args.result is not None:
-        which = " in its newest run" if args.newest_per_job else ""
-        asked = " or ".join(sorted(outcomes(args.result) or ()))
-        if kept:
-            line += f" {len(kept)} {'has' if len(kept) == 1 else 'have'} the outcome {asked}{which}."
-        else:
-            line += f" None has the outcome {asked}{which}."
+        line += _kept_said(len(kept), args.result, " in its newest run" if args.newest_per_job else "")
     if args.newest_per_job:
         slowest = max((row for row in rows if row.duration_seconds is not None), key=lambda r: r.duration_seconds or 0,
                       default=None)
@@ -558,12 +561,8 @@ def _task_summary(runs: Sequence[TaskRun], kept: Sequence[TaskRun], args: FindTa
     if twice:
         line += f" {_plural(twice, 'VM')} failed in two or more separate runs, after their retries (failed_runs)."
     if args.result is not None:
-        which = " in its newest attempt" if args.newest_per_vm else ""
-        asked = " or ".join(sorted(outcomes(args.result) or ()))
-        if kept:
-            line += f" {len(kept)} {'has' if len(kept) == 1 else 'have'} the outcome {asked}{which}."
-        else:
-            line += f" None has the outcome {asked}{which}."
+        line += _kept_said(len(kept), args.result, " in its newest attempt" if args.newest_per_vm else "")
+        if not kept:
             failed_fixed = sum(run.failed_attempts or 0 for run in runs if run.outcome != "failed")
             if "failed" in (outcomes(args.result) or ()) and failed_fixed:
                 verb = "was" if failed_fixed == 1 else "were"

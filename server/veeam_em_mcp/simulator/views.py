@@ -442,25 +442,8 @@ def job_session(ctx: ViewContext, s: JobSession, entity: bool) -> Resource:
     for rp_id in s.restore_point_ids:
         links.append(Link(f"{ctx.base}/restorePoints/{rp_id}", "Related", "RestorePointReference",
                           ds.restore_points[rp_id].name))
-    end: Value = s.end_time_utc
-    result: Value = s.result
-    if s.end_time_utc is None:
-        end, result = _unfinished(ctx)
-    fields: list[FieldT] = [
-        ("JobUid", _uid("Job", s.job_id)),
-        ("JobName", s.job_name),
-        ("JobType", s.job_type),
-        ("CreationTimeUTC", s.creation_time_utc),
-        ("EndTimeUTC", end),
-        ("State", s.state),
-        ("Result", result),
-        ("Progress", s.progress),
-        # Undocumented, null even for failed sessions (v12/v13 JSON); absent in XML and 9.5 JSON.
-        ("FailureMessage", None),
-        ("IsRetry", s.is_retry),
-    ]
-    return Resource("BackupJobSession", "BackupJobSession", f"{href}?format=Entity", s.name, uid, links, fields,
-                    json_first=("IsRetry",))
+    return Resource("BackupJobSession", "BackupJobSession", f"{href}?format=Entity", s.name, uid, links,
+                    _session_fields(ctx, s), json_first=("IsRetry",))
 
 
 def pad_reason(reason: str, chars: int) -> str:
@@ -584,11 +567,18 @@ def replica_session(ctx: ViewContext, s: JobSession, entity: bool) -> Resource:
                         [*ups, _alternate(href, "ReplicaJobSession", s.name, True), tasks], is_ref=True)
     links = [*ups, _alternate(href, "ReplicaJobSessionReference", s.name, False), tasks,
              Link(f"{href}?action=stop", "Stop")]
+    return Resource("ReplicaJobSession", "ReplicaJobSession", f"{href}?format=Entity", s.name, uid, links,
+                    _session_fields(ctx, s), json_first=("IsRetry",))
+
+
+def _session_fields(ctx: ViewContext, s: JobSession) -> list[FieldT]:
+    """A job session's fields, the same for backup and replication sessions (a replica session is a backup
+    session's shape); a run going on has its end and result as the dialect writes an unfinished one."""
     end: Value = s.end_time_utc
     result: Value = s.result
     if s.end_time_utc is None:
         end, result = _unfinished(ctx)
-    fields: list[FieldT] = [
+    return [
         ("JobUid", _uid("Job", s.job_id)),
         ("JobName", s.job_name),
         ("JobType", s.job_type),
@@ -597,11 +587,10 @@ def replica_session(ctx: ViewContext, s: JobSession, entity: bool) -> Resource:
         ("State", s.state),
         ("Result", result),
         ("Progress", s.progress),
+        # Undocumented, null even for failed sessions (v12/v13 JSON); absent in XML and 9.5 JSON.
         ("FailureMessage", None),
         ("IsRetry", s.is_retry),
     ]
-    return Resource("ReplicaJobSession", "ReplicaJobSession", f"{href}?format=Entity", s.name, uid, links, fields,
-                    json_first=("IsRetry",))
 
 
 def replica_task_session(ctx: ViewContext, t: TaskSession, entity: bool) -> Resource:
