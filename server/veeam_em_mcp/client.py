@@ -69,7 +69,7 @@ log = logging.getLogger("veeam_em_mcp.client")
 
 TOKEN_HEADER = "X-RestSvcSessionId"  # noqa: S105  # a header name, not a secret
 _RETRY_STATUSES = frozenset({502, 503, 504})
-LOGON_PATH = "/api/sessionMngr/?v=latest"
+LOGON_PATH = "/api/sessionMngr/?v=latest"  # from the origin: base_url is always origin + "/api"
 
 # After the n-th rejected logon in a row no logon is tried for LOGON_BACKOFF[n-1] seconds (the last value
 # repeats). Ordinary calls alone so make at most 4 failed logons in any 30 minutes (t = 0, 30 s, 5.5 min,
@@ -437,7 +437,7 @@ class EnterpriseManagerClient:
             self._logon_attempts += 1
 
     async def _logon_once(self, password: Secret, forced: bool) -> None:
-        url = f"{self.settings.base_url}/sessionMngr/?v=latest"
+        url = self.settings.origin + LOGON_PATH
         auth = _basic_header(self.settings.username, password.reveal())
         response, body = await self._send("POST", url, token=None, auth=auth, logon=True)
         status = response.status_code

@@ -18,7 +18,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from . import __version__, prompts, protocol, resources
 from .client import EnterpriseManagerClient
-from .config import Settings
+from .config import DEFAULT_RETRY_BASE_DELAY, Settings
 from .services.budget import DEMO_BANNER
 from .services.context import EmContext
 from .tools import ALL_TOOLS
@@ -57,7 +57,7 @@ def build_server(
     settings: Settings,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-    retry_base_delay: float = 0.25,
+    retry_base_delay: float = DEFAULT_RETRY_BASE_DELAY,
 ) -> MCPServer[EmContext]:
     @asynccontextmanager
     async def lifespan(_: MCPServer[EmContext]) -> AsyncIterator[EmContext]:
