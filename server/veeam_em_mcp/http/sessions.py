@@ -1,0 +1,124 @@
+"""The stateful session table: the SDK's session manager with a cap that evicts the least recently used
+idle session instead of refusing, and one event store per session."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import OrderedDict
+from typing import Any
+
+import anyio
+from mcp.server.auth.middleware.bearer_auth import AuthorizationContext
+from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, StreamableHTTPServerTransport
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecuritySettings
+from starlette.types import Receive, Scope, Send
+
+from .events import EventBudget, SessionEventStore
+from .gates import _header
+from .limits import LIMITS, HttpLimits
+
+log = logging.getLogger("veeam_em_mcp.http")
+
+
+class BoundedSessionManager(StreamableHTTPSessionManager):
+    """The SDK's session manager, with a full table that makes room instead of refusing.
+
+    At ``max_sessions`` the least recently used *idle* session (no request in flight, no open
+    stream) is ended to admit the new one; its client gets 404 on its next request and, as the
+    spec says, initialises again. Only when every session is busy does the SDK's 503 remain.
+    Each session gets its own ``SessionEventStore``, dropped with the session.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        limits: HttpLimits,
+        security_settings: TransportSecuritySettings,
+        events: EventBudget | None,
+    ) -> None:
+        super().__init__(
+            app,
+            security_settings=security_settings,
+            retry_interval=limits.sse_retry_ms if events is not None else None,
+            session_idle_timeout=limits.session_idle_timeout,
+            max_request_body_size=limits.max_body_bytes,
+            max_sessions=limits.max_sessions,
+        )
+        self.events = events
+        self.evicted_sessions = 0
+        self._stores: dict[str, SessionEventStore] = {}
+        # Session ids, least recently used first (moved to the end when a request for one starts),
+        # so the eviction candidate is found without scanning the whole table.
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self.asgi_app = RequestBodyLimitMiddleware(self._note_use_then_handle, limits.max_body_bytes)
+
+    async def _note_use_then_handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        session_id = _header(scope, MCP_SESSION_ID_HEADER.encode())
+        if session_id is not None and session_id in self._recent:
+            self._recent.move_to_end(session_id)
+        await self._handle_request(scope, receive, send)
+
+    @property
+    def open_sessions(self) -> int:
+        return len(self._server_instances)
+
+    def _admit_session(self, requestor: AuthorizationContext | None) -> StreamableHTTPServerTransport | None:
+        if self.max_sessions is not None and len(self._server_instances) >= self.max_sessions:
+            self._end_least_recently_used_idle_session()
+        store = self.events.session_store() if self.events is not None else None
+        # The SDK hands `self.event_store` to the transport it creates; this runs under its
+        # admission lock with no await in between, so no other session can see this store.
+        self.event_store = store
+        try:
+            transport = super()._admit_session(requestor)
+        finally:
+            self.event_store = None
+        if transport is not None and transport.mcp_session_id is not None:
+            self._recent[transport.mcp_session_id] = None
+            if store is not None:
+                self._stores[transport.mcp_session_id] = store
+        elif store is not None:
+            store.close()
+        return transport
+
+    def _end_least_recently_used_idle_session(self) -> None:
+        victim_id = next((session_id for session_id in self._recent if self._is_idle(session_id)), None)
+        if victim_id is None:
+            return  # every session is busy: the SDK answers 503
+        victim = self._server_instances.pop(victim_id)
+        self._session_owners.pop(victim_id, None)
+        self._recent.pop(victim_id, None)
+        store = self._stores.pop(victim_id, None)
+        if store is not None:
+            store.close()
+        self.evicted_sessions += 1
+        log.warning(
+            "the session table is full (%s=%d): ended the least recently used idle session to admit a new client",
+            LIMITS["max_sessions"][0],
+            self.max_sessions,
+        )
+        assert self._task_group is not None  # admission only runs inside run()
+        self._task_group.start_soon(self._terminate, victim)
+
+    def _is_idle(self, session_id: str) -> bool:
+        transport = self._server_instances.get(session_id)
+        # The SDK keeps each session's idle deadline on this scope: infinite while a request (an
+        # open GET stream included) is in flight, else last activity + idle timeout; no scope yet
+        # while the session's opening request is still being served.
+        idle_scope = transport.idle_scope if transport is not None else None
+        return idle_scope is not None and math.isfinite(idle_scope.deadline)
+
+    @staticmethod
+    async def _terminate(transport: StreamableHTTPServerTransport) -> None:
+        with anyio.CancelScope(shield=True):
+            await transport.terminate()
+
+    async def _discard_session(self, session_id: str, transport: StreamableHTTPServerTransport) -> None:
+        self._recent.pop(session_id, None)
+        store = self._stores.pop(session_id, None)
+        if store is not None:
+            store.close()
+        await super()._discard_session(session_id, transport)
