@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
 
 import anyio
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .limits import LIMITS
@@ -38,33 +38,10 @@ NO_OAUTH = (
 )
 
 
-async def _send_json(
-    send: Send, status: int, payload: Mapping[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
-) -> None:
-    body = json.dumps(payload).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-def _jsonrpc_error(message: str) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return str(value.decode("latin-1"))
-    return None
+def _jsonrpc_error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    # The shape of the SDK's own refusals (a JSON-RPC error without a request id), so a client reads ours alike.
+    payload = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
+    return JSONResponse(payload, status_code=status, headers=headers)
 
 
 class BearerTokenGate:
@@ -82,25 +59,26 @@ class BearerTokenGate:
         if self._authorised(scope):
             await self.app(scope, receive, send)
             return
-        await _send_json(
-            send,
-            401,
+        refusal = JSONResponse(
             {
                 "error": "invalid_token",
                 "error_description": (
                     f"this MCP server requires 'Authorization: Bearer <token>' with the token set in {TOKEN_ENV}"
                 ),
             },
-            [(b"www-authenticate", b'Bearer realm="veeam-em-mcp", error="invalid_token"')],
+            status_code=401,
+            headers={"www-authenticate": 'Bearer realm="veeam-em-mcp", error="invalid_token"'},
         )
+        await refusal(scope, receive, send)
 
     def _authorised(self, scope: Scope) -> bool:
-        for name, value in scope.get("headers", []):
-            if name.lower() == b"authorization":
-                scheme, _, credential = value.decode("latin-1").strip().partition(" ")
-                if scheme.lower() == "bearer" and credential.strip():
-                    seen = hashlib.sha256(credential.strip().encode()).digest()
-                    return hmac.compare_digest(seen, self._expected)
+        value = Headers(scope=scope).get("authorization")
+        if value is None:
+            return False
+        scheme, _, credential = value.strip().partition(" ")
+        if scheme.lower() == "bearer" and credential.strip():
+            seen = hashlib.sha256(credential.strip().encode()).digest()
+            return hmac.compare_digest(seen, self._expected)
         return False
 
 
@@ -112,14 +90,8 @@ class HealthCheck:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("path") == HEALTH_PATH:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-type", b"text/plain"), (b"content-length", b"3")],
-                }
-            )
-            await send({"type": "http.response.body", "body": b"ok\n"})
+            # The content type given as a header: as media_type, starlette would add "; charset=utf-8".
+            await Response(b"ok\n", headers={"content-type": "text/plain"})(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -141,7 +113,8 @@ class NoOAuthHere:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and is_oauth_discovery(str(scope.get("path", ""))):
-            await _send_json(send, 404, {"error": "not_found", "error_description": NO_OAUTH})
+            nothing_here = JSONResponse({"error": "not_found", "error_description": NO_OAUTH}, status_code=404)
+            await nothing_here(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -166,7 +139,8 @@ class McpRequestShape:
             await self.app(scope, receive, send)
             return
         method = scope["method"]
-        modern = _header(scope, MCP_PROTOCOL_VERSION_HEADER.encode()) not in (None, *HANDSHAKE_PROTOCOL_VERSIONS)
+        headers = Headers(scope=scope)
+        modern = headers.get(MCP_PROTOCOL_VERSION_HEADER) not in (None, *HANDSHAKE_PROTOCOL_VERSIONS)
         if method not in self.allowed or (method != "POST" and modern):
             if self.stateless:
                 why = "this server is stateless (--stateless): no standalone SSE stream, no sessions; use POST"
@@ -175,10 +149,10 @@ class McpRequestShape:
             else:
                 why = "use POST for requests, GET for the session's SSE stream, DELETE to end a session"
             allow = "POST" if self.stateless or modern else ", ".join(self.allowed)
-            await _send_json(send, 405, _jsonrpc_error(f"Method Not Allowed: {why}"), [(b"allow", allow.encode())])
+            await _jsonrpc_error(405, f"Method Not Allowed: {why}", {"allow": allow})(scope, receive, send)
             return
-        if method != "POST" and _header(scope, MCP_SESSION_ID_HEADER.encode()) is None:
-            await _send_json(send, 400, _jsonrpc_error("Bad Request: Missing session ID"))
+        if method != "POST" and headers.get(MCP_SESSION_ID_HEADER) is None:
+            await _jsonrpc_error(400, "Bad Request: Missing session ID")(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -201,9 +175,9 @@ class RequestBodyDeadline:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        declared = _header(scope, b"content-length")
+        declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(send)
+            await self._too_large(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -215,7 +189,7 @@ class RequestBodyDeadline:
                 body = message.get("body", b"")
                 size += len(body)
                 if size > self.max_bytes:
-                    await self._too_large(send)
+                    await self._too_large(scope, receive, send)
                     return
                 chunks.append(body)
                 if not message.get("more_body", False):
@@ -227,12 +201,12 @@ class RequestBodyDeadline:
                 LIMITS["body_timeout"][0],
                 self.timeout,
             )
-            await _send_json(
-                send,
+            timed_out = _jsonrpc_error(
                 408,
-                _jsonrpc_error(f"Request Timeout: the request body did not arrive within {self.timeout:g} s"),
-                [(b"connection", b"close")],
+                f"Request Timeout: the request body did not arrive within {self.timeout:g} s",
+                {"connection": "close"},
             )
+            await timed_out(scope, receive, send)
             return
         whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         delivered = False
@@ -246,13 +220,13 @@ class RequestBodyDeadline:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send: Send) -> None:
-        await _send_json(
-            send,
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        too_large = _jsonrpc_error(
             413,
-            _jsonrpc_error(f"Request body too large: at most {self.max_bytes} bytes ({LIMITS['max_body_bytes'][0]})"),
-            [(b"connection", b"close")],
+            f"Request body too large: at most {self.max_bytes} bytes ({LIMITS['max_body_bytes'][0]})",
+            {"connection": "close"},
         )
+        await too_large(scope, receive, send)
 
 
 class AccessLog:

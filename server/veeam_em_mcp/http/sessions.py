@@ -13,10 +13,10 @@ from mcp.server.auth.middleware.bearer_auth import AuthorizationContext
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, StreamableHTTPServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecuritySettings
+from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from .events import EventBudget, SessionEventStore
-from .gates import _header
 from .limits import LIMITS, HttpLimits
 
 log = logging.getLogger("veeam_em_mcp.http")
@@ -56,7 +56,7 @@ class BoundedSessionManager(StreamableHTTPSessionManager):
         self.asgi_app = RequestBodyLimitMiddleware(self._note_use_then_handle, limits.max_body_bytes)
 
     async def _note_use_then_handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        session_id = _header(scope, MCP_SESSION_ID_HEADER.encode())
+        session_id = Headers(scope=scope).get(MCP_SESSION_ID_HEADER)
         if session_id is not None and session_id in self._recent:
             self._recent.move_to_end(session_id)
         await self._handle_request(scope, receive, send)
