@@ -75,6 +75,7 @@ from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
 from .resources import ENTERPRISE_MANAGER_URI
+from .sdk_seams import lowlevel_server, session_connection
 from .services.context import EmContext
 from .text import RedactSecrets
 
@@ -112,8 +113,8 @@ def install(server: MCPServer[Any], bus: SubscriptionBus, tools: Mapping[str, To
     (``tools._registration.register_tools``), whose argument models explain a failed validation.
     """
     # The SDK's registry of request handlers and capabilities: mcp 2.3 offers no public way to serve a
-    # method MCPServer does not know (logging/setLevel, resources/subscribe); tests/test_protocol.py pins it.
-    lowlevel = server._lowlevel_server
+    # method MCPServer does not know (logging/setLevel, resources/subscribe); sdk_seams fences the access.
+    lowlevel = lowlevel_server(server)
     subscriptions = ResourceSubscriptions(bus)
 
     async def set_level(ctx: ServerRequestContext[Any, Any], params: SetLevelRequestParams) -> EmptyResult:
@@ -153,10 +154,9 @@ def install(server: MCPServer[Any], bus: SubscriptionBus, tools: Mapping[str, To
 def connection_of(ctx: ServerRequestContext[Any, Any]) -> Connection:
     """The request's connection: it holds what lives longer than one request (the log level).
 
-    mcp 2.3 exposes it only as the session's private attribute; a test pins this access.
+    mcp 2.3 exposes it only as the session's private attribute (``sdk_seams.session_connection``).
     """
-    connection: Connection = ctx.session._connection
-    return connection
+    return session_connection(ctx.session)
 
 
 def server_icon() -> Icon:

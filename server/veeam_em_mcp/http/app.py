@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from ..sdk_seams import lowlevel_server
 from .events import EventBudget
 from .gates import MCP_PATH, AccessLog, BearerTokenGate, HealthCheck, McpRequestShape, NoOAuthHere, RequestBodyDeadline
 from .limits import HttpLimits
@@ -57,7 +58,7 @@ def build_http_app(
             else None
         )
         manager = BoundedSessionManager(
-            server._lowlevel_server, limits=limits, security_settings=security, events=budget
+            lowlevel_server(server), limits=limits, security_settings=security, events=budget
         )
         mcp_app = Starlette(
             routes=[Route(MCP_PATH, endpoint=StreamableHTTPASGIApp(manager))],

@@ -10,9 +10,7 @@ import socket
 from collections import OrderedDict
 from typing import Any, ClassVar
 
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
-
+from ..sdk_seams import SeamedH11Protocol
 from .limits import LIMITS, HttpLimits
 
 log = logging.getLogger("veeam_em_mcp.http")
@@ -50,7 +48,7 @@ class ConnectionGuard:
 
     def server_sockets(self) -> list[Any]:
         """The accepted sockets (asyncio ``TransportSocket``s) of the open connections."""
-        sockets = (connection.transport.get_extra_info("socket") for connection in list(self._open))
+        sockets = (connection.socket_transport.get_extra_info("socket") for connection in list(self._open))
         return [sock for sock in sockets if sock is not None]
 
     def admit(self, connection: GuardedH11Protocol) -> bool:
@@ -91,7 +89,7 @@ class ConnectionGuard:
         self._waiting.pop(connection, None)
 
 
-class GuardedH11Protocol(H11Protocol):
+class GuardedH11Protocol(SeamedH11Protocol):
     """uvicorn's h11 protocol, with ``TCP_NODELAY``, the ``ConnectionGuard`` and a header deadline.
 
     uvicorn itself times out only idle keep-alive connections: a fresh connection that sends
@@ -121,14 +119,14 @@ class GuardedH11Protocol(H11Protocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        if self._header_timer is None and (self.cycle is None or self.cycle.response_complete):
-            self._header_timer = self.loop.call_later(self.guard.header_timeout, self._headers_too_slow)
+        if self._header_timer is None and not self.request_in_progress:
+            self._header_timer = self.call_later(self.guard.header_timeout, self._headers_too_slow)
         super().data_received(data)
         self._note_dispatch()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if self.transport.is_closing() or self._note_dispatch():
+        if self.socket_transport.is_closing() or self._note_dispatch():
             return  # closing, or a pipelined request is already being served
         self.guard.waiting(self)
         self._arm_idle_timer()
@@ -140,23 +138,23 @@ class GuardedH11Protocol(H11Protocol):
 
     def close_quietly(self) -> None:
         self._cancel_header_timer()
-        self._unset_keepalive_if_required()
-        if not self.transport.is_closing():
-            self.transport.close()
+        self.cancel_idle_timer()
+        if not self.socket_transport.is_closing():
+            self.socket_transport.close()
 
     def _note_dispatch(self) -> bool:
         """True when a new request was handed to the app (its headers are complete)."""
-        if self.cycle is None or self.cycle is self._dispatched:
+        cycle = self.current_cycle
+        if cycle is None or cycle is self._dispatched:
             return False
-        self._dispatched = self.cycle
+        self._dispatched = cycle
         self._cancel_header_timer()
         self.guard.busy(self)
         return True
 
     def _arm_idle_timer(self) -> None:
         # The timer uvicorn arms between keep-alive requests, with the exact (fractional) timeout.
-        self._unset_keepalive_if_required()
-        self.timeout_keep_alive_task = self.loop.call_later(self.guard.idle_timeout, self.timeout_keep_alive_handler)
+        self.arm_idle_timer(self.guard.idle_timeout)
 
     def _cancel_header_timer(self) -> None:
         if self._header_timer is not None:
@@ -165,7 +163,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def _headers_too_slow(self) -> None:
         self._header_timer = None
-        if self.transport.is_closing() or (self.cycle is not None and not self.cycle.response_complete):
+        if self.socket_transport.is_closing() or self.request_in_progress:
             return
         self.guard.header_timeouts += 1
         log.warning(
@@ -173,10 +171,9 @@ class GuardedH11Protocol(H11Protocol):
             self.guard.header_timeout,
             LIMITS["header_timeout"][0],
         )
-        with contextlib.suppress(h11.LocalProtocolError):
-            self.conn.send(h11.ConnectionClosed())
-        self.transport.write(_RAW_408)
-        self.transport.close()
+        self.mark_closed()
+        self.socket_transport.write(_RAW_408)
+        self.socket_transport.close()
 
 
 def _set_nodelay(transport: asyncio.BaseTransport) -> None:

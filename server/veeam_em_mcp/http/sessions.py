@@ -11,18 +11,18 @@ from typing import Any
 import anyio
 from mcp.server.auth.middleware.bearer_auth import AuthorizationContext
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, StreamableHTTPServerTransport
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecuritySettings
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
-from starlette.types import Receive, Scope, Send
+from starlette.types import Scope
 
+from ..sdk_seams import SeamedSessionManager
 from .events import EventBudget, SessionEventStore
 from .limits import LIMITS, HttpLimits
 
 log = logging.getLogger("veeam_em_mcp.http")
 
 
-class BoundedSessionManager(StreamableHTTPSessionManager):
+class BoundedSessionManager(SeamedSessionManager):
     """The SDK's session manager, with a full table that makes room instead of refusing.
 
     At ``max_sessions`` the least recently used *idle* session (no request in flight, no open
@@ -53,29 +53,22 @@ class BoundedSessionManager(StreamableHTTPSessionManager):
         # Session ids, least recently used first (moved to the end when a request for one starts),
         # so the eviction candidate is found without scanning the whole table.
         self._recent: OrderedDict[str, None] = OrderedDict()
-        self.asgi_app = RequestBodyLimitMiddleware(self._note_use_then_handle, limits.max_body_bytes)
+        self.note_requests_with(self._note_use)
 
-    async def _note_use_then_handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def _note_use(self, scope: Scope) -> None:
         session_id = Headers(scope=scope).get(MCP_SESSION_ID_HEADER)
         if session_id is not None and session_id in self._recent:
             self._recent.move_to_end(session_id)
-        await self._handle_request(scope, receive, send)
 
     @property
     def open_sessions(self) -> int:
-        return len(self._server_instances)
+        return len(self.sessions)
 
-    def _admit_session(self, requestor: AuthorizationContext | None) -> StreamableHTTPServerTransport | None:
-        if self.max_sessions is not None and len(self._server_instances) >= self.max_sessions:
+    def admit_session(self, requestor: AuthorizationContext | None) -> StreamableHTTPServerTransport | None:
+        if self.max_sessions is not None and len(self.sessions) >= self.max_sessions:
             self._end_least_recently_used_idle_session()
         store = self.events.session_store() if self.events is not None else None
-        # The SDK hands `self.event_store` to the transport it creates; this runs under its
-        # admission lock with no await in between, so no other session can see this store.
-        self.event_store = store
-        try:
-            transport = super()._admit_session(requestor)
-        finally:
-            self.event_store = None
+        transport = self.admit_session_with(requestor, store)
         if transport is not None and transport.mcp_session_id is not None:
             self._recent[transport.mcp_session_id] = None
             if store is not None:
@@ -88,8 +81,8 @@ class BoundedSessionManager(StreamableHTTPSessionManager):
         victim_id = next((session_id for session_id in self._recent if self._is_idle(session_id)), None)
         if victim_id is None:
             return  # every session is busy: the SDK answers 503
-        victim = self._server_instances.pop(victim_id)
-        self._session_owners.pop(victim_id, None)
+        victim = self.sessions.pop(victim_id)
+        self.forget_owner(victim_id)
         self._recent.pop(victim_id, None)
         store = self._stores.pop(victim_id, None)
         if store is not None:
@@ -100,25 +93,23 @@ class BoundedSessionManager(StreamableHTTPSessionManager):
             LIMITS["max_sessions"][0],
             self.max_sessions,
         )
-        assert self._task_group is not None  # admission only runs inside run()
-        self._task_group.start_soon(self._terminate, victim)
+        self.start_soon(self._terminate, victim)  # admission only runs inside run()
 
     def _is_idle(self, session_id: str) -> bool:
-        transport = self._server_instances.get(session_id)
-        # The SDK keeps each session's idle deadline on this scope: infinite while a request (an
-        # open GET stream included) is in flight, else last activity + idle timeout; no scope yet
-        # while the session's opening request is still being served.
-        idle_scope = transport.idle_scope if transport is not None else None
-        return idle_scope is not None and math.isfinite(idle_scope.deadline)
+        transport = self.sessions.get(session_id)
+        # Infinite while a request (an open GET stream included) is in flight, else last activity + idle
+        # timeout; None while the session's opening request is still being served.
+        deadline = self.idle_deadline(transport) if transport is not None else None
+        return deadline is not None and math.isfinite(deadline)
 
     @staticmethod
     async def _terminate(transport: StreamableHTTPServerTransport) -> None:
         with anyio.CancelScope(shield=True):
             await transport.terminate()
 
-    async def _discard_session(self, session_id: str, transport: StreamableHTTPServerTransport) -> None:
+    async def discard_session(self, session_id: str, transport: StreamableHTTPServerTransport) -> None:
         self._recent.pop(session_id, None)
         store = self._stores.pop(session_id, None)
         if store is not None:
             store.close()
-        await super()._discard_session(session_id, transport)
+        await super().discard_session(session_id, transport)
