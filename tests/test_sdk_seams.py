@@ -29,6 +29,8 @@ from uvicorn.server import ServerState
 from veeam_em_mcp import sdk_seams
 from veeam_em_mcp.sdk_seams import HOOKS, Hook, SeamedH11Protocol, SeamedSessionManager
 
+from .test_http_transport import INIT, MCP_HEADERS
+
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")]
 
 PACKAGE = Path(sdk_seams.__file__).resolve().parent
@@ -217,13 +219,6 @@ class _RecordingManager(SeamedSessionManager):
         await super().discard_session(session_id, transport)
 
 
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "seams", "version": "1"}},
-}
-HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
 async def test_the_session_manager_calls_the_overrides_and_keeps_its_table() -> None:
@@ -231,7 +226,7 @@ async def test_the_session_manager_calls_the_overrides_and_keeps_its_table() -> 
     async with manager.run(), httpx.AsyncClient(
         transport=httpx.ASGITransport(app=StreamableHTTPASGIApp(manager)), base_url="http://seams"
     ) as http:
-        opened = await http.post("/mcp", json=INITIALIZE, headers=HEADERS)
+        opened = await http.post("/mcp", json=INIT, headers=MCP_HEADERS)
         assert opened.status_code == 200
         session_id = opened.headers["mcp-session-id"]
         assert manager.noted == ["POST"], broken(hook_named("asgi_app"), "is not what serves a request")
@@ -253,7 +248,7 @@ async def test_the_session_manager_calls_the_overrides_and_keeps_its_table() -> 
         manager.forget_owner(session_id)
 
         ended = await http.delete(
-            "/mcp", headers={"mcp-session-id": session_id, "mcp-protocol-version": "2025-06-18"}
+            "/mcp", headers={"mcp-session-id": session_id, "mcp-protocol-version": "2025-11-25"}
         )
         assert ended.status_code == 200
         assert session_id in manager.discarded, broken(hook_named("_discard_session"), "is not called to end one")
