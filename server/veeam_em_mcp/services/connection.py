@@ -19,6 +19,7 @@ import anyio
 import httpx
 
 from .. import __version__
+from ..client import LOGON_PATH
 from ..config import Settings
 from ..errors import MalformedResponse, VeeamEmError
 from ..models.diagnosis import Status
@@ -182,7 +183,7 @@ async def describe_enterprise_manager(em: EmContext) -> dict[str, Any]:
         "username": settings.username,
         "logged_on_as": client.user_name,
         "session": "open" if client.logged_on else "not logged on yet (the first tool call logs on)",
-        "logon_api_version": "latest (POST /api/sessionMngr/?v=latest)",
+        "logon_api_version": f"latest (POST {LOGON_PATH})",
         "api_versions": None,
         "newest_api_version": None,
         "format": settings.format,
