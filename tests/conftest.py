@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from mcp import Client
+from starlette.applications import Starlette
 
 from veeam_em_mcp.config import Settings
 from veeam_em_mcp.server import build_server
@@ -40,10 +41,13 @@ def dataset() -> Dataset:
 
 
 class ManualClock:
-    """The simulator's idle-expiry clock, moved by the test instead of by waiting."""
+    """A clock moved by the test instead of by waiting: the simulator's idle expiry, the client's logon back-off.
 
-    def __init__(self) -> None:
-        self.now = 1000.0
+    The one clock of the tests (tests/simulator/conftest.py starts its own at 5000).
+    """
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
 
     def __call__(self) -> float:
         return self.now
@@ -62,9 +66,14 @@ def sim_config(clock: ManualClock) -> SimulatorConfig:
     return SimulatorConfig(clock=clock)
 
 
+def simulator_app(dataset: Dataset, config: SimulatorConfig | None = None, **options: Any) -> Starlette:
+    """The simulator as an in-process app: ``config``, or one made of ``options`` (the one place tests make it)."""
+    return create_app(config if config is not None else SimulatorConfig(**options), dataset)
+
+
 @pytest.fixture
 def sim_app(sim_config: SimulatorConfig, dataset: Dataset) -> Any:
-    return create_app(sim_config, dataset)
+    return simulator_app(dataset, sim_config)
 
 
 def make_settings(base_url: str = SIM_ORIGIN, **overrides: Any) -> Settings:
@@ -118,7 +127,60 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "soak: a flood too long for the default suite; runs only with --soak")
 
 
+# The end-to-end lane (marker e2e, pyproject.toml): tests that start processes (the console script over stdio or
+# HTTP, npm clients, pip/pipx/uv, Podman), floods, and the 5,000-VM scale tests. `pytest -m "not e2e"` leaves
+# them out for a fast development loop; `pytest` (CI, the README) runs them too. Whole modules:
+E2E_MODULES = frozenset(
+    {
+        "test_bench_smoke.py",
+        "test_bundle.py",
+        "test_cli.py",
+        "test_conformance.py",
+        "test_container.py",
+        "test_http_bench_smoke.py",
+        "test_http_floods.py",
+        "test_http_mcp_remote.py",
+        "test_inspector.py",
+        "test_packaging.py",
+        "test_sim_perf.py",
+        "test_stdio_e2e.py",
+        "test_wheel.py",
+    }
+)
+# ... and single tests of other modules (module, test function):
+E2E_TESTS = frozenset(
+    {
+        ("test_client_config.py", "test_the_demo_entry_starts_with_a_bare_path"),
+        ("test_client_config.py", "test_the_entry_with_its_values_filled_reaches_enterprise_manager"),
+        ("test_coverage.py", "test_issue_17_questions_over_stdio"),
+        ("test_doctor.py", "test_doctor_cli_names_the_proxy_the_requests_go_through"),
+        ("test_doctor.py", "test_doctor_cli_three_diagnoses"),
+        ("test_estate.py", "test_estate_questions_over_stdio"),
+        ("test_http_transport.py", "test_cli_http_end_to_end"),
+        ("test_http_transport.py", "test_cli_refuses_a_bad_limit_with_one_line"),
+        ("test_http_transport.py", "test_cli_refuses_unsafe_or_incomplete_http_setups"),
+        ("test_http_transport.py", "test_no_query_string_reaches_the_log"),
+        ("test_lockout.py", "test_two_hundred_calls_from_fifty_http_clients_make_one_failed_logon"),
+        ("test_protocol.py", "test_log_messages_reach_a_stdio_client_of_the_console_script"),
+        ("test_query_tools.py", "test_find_over_stdio_with_the_demo"),
+        ("test_schema_portability.py", "test_a_taken_demo_port_is_one_line"),
+        ("test_schema_portability.py", "test_serve_demo_port_pins_the_simulators_port"),
+        ("test_secrets.py", "test_no_secret_on_the_stdio_servers_stderr"),
+        ("test_sim_estate.py", "test_scale_5000_vms"),
+    }
+)
+
+
+def is_e2e(item: pytest.Item) -> bool:
+    module = item.path.name
+    test = getattr(item, "originalname", item.name)
+    return module in E2E_MODULES or (module, test) in E2E_TESTS
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if is_e2e(item):
+            item.add_marker(pytest.mark.e2e)
     if config.getoption("--soak"):
         return
     skip = pytest.mark.skip(reason="a soak test: run with --soak (its figure is in bench/http_transport.py)")

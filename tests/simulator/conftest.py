@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
+from tests.conftest import ManualClock, simulator_app
 
-from veeam_em_mcp.simulator.app import SimulatorState, create_app
-from veeam_em_mcp.simulator.config import SimulatorConfig
+from veeam_em_mcp.simulator.app import SimulatorState
 from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
 
 # A Tuesday, so the 30-day window holds four Saturdays (synthetic fulls) and Sundays (active fulls).
@@ -43,31 +43,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="session")
 def sim_dataset() -> Dataset:
     return build_dataset(anchor=SIM_ANCHOR)
 
 
-class ManualClock:
-    """Stands in for time.monotonic so idle expiry is tested without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def manual_clock() -> ManualClock:
-    return ManualClock()
+    return ManualClock(start=5000.0)
 
 
 MakeApp = Callable[..., Starlette]
@@ -77,7 +59,7 @@ MakeApp = Callable[..., Starlette]
 def make_app(sim_dataset: Dataset, manual_clock: ManualClock) -> MakeApp:
     def make(**config: Any) -> Starlette:
         config.setdefault("clock", manual_clock)
-        return create_app(SimulatorConfig(**config), sim_dataset)
+        return simulator_app(sim_dataset, **config)
 
     return make
 
