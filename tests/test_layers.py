@@ -124,3 +124,67 @@ def test_the_check_fails_on_a_wrong_import(module: str, source: str, expected: s
 def test_the_check_accepts_downward_imports() -> None:
     assert violations("veeam_em_mcp.tools.links", "from ..services.links import follow\nimport mcp.types") == []
     assert violations("veeam_em_mcp.cli", "from .simulator.runner import RunningSimulator") == []
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module → the package's modules it imports (at the top, inside functions or under TYPE_CHECKING).
+
+    A submodule's import of its own package (``from . import x`` names the package first) is left out: the
+    package's ``__init__`` runs before any of its modules anyway.
+    """
+    sources = dict(all_modules())
+    modules = {name.removesuffix(".__init__") for name in sources}
+    graph: dict[str, set[str]] = {}
+    for name, source in sources.items():
+        module = name.removesuffix(".__init__")
+        targets = set()
+        for imported in imports_of(name, source):
+            parts = imported.split(".")
+            while parts and ".".join(parts) not in modules:
+                parts.pop()
+            target = ".".join(parts)
+            if target and target != module and not module.startswith(f"{target}."):
+                targets.add(target)
+        graph[module] = targets
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                return [*path[path.index(target) :], target]
+            if target not in state and (cycle := visit(target)) is not None:
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)) is not None:
+            return cycle
+    return None
+
+
+# Known and left for now (issue 20): the simulator's dataset builds the coverage scenarios (a function-level import
+# of coverage.add_coverage, and coverage's record types under TYPE_CHECKING) while coverage builds on the dataset's
+# types. The check drops this one edge and fails once it is gone, so the entry goes with it.
+KNOWN_CYCLE_EDGES = {("veeam_em_mcp.simulator.dataset", "veeam_em_mcp.simulator.coverage")}
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    graph = import_graph()
+    for source, target in KNOWN_CYCLE_EDGES:
+        assert target in graph[source], f"{source} no longer imports {target}: remove it from KNOWN_CYCLE_EDGES"
+        graph[source] = graph[source] - {target}
+    assert find_cycle(graph) is None
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None

@@ -22,7 +22,7 @@ from typing import Any
 
 from . import views
 from .dataset import Dataset
-from .query import Field, FieldList, parse_date_ticks
+from .fields import Field, FieldList, parse_date_ticks
 from .render import Resource
 from .views import ViewContext
 
