@@ -116,7 +116,7 @@ class Replica:
     platform: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class VmReplicaPoint:
     id: str
     # `<vm>_replica@<UTC time>`; VmName/VmDisplayName is the replica VM's name (source name + `_replica`).
@@ -133,7 +133,7 @@ class VmReplicaPoint:
     task_session_id: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class RestoreSession:
     id: str
     # `FLR_[<vm>]@<UTC start>` or `<vm>@<UTC start>`.
@@ -155,7 +155,7 @@ class RestoreSession:
     point_id: str | None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class SystemSession:
     """One of EM's own jobs (a data collection, a catalog replication) with its event log."""
 
@@ -186,7 +186,7 @@ class ProtectionGroup:
     computer_ids: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class DiscoveredComputer:
     id: str
     # FQDN.
@@ -213,7 +213,7 @@ class AgentInclude:
     name: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class AgentRestorePoint:
     id: str
     # `<computer>@<UTC time>`.
@@ -233,7 +233,7 @@ class AgentRestorePoint:
     session_id: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class OrgConfig:
     """A vCloud Director self-service configuration (`VCloudOrganizationConfig`)."""
 
@@ -251,7 +251,7 @@ class OrgConfig:
     template_job_id: str | None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class CloudTenant:
     id: str
     name: str
@@ -444,8 +444,20 @@ class _Coverage:
         data = int(total * (g.rng.uniform(0.9, 1.0) if ext == "vbk" else g.rng.uniform(0.02, 0.08)))
         dedup = round(g.rng.uniform(1.2, 2.2), 2) if ext == "vbk" else 1.0
         compress = round(g.rng.uniform(1.8, 2.6), 2) if ext == "vbk" else round(g.rng.uniform(4.0, 7.5), 2)
-        bf = BackupFile(g.guid(), file_name, f"{repo.path}/{job.name}/{file_name}", int(data / (dedup * compress)),
-                        data, dedup, compress, iso_utc(file_ticks), file_ticks, ext, backup.id, job.server_id)
+        bf = BackupFile(
+            id=g.guid(),
+            name=file_name,
+            file_path=f"{repo.path}/{job.name}/{file_name}",
+            backup_size=int(data / (dedup * compress)),
+            data_size=data,
+            dedup_ratio=dedup,
+            compress_ratio=compress,
+            creation_time_utc=iso_utc(file_ticks),
+            creation_ticks=file_ticks,
+            file_type=ext,
+            backup_id=backup.id,
+            server_id=job.server_id,
+        )
         bf.restore_point_ids.append(rp.id)
         rp.backup_file_ids.append(bf.id)
         made = []
@@ -453,9 +465,20 @@ class _Coverage:
             vm = by_ref[task.vm_uid]
             end = task.end_ticks or 0
             vp = VmRestorePoint(
-                g.guid(), f"{vm.name}@{name_stamp(end)}", vm.name, iso_utc(end), end, "Full" if full else "Incremental",
-                "Full" if full else "Increment", vm.hierarchy_obj_ref, rp.id, bf.id, job.server_id, job.id, backup.id,
-                task.id,
+                id=g.guid(),
+                name=f"{vm.name}@{name_stamp(end)}",
+                vm_name=vm.name,
+                creation_time_utc=iso_utc(end),
+                creation_ticks=end,
+                algorithm="Full" if full else "Incremental",
+                point_type="Full" if full else "Increment",
+                hierarchy_obj_ref=vm.hierarchy_obj_ref,
+                restore_point_id=rp.id,
+                backup_file_id=bf.id,
+                backup_server_id=job.server_id,
+                job_id=job.id,
+                backup_id=backup.id,
+                task_session_id=task.id,
             )
             copied.add(task.vm_uid)
             b.vm_points[vp.id] = vp
@@ -492,8 +515,20 @@ class _Coverage:
         sessions, tasks, points = data.replica_sessions, data.replica_task_sessions, data.vm_replica_points
         for r, run in enumerate(runs):
             session = JobSession(
-                g.guid(), f"{job.name}@{name_stamp(run.start)}", job.id, job.name, "Replica", job.server_id,
-                iso_utc(run.start), run.start, iso_utc(run.end), run.end, "Stopped", None, 100, False,
+                id=g.guid(),
+                name=f"{job.name}@{name_stamp(run.start)}",
+                job_id=job.id,
+                job_name=job.name,
+                job_type="Replica",
+                server_id=job.server_id,
+                creation_time_utc=iso_utc(run.start),
+                creation_ticks=run.start,
+                end_time_utc=iso_utc(run.end),
+                end_ticks=run.end,
+                state="Stopped",
+                result=None,
+                progress=100,
+                is_retry=False,
             )
             sessions[session.id] = session
             results = []
@@ -502,9 +537,22 @@ class _Coverage:
                 failed = r == len(runs) - 1 and vm is failing
                 result = "Failed" if failed else "Success"
                 task = TaskSession(
-                    g.guid(), f"{vm.name}@{name_stamp(slot.start)}", session.id, job.id, job.name, job.server_id,
-                    vm.name, vm.hierarchy_obj_ref, iso_utc(slot.start), slot.start, iso_utc(slot.end), slot.end,
-                    "Completed", result, b.reason(REASON_REPLICA, vm) if failed else "", 0 if failed else vm.size_bytes,
+                    id=g.guid(),
+                    name=f"{vm.name}@{name_stamp(slot.start)}",
+                    job_session_id=session.id,
+                    job_id=job.id,
+                    job_name=job.name,
+                    server_id=job.server_id,
+                    vm_name=vm.name,
+                    vm_uid=vm.hierarchy_obj_ref,
+                    creation_time_utc=iso_utc(slot.start),
+                    creation_ticks=slot.start,
+                    end_time_utc=iso_utc(slot.end),
+                    end_ticks=slot.end,
+                    state="Completed",
+                    result=result,
+                    reason=b.reason(REASON_REPLICA, vm) if failed else "",
+                    total_size=0 if failed else vm.size_bytes,
                 )
                 tasks[task.id] = task
                 session.task_ids.append(task.id)
@@ -515,9 +563,18 @@ class _Coverage:
                 full = vm.hierarchy_obj_ref not in seen
                 seen.add(vm.hierarchy_obj_ref)
                 point = VmReplicaPoint(
-                    g.guid(), f"{vm.name}_replica@{name_stamp(slot.point)}", f"{vm.name}_replica", vm.name,
-                    vm.hierarchy_obj_ref, iso_utc(slot.point), slot.point, "Full" if full else "Incremental",
-                    "Snapshot", replica.id, job.server_id, task.id,
+                    id=g.guid(),
+                    name=f"{vm.name}_replica@{name_stamp(slot.point)}",
+                    vm_name=f"{vm.name}_replica",
+                    source_vm=vm.name,
+                    source_ref=vm.hierarchy_obj_ref,
+                    creation_time_utc=iso_utc(slot.point),
+                    creation_ticks=slot.point,
+                    algorithm="Full" if full else "Incremental",
+                    point_type="Snapshot",
+                    replica_id=replica.id,
+                    server_id=job.server_id,
+                    task_session_id=task.id,
                 )
                 points[point.id] = point
                 task.vm_point_id = point.id
@@ -543,9 +600,20 @@ class _Coverage:
             members = []
             for fqdn, ip, os_version, version, host_status in computers:
                 cid = g.guid()
-                computer = DiscoveredComputer(cid, fqdn, sid, gid, platform, host_status, "Installed", version,
-                                              os_version, ip, f"urn:AgentForWindows:VeeamAgent:{zero}.{cid}",
-                                              g.rng.randint(60, 500) * 2**30)
+                computer = DiscoveredComputer(
+                    id=cid,
+                    name=fqdn,
+                    server_id=sid,
+                    group_id=gid,
+                    platform=platform,
+                    host_status=host_status,
+                    agent_status="Installed",
+                    agent_version=version,
+                    os_version=os_version,
+                    ip_address=ip,
+                    hierarchy_obj_ref=f"urn:AgentForWindows:VeeamAgent:{zero}.{cid}",
+                    size_bytes=g.rng.randint(60, 500) * 2**30,
+                )
                 data.discovered_computers[cid] = computer
                 group.computer_ids.append(cid)
                 members.append(computer)
@@ -574,10 +642,22 @@ class _Coverage:
         if nxt <= b.anchor:
             nxt += timedelta(days=1)
         job = Job(
-            g.guid(), name, group.server_id, b.repo_by_key["local0"].id, group.platform, "AgentBackup",
-            f"Created by {server.name.split('.')[0].upper()}\\Administrator at "
+            id=g.guid(),
+            name=name,
+            server_id=group.server_id,
+            repository_id=b.repo_by_key["local0"].id,
+            platform=group.platform,
+            job_type="AgentBackup",
+            description=f"Created by {server.name.split('.')[0].upper()}\\Administrator at "
             f"{_us_local(created, server.utc_offset_hours)}.",
-            True, True, iso_utc(ticks_of(nxt)), "forward", "active", minute, created, [c.name for c in members],
+            schedule_configured=True,
+            schedule_enabled=True,
+            next_run=iso_utc(ticks_of(nxt)),
+            method="forward",
+            full_mode="active",
+            schedule_minute=minute,
+            created_ticks=created,
+            vm_names=[c.name for c in members],
         )
         include = AgentInclude(g.guid(), job.id, group.id, group.name)
         self.data.agent_includes[include.id] = include
@@ -626,8 +706,23 @@ class _Coverage:
             facts.failing_computer = FAILING_COMPUTER
 
     def agent_session(self, job: Job, name: str, job_type: str, start: int, end: int, parent: str | None) -> JobSession:
-        s = JobSession(self.g.guid(), name, job.id, job.name, job_type, job.server_id, iso_utc(start), start,
-                       iso_utc(end), end, "Stopped", None, 100, False, parent_id=parent)
+        s = JobSession(
+            id=self.g.guid(),
+            name=name,
+            job_id=job.id,
+            job_name=job.name,
+            job_type=job_type,
+            server_id=job.server_id,
+            creation_time_utc=iso_utc(start),
+            creation_ticks=start,
+            end_time_utc=iso_utc(end),
+            end_ticks=end,
+            state="Stopped",
+            result=None,
+            progress=100,
+            is_retry=False,
+            parent_id=parent,
+        )
         self.b.job_sessions[s.id] = s
         job.session_ids.append(s.id)
         return s
@@ -648,13 +743,38 @@ class _Coverage:
         data = int(computer.size_bytes * (g.rng.uniform(0.5, 0.8) if ext == "vbk" else g.rng.uniform(0.01, 0.05)))
         compress = round(g.rng.uniform(1.6, 2.4), 2)
         repo = b.repositories[backup.repository_id]
-        bf = BackupFile(g.guid(), file_name, f"{repo.path}\\{job.name}\\{head}\\{file_name}", int(data / compress),
-                        data, 1.0, compress, iso_utc(file_ticks), file_ticks, ext, backup.id, job.server_id)
+        bf = BackupFile(
+            id=g.guid(),
+            name=file_name,
+            file_path=f"{repo.path}\\{job.name}\\{head}\\{file_name}",
+            backup_size=int(data / compress),
+            data_size=data,
+            dedup_ratio=1.0,
+            compress_ratio=compress,
+            creation_time_utc=iso_utc(file_ticks),
+            creation_ticks=file_ticks,
+            file_type=ext,
+            backup_id=backup.id,
+            server_id=job.server_id,
+        )
         bf.restore_point_ids.append(rp.id)
         rp.backup_file_ids.append(bf.id)
-        ap = AgentRestorePoint(g.guid(), f"{computer.name}@{name_stamp(point)}", computer.name, computer.id,
-                               iso_utc(point), point, algorithm, point_type, rp.id, bf.id, backup.id, job.server_id,
-                               job.id, session.id)
+        ap = AgentRestorePoint(
+            id=g.guid(),
+            name=f"{computer.name}@{name_stamp(point)}",
+            computer_name=computer.name,
+            computer_id=computer.id,
+            creation_time_utc=iso_utc(point),
+            creation_ticks=point,
+            algorithm=algorithm,
+            point_type=point_type,
+            restore_point_id=rp.id,
+            backup_file_id=bf.id,
+            backup_id=backup.id,
+            server_id=job.server_id,
+            job_id=job.id,
+            session_id=session.id,
+        )
         self.data.agent_restore_points[ap.id] = ap
         b.restore_points[rp.id] = rp
         b.backup_files[bf.id] = bf
@@ -691,9 +811,19 @@ class _Coverage:
                 end = start + g.seconds(720, 3300)
             progress = 64 if result is None else (100 if job_type == "RestoreVm" else 0)
             session = RestoreSession(
-                g.guid(), name, vm_name, job_type, point.backup_server_id, iso_utc(start), start,
-                None if end is None else iso_utc(end), end, "Working" if end is None else "Stopped", result, progress,
-                point.id if related else None,
+                id=g.guid(),
+                name=name,
+                vm_name=vm_name,
+                job_type=job_type,
+                server_id=point.backup_server_id,
+                creation_time_utc=iso_utc(start),
+                creation_ticks=start,
+                end_time_utc=None if end is None else iso_utc(end),
+                end_ticks=end,
+                state="Working" if end is None else "Stopped",
+                result=result,
+                progress=progress,
+                point_id=point.id if related else None,
             )
             self.data.restore_sessions[session.id] = session
             facts.restore_session_ids.append(session.id)
@@ -771,8 +901,19 @@ class _Coverage:
     def system_session(self, title: str, kind: str, start: int, end: int,
                        events: list[tuple[int, str]]) -> SystemSession:
         stamp = _micro(start)
-        return SystemSession(self.g.guid(), f"{title} @{stamp.replace('T', ' ')}", kind, stamp + "Z", start,
-                             _micro(end) + "Z", end, "CompletedSuccessfully", "CompletedSuccessfully", "", events)
+        return SystemSession(
+            id=self.g.guid(),
+            name=f"{title} @{stamp.replace('T', ' ')}",
+            session_type=kind,
+            creation_time_utc=stamp + "Z",
+            creation_ticks=start,
+            end_time_utc=_micro(end) + "Z",
+            end_ticks=end,
+            state="CompletedSuccessfully",
+            result="CompletedSuccessfully",
+            message="",
+            events=events,
+        )
 
     # --- MSP views -----------------------------------------------------------------------------------------
 
@@ -783,8 +924,19 @@ class _Coverage:
         template = next((j.id for j in b.jobs.values() if j.platform == "vCloud" and j.server_id == vcd_server), None)
         host = f"urn:veeam:ManagedServer:{g.guid()}"
         for name, quota, used, disabled, scheduler, high in _ORGS:
-            org = OrgConfig(g.guid(), name, vcd_server, repo.id, host, quota, used, disabled, scheduler, high,
-                            template)
+            org = OrgConfig(
+                id=g.guid(),
+                name=name,
+                server_id=vcd_server,
+                repository_id=repo.id,
+                host_uid=host,
+                quota_gb=quota,
+                used_quota_mb=used,
+                is_disabled=disabled,
+                scheduler_type=scheduler,
+                high_priority=high,
+                template_job_id=template,
+            )
             data.org_configs[org.id] = org
         sid = b.server_ids[0]
         local = b.repo_by_key["local0"]
@@ -795,9 +947,27 @@ class _Coverage:
                 b.anchor_ticks // TICKS_PER_DAY * TICKS_PER_DAY + lease_days * TICKS_PER_DAY)
             last_active = SQL_MIN_DATETIME if hours is None else iso_utc(
                 _ms(b.anchor_ticks - int(hours * TICKS_PER_HOUR) + g.seconds(0, 600)))
-            tenant = CloudTenant(g.guid(), name, description, sid, enabled, kind, lease, g.guid(), local.id,
-                                 f"{account} cloud repository", quota_mb, used_mb, last_result,
-                                 last_active, backups, replicas, workstations, servers, tasks)
+            tenant = CloudTenant(
+                id=g.guid(),
+                name=name,
+                description=description,
+                server_id=sid,
+                enabled=enabled,
+                tenant_type=kind,
+                lease_expiration=lease,
+                resource_id=g.guid(),
+                repository_id=local.id,
+                quota_display_name=f"{account} cloud repository",
+                quota_mb=quota_mb,
+                used_quota_mb=used_mb,
+                last_result=last_result,
+                last_active=last_active,
+                backup_count=backups,
+                replica_count=replicas,
+                workstation_count=workstations,
+                server_count=servers,
+                max_concurrent_tasks=tasks,
+            )
             data.cloud_tenants[tenant.id] = tenant
             if hours is None:
                 facts.never_active_tenant_id = tenant.id

@@ -261,7 +261,7 @@ class ObjectInJob:
     vm_names: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Job:
     id: str
     name: str
@@ -318,7 +318,7 @@ class RestorePoint:
     backup_file_ids: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class BackupFile:
     id: str
     name: str
@@ -336,7 +336,7 @@ class BackupFile:
     vm_point_ids: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class VmRestorePoint:
     id: str
     name: str
@@ -354,7 +354,7 @@ class VmRestorePoint:
     task_session_id: str = ""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class JobSession:
     """A BackupJobSession: one run of a job, a retry of its failed VMs, or a backup copy (worker) session."""
 
@@ -383,7 +383,7 @@ class JobSession:
     parent_id: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class TaskSession:
     """A BackupTaskSession: one VM in one job session."""
 
@@ -802,10 +802,22 @@ class _Builder:
                 nxt += timedelta(days=1)
             next_run = iso_utc(ticks_of(nxt))
         job = Job(
-            job_id, spec.name, sid, repo.id, spec.platform, spec.job_type,
-            f"Created by {server.name.split('.')[0].upper()}\\Administrator at "
+            id=job_id,
+            name=spec.name,
+            server_id=sid,
+            repository_id=repo.id,
+            platform=spec.platform,
+            job_type=spec.job_type,
+            description=f"Created by {server.name.split('.')[0].upper()}\\Administrator at "
             f"{_us_local(created, server.utc_offset_hours)}.",
-            minute is not None, spec.enabled, next_run, spec.method, spec.full_mode, minute, created, list(names),
+            schedule_configured=minute is not None,
+            schedule_enabled=spec.enabled,
+            next_run=next_run,
+            method=spec.method,
+            full_mode=spec.full_mode,
+            schedule_minute=minute,
+            created_ticks=created,
+            vm_names=list(names),
         )
         self.jobs[job_id] = job
         server.job_ids.append(job_id)
@@ -1025,9 +1037,20 @@ class _Builder:
                 job_name: str | None = None) -> JobSession:
         name = job.name if job_name is None else job_name
         s = JobSession(
-            self.g.guid(), f"{name}@{name_stamp(start)}", job.id, name, job_type, job.server_id, iso_utc(start),
-            start, None if end is None else iso_utc(end), end, "Stopped" if end is not None else "Working", None,
-            100, is_retry,
+            id=self.g.guid(),
+            name=f"{name}@{name_stamp(start)}",
+            job_id=job.id,
+            job_name=name,
+            job_type=job_type,
+            server_id=job.server_id,
+            creation_time_utc=iso_utc(start),
+            creation_ticks=start,
+            end_time_utc=None if end is None else iso_utc(end),
+            end_ticks=end,
+            state="Stopped" if end is not None else "Working",
+            result=None,
+            progress=100,
+            is_retry=is_retry,
         )
         self.job_sessions[s.id] = s
         job.session_ids.append(s.id)
@@ -1036,9 +1059,22 @@ class _Builder:
     def task(self, session: JobSession, vm: Vm, start: int, end: int | None, state: str, result: str | None,
              reason: str, total_size: int) -> TaskSession:
         t = TaskSession(
-            self.g.guid(), f"{vm.name}@{name_stamp(start)}", session.id, session.job_id, session.job_name,
-            session.server_id, vm.name, vm.hierarchy_obj_ref, iso_utc(start), start,
-            None if end is None else iso_utc(end), end, state, result, reason, total_size,
+            id=self.g.guid(),
+            name=f"{vm.name}@{name_stamp(start)}",
+            job_session_id=session.id,
+            job_id=session.job_id,
+            job_name=session.job_name,
+            server_id=session.server_id,
+            vm_name=vm.name,
+            vm_uid=vm.hierarchy_obj_ref,
+            creation_time_utc=iso_utc(start),
+            creation_ticks=start,
+            end_time_utc=None if end is None else iso_utc(end),
+            end_ticks=end,
+            state=state,
+            result=result,
+            reason=reason,
+            total_size=total_size,
         )
         self.task_sessions[t.id] = t
         session.task_ids.append(t.id)
@@ -1106,8 +1142,18 @@ class _Builder:
         repo = self.repositories[job.repository_id]
         sep = "/" if "/" in repo.path else "\\"
         bf = BackupFile(
-            g.guid(), file_name, f"{repo.path}{sep}{job.name}{sep}{file_name}", int(data / (dedup * compress)),
-            data, dedup, compress, iso_utc(file_ticks), file_ticks, ext, backup.id, job.server_id,
+            id=g.guid(),
+            name=file_name,
+            file_path=f"{repo.path}{sep}{job.name}{sep}{file_name}",
+            backup_size=int(data / (dedup * compress)),
+            data_size=data,
+            dedup_ratio=dedup,
+            compress_ratio=compress,
+            creation_time_utc=iso_utc(file_ticks),
+            creation_ticks=file_ticks,
+            file_type=ext,
+            backup_id=backup.id,
+            server_id=job.server_id,
         )
         bf.restore_point_ids.append(rp.id)
         rp.backup_file_ids.append(bf.id)
@@ -1116,8 +1162,20 @@ class _Builder:
             if vm.name == "sql01" and newest and not session.is_retry and self.vms.get("sql01") is vm:
                 pid = SQL01_NEWEST_POINT_ID
             vp = VmRestorePoint(
-                pid, f"{vm.name}@{name_stamp(point_ticks)}", vm.name, iso_utc(point_ticks), point_ticks, algorithm,
-                point_type, vm.hierarchy_obj_ref, rp.id, bf.id, job.server_id, job.id, backup.id, task.id,
+                id=pid,
+                name=f"{vm.name}@{name_stamp(point_ticks)}",
+                vm_name=vm.name,
+                creation_time_utc=iso_utc(point_ticks),
+                creation_ticks=point_ticks,
+                algorithm=algorithm,
+                point_type=point_type,
+                hierarchy_obj_ref=vm.hierarchy_obj_ref,
+                restore_point_id=rp.id,
+                backup_file_id=bf.id,
+                backup_server_id=job.server_id,
+                job_id=job.id,
+                backup_id=backup.id,
+                task_session_id=task.id,
             )
             task.vm_point_id = pid
             self.vm_points[pid] = vp
