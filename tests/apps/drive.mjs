@@ -1,0 +1,128 @@
+// The browser half of tests/test_apps_browser.py: a real MCP client (the official TypeScript one, over stdio to
+// `veeam-em-mcp serve`) reads a tool's view (its _meta.ui.resourceUri, resources/read) and calls the tool; Debian's
+// chromium, driven by playwright-core, renders the view inside host.html (the official AppBridge), which answers the
+// view's tools/call (more rows, with the cursor) through the same client. What a person would check is measured
+// here and printed as one JSON line; the Python test compares it with the tool's result.
+//   node drive.mjs '{"hostDir":..., "chromium":..., "command":[...], "env":{...}, "tool":..., "arguments":{...},
+//                    "screenshots":{"light": path, "dark": path}}'
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const cfg = JSON.parse(process.argv[2]);
+const require = createRequire(join(cfg.hostDir, "package.json"));
+const { chromium } = require("playwright-core");
+const { Client } = require("@modelcontextprotocol/client");
+const { StdioClientTransport } = require("@modelcontextprotocol/client/stdio");
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+const client = new Client({ name: "veeam-em-mcp apps browser test", version: "1" });
+await client.connect(new StdioClientTransport({ command: cfg.command[0], args: cfg.command.slice(1), env: cfg.env,
+  stderr: "ignore" }));
+const tool = (await client.listTools()).tools.find((t) => t.name === cfg.tool);
+const uri = tool?._meta?.ui?.resourceUri;
+if (!uri) throw new Error(`${cfg.tool} names no view (_meta.ui.resourceUri)`);
+const html = (await client.readResource({ uri })).contents[0].text;
+const result = await client.callTool({ name: cfg.tool, arguments: cfg.arguments });
+const report = result.structuredContent;
+const rows = [...report.rows];
+let calls = 0;
+
+const browser = await chromium.launch({ executablePath: cfg.chromium, args: ["--no-sandbox", "--disable-gpu"] });
+const out = { uri, htmlBytes: Buffer.byteLength(html), summary: report.summary, total: report.total, screenshots: {} };
+try {
+  const page = await browser.newPage({ viewport: { width: 960, height: 720 } });
+  const blocked = [];
+  await page.route("**/*", (route) => {  // the host's two files; anything else the view asked for is a failure
+    const url = new URL(route.request().url());
+    if (url.host !== "host.test") { blocked.push(url.href); return route.abort(); }
+    const file = url.pathname === "/host.html" ? join(HERE, "host.html") : join(cfg.hostDir, "app-bridge.bundle.js");
+    return route.fulfill({ body: readFileSync(file), contentType: file.endsWith(".html") ? "text/html" : "text/javascript" });
+  });
+  await page.exposeFunction("hostCallTool", async (params) => {
+    calls += 1;
+    const answer = await client.callTool(params);
+    rows.push(...(answer.structuredContent?.rows ?? []));
+    return answer;
+  });
+  await page.goto("http://host.test/host.html");
+  await page.evaluate(([h, r, a, t]) => window.mountView(h, r, a, t, "Protection report"),
+    [html, result, cfg.arguments, "light"]);
+  const frame = page.frames().find((f) => f !== page.mainFrame());
+  await frame.waitForFunction((n) => document.querySelectorAll(".c").length === n && document.getElementById("loading").hidden,
+    report.total, { timeout: 240_000, polling: 250 });
+  out.calls = calls;
+
+  out.cells = await frame.evaluate(() => {
+    const count = (sel) => document.querySelectorAll(sel).length;
+    return { all: count(".c"), met: count('.c[data-rpo="met"]'), missed: count('.c[data-rpo="missed"]'),
+      never: count('.c[data-rpo="never"]'), failed: count('.c[data-run="failed"]'), running: count('.c[data-run="running"]'),
+      labelled: [...document.querySelectorAll(".c")].filter((c) => c.getAttribute("aria-label")?.includes(": RPO ")).length,
+      legend: [...document.querySelectorAll("#states button")].map((b) => b.textContent) };
+  });
+  // The rows every page brought: the Python test checks them against the summary (one cell per row).
+  out.rowStates = rows.reduce((acc, r) => { acc[r.status] = (acc[r.status] ?? 0) + 1; return acc; }, {});
+
+  // Failed VMs whose name no other VM's name contains (the filter then finds only them).
+  const failed = rows.filter((r) => r.last_outcome === "failed" && r.last_reason &&
+    rows.filter((o) => o.vm_name.toLowerCase().includes(r.vm_name.toLowerCase())).length === 1);
+
+  // Keyboard only: Tab from the host page through the view; every control must take focus.
+  await page.mouse.click(2, 2);
+  const describe = () => { const e = document.activeElement; if (!e || e === document.body) return null;
+    return e.id || e.dataset.state || e.getAttribute("aria-labelledby") || e.tagName; };
+  const controls = await frame.evaluate(() => [...document.querySelectorAll('button, select, input, [tabindex="0"]')]
+    .filter((e) => !e.closest("[hidden]")).map((e) => e.id || e.dataset.state || e.getAttribute("aria-labelledby") || e.tagName));
+  const reached = [];
+  for (let i = 0; i < controls.length + 10; i += 1) {  // one Tab per control, and a few for the host page
+    await page.keyboard.press("Tab");
+    const here = await frame.evaluate(describe);
+    if (here && !reached.includes(here)) reached.push(here);
+  }
+  out.keyboard = { reached, controls };
+  const byKey = failed[1] ?? failed[0];
+  if (byKey) {  // a failed VM's reason by keyboard: type its name in the filter, Tab to its cells, Enter
+    await frame.focus("#filter");
+    await page.keyboard.type(byKey.vm_name);
+    for (let i = 0; i < 40; i += 1) {
+      await page.keyboard.press("Tab");
+      if (await frame.evaluate(() => document.activeElement?.classList.contains("cells") &&
+        !!document.activeElement.querySelector(".c:not([hidden])"))) break;
+    }
+    await page.keyboard.press("Enter");
+    out.byKeyboard = { vm: byKey.vm_name, reason: byKey.last_reason, shown: await frame.locator("#detail").innerText() };
+    await frame.fill("#filter", "");
+  }
+  const byClick = failed[0];
+  if (byClick) {  // and another one click away
+    const cell = await frame.evaluateHandle((id) => [...document.querySelectorAll(".c")].find((c) => c._row.vm_id === id),
+      byClick.vm_id);
+    await cell.asElement().click();
+    out.clicked = { vm: byClick.vm_name, reason: byClick.last_reason, shown: await frame.locator("#detail").innerText() };
+  }
+
+  const view = await page.$("iframe");
+  const shoot = async (path) => {  // the view from its top, at most 1,600 px of it (a tall estate's first screens)
+    await frame.evaluate(() => window.scrollTo(0, 0));
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const box = await view.boundingBox();
+    const height = Math.min(box.height, 1600);
+    await page.setViewportSize({ width: 960, height: Math.ceil(box.y + height) });  // an iframe paints what is in view
+    await page.waitForTimeout(200);
+    await page.screenshot({ path, clip: { x: box.x, y: box.y, width: box.width, height } });
+  };
+  if (cfg.screenshots.light) { await shoot(cfg.screenshots.light); out.screenshots.light = cfg.screenshots.light; }
+  if (cfg.screenshots.dark) {
+    await page.evaluate(() => window.bridge.setHostContext({ theme: "dark" }));
+    await frame.waitForFunction(() => document.documentElement.dataset.theme === "dark");
+    out.darkBackground = await frame.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await shoot(cfg.screenshots.dark);
+    out.screenshots.dark = cfg.screenshots.dark;
+  }
+  out.blocked = blocked;
+} finally {
+  await browser.close();
+  await client.close();
+}
+process.stdout.write(JSON.stringify(out) + "\n");
