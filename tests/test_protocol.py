@@ -37,6 +37,7 @@ from mcp.types import (
     ResourceUpdatedNotification,
 )
 
+from veeam_em_mcp.apps import VIEWS
 from veeam_em_mcp.protocol import MAX_LOG_MESSAGES_PER_REQUEST, describe_schema
 from veeam_em_mcp.resources import ENTERPRISE_MANAGER_URI
 from veeam_em_mcp.server import build_server
@@ -295,8 +296,9 @@ async def test_an_unknown_resource_is_invalid_params_naming_what_is_served(sim_a
             )
     assert unknown.value.error.code == INVALID_PARAMS
     assert unknown.value.error.message == (
-        "Unknown resource 'veeam-em://vmRestorePoint/x'. This server serves ui://veeam-em/protection-report.html, "
-        "veeam-em://enterpriseManager, "
+        "Unknown resource 'veeam-em://vmRestorePoint/x'. This server serves "
+        + "".join(f"{view.uri}, " for view in VIEWS)  # the MCP Apps views (issue 18), in their order
+        + "veeam-em://enterpriseManager, "
         "veeam-em://vmRestorePoints/{id}; resources/list and resources/templates/list describe them."
     )
     # A served template whose point does not exist keeps the resource's own, specific message.

@@ -40,12 +40,39 @@ VIEWS: tuple[View, ...] = (
         "Protection report view",
         "Every VM as a cell coloured by its RPO state, grouped by job or backup server, filterable.",
     ),
+    View(
+        "find_job_sessions",
+        "job-runs.html",
+        "Job runs view",
+        "A timeline of the job runs in the window, coloured by outcome; a run's VMs and EM's reasons on a click.",
+    ),
+    View(
+        "list_repositories",
+        "repositories.html",
+        "Repositories view",
+        "A capacity bar per repository with its free space; unknown sizes shown as unknown, nearly full ones marked.",
+    ),
+    View(
+        "vm_recovery_summary",
+        "vm-recovery.html",
+        "VM recovery view",
+        "The VM's restore points on a time axis, the chain a restore of the newest point needs highlighted.",
+    ),
 )
 _BY_TOOL = {view.tool: view for view in VIEWS}
 
 
+# Every view's shared style and App protocol, inlined where the view has the marker: one source, and each view
+# served as one self-contained document.
+SHARED = {"/*@base*/": "_base.css", "//@app": "_app.js"}
+
+
 def html(view: View) -> str:
-    return files(__package__).joinpath(view.file).read_text(encoding="utf-8")
+    package = files(__package__)
+    text = package.joinpath(view.file).read_text(encoding="utf-8")
+    for marker, name in SHARED.items():
+        text = text.replace(marker, package.joinpath(name).read_text(encoding="utf-8"), 1)
+    return text
 
 
 def tool_meta(tool: str) -> dict[str, Any] | None:
