@@ -128,7 +128,9 @@ const VIEWS = {
   },
   vm_recovery_summary: {
     title: "VM recovery",
-    ready: () => frame.waitForFunction((n) => document.querySelectorAll(".p").length === n, data.restore_point_count, WAIT),
+    // Drawn first from the summary's own points, then from every point read: wait for the read to end.
+    ready: () => frame.waitForFunction((n) => /^\d+ of \d+ points read$|only the summary/.test(document.getElementById("loading").textContent) &&
+      document.querySelectorAll(".p").length === n, data.restore_point_count, WAIT),
     async measure() {
       out.points = await frame.evaluate(() => ({ all: document.querySelectorAll(".p").length,
         chain: document.querySelectorAll(".p[data-chain]").length, newest: document.querySelectorAll(".p[data-newest]").length,

@@ -33,7 +33,6 @@ class Progress:
         self._lock = anyio.Lock()
         self._readers: dict[int, tuple[int, int]] = {}  # id(reader) -> (requests made, requests planned)
         self.done = 0
-        self.sent = 0
 
     async def page_read(self, reader: object, planned: int) -> None:
         """One EM request of ``reader`` completed; it plans ``planned`` in all (as far as it knows now)."""
@@ -44,7 +43,6 @@ class Progress:
             known = max(self.done, sum(max(m, p) for m, p in self._readers.values()))
             # The lock orders sends: a concurrent page's notification never overtakes a later number.
             await self._report(self.done, known, f"EM pages read: {self.done} of {known} known")
-            self.sent += 1
 
 
 _current: ContextVar[Progress | None] = ContextVar("veeam_em_progress", default=None)
