@@ -6,7 +6,7 @@ over stdio (the demo estate, or a 5,000-VM simulator), reads the tool's view fro
 renders the view, which asks the host for the remaining rows with the result's cursor. This test checks what it
 measured against the tool's result: one cell per VM, cells per state equal to the summary's counts, a failed VM's
 reason shown on a click and by keyboard, every control reached with Tab, no request leaving the page. Screenshots
-go to docs/images/. Needs Debian's chromium (.ci/run installs it) and npm (.ci/apps-host.sh, run on first use).
+go to docs/images/ with UPDATE_SCREENSHOTS=1 (else to a temporary directory). Needs Debian's chromium (.ci/run installs it) and npm (.ci/apps-host.sh, run on first use).
 """
 
 from __future__ import annotations
@@ -29,7 +29,17 @@ from .http_server import console_script
 ROOT = Path(__file__).resolve().parents[1]
 INSTALLER = ROOT / ".ci" / "apps-host.sh"
 DRIVER = ROOT / "tests" / "apps" / "drive.mjs"
-IMAGES = ROOT / "docs" / "images"
+DOCS_IMAGES = ROOT / "docs" / "images"
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the screenshots go: docs/images/ with UPDATE_SCREENSHOTS=1 (retake them on purpose, as the tool
+    snapshots), else a temporary directory (taken and checked all the same, without touching the docs)."""
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+        return DOCS_IMAGES
+    return tmp_path_factory.mktemp("screenshots")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -55,7 +65,6 @@ def drive(host_dir: str, tool: str, command: list[str], env: dict[str, str], arg
           screenshots: dict[str, str]) -> dict[str, Any]:
     config = {"hostDir": host_dir, "chromium": CHROMIUM, "command": command, "env": env, "tool": tool,
               "arguments": arguments, "screenshots": screenshots}
-    IMAGES.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(["node", str(DRIVER), json.dumps(config)], capture_output=True, text=True, timeout=600,
                             check=False)
     assert result.returncode == 0, f"drive.mjs exited {result.returncode}:\n{result.stderr[-4000:]}"
@@ -150,10 +159,10 @@ SHOTS = {"protection_report": "protection-report", "find_job_sessions": "job-run
 
 
 @pytest.mark.parametrize("tool", list(DEMO_CALLS))
-def test_each_view_at_the_demo_estate(host_dir: str, tool: str) -> None:
-    shots = {"light": str(IMAGES / f"{SHOTS[tool]}.png")}
+def test_each_view_at_the_demo_estate(host_dir: str, images: Path, tool: str) -> None:
+    shots = {"light": str(images / f"{SHOTS[tool]}.png")}
     if tool == "protection_report":
-        shots["dark"] = str(IMAGES / f"{SHOTS[tool]}-dark.png")
+        shots["dark"] = str(images / f"{SHOTS[tool]}-dark.png")
     seen = drive(host_dir, tool, [*console_script(), "serve", "--demo"], server_env(), DEMO_CALLS[tool], shots)
     CHECKS[tool](seen)
     check_keyboard_and_network(seen)
@@ -176,10 +185,10 @@ LARGE_CALLS = {"protection_report": {"page_size": 200}, "find_job_sessions": {"p
 
 
 @pytest.mark.parametrize("tool", list(LARGE_CALLS))
-def test_each_view_at_5000_vms(host_dir: str, large_estate: RunningSimulator, tool: str) -> None:
+def test_each_view_at_5000_vms(host_dir: str, images: Path, large_estate: RunningSimulator, tool: str) -> None:
     env = server_env({"VEEAM_EM_URL": large_estate.base_url, "VEEAM_EM_USERNAME": USERNAME,
                       "VEEAM_EM_PASSWORD": PASSWORD})
-    shots = {"light": str(IMAGES / "protection-report-5000.png")} if tool == "protection_report" else {}
+    shots = {"light": str(images / "protection-report-5000.png")} if tool == "protection_report" else {}
     seen = drive(host_dir, tool, [*console_script(), "serve"], env, LARGE_CALLS[tool], shots)
     CHECKS[tool](seen)
     check_keyboard_and_network(seen)
