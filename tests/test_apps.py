@@ -8,6 +8,7 @@ official ``mcp.Client``, advertising the Apps extension or not.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 import httpx
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.client.extension import advertise
 from mcp.types import ResourceLink, TextContent
 
@@ -29,6 +30,7 @@ from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
 from veeam_em_mcp.tools import ALL_TOOLS
 
 from .conftest import SQL01_POINT, make_settings
+from .http_server import console_script
 from .recording import RecordingTransport
 
 pytestmark = pytest.mark.anyio
@@ -229,3 +231,22 @@ async def test_the_icon_is_sent_once_in_discovery_not_in_every_result(estate: Da
             assert "icons" not in stamp
         wire = json.dumps(answer.model_dump(by_alias=True, mode="json"))
         assert "data:image/png" not in wire
+
+
+async def test_progress_reaches_a_client_over_stdio() -> None:
+    """The same notifications as JSON-RPC ``notifications/progress`` from the console script (pages of 10)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VEEAM_EM_", "VEEAM_MCP_"))}
+    env.update({"VEEAM_EM_PAGE_SIZE": "10", "VEEAM_MCP_LOG_LEVEL": "WARNING"})
+    command = console_script()
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
+
+    params = StdioServerParameters(command=command[0], args=[*command[1:], "serve", "--demo"], env=env)
+    async with Client(params, read_timeout_seconds=60) as client:
+        result = await client.call_tool("protection_report", {}, progress_callback=on_progress)
+    assert not result.is_error
+    values = [progress for progress, _, _ in seen]
+    assert len(values) >= 10 and values == sorted(set(values))
+    assert values[-1] <= (result.structured_content or {})["em_requests"]
