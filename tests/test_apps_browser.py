@@ -105,6 +105,8 @@ def check_protection_report(seen: dict[str, Any]) -> None:
     assert f"RPO missed: {summary['missed']:,}" in legend and f"last run failed: {summary['failed_last_run']:,}" in legend
     if summary["failed_last_run"]:
         reason_reachable(seen, "vm")
+    walk = seen["groupsByKeyboard"]
+    assert walk["groups"] > 1 and walk["at"] == walk["groups"] - 1, f"Page Down does not reach every group: {walk}"
     pages = seen["calls"]
     assert all(call["name"] == "protection_report" and set(call["arguments"]) == {"cursor"} for call in pages)
 

@@ -74,6 +74,13 @@ const VIEWS = {
         out.byKeyboard = { vm: byKey.vm_name, reason: byKey.last_reason, shown: await frame.locator("#detail").innerText() };
         await frame.fill("#filter", "");
       }
+      // Every group by keyboard alone: Tab to the cells (one stop), then Page Down to the last group.
+      await page.mouse.click(2, 2);
+      await tabTo(() => document.activeElement?.classList.contains("cells"), null, 40);
+      const groups = await frame.evaluate(() => [...document.querySelectorAll(".cells")].filter((b) => b.querySelector(".c:not([hidden])")).length);
+      for (let i = 1; i < groups; i += 1) await page.keyboard.press("PageDown");
+      out.groupsByKeyboard = { groups, at: await frame.evaluate(() =>
+        [...document.querySelectorAll(".cells")].indexOf(document.activeElement)) };
       const byClick = failed[0];
       if (byClick) {  // and another one click away
         const cell = await frame.evaluateHandle((id) => [...document.querySelectorAll(".c")].find((c) => c._row.vm_id === id), byClick.vm_id);
