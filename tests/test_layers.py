@@ -1,7 +1,7 @@
 """The layers import downward only; the simulator imports nothing of the product.
 
     cli, demo, client_config ... processes (may import anything, the simulator only for --demo, demo, simulator)
-    surface ............. server, tools/, resources, prompts, http/, protocol, sdk_seams: the MCP wiring
+    surface ............. server, tools/, resources, prompts, http/, protocol, sdk_seams, apps/: the MCP wiring
     services/ ........... EM operations; know nothing of MCP
     client .............. the async EM client
     representation/ ..... EM's wire format → models (no I/O)
@@ -20,7 +20,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "server" / "veeam_em_mcp"
 LAYERS = ["foundation", "models", "representation", "client", "services", "surface", "process"]
-SURFACE = {"server", "tools", "resources", "prompts", "http", "protocol", "sdk_seams"}
+SURFACE = {"server", "tools", "resources", "prompts", "http", "protocol", "sdk_seams", "apps"}
 FOUNDATION = {"__init__", "errors", "config", "text"}
 # Third-party packages that belong to one layer and above (the MCP SDK is the surface's business).
 THIRD_PARTY_FLOOR = {"mcp": "surface", "uvicorn": "surface", "starlette": "surface", "h11": "surface"}

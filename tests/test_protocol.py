@@ -37,6 +37,7 @@ from mcp.types import (
     ResourceUpdatedNotification,
 )
 
+from veeam_em_mcp.apps import VIEWS
 from veeam_em_mcp.protocol import MAX_LOG_MESSAGES_PER_REQUEST, describe_schema
 from veeam_em_mcp.resources import ENTERPRISE_MANAGER_URI
 from veeam_em_mcp.server import build_server
@@ -103,7 +104,10 @@ async def test_initialize_and_discover_advertise_the_same_capabilities(sim_app: 
     async with connect(sim_app, mode="auto") as (modern, _):
         assert modern.protocol_version == "2026-07-28"
         discovered = capabilities(modern)
-    assert handshake == discovered == EXPECTED_CAPABILITIES
+    # The MCP Apps extension (views, issue 18) is a 2026-07-28 capability: the 2025-11-25 schema has no
+    # `extensions`, and the SDK's per-version sieve leaves it out there (tools still carry `_meta.ui`).
+    assert discovered == {**EXPECTED_CAPABILITIES, "extensions": {"io.modelcontextprotocol/ui": {}}}
+    assert handshake == EXPECTED_CAPABILITIES
 
 
 async def test_every_advertised_capability_is_served_at_the_handshake_era(sim_app: Any) -> None:
@@ -292,7 +296,9 @@ async def test_an_unknown_resource_is_invalid_params_naming_what_is_served(sim_a
             )
     assert unknown.value.error.code == INVALID_PARAMS
     assert unknown.value.error.message == (
-        "Unknown resource 'veeam-em://vmRestorePoint/x'. This server serves veeam-em://enterpriseManager, "
+        "Unknown resource 'veeam-em://vmRestorePoint/x'. This server serves "
+        + "".join(f"{view.uri}, " for view in VIEWS)  # the MCP Apps views (issue 18), in their order
+        + "veeam-em://enterpriseManager, "
         "veeam-em://vmRestorePoints/{id}; resources/list and resources/templates/list describe them."
     )
     # A served template whose point does not exist keeps the resource's own, specific message.

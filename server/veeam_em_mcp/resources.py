@@ -34,9 +34,8 @@ from .services.completion import complete_vm_name
 from .services.connection import describe_enterprise_manager
 from .services.context import EmContext
 from .services.restore_points import read_vm_restore_point
-from .tools.common import state_of
+from .tools.common import RESTORE_POINT_TEMPLATE, state_of
 
-RESTORE_POINT_TEMPLATE = "veeam-em://vmRestorePoints/{id}"
 ENTERPRISE_MANAGER_URI = "veeam-em://enterpriseManager"
 JSON = "application/json"
 

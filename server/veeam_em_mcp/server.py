@@ -16,7 +16,7 @@ from mcp.server import MCPServer
 from mcp.server.caching import CacheableMethod, CacheHint
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
-from . import __version__, prompts, protocol, resources
+from . import __version__, apps, prompts, protocol, resources
 from .client import EnterpriseManagerClient
 from .config import DEFAULT_RETRY_BASE_DELAY, Settings
 from .services.budget import DEMO_BANNER
@@ -81,6 +81,7 @@ def build_server(
         lifespan=lifespan,
         subscriptions=bus,
         cache_hints={method: CacheHint(ttl_ms=LIST_TTL_MS) for method in FIXED_LISTS},
+        extensions=[apps.extension()],  # MCP Apps: the ui:// views some tools' results are drawn with
     )
     tools = register_tools(server, ALL_TOOLS, settings.enabled_tools)
     prompts.register(server)  # prompt files from prompts/ (shipped in the wheel)

@@ -34,6 +34,7 @@ from ..errors import ResponseTooLarge
 from ..models.base import parse_timestamp
 from ..models.resources import Entity
 from ..representation.query import QueryPage, em_time, parse_query_page, query_url, quote_value
+from . import progress
 from .context import EmContext
 from .gather import gather
 
@@ -190,13 +191,16 @@ class _Reader:
         self.requests = 0
         self.kept: list[Entity] = []
         self.counted: int | None = None
+        self.planned = 1  # EM requests this read will make, as far as it knows (services.progress)
 
     async def page(self, expression: str | None, size: int, number: int) -> QueryPage:
         url = query_url(
             self.em.base_url, self.em_type, filter=expression, sort=self.sort.param(), page_size=size, page=number
         )
         self.requests += 1
-        return parse_query_page(await self.em.client.get(url), self.em_type)
+        got = parse_query_page(await self.em.client.get(url), self.em_type)
+        await progress.page_read(self, self.planned)
+        return got
 
     async def count(self, expression: str | None) -> int:
         """The exact number of items matching ``expression``: with one item per page, PagesCount is the count."""
@@ -245,6 +249,7 @@ class _Reader:
         truncated = pages > wanted
         # Probes: the sort value at each page boundary, and the exact count of the window.
         positions = list(range(1, wanted + (1 if truncated else 0)))
+        self.planned = 1 + len(positions) + wanted + 1  # page 1, the probes, the ranges, the final count
         limit = self.em.settings.max_concurrency
         probes = await gather([self._probe(window, k * size + 1) for k in positions], limit=limit)
         counts = {probe.paging.pages_count for probe in probes if probe.items}

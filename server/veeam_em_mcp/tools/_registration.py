@@ -19,6 +19,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.types import ListToolsResult, ToolAnnotations
 
+from .. import apps
 from ..models.base import compact_schema
 from .common import READ_ONLY, Deadline, em_errors
 
@@ -33,6 +34,7 @@ class ToolSpec:
     title: str
     description: str
     deadline: Deadline | None = None  # seconds, or from the client; default: the client's default_deadline
+    own_progress: bool = False  # reports progress itself (in its own units), not the EM pages it reads
 
     @property
     def name(self) -> str:
@@ -52,13 +54,15 @@ def register_tools(
     server.middleware.append(compact_input_schemas)
     registered: dict[str, Tool] = {}
     for spec in specs:
-        guarded = em_errors(spec.fn) if spec.deadline is None else em_errors(deadline=spec.deadline)(spec.fn)
+        guarded = em_errors(deadline=spec.deadline, page_progress=not spec.own_progress)(spec.fn)
         server.add_tool(
             guarded,
             name=spec.name,
             title=spec.title,
             description=spec.description,
             annotations=ToolAnnotations(title=spec.title, **READ_ONLY),
+            # The MCP Apps view that draws this tool's result (apps/): hosts without the extension ignore it.
+            meta=apps.tool_meta(spec.name),
         )
         # The same Tool the SDK builds for it (its public constructor), kept for our own use.
         registered[spec.name] = Tool.from_function(

@@ -4,7 +4,8 @@ In mcp 2.3 only a ``ToolError``'s message reaches the model; any other exception
 "Error executing tool". So every tool runs inside ``em_errors``, which turns our errors into
 ``ToolError``s with their actionable message and logs the failure on stderr (one line). ``em_errors``
 also puts each tool call under its deadline (``EnterpriseManagerClient.deadline``), so that no call can
-wait longer than the documented bound, whatever EM does.
+wait longer than the documented bound, whatever EM does, and reports the EM pages it reads as MCP progress
+(``services.progress``) to a client that sent a progress token.
 """
 
 from __future__ import annotations
@@ -13,20 +14,26 @@ import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from typing import Any, ParamSpec, TypeVar, overload
+from urllib.parse import quote
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, ResourceLink, TextContent
 from pydantic import BaseModel
 
 from ..client import EnterpriseManagerClient
 from ..errors import LogonRejected, ResultTooLarge, VeeamEmError
 from ..models.base import MAX_TEXT_CHARS
+from ..services import progress
 from ..services.context import EmContext
 from ..services.gather import first_error
 
 log = logging.getLogger("veeam_em_mcp.tools")
+
+# One VM restore point as an MCP resource (resources.py serves it); results link the points they name.
+RESTORE_POINT_TEMPLATE = "veeam-em://vmRestorePoints/{id}"
 
 READ_ONLY = {
     "read_only_hint": True,
@@ -55,12 +62,16 @@ def em_errors(fn: Callable[P, Awaitable[R]], /) -> Callable[P, Awaitable[R]]: ..
 
 @overload
 def em_errors(
-    *, deadline: Deadline | None = None
+    *, deadline: Deadline | None = None, page_progress: bool = True
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]: ...
 
 
 def em_errors(
-    fn: Callable[P, Awaitable[R]] | None = None, /, *, deadline: Deadline | None = None
+    fn: Callable[P, Awaitable[R]] | None = None,
+    /,
+    *,
+    deadline: Deadline | None = None,
+    page_progress: bool = True,
 ) -> Callable[P, Awaitable[R]] | Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
     """Run the tool under its deadline; translate failures into ToolErrors the model can act on; keep serving.
 
@@ -68,17 +79,24 @@ def em_errors(
     + retry back-off). A tool that reads many pages asks for more explicitly, in seconds or from the client:
     ``em_errors(deadline=lambda client: 4 * client.default_deadline)``. The tool must take its ``Context``
     (as every tool does, to reach the shared client); without one it runs without a deadline.
+    With ``page_progress`` (default) the EM pages the call reads are reported as progress; a tool that reports
+    its own progress, in its own units, turns it off (two counters in one token's notifications would not
+    increase).
     """
 
     def decorate(tool: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         @functools.wraps(tool)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
-                client = _client_of(args, kwargs)
-                if client is None:
+                ctx = _context_of(args, kwargs)
+                client = _client_of(ctx)
+                if ctx is None or client is None:
                     return await tool(*args, **kwargs)
                 seconds = deadline(client) if callable(deadline) else deadline
-                with client.deadline(seconds):
+                pages: AbstractContextManager[object] = (
+                    progress.reporting(ctx.report_progress) if page_progress else progress.silenced()
+                )
+                with client.deadline(seconds), pages:
                     return await tool(*args, **kwargs)
             except ToolError:
                 raise
@@ -116,12 +134,22 @@ def _translate(name: str, error: BaseException) -> ToolError:
         )
 
 
-def _client_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> EnterpriseManagerClient | None:
+def _context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Context | None:
     for value in (*args, *kwargs.values()):
         if isinstance(value, Context):
-            state = value.request_context.lifespan_context
-            return state.client if isinstance(state, EmContext) else None
+            return value
     return None
+
+
+def _client_of(ctx: Context | None) -> EnterpriseManagerClient | None:
+    state = ctx.request_context.lifespan_context if ctx is not None else None
+    return state.client if isinstance(state, EmContext) else None
+
+
+def restore_point_link(point_id: str, name: str | None = None) -> ResourceLink:
+    """A ``resource_link`` to one VM restore point, which a client can open (``resources/read``) or attach."""
+    uri = RESTORE_POINT_TEMPLATE.format(id=quote(point_id, safe=""))
+    return ResourceLink(type="resource_link", uri=uri, name=name or point_id, mime_type="application/json")
 
 
 def structured_result(em: EmContext, model: BaseModel) -> CallToolResult:
@@ -129,12 +157,15 @@ def structured_result(em: EmContext, model: BaseModel) -> CallToolResult:
     return _call_result(em, em.budget.json(model))
 
 
-def bounded_result(em: EmContext, model: BaseModel, remedy: str) -> CallToolResult:
+def bounded_result(
+    em: EmContext, model: BaseModel, remedy: str, links: list[ResourceLink] | None = None
+) -> CallToolResult:
     """``structured_result``, or a clear error when even the smallest answer is over the size limit.
 
     Services that return lists cut them first (and say so). A single resource over the limit (a task session
     whose failure reason is 25 KB) has its longest texts cut, each with a marker saying how long it was; only
-    what cannot be cut that way is refused with a clear error, never cut silently.
+    what cannot be cut that way is refused with a clear error, never cut silently. ``links`` go beside the
+    JSON as ``resource_link`` blocks (what the result names that a client can open); the JSON is unchanged.
     """
     text = em.budget.json(model)
     size = len(em.budget.mirror(text))
@@ -146,11 +177,11 @@ def bounded_result(em: EmContext, model: BaseModel, remedy: str) -> CallToolResu
             f"The answer is {size} characters, over the result size limit (VEEAM_MCP_MAX_RESULT_CHARS="
             f"{em.budget.max_chars}); nothing was returned. {remedy}"
         )
-    return _call_result(em, text)
+    return _call_result(em, text, links)
 
 
-def _call_result(em: EmContext, text: str) -> CallToolResult:
-    content = [TextContent(type="text", text=em.budget.mirror(text))]
+def _call_result(em: EmContext, text: str, links: list[ResourceLink] | None = None) -> CallToolResult:
+    content: list[TextContent | ResourceLink] = [TextContent(type="text", text=em.budget.mirror(text)), *(links or [])]
     return CallToolResult(content=content, structured_content=json.loads(text))
 
 

@@ -19,7 +19,7 @@ from ..models.results import FindVmRestorePointsResult, VmRecoverySummary
 from ..services import restore_points
 from ..services.restore_points import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Algorithm, Cursor, PointType
 from ._registration import ToolSpec
-from .common import bounded_result, state_of
+from .common import bounded_result, restore_point_link, state_of
 
 GET_VM_RESTORE_POINT = """\
 Get one VM restore point: when it was created (UTC, full precision), its VM, whether it is a full or \
@@ -61,7 +61,8 @@ async def get_vm_restore_point(
 ) -> Annotated[CallToolResult, VmRestorePoint]:
     em = state_of(ctx)
     point = await restore_points.read_vm_restore_point(em, restore_point_id)
-    return bounded_result(em, point, "One restore point cannot be split: raise VEEAM_MCP_MAX_RESULT_CHARS.")
+    links = [restore_point_link(point.id, point.name)] if point.id else []
+    return bounded_result(em, point, "One restore point cannot be split: raise VEEAM_MCP_MAX_RESULT_CHARS.", links)
 
 
 async def find_vm_restore_points(
@@ -119,7 +120,8 @@ async def find_vm_restore_points(
         )
         position = Cursor(query, page=1)
     result = await restore_points.find_page(em, position)
-    return bounded_result(em, result, "Raise VEEAM_MCP_MAX_RESULT_CHARS.")
+    links = [restore_point_link(point.id, point.name) for point in result.restore_points if point.id]
+    return bounded_result(em, result, "Raise VEEAM_MCP_MAX_RESULT_CHARS.", links)
 
 
 async def vm_recovery_summary(
@@ -135,11 +137,15 @@ async def vm_recovery_summary(
 ) -> Annotated[CallToolResult, VmRecoverySummary]:
     em = state_of(ctx)
     summary = await restore_points.recovery_summary(em, vm_name, rpo_hours, datetime.now(UTC), ctx.report_progress)
-    return bounded_result(em, summary, "The summary cannot be split: raise VEEAM_MCP_MAX_RESULT_CHARS.")
+    # The newest point, the full its restore needs, and the oldest: each once.
+    named = [summary.newest, summary.chain.base_full if summary.chain else None, summary.oldest]
+    points = {point.id: point.name for point in named if point is not None and point.id}
+    links = [restore_point_link(point_id, name) for point_id, name in points.items()]
+    return bounded_result(em, summary, "The summary cannot be split: raise VEEAM_MCP_MAX_RESULT_CHARS.", links)
 
 
 TOOLS = (
     ToolSpec(get_vm_restore_point, "Get a VM restore point", GET_VM_RESTORE_POINT),
     ToolSpec(find_vm_restore_points, "Find VM restore points", FIND_VM_RESTORE_POINTS),
-    ToolSpec(vm_recovery_summary, "VM recovery summary", VM_RECOVERY_SUMMARY),
+    ToolSpec(vm_recovery_summary, "VM recovery summary", VM_RECOVERY_SUMMARY, own_progress=True),
 )
