@@ -132,6 +132,8 @@ def pytest_configure(config: pytest.Config) -> None:
 # them out for a fast development loop; `pytest` (CI, the README) runs them too. Whole modules:
 E2E_MODULES = frozenset(
     {
+        "test_apps_browser.py",
+        "test_apps_inspector.py",
         "test_bench_smoke.py",
         "test_bundle.py",
         "test_cli.py",
@@ -150,6 +152,7 @@ E2E_MODULES = frozenset(
 # ... and single tests of other modules (module, test function):
 E2E_TESTS = frozenset(
     {
+        ("test_apps.py", "test_progress_reaches_a_client_over_stdio"),
         ("test_client_config.py", "test_the_demo_entry_starts_with_a_bare_path"),
         ("test_client_config.py", "test_the_entry_with_its_values_filled_reaches_enterprise_manager"),
         ("test_coverage.py", "test_issue_17_questions_over_stdio"),
