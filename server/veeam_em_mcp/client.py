@@ -319,15 +319,16 @@ class EnterpriseManagerClient:
         response, body = await self.get_raw(url)
         return self._parse(response, body)
 
-    async def get_raw(self, url: str) -> tuple[httpx.Response, bytes]:
+    async def get_raw(self, url: str, *, accept: str | None = None) -> tuple[httpx.Response, bytes]:
+        """``accept``: a media type other than the configured format's (whole-window reads ask for JSON)."""
         if self._token is None:
             await self._ensure_session()
         generation, token = self._generation, self._token
-        response, body = await self._send("GET", url, token=token)
+        response, body = await self._send("GET", url, token=token, accept=accept)
         if response.status_code == 401:
             log.info("session expired or rejected (401); logging on again")
             await self._ensure_session(seen_generation=generation)
-            response, body = await self._send("GET", url, token=self._token)
+            response, body = await self._send("GET", url, token=self._token, accept=accept)
             if response.status_code == 401:
                 raise SessionRejected(
                     401,
@@ -542,8 +543,11 @@ class EnterpriseManagerClient:
         token: str | None,
         auth: str | None = None,
         logon: bool = False,
+        accept: str | None = None,
     ) -> tuple[httpx.Response, bytes]:
         headers = {TOKEN_HEADER: token} if token else {}
+        if accept:
+            headers["Accept"] = accept
         attempts = self.settings.retries if method == "GET" else 1
         call = _CURRENT_CALL.get()
         for attempt in range(1, attempts + 1):
@@ -719,6 +723,10 @@ class EnterpriseManagerClient:
         )
 
     # --- answers ------------------------------------------------------------------------
+
+    def document(self, response: httpx.Response, body: bytes) -> Document:
+        """A body ``get_raw`` returned, parsed with the same checks as ``get``'s."""
+        return self._parse(response, body)
 
     def _parse(self, response: httpx.Response, body: bytes) -> Document:
         content_type = response.headers.get("content-type", "")

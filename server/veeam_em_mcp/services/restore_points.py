@@ -30,6 +30,7 @@ from ..models.results import (
     PointBrief,
     VmRecoverySummary,
 )
+from ..representation.fields import PointFields
 from ..representation.ids import guid_from, is_vm_ref
 from ..representation.links import restore_point_guid
 from ..representation.query import QueryPage, em_time, parse_query_page, parse_user_time, query_url, quote_value
@@ -647,7 +648,7 @@ def is_copy_job(job_type: str | None) -> bool:
     return (job_type or "").lower() in {kind.lower() for kind in COPY_TYPES}
 
 
-def _rp_guid(point: VmRestorePoint) -> str | None:
+def _rp_guid(point: VmRestorePoint | PointFields) -> str | None:
     return guid_from(None, point.restore_point.href) if point.restore_point else None
 
 
@@ -660,7 +661,7 @@ class CopySet:
     restore_points: dict[str, RestorePoint]
     requests: int
 
-    def is_copy(self, point: VmRestorePoint) -> bool:
+    def is_copy(self, point: VmRestorePoint | PointFields) -> bool:
         return _rp_guid(point) in self.restore_points
 
 
