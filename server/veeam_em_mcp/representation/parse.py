@@ -305,18 +305,7 @@ def _normalise_value(local: str, value: Any, scrub: Callable[[str], str], depth:
 
 
 def _links(value: Any, scrub: Callable[[str], str], depth: int) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    if isinstance(value, dict):
-        if len(value) == 1 and _local(next(iter(value))) in ("Link", "Links", "links", "link"):
-            value = next(iter(value.values()))
-        else:
-            value = [value]
-    if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list):
-        return []
-    return [_normalise_mapping(item, scrub, depth + 1) for item in value if isinstance(item, dict)]
+    return [_normalise_mapping(item, scrub, depth + 1) for item in _links_list(value)]
 
 
 # --- reading only some keys (representation.fields: whole-window reads) ------------------------------------
@@ -375,7 +364,7 @@ def json_some(raw: dict[str, Any], wanted: frozenset[str], scrub: Callable[[str]
             continue
         local, name = names
         if name == "links":
-            out["links"] = _links(value, scrub, _ITEM_DEPTH)
+            out["links"] = _flat_links(value, scrub)
         elif value.__class__ is str:
             out[name] = value if keep else scrub(value)
         elif isinstance(value, (dict, list)):
@@ -403,3 +392,40 @@ def normalise_xml(element: ElementTree.Element, scrub: Callable[[str], str]) -> 
 
 def _restrict(data: Any, wanted: frozenset[str]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in wanted} if isinstance(data, dict) else {}
+
+
+def _flat_links(value: Any, scrub: Callable[[str], str]) -> list[dict[str, Any]]:
+    """``_links`` for links as EM sends them (flat objects of text): the same mappings, without a recursive
+    walk per link (a page of a thousand entities carries thousands of links)."""
+    listed = _links_list(value)
+    out: list[dict[str, Any]] = []
+    keep = scrub is _keep
+    for item in listed:
+        link: dict[str, Any] = {}
+        for key, inner in item.items():
+            names = _json_key(key)
+            if names is None:
+                continue
+            if names[1] == "links" or (
+                inner.__class__ is not str and inner is not None and not isinstance(inner, (int, float, bool))
+            ):
+                return _links(value, scrub, _ITEM_DEPTH)  # a link holding more than text: the full rules
+            link[names[1]] = scrub(inner) if inner.__class__ is str and not keep else inner
+        out.append(link)
+    return out
+
+
+def _links_list(value: Any) -> list[dict[str, Any]]:
+    """The link objects of a JSON ``Links`` value, unwrapped as ``_links`` unwraps them."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        if len(value) == 1 and _local(next(iter(value))) in ("Link", "Links", "links", "link"):
+            value = next(iter(value.values()))
+        else:
+            value = [value]
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, dict)]

@@ -41,6 +41,7 @@ from ..models.resources import (
     VmRestorePoint,
 )
 from ..representation.fields import JobRunFields, PointFields, TaskFields
+from ..representation.parse import gc_held
 from ..representation.query import em_time, parse_query_page, query_url, quote_value
 from .answers import paged
 from .context import EmContext
@@ -131,6 +132,12 @@ async def _windows(
 
 
 async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> ProtectionReport:
+    # The whole report, not only its reads: the rows are built from ~20,000 items still held (see gc_held).
+    with gc_held():
+        return await _report(em, now, args)
+
+
+async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> ProtectionReport:
     lookback = timedelta(hours=min(max(2 * args.rpo_hours, 48.0), 24 * 31))
     since = em_time(now - lookback)
     window = Window(created_after=since, created_before=None)
