@@ -282,6 +282,7 @@ class _Reader(Generic[T]):
             self.requests += 1
             response, body = await self.em.client.get_raw(url, accept=_MEDIA["xml"])
         paging, items = self.parse(response, body)
+        # Every page of a window read (first page, boundary probes, ranges, final count) completes here, once.
         return _Page(items, paging)
 
     async def count(self, expression: str | None) -> int:
