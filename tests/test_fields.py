@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from veeam_em_mcp.client import EnterpriseManagerClient
+from veeam_em_mcp.errors import MalformedResponse
 from veeam_em_mcp.models.arguments import ProtectionReportArgs
 from veeam_em_mcp.representation.fields import (
     JobFields,
@@ -28,7 +29,9 @@ from veeam_em_mcp.representation.fields import (
     _lean_page,
     generic_reads,
     plan_of,
+    read_page,
 )
+from veeam_em_mcp.representation.parse import parse
 from veeam_em_mcp.representation.query import em_time, query_url
 from veeam_em_mcp.services import protection
 from veeam_em_mcp.services.context import EmContext
@@ -161,3 +164,17 @@ async def test_the_simulators_pages_take_the_lean_path(dialect: str) -> None:
             response, body = await em.client.get_raw(url, accept=f"application/{DIALECTS[dialect][0]}")
             read = _lean_page(body, response.headers["content-type"], record, plan_of(record))
             assert read is not None and read[1], record.__name__
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_a_page_declaring_entities_is_refused_as_every_xml_body_is(late: bool) -> None:
+    """The field reader keeps the XML safety of ``parse``: a DTD anywhere in the body, and nothing is read."""
+    padding = "<!-- " + "x" * 9000 + " -->\n" if late else ""
+    body = (
+        '<?xml version="1.0"?>\n' + padding + '<!DOCTYPE QueryResult [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>\n'
+        '<QueryResult><PagingInfo PageNum="1" PageSize="100" PagesCount="1"/><Entities><VmRestorePoints>'
+        '<VmRestorePoint Href="/api/vmRestorePoints/1" Type="VmRestorePoint" Name="&b;"/>'
+        "</VmRestorePoints></Entities></QueryResult>"
+    ).encode()
+    with pytest.raises(MalformedResponse, match="DTD"):
+        read_page(body, "application/xml", PointFields, lambda: parse(body, "application/xml"))
