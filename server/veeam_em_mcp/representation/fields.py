@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 from xml.etree import ElementTree
 
@@ -157,6 +157,8 @@ class _Plan:
     links: frozenset[str]  # the link fields the record keeps
     segments: frozenset[str]  # the /api/<segment> (lower-case) a link to one of those starts with
     name: bool  # whether the record keeps the entity's name
+    targets: dict[tuple[str | None, str], str] = field(default_factory=dict)  # (rel, href) -> link field or ""
+    refs: dict[tuple[str, str | None], Ref] = field(default_factory=dict)  # (href, name) -> its Ref
 
 
 _PLANS: dict[type[Record], _Plan] = {}
@@ -206,34 +208,57 @@ def _plan(record: type[Record]) -> _Plan:
     )
 
 
+_CACHED = 50_000  # links remembered per record type: the same backup server, job and run are linked thousands of times
+
+
 def _linked(data: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
     """The record's link fields, grouped exactly as ``readers.group_links`` groups them for the model."""
     found: dict[str, Any] = {}
+    targets, refs = plan.targets, plan.refs
     for item in data.get("links") or ():
         raw_href = item.get("href")
         if not raw_href:
             continue
-        rel_text = text_of(item, "rel")
-        rel = (rel_text or "").lower()
-        if rel == "alternate" or rel not in _NAVIGATION:
-            continue  # itself in another representation, or an operation
+        rel = item.get("rel")
+        if rel is not None and rel.__class__ is not str:
+            rel = text_of(item, "rel")
         href = str(raw_href)
-        path, query = path_and_query(href)
-        parts = [part for part in path.split("/") if part]  # as REGISTRY.classify splits it: /api/<collection>/…
-        if len(parts) < 2 or parts[1].lower() not in plan.segments or _ACTION_QUERY.search(query):
-            continue
-        kind, is_single = REGISTRY.classify(path)
-        target = REGISTRY.link_field(kind) if is_single else None
+        target = targets.get((rel, href))
         if target is None:
+            if len(targets) > _CACHED:
+                targets.clear()
+            target = targets[(rel, href)] = _target(rel, href, plan)
+        if not target:
             continue
-        if target not in plan.single and target + "s" in plan.many:
-            target += "s"
+        name = text_of(item, "name")
+        ref = refs.get((href, name))
+        if ref is None:
+            if len(refs) > _CACHED:
+                refs.clear()
+            ref = refs[(href, name)] = Ref(name=name, href=href)  # frozen: one object serves every record
         if target in plan.many:
-            if target in plan.links:
-                found.setdefault(target, []).append(Ref(name=text_of(item, "name"), href=href))
-        elif target in plan.single and target not in found:
-            found[target] = Ref(name=text_of(item, "name"), href=href) if target in plan.links else None
-    return {name: value for name, value in found.items() if name in plan.links}
+            found.setdefault(target, []).append(ref)
+        elif target not in found:
+            found[target] = ref
+    return found
+
+
+def _target(rel: str | None, href: str, plan: _Plan) -> str:
+    """The record's link field a link fills ("" for none), decided as ``readers.group_links`` decides it."""
+    rel = (rel or "").lower()
+    if rel == "alternate" or rel not in _NAVIGATION:
+        return ""  # itself in another representation, or an operation
+    path, query = path_and_query(href)
+    parts = [part for part in path.split("/") if part]  # as REGISTRY.classify splits it: /api/<collection>/…
+    if len(parts) < 2 or parts[1].lower() not in plan.segments or _ACTION_QUERY.search(query):
+        return ""
+    kind, is_single = REGISTRY.classify(path)
+    target = REGISTRY.link_field(kind) if is_single else None
+    if target is None:
+        return ""
+    if target not in plan.single and target + "s" in plan.many:
+        target += "s"
+    return target if target in plan.links and (target in plan.many or target in plan.single) else ""
 
 
 def _record(record: type[R], plan: _Plan, data: Mapping[str, Any]) -> R:
