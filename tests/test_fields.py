@@ -8,6 +8,7 @@ protection report, at the small estate and at thousands of VMs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,13 +20,14 @@ import pytest
 
 from veeam_em_mcp.client import EnterpriseManagerClient
 from veeam_em_mcp.errors import MalformedResponse
-from veeam_em_mcp.models.arguments import ProtectionReportArgs
+from veeam_em_mcp.models.arguments import FindTaskSessionsArgs, ProtectionReportArgs
 from veeam_em_mcp.representation.fields import (
     JobFields,
     JobRunFields,
     PointFields,
     Record,
     TaskFields,
+    TaskRowFields,
     _lean_page,
     generic_reads,
     plan_of,
@@ -36,6 +38,7 @@ from veeam_em_mcp.representation.query import em_time, query_url
 from veeam_em_mcp.services import protection
 from veeam_em_mcp.services.context import EmContext
 from veeam_em_mcp.services.querying import BY_NAME, NEWEST_FIRST, read_fields
+from veeam_em_mcp.services.sessions import find_task_sessions
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
@@ -52,7 +55,7 @@ DIALECTS = {
     "json-12-null": ("json", SimulatorConfig(json_dialect="12", running_end_time="null")),
     "json-13-min": ("json", SimulatorConfig(json_dialect="13", running_end_time="min")),
 }
-RECORDS: tuple[type[Record], ...] = (JobRunFields, TaskFields, PointFields, JobFields)
+RECORDS: tuple[type[Record], ...] = (JobRunFields, TaskFields, TaskRowFields, PointFields, JobFields)
 _SMALL: list[Dataset] = []
 # Empty on this estate: EM leaves a run's message empty (the reasons are on its tasks), and a point's display name
 # is left out as the model leaves it out, when it repeats the VM name (it always does here).
@@ -178,3 +181,29 @@ def test_a_page_declaring_entities_is_refused_as_every_xml_body_is(late: bool) -
     ).encode()
     with pytest.raises(MalformedResponse, match="DTD"):
         read_page(body, "application/xml", PointFields, lambda: parse(body, "application/xml"))
+
+
+async def every_task_row(em: EmContext, args: FindTaskSessionsArgs) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every row of a find_task_sessions answer (its cursor followed), and its first page without the rows."""
+    first = page = await find_task_sessions(em, ANCHOR, args)
+    rows = [row.model_dump() for row in page.tasks]
+    while page.next_cursor:
+        page = await find_task_sessions(em, ANCHOR, args, page.next_cursor)
+        rows += [row.model_dump() for row in page.tasks]
+    rest = first.model_dump(exclude={"tasks", "next_cursor"})
+    rest["note"] = re.sub(r"[\d.]+ min ago", "N min ago", rest.get("note") or "")  # EM's freshness, by the clock
+    return rows, rest
+
+
+@pytest.mark.parametrize("dialect", list(DIALECTS))
+@pytest.mark.parametrize("newest_per_vm", [True, False])
+async def test_find_task_sessions_is_the_generic_one(dialect: str, newest_per_vm: bool) -> None:
+    week = em_time(ANCHOR - timedelta(days=7))
+    args = FindTaskSessionsArgs(created_after=week, newest_per_vm=newest_per_vm, page_size=200)
+    async with em_of(small(), dialect, VEEAM_EM_PAGE_SIZE=100) as em:  # each its own context: nothing cached
+        lean = await every_task_row(em, args)
+    async with em_of(small(), dialect, VEEAM_EM_PAGE_SIZE=100) as em:
+        with generic_reads():
+            generic = await every_task_row(em, args)
+    assert len(lean[0]) > 20 and any(row["reason"] for row in lean[0])
+    assert lean == generic

@@ -111,6 +111,15 @@ class TaskFields(Record):
 
 
 @dataclass(slots=True)
+class TaskRowFields(TaskFields):
+    """A VM's task as ``find_task_sessions`` shows it: the report's fields and what its row adds."""
+
+    end_time: UtcTimestamp | None
+    total_size: int | None
+    vm_restore_point: Ref | None
+
+
+@dataclass(slots=True)
 class PointFields(Record):
     """A VM restore point (``VmRestorePoint``) as the protection report uses it."""
 
