@@ -145,7 +145,7 @@ class BareGet:
 
     def __init__(self, base_url: str, url: str, accept: str = "application/xml") -> None:
         self.base_url, self.url, self.accept = base_url, url, accept
-        self.http = httpx.AsyncClient()
+        self.http = httpx.AsyncClient(timeout=300.0)  # a 20,000-VM window page can take seconds on a busy machine
         self.headers: dict[str, str] = {}
 
     async def __aenter__(self) -> BareGet:
