@@ -40,7 +40,7 @@ from ..models.resources import (
     Job,
     VmRestorePoint,
 )
-from ..representation.fields import JobRunFields, PointFields, TaskFields
+from ..representation.fields import JobFields, JobRunFields, PointFields, TaskFields
 from ..representation.parse import gc_held
 from ..representation.query import em_time, parse_query_page, query_url, quote_value
 from .answers import paged
@@ -63,7 +63,7 @@ from .gather import gather
 from .jobs import read_agent_jobs
 from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all, read_fields
 from .querying import Window as Read
-from .replicas import Replicated, is_replica_job, replicas_of
+from .replicas import AnyJob, Replicated, is_replica_job, replicas_of
 from .restore_points import copy_restore_points, is_copy_job
 from .runs import WORKER, computer_of, is_agent_computer
 from .sessions import AGENT_NO_REASON
@@ -144,11 +144,11 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
     server = server_condition(args.backup_server)
     in_window = f"CreationTime>={quote_value(since)}"
     job_guid = job_id_in(args.job_name)
-    jobs_read = await read_all(
-        em, "Job", filter=conditions(server, job_entity_condition(args.job_name)), sort=BY_NAME,
+    jobs_read = await read_fields(
+        em, JobFields, filter=conditions(server, job_entity_condition(args.job_name)), sort=BY_NAME,
         page_size=min(JOB_PAGE_SIZE, em.settings.page_size),
     )
-    jobs = {job.id: job for job in jobs_read.items if isinstance(job, Job) and job.id}
+    jobs: dict[str, AnyJob] = {job.id: job for job in jobs_read.items if job.id}
     if args.job_name and not jobs and not job_guid:
         if missing := await unknown_name(em, "Job", "Name", args.job_name, "job"):
             agent_job = "AgentBackupJob" not in em.unsupported and not await _no_agent_job(em, args.job_name)
@@ -324,7 +324,7 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
     )
 
 
-def _row(entry: _Vm, jobs: dict[str, Job], rpo_hours: float, now: datetime) -> ProtectionRow:
+def _row(entry: _Vm, jobs: dict[str, AnyJob], rpo_hours: float, now: datetime) -> ProtectionRow:
     point, task = entry.point, entry.task
     replica = entry.replica.newest if entry.replica else None
     age = age_hours(point.creation_time, now) if point and point.creation_time else None
