@@ -207,3 +207,27 @@ async def test_find_task_sessions_is_the_generic_one(dialect: str, newest_per_vm
             generic = await every_task_row(em, args)
     assert len(lean[0]) > 20 and any(row["reason"] for row in lean[0])
     assert lean == generic
+
+
+class NoJson(Seen):
+    """An EM that does not speak JSON: 406 to a query asking for it (as a server without JSON support would)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if "/query" in request.url.path and "json" in request.headers["accept"]:
+            self.accepts.append(request.headers["accept"])
+            return httpx.Response(406, headers={"content-type": "application/xml"}, content=b"", request=request)
+        return await super().handle_async_request(request)
+
+
+async def test_an_em_refusing_json_windows_is_read_in_xml() -> None:
+    transport = NoJson(create_app(SimulatorConfig(), small()))
+    settings = make_settings()
+    async with EnterpriseManagerClient(settings, transport=transport) as client:
+        em = EmContext(settings, client)
+        first = await protection._compute(em, ANCHOR, ProtectionReportArgs())
+        again = await protection._compute(em, ANCHOR, ProtectionReportArgs())
+    assert transport.accepts[0] == "application/json"  # asked once, then XML for every page of both reports
+    assert transport.accepts.count("application/json") == 1 and "application/xml" in transport.accepts
+    assert first.summary.vms > 20 and first.model_dump(exclude={"em_requests"}) == again.model_dump(
+        exclude={"em_requests"}
+    )
