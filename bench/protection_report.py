@@ -23,7 +23,6 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 import anyio
 from mcp import Client
@@ -57,24 +56,23 @@ async def bench(base_url: str, em_format: str, repeat: int) -> dict[str, Any]:
         recording.reset()
         first = await client.call_tool("protection_report", {})
         assert not first.is_error, text_of(first)
-        gets = [url for method, url in recording.requests if method == "GET"]
+        gets = [(url, accept) for method, url, accept in recording.requests if method == "GET"]
         em_bytes = recording.bytes
         report = first.structured_content or {}
         problems = await client.call_tool("protection_report", {"only_problems": True})
         assert not problems.is_error, text_of(problems)
         answer_text = text_of(first)
 
-        async with BareGet(base_url, gets[0], accept) as bare, Client(noop_server(answer_text)) as noop:
-            parse = json.loads if em_format == "json" else ElementTree.fromstring
+        async with BareGet(base_url, gets[0][0], accept) as bare, Client(noop_server(answer_text)) as noop:
 
             async def sequential() -> None:
-                await replay(bare, gets, accept, 1)
+                await replay(bare, gets, 1)
 
             async def concurrent() -> None:
-                await replay(bare, gets, accept, IN_FLIGHT)
+                await replay(bare, gets, IN_FLIGHT)
 
             async def concurrent_parsed() -> None:
-                await replay(bare, gets, accept, IN_FLIGHT, parse)
+                await replay(bare, gets, IN_FLIGHT, parsed=True)
 
             async def tool() -> None:
                 result = await client.call_tool("protection_report", {})

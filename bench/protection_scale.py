@@ -42,7 +42,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 import anyio
 from mcp import Client, StdioServerParameters
@@ -133,7 +132,6 @@ async def report_scenario(
     base_url: str, em_format: str, warmup: int, first_round: int, env: dict[str, str]
 ) -> dict[str, Any]:
     accept = "application/json" if em_format == "json" else "application/xml"
-    parse: Callable[[str], Any] = json.loads if em_format == "json" else ElementTree.fromstring
     params = recording_server_params(base_url, VEEAM_EM_FORMAT=em_format, **env)
     out: dict[str, Any] = {"scenario": "report", "round": first_round + 1, "env": env}
     async with Client(params, read_timeout_seconds=CLIENT_TIMEOUT) as client:
@@ -143,7 +141,7 @@ async def report_scenario(
         out["idle_rss_mib"] = round(idle["VmRSS"] / 1024, 1)
         cold = await timed_call(client, {})
         after_cold = await stats(client, reset=True)
-        gets = [url for method, url in after_cold["requests"] if method == "GET"]
+        gets = [(url, accept) for method, url, accept in after_cold["requests"] if method == "GET"]
         out["cold_call"] = cold
         out["em_requests"] = len(after_cold["requests"])
         out["em_gets"] = len(gets)
@@ -157,7 +155,7 @@ async def report_scenario(
             # The floor's no-op returns a text as large as the answer (its content does not matter).
             text_file.write_text(answer, encoding="utf-8")
             async with (
-                BareGet(base_url, gets[0] if gets else base_url, accept) as bare,
+                BareGet(base_url, gets[0][0] if gets else base_url, accept) as bare,
                 Client(noop_params(text_file), read_timeout_seconds=CLIENT_TIMEOUT) as noop,
             ):
 
@@ -169,9 +167,9 @@ async def report_scenario(
 
                 rounds: dict[str, Callable[[], Awaitable[Any]]] = {
                     "tool": tool,
-                    "replay_sequential": lambda: replay(bare, gets, accept, 1),
-                    "replay_concurrent": lambda: replay(bare, gets, accept, IN_FLIGHT),
-                    "replay_parsed": lambda: replay(bare, gets, accept, IN_FLIGHT, parse),
+                    "replay_sequential": lambda: replay(bare, gets, 1),
+                    "replay_concurrent": lambda: replay(bare, gets, IN_FLIGHT),
+                    "replay_parsed": lambda: replay(bare, gets, IN_FLIGHT, parsed=True),
                     "noop": no_op,
                 }
                 samples = await interleaved(1, warmup=warmup, first_round=first_round, **rounds)

@@ -88,6 +88,9 @@ class Settings:
     max_result_chars: int = 20000
     # Items per EM query page when an estate tool reads a whole window (VEEAM_EM_PAGE_SIZE).
     page_size: int = 1000
+    # The format whole-window reads ask for (VEEAM_EM_BULK_FORMAT): JSON is ~23% fewer bytes than XML and several
+    # times cheaper to parse; an EM that refuses it is read in XML. Single resources keep VEEAM_EM_FORMAT.
+    bulk_format: Format = "json"
     # Where answers read over several cursor pages are kept: "" = in this process (memory), or a redis:// URL
     # shared by every replica behind a load balancer (VEEAM_MCP_SNAPSHOT_STORE); kept snapshot_ttl seconds.
     snapshot_store: str = ""
@@ -122,6 +125,9 @@ class Settings:
         fmt = env.get("VEEAM_EM_FORMAT", "").strip().lower() or default["format"]
         if fmt not in ("xml", "json"):
             raise ConfigurationError("VEEAM_EM_FORMAT", f"must be 'xml' or 'json', not {fmt!r}")
+        bulk = env.get("VEEAM_EM_BULK_FORMAT", "").strip().lower() or default["bulk_format"]
+        if bulk not in ("xml", "json"):
+            raise ConfigurationError("VEEAM_EM_BULK_FORMAT", f"must be 'xml' or 'json', not {bulk!r}")
         ca_bundle: Path | None = None
         if raw_ca := env.get("VEEAM_EM_CA_BUNDLE", "").strip():
             ca_bundle = Path(raw_ca).expanduser()
@@ -153,6 +159,7 @@ class Settings:
             page_size=int(
                 _number(env, "VEEAM_EM_PAGE_SIZE", default["page_size"], minimum=10, maximum=5000, integer=True)
             ),
+            bulk_format=bulk,  # type: ignore[arg-type]  # narrowed by the check above
             snapshot_store=_snapshot_store(env.get("VEEAM_MCP_SNAPSHOT_STORE", "")),
             snapshot_ttl=_number(env, "VEEAM_MCP_SNAPSHOT_TTL", default["snapshot_ttl"], minimum=10, maximum=86400),
             enabled_tools=frozenset(t.strip() for t in tools.split(",") if t.strip()) if tools else None,

@@ -150,16 +150,17 @@ class EnterpriseManagerClient:
         response, body = await self.get_raw(url)
         return parse_answer(self.settings, response, body)
 
-    async def get_raw(self, url: str) -> tuple[httpx.Response, bytes]:
+    async def get_raw(self, url: str, *, accept: str | None = None) -> tuple[httpx.Response, bytes]:
+        """``accept``: a media type other than the configured format's (whole-window reads ask for JSON)."""
         session = self._session
         if session.token is None:
             await session.ensure()
         generation, token = session.generation, session.token
-        response, body = await self._send("GET", url, token=token)
+        response, body = await self._send("GET", url, token=token, accept=accept)
         if response.status_code == 401:
             log.info("session expired or rejected (401); logging on again")
             await session.ensure(seen_generation=generation)
-            response, body = await self._send("GET", url, token=session.token)
+            response, body = await self._send("GET", url, token=session.token, accept=accept)
             if response.status_code == 401:
                 raise SessionRejected(
                     401,
@@ -168,6 +169,10 @@ class EnterpriseManagerClient:
                 )
         raise_for_status(self.settings, response, body, url)
         return response, body
+
+    def document(self, response: httpx.Response, body: bytes) -> Document:
+        """A body ``get_raw`` returned, parsed with the same checks as ``get``'s."""
+        return parse_answer(self.settings, response, body)
 
     async def entry_point(self) -> Document:
         """``GET /api/`` without a session: EM's entry document (supported versions)."""
@@ -212,8 +217,11 @@ class EnterpriseManagerClient:
         token: str | None,
         auth: str | None = None,
         logon: bool = False,
+        accept: str | None = None,
     ) -> tuple[httpx.Response, bytes]:
         headers = {TOKEN_HEADER: token} if token else {}
+        if accept:
+            headers["Accept"] = accept
         attempts = self.settings.retries if method == "GET" else 1
         call = CURRENT_CALL.get()
         for attempt in range(1, attempts + 1):

@@ -81,6 +81,33 @@ def gc_paused() -> Iterator[None]:
         gc.enable()
 
 
+_held = 0  # window reads in progress that hold the collector off (see gc_held)
+_held_disabled = False  # whether gc_held disabled it (a collector the host disabled stays so)
+
+
+@contextmanager
+def gc_held() -> Iterator[None]:
+    """The cyclic garbage collector kept off for a whole window read, across its awaits, restored after.
+
+    A window read keeps every item it reads until the answer is built: hundreds of thousands of containers
+    that live for the whole read and hold no cycles, which every full collection in the middle traverses
+    again (full collections grow faster than the estate). Counted, so that reads side by side (the report's
+    three) hold it off until the last one ends; the memory of the read is bounded by the read itself.
+    """
+    global _held, _held_disabled
+    if _held == 0 and gc.isenabled():
+        gc.disable()
+        _held_disabled = True
+    _held += 1
+    try:
+        yield
+    finally:
+        _held -= 1
+        if _held == 0 and _held_disabled:
+            _held_disabled = False
+            gc.enable()
+
+
 def parse(body: bytes, content_type: str = "") -> Document:
     """Parse an EM body (XML or JSON, decided by content type and then by the first character)."""
     with gc_paused():
@@ -126,6 +153,20 @@ def parse_json(text: str) -> Document:
 
 
 def parse_xml(text: str) -> Document:
+    root = xml_tree(text)
+    tag = _tag(root.tag)
+    scrub = clean if needs_cleaning(text) else _keep  # one search of the body, not one check per string
+    data = _xml_node(root, tag, scrub, fold=False)  # the root stays a mapping: <VmRestorePoints> keeps its key
+    return Document(root=tag, data=data if isinstance(data, dict) else {})
+
+
+def scrubber(text: str) -> Callable[[str], str]:
+    """What every string of this body goes through: ``clean`` when the body holds anything to clean."""
+    return clean if needs_cleaning(text) else _keep
+
+
+def xml_tree(text: str) -> ElementTree.Element:
+    """The element tree of an XML body, after the safety checks every XML body passes (no DTD, no HTML)."""
     head = text[:4096].lower()
     # Searched in the whole body, not only its head: comments may precede a DTD by any length.
     if _DTD.search(text):
@@ -137,13 +178,9 @@ def parse_xml(text: str) -> Document:
     if head.startswith("<html") or "<html" in head[:256]:
         raise HtmlInsteadOfApi()
     try:
-        root = ElementTree.fromstring(text)  # noqa: S314  # DTDs refused above: no entity can be declared
+        return ElementTree.fromstring(text)  # noqa: S314  # DTDs refused above: no entity can be declared
     except ElementTree.ParseError as exc:
         raise MalformedResponse(f"Enterprise Manager sent malformed XML ({exc}).") from None
-    tag = _tag(root.tag)
-    scrub = clean if needs_cleaning(text) else _keep  # one search of the body, not one check per string
-    data = _xml_node(root, tag, scrub, fold=False)  # the root stays a mapping: <VmRestorePoints> keeps its key
-    return Document(root=tag, data=data if isinstance(data, dict) else {})
 
 
 @lru_cache(maxsize=1024)
@@ -268,6 +305,118 @@ def _normalise_value(local: str, value: Any, scrub: Callable[[str], str], depth:
 
 
 def _links(value: Any, scrub: Callable[[str], str], depth: int) -> list[dict[str, Any]]:
+    return [_normalise_mapping(item, scrub, depth + 1) for item in _links_list(value)]
+
+
+# --- reading only some keys (representation.fields: whole-window reads) ------------------------------------
+
+# How deep an entity's values sit in a QueryResult (QueryResult > Entities > list > item > value), so that the
+# depth limit counts as it does when the whole body is normalised.
+_ITEM_DEPTH = 4
+
+
+def xml_tag(name: str) -> str:
+    """An element's local name (``{ns}VmRestorePoint`` → ``VmRestorePoint``)."""
+    return _tag(name)
+
+
+def xml_key(name: str) -> str:
+    """An element's or attribute's normalised key (``{ns}CreationTimeUTC`` → ``creation_time_utc``)."""
+    return _key(name)
+
+
+def xml_some(element: ElementTree.Element, wanted: frozenset[str], scrub: Callable[[str], str]) -> dict[str, Any]:
+    """The normalised mapping of one entity element (as ``parse_xml`` makes it) restricted to the keys in
+    ``wanted``: the other children are never turned into values. Attributes are always kept (a handful)."""
+    keep = scrub is _keep
+    out: dict[str, Any] = {_key(k): v if keep else scrub(v) for k, v in element.attrib.items()}
+    tag = _tag(element.tag)
+    seen: set[str] = set()
+    for child in element:
+        inner = _tag(child.tag)
+        name = snake(inner)
+        if name not in wanted:
+            continue
+        if name in seen or inner in _LIST_ITEMS or _is_plural(tag, inner):
+            return _restrict(_xml_node(element, tag, scrub), wanted)  # repeated children: the full rules
+        seen.add(name)
+        if name == "links":
+            out["links"] = [
+                {_key(k): v if keep else scrub(v) for k, v in link.attrib.items()}
+                for link in child
+                if _tag(link.tag) in ("Link", "link")
+            ]
+        elif not child.attrib and len(child) == 0:
+            leaf = child.text.strip() if child.text else ""
+            out[name] = (leaf if keep else scrub(leaf)) if leaf else None
+        else:
+            out[name] = _xml_node(child, inner, scrub, depth=_ITEM_DEPTH)
+    return out
+
+
+def json_some(raw: dict[str, Any], wanted: frozenset[str], scrub: Callable[[str], str]) -> dict[str, Any]:
+    """The normalised mapping of one JSON entity (as ``parse_json`` makes it) restricted to ``wanted`` keys."""
+    out: dict[str, Any] = {}
+    keep = scrub is _keep
+    for key, value in raw.items():
+        names = _json_key(key)
+        if names is None or names[1] not in wanted:
+            continue
+        local, name = names
+        if name == "links":
+            out["links"] = _flat_links(value, scrub)
+        elif value.__class__ is str:
+            out[name] = value if keep else scrub(value)
+        elif isinstance(value, (dict, list)):
+            out[name] = _normalise_value(local, value, scrub, _ITEM_DEPTH)
+        else:
+            out[name] = value
+    return out
+
+
+def json_key(key: str) -> str | None:
+    """A JSON key's normalised name (``CreationTimeUTC``/``creationTimeUtc`` → ``creation_time_utc``)."""
+    names = _json_key(key)
+    return names[1] if names else None
+
+
+def normalise_json(local: str, value: Any, scrub: Callable[[str], str]) -> Any:
+    """A JSON value normalised as ``parse_json`` does inside a body (a small part: the paging info)."""
+    return _normalise_value(local, value, scrub, 1)
+
+
+def normalise_xml(element: ElementTree.Element, scrub: Callable[[str], str]) -> Any:
+    """An XML element normalised as ``parse_xml`` does inside a body (a small part: the paging info)."""
+    return _xml_node(element, _tag(element.tag), scrub, depth=1)
+
+
+def _restrict(data: Any, wanted: frozenset[str]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k in wanted} if isinstance(data, dict) else {}
+
+
+def _flat_links(value: Any, scrub: Callable[[str], str]) -> list[dict[str, Any]]:
+    """``_links`` for links as EM sends them (flat objects of text): the same mappings, without a recursive
+    walk per link (a page of a thousand entities carries thousands of links)."""
+    listed = _links_list(value)
+    out: list[dict[str, Any]] = []
+    keep = scrub is _keep
+    for item in listed:
+        link: dict[str, Any] = {}
+        for key, inner in item.items():
+            names = _json_key(key)
+            if names is None:
+                continue
+            if names[1] == "links" or (
+                inner.__class__ is not str and inner is not None and not isinstance(inner, (int, float, bool))
+            ):
+                return _links(value, scrub, _ITEM_DEPTH)  # a link holding more than text: the full rules
+            link[names[1]] = scrub(inner) if inner.__class__ is str and not keep else inner
+        out.append(link)
+    return out
+
+
+def _links_list(value: Any) -> list[dict[str, Any]]:
+    """The link objects of a JSON ``Links`` value, unwrapped as ``_links`` unwraps them."""
     if value is None:
         return []
     if isinstance(value, dict):
@@ -279,4 +428,4 @@ def _links(value: Any, scrub: Callable[[str], str], depth: int) -> list[dict[str
         value = [value]
     if not isinstance(value, list):
         return []
-    return [_normalise_mapping(item, scrub, depth + 1) for item in value if isinstance(item, dict)]
+    return [item for item in value if isinstance(item, dict)]

@@ -14,7 +14,7 @@ Adding an EM resource type is one model class in ``models/resources.py`` and one
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Union
 
@@ -130,17 +130,26 @@ def _job(values: dict[str, Any], data: Data) -> dict[str, Any]:
     }
 
 
-def _found(value: Any, key: str, depth: int = 0) -> list[str]:
-    """Every text under ``key`` anywhere in ``value`` (EM nests a copy job's linked jobs a few levels deep)."""
-    if depth > 8:
-        return []
-    if isinstance(value, dict):
-        held = value.get(key)
-        found = [str(held)] if held not in (None, "") and not isinstance(held, dict | list) else []
-        return found + [item for inner in value.values() for item in _found(inner, key, depth + 1)]
-    if isinstance(value, list):
-        return [item for inner in value for item in _found(inner, key, depth + 1)]
-    return []
+def _found(value: Any, key: str) -> list[str]:
+    """Every text under ``key`` anywhere in ``value`` (EM nests a copy job's linked jobs a few levels deep), in
+    document order, at most 8 levels down. A walk with a stack: a job's JobInfo holds every member, and a
+    recursive walk building a list per node was most of the cost of reading a job."""
+    found: list[str] = []
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            held = node.get(key)
+            if held not in (None, "") and not isinstance(held, dict | list):
+                found.append(str(held))
+            inner: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            inner = node
+        else:
+            continue  # only the value itself may be a scalar: nothing under it
+        if depth < 8:
+            stack.extend((item, depth + 1) for item in reversed(list(inner)) if isinstance(item, dict | list))
+    return found
 
 
 def schedule_in_words(options: Data) -> str | None:

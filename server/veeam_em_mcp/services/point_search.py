@@ -24,6 +24,7 @@ from ..models.results import (
     AppliedQuery,
     FindVmRestorePointsResult,
 )
+from ..representation.fields import PointFields
 from ..representation.ids import guid_from, is_vm_ref
 from ..representation.links import restore_point_guid
 from ..representation.query import QueryPage, em_time, parse_query_page, parse_user_time, query_url, quote_value
@@ -54,7 +55,7 @@ _TOOL = "find_vm_restore_points"
 BY_BACKUP_DATE = Sort("CreationTime", "backup_date", True, "time")  # job-level restore points, newest first
 
 
-def job_point_guid(point: VmRestorePoint) -> str | None:
+def job_point_guid(point: VmRestorePoint | PointFields) -> str | None:
     """The GUID of the job-level restore point a VM's point belongs to (the summary uses it too)."""
     return guid_from(None, point.restore_point.href) if point.restore_point else None
 

@@ -19,6 +19,11 @@ the ``Window`` says precisely what may be off (``issue``). The pages read are ca
 (``max_pages``): an EM claiming a million pages gets a bounded number of requests and an honest note. A
 page too large for ``VEEAM_EM_MAX_RESPONSE_BYTES`` (a thousand jobs with their members) is asked for again
 in smaller pages.
+
+Pages are asked for in ``VEEAM_EM_BULK_FORMAT`` (JSON unless set otherwise: fewer bytes, cheaper to parse),
+at most ``VEEAM_EM_MAX_CONCURRENCY`` in flight, each sent as soon as one before it is answered (``gather``).
+``read_all`` gives the registry's models; ``read_fields`` gives only the fields a question names
+(``representation.fields``), under the same checks. The garbage collector is held off for the whole read.
 """
 
 from __future__ import annotations
@@ -28,15 +33,22 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Generic, Literal, TypeVar
 
-from ..errors import ResponseTooLarge
+from ..errors import ApiError, ResponseTooLarge
 from ..models.base import parse_timestamp
 from ..models.resources import Entity
-from ..representation.query import QueryPage, em_time, parse_query_page, query_url, quote_value
+from ..representation.fields import Record, read_page
+from ..representation.parse import gc_held
+from ..representation.query import Paging, em_time, parse_query_page, query_url, quote_value
 from . import progress
 from .context import EmContext
 from .gather import gather
+
+T = TypeVar("T")
+R = TypeVar("R", bound=Record)
+_MEDIA = {"json": "application/json", "xml": "application/xml"}
+_REFUSED_MEDIA = (406, 415)  # an EM that does not speak the bulk format: read in XML from then on
 
 DEFAULT_MAX_PAGES = 50  # EM pages one window read takes at most (50,000 items at the default page size)
 MIN_PAGE_SIZE = 10
@@ -61,10 +73,10 @@ BY_NAME = Sort("Name", "name", False, "text")
 
 
 @dataclass(frozen=True)
-class Window:
+class Window(Generic[T]):
     """The items of a query window (each once), what reading them cost, and what may be off."""
 
-    items: list[Entity]
+    items: list[T]
     requests: int
     complete: bool  # False when the page cap left the rest of the window unread (the oldest items)
     total: int | None  # items EM counted in the window, when known
@@ -106,7 +118,7 @@ async def read_any_of(
     also: str | None = None,
     sort: Sort = NEWEST_FIRST,
     page_size: int | None = None,
-) -> Window:
+) -> Window[Entity]:
     """Every item whose ``field`` is one of ``values`` (and matching ``also``): one read per ``ANY_OF_CHUNK``
     values, so that a long list of ids never makes a URL a server or a proxy in front of it refuses."""
     unique = list(dict.fromkeys(values))
@@ -137,15 +149,63 @@ async def read_all(
     sort: Sort = NEWEST_FIRST,
     max_pages: int = DEFAULT_MAX_PAGES,
     page_size: int | None = None,
-) -> Window:
+) -> Window[Entity]:
     """Every item of ``type=em_type`` matching ``filter``, each once, read as one consistent window."""
+
+    def models(response: Any, body: bytes) -> tuple[Paging, list[Entity]]:
+        page = parse_query_page(em.client.document(response, body), em_type)
+        return page.paging, list(page.items)
+
+    return await _read(em, em_type, models, _entity_key, filter, sort, max_pages, page_size)
+
+
+async def read_fields(
+    em: EmContext,
+    record: type[R],
+    *,
+    filter: str | None = None,
+    sort: Sort = NEWEST_FIRST,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    page_size: int | None = None,
+) -> Window[R]:
+    """Every item of ``record``'s EM type matching ``filter``, each once, as one consistent window: only the
+    fields ``record`` names (``representation.fields``), read straight from the pages."""
+    if sort.attribute not in record.__dataclass_fields__:  # type: ignore[attr-defined]  # records are dataclasses
+        raise TypeError(f"{record.__name__} has no {sort.attribute}: the window cannot be split by it")
+
+    def records(response: Any, body: bytes) -> tuple[Paging, list[R]]:
+        content_type = response.headers.get("content-type", "")
+        return read_page(body, content_type, record, lambda: em.client.document(response, body))
+
+    return await _read(em, record.EM_TYPE, records, _record_key, filter, sort, max_pages, page_size)
+
+
+def _entity_key(item: Entity) -> str | None:
+    return item.id or item.href or item.uid
+
+
+def _record_key(item: Record) -> str | None:
+    return item.key
+
+
+async def _read(
+    em: EmContext,
+    em_type: str,
+    parse: Callable[[Any, bytes], tuple[Paging, list[T]]],
+    key: Callable[[T], str | None],
+    filter: str | None,
+    sort: Sort,
+    max_pages: int,
+    page_size: int | None,
+) -> Window[T]:
     size = page_size or em.settings.page_size
     requests = 0
     first_change: str | None = None
     while True:
-        reader = _Reader(em, em_type, filter, sort, size, max(1, max_pages))
+        reader = _Reader(em, em_type, parse, key, filter, sort, size, max(1, max_pages))
         try:
-            window = await reader.read()
+            with gc_held():  # the read's items live until the answer is built: no collection traverses them meanwhile
+                window = await reader.read()
         except ResponseTooLarge:
             # A page over VEEAM_EM_MAX_RESPONSE_BYTES (a thousand jobs with their members): smaller pages.
             requests += reader.requests
@@ -171,43 +231,69 @@ async def read_all(
         return _with(window, requests=requests + window.requests, page_size=size)
 
 
-def _with(window: Window, **changes: object) -> Window:
+def _with(window: Window[T], **changes: object) -> Window[T]:
     values = {**window.__dict__, **changes}
     return Window(**values)
 
 
-class _Reader:
+@dataclass(frozen=True)
+class _Page(Generic[T]):
+    items: list[T]
+    paging: Paging
+
+
+class _Reader(Generic[T]):
     """One attempt at reading a window (see the module docstring); raises ``_Changed`` when EM's data moved."""
 
     def __init__(
-        self, em: EmContext, em_type: str, filter: str | None, sort: Sort, page_size: int, max_pages: int
+        self,
+        em: EmContext,
+        em_type: str,
+        parse: Callable[[Any, bytes], tuple[Paging, list[T]]],
+        key: Callable[[T], str | None],
+        filter: str | None,
+        sort: Sort,
+        page_size: int,
+        max_pages: int,
     ) -> None:
         self.em = em
         self.em_type = em_type
+        self.parse = parse
+        self.key = key
         self.filter = filter
         self.sort = sort
         self.page_size = page_size
         self.max_pages = max_pages
         self.requests = 0
-        self.kept: list[Entity] = []
+        self.kept: list[T] = []
         self.counted: int | None = None
         self.planned = 1  # EM requests this read will make, as far as it knows (services.progress)
 
-    async def page(self, expression: str | None, size: int, number: int) -> QueryPage:
+    async def page(self, expression: str | None, size: int, number: int) -> _Page[T]:
         url = query_url(
             self.em.base_url, self.em_type, filter=expression, sort=self.sort.param(), page_size=size, page=number
         )
         self.requests += 1
-        got = parse_query_page(await self.em.client.get(url), self.em_type)
+        bulk = "xml" if "bulk:json" in self.em.unsupported else self.em.settings.bulk_format
+        try:
+            response, body = await self.em.client.get_raw(url, accept=_MEDIA[bulk])
+        except ApiError as refused:
+            if bulk == "xml" or refused.status not in _REFUSED_MEDIA:
+                raise
+            self.em.unsupported.add("bulk:json")  # this EM does not answer queries in JSON: XML from now on
+            self.requests += 1
+            response, body = await self.em.client.get_raw(url, accept=_MEDIA["xml"])
+        paging, items = self.parse(response, body)
+        # Every page of a window read (first page, boundary probes, ranges, final count) completes here, once.
         await progress.page_read(self, self.planned)
-        return got
+        return _Page(items, paging)
 
     async def count(self, expression: str | None) -> int:
         """The exact number of items matching ``expression``: with one item per page, PagesCount is the count."""
         got = await self.page(expression, 1, 1)
         return got.paging.pages_count if got.items else 0
 
-    def value(self, item: Entity) -> str:
+    def value(self, item: T) -> str:
         value = getattr(item, self.sort.attribute, None)
         if not isinstance(value, str):
             raise _Changed(f"an item has no {self.sort.field}, so the window cannot be split by it")
@@ -221,14 +307,14 @@ class _Reader:
         """Items at ``bound`` or after it in the read's order."""
         return f"{self.sort.field}{'<=' if self.sort.descending else '>='}{quote_value(bound)}"
 
-    async def read(self) -> Window:
+    async def read(self) -> Window[T]:
         size = self.page_size
         first = await self.page(self.filter, size, 1)
         pages = first.paging.pages_count
         if pages <= 1 and not first.paging.has_next:
             if len(first.items) > size:
                 raise _Changed(f"EM's single page holds {len(first.items)} items although {size} were asked for")
-            self.kept = _unique(first.items)
+            self.kept = _unique(first.items, self.key)
             if len(self.kept) != len(first.items):
                 raise _Changed(f"EM's page holds {len(first.items) - len(self.kept)} items twice")
             return Window(self.kept, self.requests, complete=True, total=len(self.kept))
@@ -280,7 +366,7 @@ class _Reader:
         range_size = size + max(MIN_PAGE_SIZE, int(size * _RANGE_SLACK))
         parts = await gather([self._range(r, range_size) for r in ranges], limit=limit)
         items = [item for part in parts for item in part]
-        self.kept = _unique(items)
+        self.kept = _unique(items, self.key)
         if len(self.kept) != len(items):
             raise _Changed(f"{len(items) - len(self.kept)} items came back twice")
         # The final count: what the window holds now, over exactly the part that was read.
@@ -293,13 +379,13 @@ class _Reader:
             raise _Changed(f"EM counted {counted} items at the start and {final} at the end")
         return Window(self.kept, self.requests, complete=not truncated, total=counted)
 
-    def _probe(self, expression: str | None, number: int) -> Callable[[], Awaitable[QueryPage]]:
+    def _probe(self, expression: str | None, number: int) -> Callable[[], Awaitable[_Page[T]]]:
         return lambda: self.page(expression, 1, number)
 
-    def _range(self, expression: str | None, size: int) -> Callable[[], Awaitable[list[Entity]]]:
+    def _range(self, expression: str | None, size: int) -> Callable[[], Awaitable[list[T]]]:
         return lambda: self.read_range(expression, size)
 
-    async def read_range(self, expression: str | None, size: int) -> list[Entity]:
+    async def read_range(self, expression: str | None, size: int) -> list[T]:
         """One range between two boundaries: normally one request; more pages only when it overflowed."""
         got = await self.page(expression, size, 1)
         items = list(got.items)
@@ -321,12 +407,12 @@ class _Reader:
         return False  # EM's collation orders names; its order is trusted, the ranges stay a partition anyway
 
 
-def _unique(items: Sequence[Entity]) -> list[Entity]:
+def _unique(items: Sequence[T], key_of: Callable[[T], str | None]) -> list[T]:
     """Each item once, by its id (items without one are kept: nothing to tell them apart by)."""
     seen: set[str] = set()
-    kept: list[Entity] = []
+    kept: list[T] = []
     for item in items:
-        key = item.id or item.href or item.uid
+        key = key_of(item)
         if key is not None:
             if key in seen:
                 continue

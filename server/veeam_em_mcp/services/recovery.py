@@ -21,6 +21,7 @@ from ..models.results import (
     PointBrief,
     VmRecoverySummary,
 )
+from ..representation.fields import PointFields
 from ..representation.ids import guid_from, is_vm_ref
 from ..representation.query import em_time, quote_value
 from ..representation.registry import ResourceList, to_resource
@@ -256,7 +257,7 @@ class CopySet:
     restore_points: dict[str, RestorePoint]
     requests: int
 
-    def is_copy(self, point: VmRestorePoint) -> bool:
+    def is_copy(self, point: VmRestorePoint | PointFields) -> bool:
         return job_point_guid(point) in self.restore_points
 
 

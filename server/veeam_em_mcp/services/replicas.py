@@ -20,16 +20,18 @@ from ..models.base import age_hours
 from ..models.estate import TaskRun
 from ..models.resources import Job, VmReplicaPoint
 from ..models.results import PointBrief, ReplicaInfo
+from ..representation.fields import JobFields
 from ..representation.query import parse_query_page, query_url
 from .context import EmContext
 from .estate import server_id, vm_key
 from .querying import BY_NAME, NEWEST_FIRST, any_of, conditions, read_all, read_any_of
 
+AnyJob = Job | JobFields  # a job as the registry's model, or as the fields a window read took (protection report)
 REPLICA_SUFFIX = "_replica"  # VBR's default suffix of a replica VM's name
 SUMMARY_POINTS = 100  # one VM's newest replica points read for its summary
 
 
-def is_replica_job(job: Job) -> bool:
+def is_replica_job(job: AnyJob) -> bool:
     return (job.job_type or "").lower() == "replica"
 
 
@@ -51,7 +53,7 @@ class ReplicaSet:
     note: str | None = None
 
 
-async def replicas_of(em: EmContext, jobs: Iterable[Job], in_window: str, server: str | None) -> ReplicaSet:
+async def replicas_of(em: EmContext, jobs: Iterable[AnyJob], in_window: str, server: str | None) -> ReplicaSet:
     """The VMs the replication jobs among ``jobs`` replicate, each with its newest replica point in the window."""
     replication = [job for job in jobs if is_replica_job(job)]
     if not replication:
@@ -159,11 +161,11 @@ async def replica_summary(
         jobs_read.requests)
 
 
-Owners = dict[tuple[str | None, str], Job]
+Owners = dict[tuple[str | None, str], AnyJob]
 Members = dict[str, dict[str, list[tuple[str | None, str]]]]
 
 
-def owners(replication: Iterable[Job]) -> tuple[Owners, Members]:
+def owners(replication: Iterable[AnyJob]) -> tuple[Owners, Members]:
     """Each replication job by its replica's identity (same name, same backup server), and each job's VM
     members by name (reference, name as listed)."""
     by_replica: Owners = {}

@@ -20,6 +20,7 @@ from datetime import datetime
 from ..models.base import parse_timestamp
 from ..models.estate import Outcome
 from ..models.resources import BackupJobSession
+from ..representation.fields import JobRunFields
 from .estate import duration, guid_of, outcome_of, uid_guid
 
 # Sessions that are not runs of their own: a copy job's per-source workers (folded into the copy run) and
@@ -138,12 +139,12 @@ def _copy_run_of(worker: BackupJobSession, runs: Sequence[Run]) -> Run | None:
     return best
 
 
-def is_agent_computer(session: BackupJobSession) -> bool:
+def is_agent_computer(session: BackupJobSession | JobRunFields) -> bool:
     """Whether a session is one computer's part of a Veeam Agent job's run (EM's AgentManagement)."""
     return (session.job_type or "").lower() == AGENT_COMPUTER
 
 
-def computer_of(session: BackupJobSession) -> str | None:
+def computer_of(session: BackupJobSession | JobRunFields) -> str | None:
     """The computer of an agent job's per-computer session: EM names it ``<job> - <computer>@<start>``."""
     base = (session.name or "").rsplit("@", 1)[0]
     job = session.job_name or ""

@@ -35,6 +35,7 @@ from ..models.estate import (
     Window,
 )
 from ..models.resources import BackupJobSession, BackupTaskSession, ReplicaJobSession, ReplicaTaskSession
+from ..representation.fields import TaskRowFields
 from ..representation.ids import GUID, uid_pattern
 from ..representation.links import LinkPolicy
 from ..representation.query import em_time, quote_value
@@ -57,7 +58,7 @@ from .estate import (
     window_of,
 )
 from .fetch import fetch_entity
-from .querying import NEWEST_FIRST, Sort, conditions, read_all
+from .querying import NEWEST_FIRST, Sort, conditions, read_all, read_fields
 from .replicas import replicated_vm_ids
 from .runs import Run, attempts_index, computer_of, is_agent_computer, runs_of
 
@@ -98,7 +99,7 @@ def job_run(run: Run) -> JobRun:
     )
 
 
-def task_run(task: BackupTaskSession) -> TaskRun:
+def task_run(task: BackupTaskSession | TaskRowFields) -> TaskRun:
     outcome = outcome_of(task.state, task.result)
     reason, reason_chars = clip(task.reason or None)
     run = task.replica_session if isinstance(task, ReplicaTaskSession) else task.job_session
@@ -427,7 +428,8 @@ async def find_task_sessions(
         vm_filter, vm_ref, requests = await vm_condition(em, args.vm_name)
         jobs = job_condition(args.job_name)
         expression = conditions(vm_filter, jobs, *time_conditions(window))
-        tasks_read = await read_all(em, "BackupTaskSession", filter=expression, sort=NEWEST_FIRST)
+        # Only the fields a row shows, straight from the pages (representation.fields): a row per task of the window.
+        tasks_read = await read_fields(em, TaskRowFields, filter=expression, sort=NEWEST_FIRST)
         # The runs of the window (a run: a job's start and its retries): which run and attempt each task is.
         run_filter = conditions(jobs, *time_conditions(window))
         runs_read = await read_all(em, "BackupJobSession", filter=run_filter, sort=NEWEST_FIRST)
@@ -443,7 +445,7 @@ async def find_task_sessions(
             replica_note = replica_note or replicated.issue
         sessions = [s for s in runs_read.items if isinstance(s, BackupJobSession)] + (replica_runs or [])
         index = attempts_index(runs_of(sessions))
-        tasks = [item for item in tasks_read.items if isinstance(item, BackupTaskSession)] + replica_tasks
+        tasks: list[BackupTaskSession | TaskRowFields] = [*tasks_read.items, *replica_tasks]
         # A Veeam Agent job's computers: its per-computer sessions are among the window's runs (no more requests).
         computers = [computer_run(s) for s in sessions if is_agent_computer(s)]
         if args.vm_name is not None:  # a computer by its name (EM gives it no reference a VM id could match)

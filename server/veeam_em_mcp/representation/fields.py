@@ -1,0 +1,431 @@
+"""The field reader: a whole-window read takes only the fields its question uses, straight from the parsed page.
+
+The estate operations read tens of thousands of entities per question (a 5,000-VM protection report reads
+~23,000), and use a handful of fields of each. Normalising every key of every entity and building one
+pydantic model per entity cost more than parsing the bytes, so a window read names its fields in a
+``Record`` (one dataclass per question, below: adding a field is one line) and gets, per entity, only those:
+
+- each field is read exactly as the registry row reads it (the same source keys, the same converter, the
+  same link grouping, the row's ``derive``), from a mapping normalised only for the keys those need;
+- identity stays EM's id (``id``; ``key`` is what tells two items apart, as ``querying`` does for models);
+- XML passes the same safety checks as every body (no DTD, no entity, no HTML) and is read from the tree
+  (``findtext``-like: the other children are never turned into values); JSON from ``json.loads`` output.
+
+A page of an unexpected shape is read the generic way (``parse`` and the registry's model) and turned into
+the same records, so nothing EM sends is read differently; ``generic_reads()`` forces that path, which is how
+the tests prove the two agree on every field, in every dialect.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+from xml.etree import ElementTree
+
+from ..errors import HtmlInsteadOfApi, MalformedResponse
+from ..models.base import UtcTimestamp
+from ..models.resources import Entity, JobInclude, Ref
+from .ids import guid_from
+from .parse import (
+    _LIST_ITEMS,
+    Document,
+    decode_text,
+    gc_paused,
+    json_key,
+    json_some,
+    normalise_json,
+    normalise_xml,
+    scrubber,
+    xml_key,
+    xml_some,
+    xml_tag,
+    xml_tree,
+)
+from .query import Paging, parse_query_page, read_paging
+from .readers import _ACTION_QUERY, _NAVIGATION, Converter, path_and_query, text_of
+from .registry import BY_TYPE, REGISTRY, ResourceType
+
+R = TypeVar("R", bound="Record")
+
+# Fields a row's ``derive`` builds rather than a converter, and the EM keys it builds them from.
+_DERIVED_FROM: Mapping[str, tuple[str, ...]] = {
+    "includes": ("job_info",),
+    "source_jobs": ("job_info",),
+    "schedule": ("job_schedule_options",),
+    "retry_times": ("job_schedule_options",),
+}
+
+
+class Record:
+    """What every record has: ``key`` tells two items apart (EM's id; the href or UID of an item without one),
+    ``id`` is EM's id. ``EM_TYPE`` is the query type the record is read from."""
+
+    __slots__ = ()
+    EM_TYPE: ClassVar[str]
+    key: str | None
+    id: str | None
+
+
+# --- the fields each whole-window read takes (one line per field) ------------------------------------------
+
+
+@dataclass(slots=True)
+class JobRunFields(Record):
+    """A job run (``BackupJobSession``) as the protection report uses it."""
+
+    EM_TYPE: ClassVar[str] = "BackupJobSession"
+    key: str | None
+    id: str | None
+    name: str | None
+    job_name: str | None
+    job_uid: str | None
+    job_type: str | None
+    creation_time: UtcTimestamp | None
+    state: str | None
+    result: str | None
+    failure_message: str | None
+    backup_server: Ref | None
+    job: Ref | None
+
+
+@dataclass(slots=True)
+class TaskFields(Record):
+    """A VM's task in a run (``BackupTaskSession``) as the protection report uses it."""
+
+    EM_TYPE: ClassVar[str] = "BackupTaskSession"
+    key: str | None
+    id: str | None
+    vm_name: str | None
+    vm_uid: str | None
+    creation_time: UtcTimestamp | None
+    state: str | None
+    result: str | None
+    reason: str | None
+    backup_server: Ref | None
+    job_session: Ref | None
+
+
+@dataclass(slots=True)
+class TaskRowFields(TaskFields):
+    """A VM's task as ``find_task_sessions`` shows it: the report's fields and what its row adds."""
+
+    end_time: UtcTimestamp | None
+    total_size: int | None
+    vm_restore_point: Ref | None
+
+
+@dataclass(slots=True)
+class PointFields(Record):
+    """A VM restore point (``VmRestorePoint``) as the protection report uses it."""
+
+    EM_TYPE: ClassVar[str] = "VmRestorePoint"
+    key: str | None
+    id: str | None
+    vm_name: str | None
+    vm_display_name: str | None
+    hierarchy_obj_ref: str | None
+    creation_time: UtcTimestamp | None
+    backup_server: Ref | None
+    restore_point: Ref | None
+
+
+@dataclass(slots=True)
+class JobFields(Record):
+    """A job (``Job``) as the protection report uses it: what it is, whether it runs, its members."""
+
+    EM_TYPE: ClassVar[str] = "Job"
+    key: str | None
+    id: str | None
+    name: str | None
+    job_type: str | None
+    platform: str | None
+    schedule_enabled: bool | None
+    includes: list[JobInclude] | None
+    source_jobs: list[str] | None
+    backup_server: Ref | None
+
+
+# --- how a record is read -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How the fields of one record type are read from its registry row (worked out once per type)."""
+
+    row: ResourceType
+    names: tuple[str, ...]  # the record's fields, in order
+    wanted: frozenset[str]  # the normalised EM keys they are read from
+    scalars: tuple[tuple[str, tuple[str, ...], Converter], ...]
+    single: frozenset[str]  # the model's fields one link fills (the grouping rule needs them all)
+    many: frozenset[str]
+    links: frozenset[str]  # the link fields the record keeps
+    segments: frozenset[str]  # the /api/<segment> (lower-case) a link to one of those starts with
+    name: bool  # whether the record keeps the entity's name
+    targets: dict[tuple[str | None, str], str] = field(default_factory=dict)  # (rel, href) -> link field or ""
+    refs: dict[tuple[str, str | None], Ref] = field(default_factory=dict)  # (href, name) -> its Ref
+
+
+_PLANS: dict[type[Record], _Plan] = {}
+
+
+def plan_of(record: type[Record]) -> _Plan:
+    """The plan of ``record`` from its registry row, worked out once (a field the row cannot read is an error)."""
+    plan = _PLANS.get(record)
+    if plan is None:
+        plan = _PLANS[record] = _plan(record)
+    return plan
+
+
+def _plan(record: type[Record]) -> _Plan:
+    row = BY_TYPE[record.EM_TYPE]
+    names = tuple(f.name for f in dataclasses.fields(record))  # type: ignore[arg-type]  # records are dataclasses
+    scalars_by_name = {name: (keys, convert) for name, keys, convert in row.read.plan}
+    single, many = row.read.link_fields
+    wanted: set[str] = {"uid", "href"}
+    scalars: list[tuple[str, tuple[str, ...], Converter]] = []
+    links: set[str] = set()
+    for name in names:
+        if name in ("key", "id"):
+            continue
+        if name == "name":
+            wanted.add("name")
+        elif name in scalars_by_name:
+            keys, convert = scalars_by_name[name]
+            scalars.append((name, keys, convert))
+            wanted.update(keys)
+        elif name in single or name in many:
+            links.add(name)
+            wanted.add("links")
+        elif name in _DERIVED_FROM and row.read.derive is not None:
+            wanted.update(_DERIVED_FROM[name])
+        else:
+            raise TypeError(f"{record.__name__}.{name}: {row.em_type} has no field of that name the registry reads")
+    # Only links under these collections can fill the record's link fields: the others are not classified at all.
+    segments = frozenset(
+        collection.split("/", 1)[0].lower()
+        for other in REGISTRY.rows
+        if other.link_field in links or other.link_field + "s" in links
+        for collection in other.collections
+    )
+    return _Plan(
+        row, names, frozenset(wanted), tuple(scalars), single, many, frozenset(links), segments, "name" in names
+    )
+
+
+_CACHED = 50_000  # links remembered per record type: the same backup server, job and run are linked thousands of times
+
+
+def _linked(data: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
+    """The record's link fields, grouped exactly as ``readers.group_links`` groups them for the model."""
+    found: dict[str, Any] = {}
+    targets, refs = plan.targets, plan.refs
+    for item in data.get("links") or ():
+        raw_href = item.get("href")
+        if not raw_href:
+            continue
+        rel = item.get("rel")
+        if rel is not None and rel.__class__ is not str:
+            rel = text_of(item, "rel")
+        href = str(raw_href)
+        target = targets.get((rel, href))
+        if target is None:
+            if len(targets) > _CACHED:
+                targets.clear()
+            target = targets[(rel, href)] = _target(rel, href, plan)
+        if not target:
+            continue
+        name = text_of(item, "name")
+        ref = refs.get((href, name))
+        if ref is None:
+            if len(refs) > _CACHED:
+                refs.clear()
+            ref = refs[(href, name)] = Ref(name=name, href=href)  # frozen: one object serves every record
+        if target in plan.many:
+            found.setdefault(target, []).append(ref)
+        elif target not in found:
+            found[target] = ref
+    return found
+
+
+def _target(rel: str | None, href: str, plan: _Plan) -> str:
+    """The record's link field a link fills ("" for none), decided as ``readers.group_links`` decides it."""
+    rel = (rel or "").lower()
+    if rel == "alternate" or rel not in _NAVIGATION:
+        return ""  # itself in another representation, or an operation
+    path, query = path_and_query(href)
+    parts = [part for part in path.split("/") if part]  # as REGISTRY.classify splits it: /api/<collection>/…
+    if len(parts) < 2 or parts[1].lower() not in plan.segments or _ACTION_QUERY.search(query):
+        return ""
+    kind, is_single = REGISTRY.classify(path)
+    target = REGISTRY.link_field(kind) if is_single else None
+    if target is None:
+        return ""
+    if target not in plan.single and target + "s" in plan.many:
+        target += "s"
+    return target if target in plan.links and (target in plan.many or target in plan.single) else ""
+
+
+def _record(record: type[R], plan: _Plan, data: Mapping[str, Any]) -> R:
+    uid = text_of(data, "uid")
+    href = text_of(data, "href")
+    guid = guid_from(uid, href)
+    values: dict[str, Any] = {"key": guid or href or uid, "id": guid}
+    if plan.name:
+        values["name"] = text_of(data, "name")
+    for name, keys, convert in plan.scalars:
+        values[name] = convert(data, *keys)
+    if plan.links:
+        values.update(_linked(data, plan))
+    derive = plan.row.read.derive
+    if derive is not None:
+        values.update(derive(values, data))
+    return record(*(values.get(name) for name in plan.names))
+
+
+def from_model(record: type[R], item: Entity) -> R:
+    """The record of an entity read the generic way (the registry's model): the same fields, from the model."""
+    plan = plan_of(record)
+    values = {"key": item.id or item.href or item.uid, "id": item.id}
+    return record(*(values[name] if name in values else getattr(item, name) for name in plan.names))
+
+
+# --- pages --------------------------------------------------------------------------------------------------
+
+_generic: ContextVar[bool] = ContextVar("veeam_em_mcp_generic_reads", default=False)
+
+
+@contextmanager
+def generic_reads() -> Iterator[None]:
+    """Every window read inside reads its pages the generic way (models, then records): the reference the
+    field reader is compared with."""
+    token = _generic.set(True)
+    try:
+        yield
+    finally:
+        _generic.reset(token)
+
+
+def read_page(
+    body: bytes, content_type: str, record: type[R], generic: Callable[[], Document]
+) -> tuple[Paging, list[R]]:
+    """The paging and the records of one ``format=Entities`` QueryResult.
+
+    ``generic`` parses the body the ordinary way (with the client's checks); it is used when the page is not
+    of a shape the field reader knows, or holds an error, so that every such page is read (or refused) exactly
+    as before.
+    """
+    plan = plan_of(record)
+    if not _generic.get():
+        with gc_paused():
+            try:
+                lean = _lean_page(body, content_type, record, plan)
+            except (MalformedResponse, HtmlInsteadOfApi, RecursionError, ValueError):
+                lean = None  # the generic path says what is wrong, in its own words
+        if lean is not None:
+            return lean
+    page = parse_query_page(generic(), record.EM_TYPE)
+    return page.paging, [from_model(record, item) for item in page.items]
+
+
+def _lean_page(body: bytes, content_type: str, record: type[R], plan: _Plan) -> tuple[Paging, list[R]] | None:
+    kind = content_type.lower()
+    if "html" in kind:
+        return None
+    text = decode_text(body).lstrip()
+    if not text:
+        return None
+    if "json" in kind or ("xml" not in kind and text[0] in "{["):
+        return _json_page(text, record, plan)
+    return _xml_page(text, record, plan)
+
+
+def _json_page(text: str, record: type[R], plan: _Plan) -> tuple[Paging, list[R]] | None:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        return None
+    scrub = scrubber(text)
+    paging: Any = None
+    entities: Any = None
+    for key, inner in value.items():
+        name = json_key(key)
+        if name == "paging_info":
+            paging = normalise_json(_local(key), inner, scrub)
+        elif name == "entities":
+            entities = inner
+    if not isinstance(paging, dict):
+        return None
+    read = read_paging(Document(root=None, data={"paging_info": paging}))
+    if entities is None:
+        return read, []
+    if not isinstance(entities, dict) or _folds("Entities", entities):
+        return None  # not a mapping of lists, or one the generic rules fold into a list: read the generic way
+    row = plan.row
+    by_name = {json_key(key): (key, inner) for key, inner in entities.items()}
+    chosen = by_name.get(row.list_key) or by_name.get(row.item_key)
+    if chosen is None:
+        return read, []
+    key, items = chosen
+    if isinstance(items, dict):
+        if not _folds(_local(key), items):
+            return None  # one item, or a wrapper named otherwise than its items: the generic rules decide
+        items = next(iter(items.values()))
+    if not items:
+        return read, []
+    if not isinstance(items, list) or not all(isinstance(item, dict) and len(item) != 1 for item in items):
+        return None
+    return read, [_record(record, plan, json_some(item, plan.wanted, scrub)) for item in items]
+
+
+def _local(key: str) -> str:
+    return key.rsplit(":", 1)[-1].lstrip("@")
+
+
+def _folds(local: str, value: dict[str, Any]) -> bool:
+    """Whether the normaliser folds this JSON object into the list it wraps (``{"Xs": {"Xs": [...]}}``)."""
+    if len(value) != 1:
+        return False
+    ((inner_key, inner),) = value.items()
+    inner_local = _local(inner_key)
+    return isinstance(inner, list) and (
+        inner_local == local or local in (inner_local + "s", inner_local + "es") or inner_local in _LIST_ITEMS
+    )
+
+
+def _xml_page(text: str, record: type[R], plan: _Plan) -> tuple[Paging, list[R]] | None:
+    root = xml_tree(text)
+    if xml_tag(root.tag) != "QueryResult":
+        return None
+    scrub = scrubber(text)
+    paging_at: ElementTree.Element | None = None
+    entities_at: ElementTree.Element | None = None
+    for child in root:
+        tag = xml_tag(child.tag)
+        if tag == "PagingInfo" and paging_at is None:
+            paging_at = child
+        elif tag == "Entities" and entities_at is None:
+            entities_at = child
+        elif tag in ("PagingInfo", "Entities"):
+            return None
+    if paging_at is None:
+        return None
+    paging = normalise_xml(paging_at, scrub)
+    if not isinstance(paging, dict):
+        return None
+    read = read_paging(Document(root="QueryResult", data={"paging_info": paging}))
+    if entities_at is None or (len(entities_at) == 0 and not entities_at.attrib):
+        return read, []
+    row = plan.row
+    if entities_at.attrib or len(entities_at) != 1 or (entities_at.text or "").strip():
+        return None
+    container = entities_at[0]
+    if xml_key(container.tag) != row.list_key or container.attrib or (container.text or "").strip():
+        return None
+    items = list(container)
+    if any(xml_tag(item.tag) != row.em_type for item in items):
+        return None
+    return read, [_record(record, plan, xml_some(item, plan.wanted, scrub)) for item in items]
