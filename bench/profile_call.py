@@ -36,11 +36,11 @@ import anyio
 from mcp import Client
 
 from veeam_em_mcp.client import EnterpriseManagerClient
-from veeam_em_mcp.server import build_server
 from veeam_em_mcp.services.context import EmContext
 from veeam_em_mcp.services.restore_points import read_vm_restore_point
 from veeam_em_mcp.simulator.dataset import SQL01_NEWEST_POINT_ID
-from veeam_em_mcp.tools.common import bounded_result
+from veeam_em_mcp.surface.server import build_server
+from veeam_em_mcp.surface.tools.common import bounded_result
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import BareGet, SimulatorProcess, interleaved, median, server_params, settings_for
@@ -55,7 +55,10 @@ LAYER_FRAMES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("XML parsing", ("EnterpriseManagerClient._parse (",)),
     ("model building", ("to_resource (veeam_em_mcp",)),
     ("result rendering", ("bounded_result (veeam_em_mcp", "structured_result (veeam_em_mcp")),
-    ("the tool and its guard (deadline, errors)", ("(veeam_em_mcp/tools/common.py", "(veeam_em_mcp/tools/restore")),
+    (
+        "the tool and its guard (deadline, errors)",
+        ("(veeam_em_mcp/surface/tools/common.py", "(veeam_em_mcp/surface/tools/restore"),
+    ),
 )
 # ... or, outside the tool, to what its innermost frame is part of.
 LEAF_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -31,7 +31,7 @@ from mcp.server.mcpserver import MCPServer
 os.environ.setdefault("VEEAM_MCP_LOG_LEVEL", "ERROR")  # one log line per EM request would be the bench's noise
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import BareGet, Recording, SimulatorProcess, interleaved, replay, settings_for, summary, text_of
-from veeam_em_mcp.server import build_server
+from veeam_em_mcp.surface.server import build_server
 
 IN_FLIGHT = 8  # the product's own bound for this report: two reads side by side, four pages each
 

@@ -25,7 +25,7 @@ import veeam_em_mcp
 from harness import Recording, process_memory
 from veeam_em_mcp.cli import configure_logging
 from veeam_em_mcp.config import Settings
-from veeam_em_mcp.server import build_server
+from veeam_em_mcp.surface.server import build_server
 
 
 def main() -> int:

@@ -48,10 +48,10 @@ from jsonschema import exceptions as jsonschema_exceptions
 from mcp import Client, StdioServerParameters
 from mcp.types import Tool
 
-from veeam_em_mcp.server import build_server
 from veeam_em_mcp.services.restore_points import build_query
 from veeam_em_mcp.simulator.dataset import SQL01_NEWEST_POINT_ID, build_dataset
 from veeam_em_mcp.simulator.runner import RunningSimulator
+from veeam_em_mcp.surface.server import build_server
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # harness and minimal_server, also when this file is imported

@@ -34,7 +34,7 @@ def mcpb() -> str:
 
 def stage(directory: Path) -> None:
     shutil.copy(ROOT / "bundle" / "manifest.json", directory / "manifest.json")
-    shutil.copy(ROOT / "server" / "veeam_em_mcp" / "icon.png", directory / "icon.png")
+    shutil.copy(ROOT / "server" / "veeam_em_mcp" / "surface" / "icon.png", directory / "icon.png")
     for name in FILES:
         shutil.copy(ROOT / name, directory / name)
     for tree in TREES:

@@ -17,11 +17,11 @@ from mcp import Client
 from starlette.applications import Starlette
 
 from veeam_em_mcp.config import Settings
-from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
 from veeam_em_mcp.simulator.runner import RunningSimulator
+from veeam_em_mcp.surface.server import build_server
 
 ANCHOR = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 SIM_ORIGIN = "http://em.test:9398"

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 from starlette.types import ASGIApp
 
-from veeam_em_mcp.http import HttpLimits, HttpService, bind_listener
+from veeam_em_mcp.surface.http import HttpLimits, HttpService, bind_listener
 
 
 def console_script() -> list[str]:

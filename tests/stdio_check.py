@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from mcp import Client, StdioServerParameters
 
-from veeam_em_mcp.tools import ALL_TOOLS
+from veeam_em_mcp.surface.tools import ALL_TOOLS
 
 
 async def serves_every_tool(

@@ -22,12 +22,12 @@ from mcp import Client, StdioServerParameters
 from mcp.client.extension import advertise
 from mcp.types import ResourceLink, TextContent
 
-from veeam_em_mcp.apps import APP_MIME_TYPE, VIEWS
-from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
-from veeam_em_mcp.tools import ALL_TOOLS
+from veeam_em_mcp.surface.apps import APP_MIME_TYPE, VIEWS
+from veeam_em_mcp.surface.server import build_server
+from veeam_em_mcp.surface.tools import ALL_TOOLS
 
 from .conftest import SQL01_POINT, make_settings
 from .http_server import console_script

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from veeam_em_mcp.apps import APP_MIME_TYPE, VIEWS
+from veeam_em_mcp.surface.apps import APP_MIME_TYPE, VIEWS
 
 from .http_server import console_script
 from .test_inspector import inspector, inspector_env

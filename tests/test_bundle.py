@@ -26,9 +26,9 @@ import pytest
 from mcp import StdioServerParameters
 
 from veeam_em_mcp import __version__
-from veeam_em_mcp.prompts import load_prompts
 from veeam_em_mcp.simulator.runner import RunningSimulator
-from veeam_em_mcp.tools import ALL_TOOLS
+from veeam_em_mcp.surface.prompts import load_prompts
+from veeam_em_mcp.surface.tools import ALL_TOOLS
 
 from .conftest import PASSWORD, USERNAME, McpFactory
 from .stdio_check import serves_every_tool

@@ -103,7 +103,7 @@ PASS_WITHOUT_TESTING = frozenset(
     }
 )
 # The SSE warnings (no priming event, no retry field on POST streams) are gone from the 0.2 suite since
-# the HTTP transport keeps a bounded event store (http.py). 0.1.16 still reports both inside
+# the HTTP transport keeps a bounded event store (surface/http/events.py). 0.1.16 still reports both inside
 # server-sse-polling, a scenario that calls the suite's own fixture tool (test_reconnection), which this
 # server does not have: the call is answered at once as an unknown tool, with no stream to resume.
 SSE_WARNINGS_0_1 = {"server-sse-polling": frozenset({"server-sse-priming-event", "server-sse-retry-field"})}

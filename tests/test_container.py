@@ -36,7 +36,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from veeam_em_mcp.simulator.runner import RunningSimulator
-from veeam_em_mcp.tools import ALL_TOOLS
+from veeam_em_mcp.surface.tools import ALL_TOOLS
 
 from .conftest import PASSWORD, USERNAME
 from .http_server import free_port, stop, wait_until_healthy

@@ -20,7 +20,6 @@ import jsonschema
 import pytest
 from mcp import Client, StdioServerParameters
 
-from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import (
@@ -37,6 +36,7 @@ from veeam_em_mcp.simulator.dataset import (
     datetime_of,
 )
 from veeam_em_mcp.simulator.runner import RunningSimulator
+from veeam_em_mcp.surface.server import build_server
 
 from .conftest import PASSWORD, SIM_ORIGIN, USERNAME, make_settings
 from .test_stdio_e2e import console_script

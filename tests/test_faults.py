@@ -19,11 +19,11 @@ import jsonschema
 import pytest
 from mcp import Client
 
-from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.dataset import build_dataset
 from veeam_em_mcp.simulator.faults import Fault, FaultSpecError, parse_fault
 from veeam_em_mcp.simulator.runner import RunningSimulator
 from veeam_em_mcp.simulator.runner import main as simulator_main
+from veeam_em_mcp.surface.server import build_server
 
 from .conftest import ANCHOR, SQL01_POINT, McpFactory, make_settings
 

@@ -40,12 +40,12 @@ from hypothesis import strategies as st
 from mcp import Client, MCPError
 from mcp.types import CallToolResult, CompleteResult, PromptReference, Tool
 
-from veeam_em_mcp.server import build_server
 from veeam_em_mcp.services.completion import MAX_COMPLETIONS, MAX_PREFIX_CHARS, RANGE_QUERIES_PER_MINUTE
 from veeam_em_mcp.services.cursor import encode_cursor
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import build_dataset
+from veeam_em_mcp.surface.server import build_server
 
 from .conftest import ANCHOR, SIM_ORIGIN, SQL01_POINT, make_settings
 from .hostile_hrefs import HOSTILE_HREFS

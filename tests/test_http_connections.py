@@ -22,7 +22,8 @@ import httpx
 import pytest
 
 from veeam_em_mcp.errors import HttpSetupError
-from veeam_em_mcp.http import (
+from veeam_em_mcp.simulator.runner import RunningSimulator
+from veeam_em_mcp.surface.http import (
     ACCEPT_BACKLOG,
     FD_RESERVE,
     HttpLimits,
@@ -32,8 +33,7 @@ from veeam_em_mcp.http import (
     fit_to_open_file_limit,
     loop_exception_handler,
 )
-from veeam_em_mcp.server import build_server
-from veeam_em_mcp.simulator.runner import RunningSimulator
+from veeam_em_mcp.surface.server import build_server
 
 from .conftest import make_settings
 from .http_server import InProcessServer, serve_in_thread

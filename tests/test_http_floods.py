@@ -31,7 +31,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from veeam_em_mcp.http import LIMITS, TOKEN_ENV, HttpLimits
+from veeam_em_mcp.surface.http import LIMITS, TOKEN_ENV, HttpLimits
 
 from .conftest import SQL01_POINT
 from .http_server import closed_by_server, hold_connections, http_server_process, initialize_flood

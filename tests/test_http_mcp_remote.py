@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from veeam_em_mcp.http import NO_OAUTH, TOKEN_ENV
+from veeam_em_mcp.surface.http import NO_OAUTH, TOKEN_ENV
 
 from .conftest import SQL01_POINT
 from .http_server import demo_http_server

@@ -22,9 +22,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import jsonrpc_message_adapter
 
-from veeam_em_mcp.http import EventBudget, HttpLimits, build_http_app, session_manager_of
-from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.runner import RunningSimulator
+from veeam_em_mcp.surface.http import EventBudget, HttpLimits, build_http_app, session_manager_of
+from veeam_em_mcp.surface.server import build_server
 
 from .conftest import SQL01_POINT, make_settings
 from .http_server import InProcessServer, serve_in_thread

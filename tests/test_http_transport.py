@@ -24,15 +24,15 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from veeam_em_mcp.errors import HttpSetupError
-from veeam_em_mcp.http import (
+from veeam_em_mcp.simulator.runner import RunningSimulator
+from veeam_em_mcp.surface.http import (
     TOKEN_ENV,
     build_http_app,
     check_http_setup,
     is_loopback,
     transport_security,
 )
-from veeam_em_mcp.server import build_server
-from veeam_em_mcp.simulator.runner import RunningSimulator
+from veeam_em_mcp.surface.server import build_server
 
 from .conftest import SQL01_POINT, make_settings
 from .http_server import console_script, demo_http_server, http_server_process

@@ -1,7 +1,7 @@
 """The layers import downward only; the simulator imports nothing of the product.
 
     cli, demo, client_config ... processes (may import anything, the simulator only for --demo, demo, simulator)
-    surface ............. server, tools/, resources, prompts, http/, protocol, sdk_seams, apps/: the MCP wiring
+    surface/ ............ server, tools/, resources, prompts, http/, protocol, sdk_seams, apps/: the MCP wiring
     services/ ........... EM operations; know nothing of MCP
     client .............. the async EM client
     representation/ ..... EM's wire format → models (no I/O)
@@ -20,8 +20,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "server" / "veeam_em_mcp"
 LAYERS = ["foundation", "models", "representation", "client", "services", "surface", "process"]
-SURFACE = {"server", "tools", "resources", "prompts", "http", "protocol", "sdk_seams", "apps"}
 FOUNDATION = {"__init__", "errors", "config", "text"}
+PROCESS = {"cli", "demo", "client_config", "__main__"}
 # Third-party packages that belong to one layer and above (the MCP SDK is the surface's business).
 THIRD_PARTY_FLOOR = {"mcp": "surface", "uvicorn": "surface", "starlette": "surface", "h11": "surface"}
 
@@ -34,11 +34,9 @@ def layer_of(module: str) -> str:
         return "simulator"
     if top in FOUNDATION:
         return "foundation"
-    if top in ("models", "representation", "client", "services"):
+    if top in ("models", "representation", "client", "services", "surface"):
         return top
-    if top in SURFACE:
-        return "surface"
-    if top in ("cli", "demo", "client_config", "__main__"):
+    if top in PROCESS:
         return "process"
     raise AssertionError(f"{module}: not in any layer; add it to tests/test_layers.py")
 
@@ -75,7 +73,7 @@ def violations(module: str, source: str) -> list[str]:
             try:
                 target = layer_of(name)
             except AssertionError:
-                continue  # a name imported from a package (e.g. "from . import x" inside tools/)
+                continue  # a name imported from the package itself (e.g. "from .. import __version__")
             if own == "simulator":
                 if target != "simulator":
                     problems.append(f"{module} (simulator) imports {name}: the simulator imports nothing of the product")
@@ -101,8 +99,14 @@ def test_every_module_imports_only_downward() -> None:
 
 
 def test_the_tree_shows_the_layers() -> None:
-    for package in ("models", "representation", "services", "tools", "http", "simulator"):
+    for package in ("models", "representation", "services", "surface", "surface/tools", "surface/http", "simulator"):
         assert (PACKAGE / package / "__init__.py").is_file(), package
+
+
+def test_the_package_root_holds_only_processes_and_foundations() -> None:
+    """The MCP surface is in ``surface/``: a module at the root is a process or a foundation."""
+    modules = {path.stem for path in PACKAGE.glob("*.py")}
+    assert modules <= FOUNDATION | PROCESS, sorted(modules - FOUNDATION - PROCESS)
 
 
 @pytest.mark.parametrize(
@@ -111,9 +115,9 @@ def test_the_tree_shows_the_layers() -> None:
         ("veeam_em_mcp.models.resources", "from ..services import links", "a layer above it"),
         ("veeam_em_mcp.representation.parse", "from veeam_em_mcp.client import X", "a layer above it"),
         ("veeam_em_mcp.services.links", "import mcp.types", "belongs to the surface layer"),
-        ("veeam_em_mcp.services.links", "def f():\n    from ..server import build_server", "a layer above it"),
+        ("veeam_em_mcp.services.links", "def f():\n    from ..surface.server import build_server", "a layer above it"),
         ("veeam_em_mcp.simulator.app", "from veeam_em_mcp.models import base", "imports nothing of the product"),
-        ("veeam_em_mcp.tools.links", "from ..simulator import runner", "only the CLI may"),
+        ("veeam_em_mcp.surface.tools.links", "from ...simulator import runner", "only the CLI may"),
     ],
 )
 def test_the_check_fails_on_a_wrong_import(module: str, source: str, expected: str) -> None:
@@ -122,7 +126,7 @@ def test_the_check_fails_on_a_wrong_import(module: str, source: str, expected: s
 
 
 def test_the_check_accepts_downward_imports() -> None:
-    assert violations("veeam_em_mcp.tools.links", "from ..services.links import follow\nimport mcp.types") == []
+    assert violations("veeam_em_mcp.surface.tools.links", "from ...services.links import follow\nimport mcp.types") == []
     assert violations("veeam_em_mcp.cli", "from .simulator.runner import RunningSimulator") == []
 
 

@@ -7,9 +7,9 @@ from mcp import Client
 
 from veeam_em_mcp.errors import InvalidIdentifier, LinkRefused
 from veeam_em_mcp.representation.links import LinkPolicy, classify, restore_point_guid
-from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.dataset import build_dataset
 from veeam_em_mcp.simulator.runner import RunningSimulator
+from veeam_em_mcp.surface.server import build_server
 
 from .conftest import make_settings
 from .hostile_hrefs import GUID, HOSTILE_HREFS, OK, hostile_hrefs_for

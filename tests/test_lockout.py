@@ -20,10 +20,10 @@ import pytest
 
 from veeam_em_mcp.client import FORCED_LOGON_MIN_AGE, LOGON_BACKOFF, EnterpriseManagerClient
 from veeam_em_mcp.errors import AccessDenied, AuthenticationFailed, LogonRejected, RoleMissing
-from veeam_em_mcp.http import build_http_app
-from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.dataset import build_dataset
 from veeam_em_mcp.simulator.runner import RunningSimulator
+from veeam_em_mcp.surface.http import build_http_app
+from veeam_em_mcp.surface.server import build_server
 
 from .conftest import ANCHOR, PASSWORD, SIM_ORIGIN, SQL01_POINT, USERNAME, ManualClock, McpFactory, make_settings
 from .test_http_transport import mcp_over_http, serve_app

@@ -127,7 +127,7 @@ def test_the_wheel_carries_licence_metadata_and_icon(dists: Dists) -> None:
         metadata = email.message_from_bytes(archive.read(metadata_name))
         licence = next(name for name in names if name.endswith(".dist-info/licenses/LICENSE"))
         assert archive.read(licence) == (ROOT / "LICENSE").read_bytes()
-        assert archive.read("veeam_em_mcp/icon.png") == (PACKAGE / "icon.png").read_bytes()
+        assert archive.read("veeam_em_mcp/surface/icon.png") == (PACKAGE / "surface" / "icon.png").read_bytes()
     assert metadata["License-Expression"] == "MIT"
     classifiers = metadata.get_all("Classifier") or []
     assert "Topic :: System :: Archiving :: Backup" in classifiers and "Typing :: Typed" in classifiers
@@ -158,8 +158,8 @@ _NUMBERS = "zero one two three four five six seven eight nine ten eleven twelve 
 
 def test_the_docs_count_the_tools_and_prompts_the_server_has() -> None:
     """"All fourteen tools", "the three prompt files": a count in the docs is the server's, or not written."""
-    from veeam_em_mcp.prompts import load_prompts
-    from veeam_em_mcp.tools import ALL_TOOLS
+    from veeam_em_mcp.surface.prompts import load_prompts
+    from veeam_em_mcp.surface.tools import ALL_TOOLS
 
     actual = {"tools": len(ALL_TOOLS), "prompts": len(load_prompts())}
     words = {word: number for number, word in enumerate(_NUMBERS.split())}

@@ -9,7 +9,7 @@ import pytest
 from mcp import MCPError
 
 from veeam_em_mcp.errors import PromptFileError
-from veeam_em_mcp.prompts import load_prompt_file, load_prompts, prompts_dir
+from veeam_em_mcp.surface.prompts import load_prompt_file, load_prompts, prompts_dir
 
 from .conftest import SQL01_POINT, McpFactory
 

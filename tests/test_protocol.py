@@ -37,12 +37,12 @@ from mcp.types import (
     ResourceUpdatedNotification,
 )
 
-from veeam_em_mcp.apps import VIEWS
-from veeam_em_mcp.protocol import MAX_LOG_MESSAGES_PER_REQUEST, describe_schema
-from veeam_em_mcp.resources import ENTERPRISE_MANAGER_URI
-from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.runner import RunningSimulator
-from veeam_em_mcp.tools import ALL_TOOLS
+from veeam_em_mcp.surface.apps import VIEWS
+from veeam_em_mcp.surface.protocol import MAX_LOG_MESSAGES_PER_REQUEST, describe_schema
+from veeam_em_mcp.surface.resources import ENTERPRISE_MANAGER_URI
+from veeam_em_mcp.surface.server import build_server
+from veeam_em_mcp.surface.tools import ALL_TOOLS
 
 from .conftest import PASSWORD, SQL01_POINT, USERNAME, make_settings
 from .http_server import console_script

@@ -19,10 +19,10 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from veeam_em_mcp.models.base import parse_timestamp
-from veeam_em_mcp.server import build_server
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import Dataset, VmRestorePoint, build_dataset
+from veeam_em_mcp.surface.server import build_server
 
 from .conftest import SIM_ORIGIN, SQL01_POINT, McpFactory, make_settings
 from .test_stdio_e2e import console_script

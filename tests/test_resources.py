@@ -11,8 +11,8 @@ from mcp import Client, MCPError
 from mcp.types import PromptReference, ResourceTemplateReference
 
 from veeam_em_mcp.representation.query import quote_value
-from veeam_em_mcp.server import build_server
 from veeam_em_mcp.services import completion
+from veeam_em_mcp.surface.server import build_server
 
 from .conftest import PASSWORD, SIM_ORIGIN, SQL01_POINT, McpFactory, make_settings
 

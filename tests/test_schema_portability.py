@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 
-from veeam_em_mcp.server import FIXED_LISTS, LIST_TTL_MS
+from veeam_em_mcp.surface.server import FIXED_LISTS, LIST_TTL_MS
 
 from .conftest import McpFactory
 from .http_server import console_script, free_port

@@ -1,4 +1,4 @@
-"""The private parts of the mcp SDK and uvicorn the server relies on (``veeam_em_mcp.sdk_seams``) still exist and
+"""The private parts of the mcp SDK and uvicorn the server relies on (``veeam_em_mcp.surface.sdk_seams``) still exist and
 still behave as relied on; each failure names the hook, so a new SDK or uvicorn release shows what to look at.
 
 Also: nothing outside ``sdk_seams`` touches those parts, and httpx's private proxy matching (``client``) exists.
@@ -26,20 +26,20 @@ from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.types import EmptyResult, SetLevelRequestParams
 from uvicorn.server import ServerState
 
-from veeam_em_mcp import sdk_seams
-from veeam_em_mcp.sdk_seams import HOOKS, Hook, SeamedH11Protocol, SeamedSessionManager
+from veeam_em_mcp.surface import sdk_seams
+from veeam_em_mcp.surface.sdk_seams import HOOKS, Hook, SeamedH11Protocol, SeamedSessionManager
 
 from .test_http_transport import INIT, MCP_HEADERS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")]
 
-PACKAGE = Path(sdk_seams.__file__).resolve().parent
+PACKAGE = Path(sdk_seams.__file__).resolve().parents[1]  # the whole package, not only the surface
 
 
 def broken(hook: Hook, what: str) -> str:
     return (
         f"SDK seam broken: {hook.label} {what} (relied on for: {hook.why}). The installed mcp or uvicorn "
-        "release changed it: adapt veeam_em_mcp/sdk_seams.py (docs/development.md, 'Private parts of other packages')"
+        "release changed it: adapt veeam_em_mcp/surface/sdk_seams.py (docs/development.md, 'Private parts of other packages')"
     )
 
 

@@ -23,7 +23,6 @@ import jsonschema
 import pytest
 from mcp import Client
 
-from veeam_em_mcp.server import build_server
 from veeam_em_mcp.services.cursor import encode_cursor
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
@@ -36,6 +35,7 @@ from veeam_em_mcp.simulator.dataset import (
     rename_job,
     rename_vm,
 )
+from veeam_em_mcp.surface.server import build_server
 
 from .conftest import make_settings
 

@@ -4,7 +4,7 @@ The wheel is the one ``tests/test_packaging.py`` builds from the sdist (``python
 is what a clean checkout produces.
 
 - The prompt files live outside the Python package in the source tree (``prompts/``) and are
-  force-included into the wheel as ``veeam_em_mcp/prompts``; an editable install would hide a
+  force-included into the wheel as ``veeam_em_mcp/surface/prompts``; an editable install would hide a
   packaging mistake, so these tests install the built wheel and talk to its console script. That
   venv reaches the dependencies (mcp, httpx, …) of the running environment through a ``.pth`` line
   instead of downloading them; a ``.pth`` path is added as a plain directory, so the running
@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from veeam_em_mcp.tools import ALL_TOOLS
+from veeam_em_mcp.surface.tools import ALL_TOOLS
 
 from .test_packaging import Dists, _in_ci, _network_trouble, dists  # noqa: F401  # dists: the same sdist -> wheel build
 
@@ -99,12 +99,12 @@ def test_wheel_contains_the_prompt_files(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     for prompt in sorted((ROOT / "prompts").glob("*.md")):
-        assert f"veeam_em_mcp/prompts/{prompt.name}" in names
+        assert f"veeam_em_mcp/surface/prompts/{prompt.name}" in names
 
 
 def test_installed_package_loads_prompts_from_itself(installed: Path) -> None:
     code = (
-        "import veeam_em_mcp, veeam_em_mcp.prompts as p; "
+        "import veeam_em_mcp, veeam_em_mcp.surface.prompts as p; "
         "print(veeam_em_mcp.__file__); print(p.prompts_dir()); print(','.join(t.name for t in p.load_prompts()))"
     )
     result = subprocess.run(

@@ -155,7 +155,7 @@ def serve(
     no_auth: bool = False,
     stateless: bool = False,
 ) -> int:
-    from .server import build_server
+    from .surface.server import build_server
 
     running = None
     try:
@@ -179,7 +179,7 @@ def serve(
         warn_about_settings(settings)
         server = build_server(settings)
         if transport == "http":
-            from .http import run_http
+            from .surface.http import run_http
 
             return run_http(server, host=host, port=port, no_auth=no_auth, stateless=stateless)
         server.run("stdio")

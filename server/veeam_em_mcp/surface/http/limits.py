@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, Final
 
-from ..errors import HttpSetupError
+from ...errors import HttpSetupError
 
 log = logging.getLogger("veeam_em_mcp.http")
 

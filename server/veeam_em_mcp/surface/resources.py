@@ -29,11 +29,11 @@ from mcp.types import (
     ResourceTemplateReference,
 )
 
-from .errors import InvalidIdentifier, NotFound, VeeamEmError
-from .services.completion import complete_vm_name
-from .services.connection import describe_enterprise_manager
-from .services.context import EmContext
-from .services.restore_points import read_vm_restore_point
+from ..errors import InvalidIdentifier, NotFound, VeeamEmError
+from ..services.completion import complete_vm_name
+from ..services.connection import describe_enterprise_manager
+from ..services.context import EmContext
+from ..services.restore_points import read_vm_restore_point
 from .tools.common import RESTORE_POINT_TEMPLATE, state_of
 
 ENTERPRISE_MANAGER_URI = "veeam-em://enterpriseManager"

@@ -13,8 +13,8 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from ..models.diagnosis import ConnectionDiagnosis
-from ..services.diagnosis import diagnose
+from ...models.diagnosis import ConnectionDiagnosis
+from ...services.diagnosis import diagnose
 from ._registration import ToolSpec
 from .common import state_of, structured_result
 

@@ -16,9 +16,9 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field, ValidationError
 
-from ..errors import InvalidArgument
-from ..models.arguments import Arguments
-from ..services.context import EmContext
+from ...errors import InvalidArgument
+from ...models.arguments import Arguments
+from ...services.context import EmContext
 from .common import state_of
 
 CURSOR: Any = Annotated[

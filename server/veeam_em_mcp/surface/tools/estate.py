@@ -15,8 +15,8 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
-from ..client import EnterpriseManagerClient
-from ..models.arguments import (
+from ...client import EnterpriseManagerClient
+from ...models.arguments import (
     Arguments,
     FindJobSessionsArgs,
     FindTaskSessionsArgs,
@@ -24,7 +24,7 @@ from ..models.arguments import (
     ListJobsArgs,
     ProtectionReportArgs,
 )
-from ..models.estate import (
+from ...models.estate import (
     FindJobSessionsResult,
     FindTaskSessionsResult,
     JobSessionDetail,
@@ -32,8 +32,8 @@ from ..models.estate import (
     ListRepositoriesResult,
     ProtectionReport,
 )
-from ..services import jobs, protection, repositories, sessions
-from ..services.context import EmContext
+from ...services import jobs, protection, repositories, sessions
+from ...services.context import EmContext
 from ._registration import ToolSpec
 from ._signature import argument_tool
 from .common import bounded_result, state_of

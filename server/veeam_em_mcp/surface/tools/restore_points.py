@@ -13,11 +13,11 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..models.base import Platform
-from ..models.resources import VmRestorePoint
-from ..models.results import FindVmRestorePointsResult, VmRecoverySummary
-from ..services import restore_points
-from ..services.restore_points import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Algorithm, Cursor, PointType
+from ...models.base import Platform
+from ...models.resources import VmRestorePoint
+from ...models.results import FindVmRestorePointsResult, VmRecoverySummary
+from ...services import restore_points
+from ...services.restore_points import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Algorithm, Cursor, PointType
 from ._registration import ToolSpec
 from .common import bounded_result, restore_point_link, state_of
 

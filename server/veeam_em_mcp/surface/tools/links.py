@@ -12,7 +12,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..services.links import FollowLinkResult, follow
+from ...services.links import FollowLinkResult, follow
 from ._registration import ToolSpec
 from .common import bounded_result, state_of
 

@@ -76,10 +76,10 @@ from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 from mcp_types import SERVER_INFO_META_KEY
 from pydantic import ValidationError
 
+from ..services.context import EmContext
+from ..text import RedactSecrets
 from .resources import ENTERPRISE_MANAGER_URI
 from .sdk_seams import lowlevel_server, session_connection
-from .services.context import EmContext
-from .text import RedactSecrets
 
 log = logging.getLogger("veeam_em_mcp.protocol")
 

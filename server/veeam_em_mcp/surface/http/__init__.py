@@ -44,7 +44,7 @@ uvicorn on loopback; ``HttpService`` runs it the way the command line does.
 #   app ........... build_http_app: the SDK's app inside the gates
 #   connections ... uvicorn's h11 protocol with a connection cap and deadlines
 #   runner ........ start-up checks, the socket, uvicorn (run_http)
-# The names below are what the CLI, the tests and the bench import from ``veeam_em_mcp.http``.
+# The names below are what the CLI, the tests and the bench import from ``veeam_em_mcp.surface.http``.
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Prompts are text that people review and edit more often than code, so each one is a file: a small
 front-matter block declares its name, title, description and arguments, and the body is the
 template, with ``{{argument}}`` placeholders. The files ship inside the wheel (pyproject
-force-includes ``prompts/`` as ``veeam_em_mcp/prompts``); in a source or editable tree they are
+force-includes ``prompts/`` as ``veeam_em_mcp/surface/prompts``); in a source or editable tree they are
 read from the repository's ``prompts/``.
 
 Front matter (one ``key: value`` per line; ``argument`` may repeat)::
@@ -35,8 +35,8 @@ from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 
-from .errors import PromptFileError
-from .text import UNSAFE_IN_LINE
+from ..errors import PromptFileError
+from ..text import UNSAFE_IN_LINE
 
 log = logging.getLogger("veeam_em_mcp.prompts")
 
@@ -83,7 +83,7 @@ def prompts_dir() -> Path:
     installed = package / "prompts"
     if installed.is_dir():
         return installed
-    return package.parents[1] / "prompts"  # server/veeam_em_mcp -> repository root
+    return package.parents[2] / "prompts"  # server/veeam_em_mcp/surface -> repository root
 
 
 def load_prompts(directory: Path | None = None) -> list[PromptTemplate]:

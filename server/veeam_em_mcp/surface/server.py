@@ -16,11 +16,12 @@ from mcp.server import MCPServer
 from mcp.server.caching import CacheableMethod, CacheHint
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
-from . import __version__, apps, prompts, protocol, resources
-from .client import EnterpriseManagerClient
-from .config import DEFAULT_RETRY_BASE_DELAY, Settings
-from .services.budget import DEMO_BANNER
-from .services.context import EmContext
+from .. import __version__
+from ..client import EnterpriseManagerClient
+from ..config import DEFAULT_RETRY_BASE_DELAY, Settings
+from ..services.budget import DEMO_BANNER
+from ..services.context import EmContext
+from . import apps, prompts, protocol, resources
 from .tools import ALL_TOOLS
 from .tools._registration import register_tools
 

@@ -23,12 +23,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ResourceLink, TextContent
 from pydantic import BaseModel
 
-from ..client import EnterpriseManagerClient
-from ..errors import LogonRejected, ResultTooLarge, VeeamEmError
-from ..models.base import MAX_TEXT_CHARS
-from ..services import progress
-from ..services.context import EmContext
-from ..services.gather import first_error
+from ...client import EnterpriseManagerClient
+from ...errors import LogonRejected, ResultTooLarge, VeeamEmError
+from ...models.base import MAX_TEXT_CHARS
+from ...services import progress
+from ...services.context import EmContext
+from ...services.gather import first_error
 
 log = logging.getLogger("veeam_em_mcp.tools")
 

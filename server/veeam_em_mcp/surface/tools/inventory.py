@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from ..models.arguments import FindRestoreSessionsArgs
-from ..models.inventory import FindRestoreSessionsResult, ListBackupServersResult, ListTenantsResult
-from ..services import freshness, restores, tenants
-from ..services.context import EmContext
+from ...models.arguments import FindRestoreSessionsArgs
+from ...models.inventory import FindRestoreSessionsResult, ListBackupServersResult, ListTenantsResult
+from ...services import freshness, restores, tenants
+from ...services.context import EmContext
 from ._registration import ToolSpec
 from ._signature import argument_tool
 from .common import bounded_result, state_of

@@ -19,8 +19,8 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.types import ListToolsResult, ToolAnnotations
 
+from ...models.base import compact_schema
 from .. import apps
-from ..models.base import compact_schema
 from .common import READ_ONLY, Deadline, em_errors
 
 log = logging.getLogger("veeam_em_mcp.server")

@@ -16,7 +16,7 @@ import uvicorn
 from mcp.server import MCPServer
 from starlette.types import ASGIApp
 
-from ..errors import HttpSetupError
+from ...errors import HttpSetupError
 from .app import build_http_app
 from .connections import ConnectionGuard, GuardedH11Protocol
 from .gates import MCP_PATH, TOKEN_ENV
