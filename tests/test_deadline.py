@@ -25,7 +25,8 @@ from veeam_em_mcp.errors import DeadlineExceeded, ServerError
 from veeam_em_mcp.simulator.dataset import build_dataset
 from veeam_em_mcp.simulator.runner import RunningSimulator
 from veeam_em_mcp.surface.server import build_server
-from veeam_em_mcp.surface.tools.common import em_errors, state_of
+from veeam_em_mcp.surface.state import state_of
+from veeam_em_mcp.surface.tools.common import em_errors
 from veeam_em_mcp.surface.tools.estate import TOOLS as ESTATE_TOOLS
 
 from .conftest import ANCHOR, SIM_ORIGIN, SQL01_POINT, make_settings

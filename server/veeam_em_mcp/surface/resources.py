@@ -7,18 +7,16 @@
 - Completions for ``vm_name`` arguments, from EM's query service.
 
 Static resources and completion handlers get no MCP ``Context`` in mcp 2.3 (only tools, prompts
-and resource templates do), so a small server middleware puts the lifespan state in a context
-variable for the duration of each ``resources/read`` and ``completion/complete`` request.
+and resource templates do), so a small server middleware (``state.expose_state``) puts the lifespan
+state in a context variable for the duration of each ``resources/read`` and ``completion/complete`` request.
 """
 
 from __future__ import annotations
 
 import json
-from contextvars import ContextVar
 from typing import Any
 
 from mcp.server import MCPServer
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.types import (
@@ -32,19 +30,17 @@ from mcp.types import (
 from ..errors import InvalidIdentifier, NotFound, VeeamEmError
 from ..services.completion import complete_vm_name
 from ..services.connection import describe_enterprise_manager
-from ..services.context import EmContext
 from ..services.restore_points import read_vm_restore_point
-from .tools.common import RESTORE_POINT_TEMPLATE, state_of
+from .state import current_state, expose_state, state_of
 
 ENTERPRISE_MANAGER_URI = "veeam-em://enterpriseManager"
+# One VM restore point as an MCP resource (served here); tool results link the points they name (tools/common.py).
+RESTORE_POINT_TEMPLATE = "veeam-em://vmRestorePoints/{id}"
 JSON = "application/json"
-
-_current_state: ContextVar[EmContext | None] = ContextVar("veeam_em_state", default=None)
-_STATE_METHODS = frozenset({"resources/read", "completion/complete"})
 
 
 def register(server: MCPServer[Any]) -> None:
-    server.middleware.append(_expose_state)
+    server.middleware.append(expose_state)
 
     @server.resource(
         RESTORE_POINT_TEMPLATE,
@@ -79,7 +75,7 @@ def register(server: MCPServer[Any]) -> None:
         mime_type=JSON,
     )
     async def enterprise_manager() -> str:
-        em = _current_state.get()
+        em = current_state()
         if em is None:  # read outside a request (e.g. a direct call in a test)
             raise ResourceError("the Enterprise Manager description is only available through MCP resources/read")
         return json.dumps(await describe_enterprise_manager(em), ensure_ascii=False, indent=2)
@@ -91,7 +87,7 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Completion | None:
         if argument.name != "vm_name":
             return None
-        em = _current_state.get()
+        em = current_state()
         if em is None:
             return None
         matches = await complete_vm_name(em.vm_names, em.client, em.base_url, argument.value)
@@ -99,13 +95,3 @@ def register(server: MCPServer[Any]) -> None:
 
     # The SDK leaves this decorator factory unannotated; the handler itself is fully typed.
     server.completion()(complete)  # type: ignore[no-untyped-call]
-
-
-async def _expose_state(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-    if ctx.method not in _STATE_METHODS or not isinstance(ctx.lifespan_context, EmContext):
-        return await call_next(ctx)
-    token = _current_state.set(ctx.lifespan_context)
-    try:
-        return await call_next(ctx)
-    finally:
-        _current_state.reset(token)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from ...errors import InvalidArgument
 from ...models.arguments import Arguments
 from ...services.context import EmContext
-from .common import state_of
+from ..state import state_of
 
 CURSOR: Any = Annotated[
     str | None, Field(max_length=4096, description="next_cursor of the previous result (give it alone to continue)")

@@ -1,4 +1,4 @@
-"""What every tool shares: the per-process state, error translation, and result building.
+"""What every tool shares: error translation, the call's deadline and progress, and result building.
 
 In mcp 2.3 only a ``ToolError``'s message reaches the model; any other exception becomes a bare
 "Error executing tool". So every tool runs inside ``em_errors``, which turns our errors into
@@ -29,11 +29,10 @@ from ...models.base import MAX_TEXT_CHARS
 from ...services import progress
 from ...services.context import EmContext
 from ...services.gather import first_error
+from ..resources import RESTORE_POINT_TEMPLATE
+from ..state import client_of
 
 log = logging.getLogger("veeam_em_mcp.tools")
-
-# One VM restore point as an MCP resource (resources.py serves it); results link the points they name.
-RESTORE_POINT_TEMPLATE = "veeam-em://vmRestorePoints/{id}"
 
 READ_ONLY = {
     "read_only_hint": True,
@@ -41,13 +40,6 @@ READ_ONLY = {
     "idempotent_hint": True,
     "open_world_hint": True,
 }
-
-
-def state_of(ctx: Context) -> EmContext:
-    """The process's ``EmContext`` (the MCP lifespan state) for a tool, prompt or resource-template call."""
-    state = ctx.request_context.lifespan_context
-    assert isinstance(state, EmContext)
-    return state
 
 
 P = ParamSpec("P")
@@ -89,7 +81,7 @@ def em_errors(
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 ctx = _context_of(args, kwargs)
-                client = _client_of(ctx)
+                client = client_of(ctx)
                 if ctx is None or client is None:
                     return await tool(*args, **kwargs)
                 seconds = deadline(client) if callable(deadline) else deadline
@@ -139,11 +131,6 @@ def _context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Context | None
         if isinstance(value, Context):
             return value
     return None
-
-
-def _client_of(ctx: Context | None) -> EnterpriseManagerClient | None:
-    state = ctx.request_context.lifespan_context if ctx is not None else None
-    return state.client if isinstance(state, EmContext) else None
 
 
 def restore_point_link(point_id: str, name: str | None = None) -> ResourceLink:

@@ -15,8 +15,9 @@ from mcp.types import CallToolResult
 
 from ...models.diagnosis import ConnectionDiagnosis
 from ...services.diagnosis import diagnose
+from ..state import state_of
 from ._registration import ToolSpec
-from .common import state_of, structured_result
+from .common import structured_result
 
 CHECK_CONNECTION = """\
 Check the connection to Veeam Backup Enterprise Manager and say what is wrong, if anything: \

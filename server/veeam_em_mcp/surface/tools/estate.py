@@ -34,9 +34,10 @@ from ...models.estate import (
 )
 from ...services import jobs, protection, repositories, sessions
 from ...services.context import EmContext
+from ..state import state_of
 from ._registration import ToolSpec
 from ._signature import argument_tool
-from .common import bounded_result, state_of
+from .common import bounded_result
 
 TOO_LARGE = "Ask for a narrower filter, or raise VEEAM_MCP_MAX_RESULT_CHARS."
 

@@ -15,9 +15,10 @@ from ...models.arguments import FindRestoreSessionsArgs
 from ...models.inventory import FindRestoreSessionsResult, ListBackupServersResult, ListTenantsResult
 from ...services import freshness, restores, tenants
 from ...services.context import EmContext
+from ..state import state_of
 from ._registration import ToolSpec
 from ._signature import argument_tool
-from .common import bounded_result, state_of
+from .common import bounded_result
 
 TOO_LARGE = "Ask for a narrower filter, or raise VEEAM_MCP_MAX_RESULT_CHARS."
 

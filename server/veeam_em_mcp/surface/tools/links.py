@@ -13,8 +13,9 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from ...services.links import FollowLinkResult, follow
+from ..state import state_of
 from ._registration import ToolSpec
-from .common import bounded_result, state_of
+from .common import bounded_result
 
 FOLLOW_LINK = """\
 Fetch what an href from an earlier result of this server names (any 'href', or an entry of \

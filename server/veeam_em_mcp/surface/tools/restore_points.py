@@ -18,8 +18,9 @@ from ...models.resources import VmRestorePoint
 from ...models.results import FindVmRestorePointsResult, VmRecoverySummary
 from ...services import restore_points
 from ...services.restore_points import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Algorithm, Cursor, PointType
+from ..state import state_of
 from ._registration import ToolSpec
-from .common import bounded_result, restore_point_link, state_of
+from .common import bounded_result, restore_point_link
 
 GET_VM_RESTORE_POINT = """\
 Get one VM restore point: when it was created (UTC, full precision), its VM, whether it is a full or \
