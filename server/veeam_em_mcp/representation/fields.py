@@ -94,6 +94,15 @@ class JobRunFields(Record):
 
 
 @dataclass(slots=True)
+class JobSessionFields(JobRunFields):
+    """A job run as ``find_job_sessions`` and ``list_jobs`` fold it into runs (``services.runs``): the report's
+    fields and what a run's row adds (its end, whether it is a retry)."""
+
+    end_time: UtcTimestamp | None
+    is_retry: bool | None
+
+
+@dataclass(slots=True)
 class TaskFields(Record):
     """A VM's task in a run (``BackupTaskSession``) as the protection report uses it."""
 
@@ -148,6 +157,14 @@ class JobFields(Record):
     includes: list[JobInclude] | None
     source_jobs: list[str] | None
     backup_server: Ref | None
+
+
+@dataclass(slots=True)
+class JobRowFields(JobFields):
+    """A job as ``list_jobs`` shows it: the report's fields and its schedule."""
+
+    schedule: str | None
+    next_run: UtcTimestamp | None
 
 
 # --- how a record is read -----------------------------------------------------------------------------------
@@ -205,6 +222,8 @@ def _plan(record: type[Record]) -> _Plan:
             wanted.update(_DERIVED_FROM[name])
         else:
             raise TypeError(f"{record.__name__}.{name}: {row.em_type} has no field of that name the registry reads")
+        if name in _DERIVED_FROM and row.read.derive is not None:
+            wanted.update(_DERIVED_FROM[name])  # the row's derive overrides a converter's value (a job's schedule)
     # Only links under these collections can fill the record's link fields: the others are not classified at all.
     segments = frozenset(
         collection.split("/", 1)[0].lower()
