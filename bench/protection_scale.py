@@ -113,7 +113,7 @@ async def timed_call(client: Client, arguments: dict[str, Any], tool: str = "pro
         "ok": True,
         "chars": len(text),
         "em_requests": report.get("em_requests"),
-        "vms": (report.get("summary") or {}).get("vms"),
+        "vms": summary.get("vms") if isinstance(summary := report.get("summary"), dict) else None,
         "returned": report.get("returned"),
         "total": report.get("total"),
     }

@@ -216,6 +216,11 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
                 entry.copy = point
         elif entry.point is None:
             entry.point = point
+    # Each VM now holds its newest task, point and copy; the windows' other items (a VM has several of each in
+    # the window) are let go before the rows and the answer are built. The notes need only how many were read.
+    read_count = {"task sessions": len(tasks_read.items), "restore points": len(points_read.items)}
+    tasks_read.items.clear()
+    points_read.items.clear()
     if args.platform is not None:
         vms = {key: entry for key, entry in vms.items() if platform_from_hierarchy_ref(entry.ref) == args.platform}
     agent_note: str | None = None
@@ -296,9 +301,10 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
             f"further (at most {MAX_OLDER_LOOKUPS} are, one request each): they miss the RPO, but whether they were "
             "ever backed up is not known here; vm_recovery_summary tells for one VM."
         )
+    read_count["job runs"] = len(sessions_read.items)
     for name, read in (("task sessions", tasks_read), ("restore points", points_read), ("job runs", sessions_read)):
         if not read.complete and not read.issue:
-            notes.append(f"Only the newest {len(read.items)} {name} of the window were read (EM's page cap).")
+            notes.append(f"Only the newest {read_count[name]} {name} of the window were read (EM's page cap).")
     notes.append(same_names(((row.vm_name, row.vm_id or row.vm_name, row.backup_server) for row in rows), "VM"))
     if any(row.agent and row.last_outcome in ("failed", "warning") and not row.last_reason for row in rows):
         notes.append(AGENT_NO_REASON)
