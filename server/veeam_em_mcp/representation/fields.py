@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -236,6 +237,7 @@ def _plan(record: type[Record]) -> _Plan:
     )
 
 
+_SHARED_CHARS = 100  # a text this short is likely said by many items (a state, a VM's name or reference, a time)
 _CACHED = 50_000  # links remembered per record type: the same backup server, job and run are linked thousands of times
 
 
@@ -297,7 +299,10 @@ def _record(record: type[R], plan: _Plan, data: Mapping[str, Any]) -> R:
     if plan.name:
         values["name"] = text_of(data, "name")
     for name, keys, convert in plan.scalars:
-        values[name] = convert(data, *keys)
+        value = convert(data, *keys)
+        if value.__class__ is str and len(value) <= _SHARED_CHARS:
+            value = sys.intern(value)  # one string for every item saying it (a state, a VM's name, a run's time)
+        values[name] = value
     if plan.links:
         values.update(_linked(data, plan))
     derive = plan.row.read.derive

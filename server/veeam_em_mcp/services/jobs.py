@@ -5,8 +5,9 @@ them, the members) and ``type=BackupJobSession`` over the last days (the newest 
 the job's UID: every backup server has its "Backup Job 1"). With ``vm_name`` only the jobs that protect
 that VM are listed: those naming it among their members (by reference when the VM is given by id), and
 those whose recent runs processed it, because a VM is often protected through a folder, tag or host,
-which no member list names. Jobs are read a hundred per page: one job with its members can be tens of
-kilobytes, and a thousand of them would pass EM's answer size cap.
+which no member list names. Jobs are read at most a hundred per page, fewer when page 1 says they are heavy
+(``querying``): one job with its members can be tens of kilobytes, and a thousand of them would pass EM's
+answer size cap.
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ JOB_PAGE_SIZE = 100
 _PROBLEM_ORDER = {"never backed up": 0, "missed": 1, "met": 2}
 
 
-@dataclass
+@dataclass(slots=True)
 class _Vm:
     """What the sources say about one VM (by its key)."""
 
