@@ -95,11 +95,12 @@ async def stats(client: Client, reset: bool = False) -> dict[str, Any]:
     return json.loads(text_of(result))
 
 
-async def timed_call(client: Client, arguments: dict[str, Any]) -> dict[str, Any]:
-    """One protection_report call: its time and outcome, an error recorded (text cut short) rather than raised."""
+async def timed_call(client: Client, arguments: dict[str, Any], tool: str = "protection_report") -> dict[str, Any]:
+    """One tool call (the report by default): its time and outcome, an error recorded (text cut short) rather
+    than raised."""
     started = time.perf_counter()
     try:
-        result = await client.call_tool("protection_report", arguments)
+        result = await client.call_tool(tool, arguments)
     except Exception as exc:  # a client-side failure is a figure too
         return {"ms": (time.perf_counter() - started) * 1000, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
     ms = (time.perf_counter() - started) * 1000
@@ -112,7 +113,7 @@ async def timed_call(client: Client, arguments: dict[str, Any]) -> dict[str, Any
         "ok": True,
         "chars": len(text),
         "em_requests": report.get("em_requests"),
-        "vms": (report.get("summary") or {}).get("vms"),
+        "vms": summary.get("vms") if isinstance(summary := report.get("summary"), dict) else None,
         "returned": report.get("returned"),
         "total": report.get("total"),
     }
@@ -129,17 +130,26 @@ def memory_of(server_stats: dict[str, Any]) -> dict[str, Any]:
 
 
 async def report_scenario(
-    base_url: str, em_format: str, warmup: int, first_round: int, env: dict[str, str]
+    base_url: str,
+    em_format: str,
+    warmup: int,
+    first_round: int,
+    env: dict[str, str],
+    tool_name: str = "protection_report",
+    arguments: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """One server process: a cold call of ``tool_name`` (its EM requests recorded), then interleaved rounds of the call
+    and its floors (see the module docstring). ``env`` adds settings, or ``PYTHONPATH`` for another version."""
     accept = "application/json" if em_format == "json" else "application/xml"
+    arguments = arguments or {}
     params = recording_server_params(base_url, VEEAM_EM_FORMAT=em_format, **env)
-    out: dict[str, Any] = {"scenario": "report", "round": first_round + 1, "env": env}
+    out: dict[str, Any] = {"scenario": "report", "tool": tool_name, "round": first_round + 1, "env": env}
     async with Client(params, read_timeout_seconds=CLIENT_TIMEOUT) as client:
         await client.call_tool("list_repositories", {})  # logs on: the logon is not part of the question
         idle = await stats(client, reset=True)
         out["server"] = {"veeam_em_mcp": idle["veeam_em_mcp"], "version": idle["version"]}
         out["idle_rss_mib"] = round(idle["VmRSS"] / 1024, 1)
-        cold = await timed_call(client, {})
+        cold = await timed_call(client, arguments, tool_name)
         after_cold = await stats(client, reset=True)
         gets = [(url, accept) for method, url, accept in after_cold["requests"] if method == "GET"]
         out["cold_call"] = cold
@@ -160,7 +170,7 @@ async def report_scenario(
             ):
 
                 async def tool() -> None:
-                    calls.append(await timed_call(client, {}))
+                    calls.append(await timed_call(client, arguments, tool_name))
 
                 async def no_op() -> None:
                     await noop.call_tool("noop", {})

@@ -20,10 +20,17 @@ import pytest
 
 from veeam_em_mcp.client import EnterpriseManagerClient
 from veeam_em_mcp.errors import MalformedResponse
-from veeam_em_mcp.models.arguments import FindTaskSessionsArgs, ProtectionReportArgs
+from veeam_em_mcp.models.arguments import (
+    FindJobSessionsArgs,
+    FindTaskSessionsArgs,
+    ListJobsArgs,
+    ProtectionReportArgs,
+)
 from veeam_em_mcp.representation.fields import (
     JobFields,
+    JobRowFields,
     JobRunFields,
+    JobSessionFields,
     PointFields,
     Record,
     TaskFields,
@@ -37,8 +44,9 @@ from veeam_em_mcp.representation.parse import parse
 from veeam_em_mcp.representation.query import em_time, query_url
 from veeam_em_mcp.services import protection
 from veeam_em_mcp.services.context import EmContext
+from veeam_em_mcp.services.jobs import list_jobs
 from veeam_em_mcp.services.querying import BY_NAME, NEWEST_FIRST, read_fields
-from veeam_em_mcp.services.sessions import find_task_sessions
+from veeam_em_mcp.services.sessions import find_job_sessions, find_task_sessions
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
@@ -55,7 +63,9 @@ DIALECTS = {
     "json-12-null": ("json", SimulatorConfig(json_dialect="12", running_end_time="null")),
     "json-13-min": ("json", SimulatorConfig(json_dialect="13", running_end_time="min")),
 }
-RECORDS: tuple[type[Record], ...] = (JobRunFields, TaskFields, TaskRowFields, PointFields, JobFields)
+RECORDS: tuple[type[Record], ...] = (
+    JobRunFields, JobSessionFields, TaskFields, TaskRowFields, PointFields, JobFields, JobRowFields
+)
 _SMALL: list[Dataset] = []
 # Empty on this estate: EM leaves a run's message empty (the reasons are on its tasks), and a point's display name
 # is left out as the model leaves it out, when it repeats the VM name (it always does here).
@@ -89,7 +99,7 @@ async def both(em: EmContext, record: type[Record], **kwargs: Any) -> tuple[list
 async def test_every_record_reads_as_the_generic_reader_does(dialect: str) -> None:
     async with em_of(small(), dialect, VEEAM_EM_PAGE_SIZE=50) as em:  # several pages per window
         for record in RECORDS:
-            sort = BY_NAME if record is JobFields else NEWEST_FIRST
+            sort = BY_NAME if issubclass(record, JobFields) else NEWEST_FIRST
             lean, generic = await both(em, record, sort=sort)
             assert lean, f"{record.__name__}: the estate has some"
             assert lean == generic, record.__name__
@@ -183,16 +193,29 @@ def test_a_page_declaring_entities_is_refused_as_every_xml_body_is(late: bool) -
         read_page(body, "application/xml", PointFields, lambda: parse(body, "application/xml"))
 
 
-async def every_task_row(em: EmContext, args: FindTaskSessionsArgs) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Every row of a find_task_sessions answer (its cursor followed), and its first page without the rows."""
-    first = page = await find_task_sessions(em, ANCHOR, args)
-    rows = [row.model_dump() for row in page.tasks]
+Answer = tuple[list[dict[str, Any]], dict[str, Any]]  # a tool's rows, and the rest of its first page
+
+
+async def every_row(em: EmContext, call: Any, args: Any, listed: str) -> Answer:
+    """Every row of a tool's answer (its cursor followed), and its first page without the rows."""
+    first = page = await call(em, ANCHOR, args)
+    rows = [row.model_dump() for row in getattr(page, listed)]
     while page.next_cursor:
-        page = await find_task_sessions(em, ANCHOR, args, page.next_cursor)
-        rows += [row.model_dump() for row in page.tasks]
-    rest = first.model_dump(exclude={"tasks", "next_cursor"})
+        page = await call(em, ANCHOR, args, page.next_cursor)
+        rows += [row.model_dump() for row in getattr(page, listed)]
+    rest = first.model_dump(exclude={listed, "next_cursor"})
     rest["note"] = re.sub(r"[\d.]+ min ago", "N min ago", rest.get("note") or "")  # EM's freshness, by the clock
     return rows, rest
+
+
+async def lean_and_generic(dialect: str, call: Any, args: Any, listed: str, page_size: int) -> tuple[Answer, Answer]:
+    """A tool's whole answer read the lean way and the generic way, each in its own context (nothing cached)."""
+    async with em_of(small(), dialect, VEEAM_EM_PAGE_SIZE=page_size) as em:
+        lean = await every_row(em, call, args, listed)
+    async with em_of(small(), dialect, VEEAM_EM_PAGE_SIZE=page_size) as em:
+        with generic_reads():
+            generic = await every_row(em, call, args, listed)
+    return lean, generic
 
 
 @pytest.mark.parametrize("dialect", list(DIALECTS))
@@ -200,11 +223,7 @@ async def every_task_row(em: EmContext, args: FindTaskSessionsArgs) -> tuple[lis
 async def test_find_task_sessions_is_the_generic_one(dialect: str, newest_per_vm: bool) -> None:
     week = em_time(ANCHOR - timedelta(days=7))
     args = FindTaskSessionsArgs(created_after=week, newest_per_vm=newest_per_vm, page_size=200)
-    async with em_of(small(), dialect, VEEAM_EM_PAGE_SIZE=100) as em:  # each its own context: nothing cached
-        lean = await every_task_row(em, args)
-    async with em_of(small(), dialect, VEEAM_EM_PAGE_SIZE=100) as em:
-        with generic_reads():
-            generic = await every_task_row(em, args)
+    lean, generic = await lean_and_generic(dialect, find_task_sessions, args, "tasks", 100)
     assert len(lean[0]) > 20 and any(row["reason"] for row in lean[0])
     assert lean == generic
 
@@ -231,3 +250,23 @@ async def test_an_em_refusing_json_windows_is_read_in_xml() -> None:
     assert first.summary.vms > 20 and first.model_dump(exclude={"em_requests"}) == again.model_dump(
         exclude={"em_requests"}
     )
+
+
+@pytest.mark.parametrize("dialect", list(DIALECTS))
+@pytest.mark.parametrize("newest_per_job", [True, False])
+async def test_find_job_sessions_is_the_generic_one(dialect: str, newest_per_job: bool) -> None:
+    week = em_time(ANCHOR - timedelta(days=7))
+    args = FindJobSessionsArgs(created_after=week, newest_per_job=newest_per_job, page_size=50)
+    lean, generic = await lean_and_generic(dialect, find_job_sessions, args, "sessions", 20)  # runs over pages
+    assert len(lean[0]) > 5 and any(row["attempts"] > 1 for row in lean[0])
+    assert lean == generic
+
+
+@pytest.mark.parametrize("dialect", list(DIALECTS))
+@pytest.mark.parametrize("members", [True, False])
+async def test_list_jobs_is_the_generic_one(dialect: str, members: bool) -> None:
+    args = ListJobsArgs(members=members, page_size=5)
+    lean, generic = await lean_and_generic(dialect, list_jobs, args, "jobs", 10)  # jobs over several pages
+    assert len(lean[0]) > 5 and any(row["last_run"] for row in lean[0]) and any(row["schedule"] for row in lean[0])
+    assert not members or any(row["members"] for row in lean[0])
+    assert lean == generic

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -94,6 +95,15 @@ class JobRunFields(Record):
 
 
 @dataclass(slots=True)
+class JobSessionFields(JobRunFields):
+    """A job run as ``find_job_sessions`` and ``list_jobs`` fold it into runs (``services.runs``): the report's
+    fields and what a run's row adds (its end, whether it is a retry)."""
+
+    end_time: UtcTimestamp | None
+    is_retry: bool | None
+
+
+@dataclass(slots=True)
 class TaskFields(Record):
     """A VM's task in a run (``BackupTaskSession``) as the protection report uses it."""
 
@@ -148,6 +158,14 @@ class JobFields(Record):
     includes: list[JobInclude] | None
     source_jobs: list[str] | None
     backup_server: Ref | None
+
+
+@dataclass(slots=True)
+class JobRowFields(JobFields):
+    """A job as ``list_jobs`` shows it: the report's fields and its schedule."""
+
+    schedule: str | None
+    next_run: UtcTimestamp | None
 
 
 # --- how a record is read -----------------------------------------------------------------------------------
@@ -205,6 +223,8 @@ def _plan(record: type[Record]) -> _Plan:
             wanted.update(_DERIVED_FROM[name])
         else:
             raise TypeError(f"{record.__name__}.{name}: {row.em_type} has no field of that name the registry reads")
+        if name in _DERIVED_FROM and row.read.derive is not None:
+            wanted.update(_DERIVED_FROM[name])  # the row's derive overrides a converter's value (a job's schedule)
     # Only links under these collections can fill the record's link fields: the others are not classified at all.
     segments = frozenset(
         collection.split("/", 1)[0].lower()
@@ -217,6 +237,7 @@ def _plan(record: type[Record]) -> _Plan:
     )
 
 
+_SHARED_CHARS = 100  # a text this short is likely said by many items (a state, a VM's name or reference, a time)
 _CACHED = 50_000  # links remembered per record type: the same backup server, job and run are linked thousands of times
 
 
@@ -278,7 +299,10 @@ def _record(record: type[R], plan: _Plan, data: Mapping[str, Any]) -> R:
     if plan.name:
         values["name"] = text_of(data, "name")
     for name, keys, convert in plan.scalars:
-        values[name] = convert(data, *keys)
+        value = convert(data, *keys)
+        if value.__class__ is str and len(value) <= _SHARED_CHARS:
+            value = sys.intern(value)  # one string for every item saying it (a state, a VM's name, a run's time)
+        values[name] = value
     if plan.links:
         values.update(_linked(data, plan))
     derive = plan.row.read.derive

@@ -36,6 +36,10 @@ class EmContext:
     unsupported: set[str] = field(default_factory=set)
     # How fresh EM's data is (services.freshness), kept briefly: (monotonic time, (depth read, answer)).
     freshness: tuple[float, object] | None = None
+    # Bytes per item of each query type, as the last window's page 1 weighed them (services.querying): a later
+    # window's first page is sized by it, so a type whose items are heavy (jobs with members) is not asked for
+    # in a page over VEEAM_EM_MAX_RESPONSE_BYTES first.
+    item_bytes: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.policy = LinkPolicy(self.settings.base_url)

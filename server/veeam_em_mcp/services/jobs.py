@@ -5,8 +5,9 @@ them, the members) and ``type=BackupJobSession`` over the last days (the newest 
 the job's UID: every backup server has its "Backup Job 1"). With ``vm_name`` only the jobs that protect
 that VM are listed: those naming it among their members (by reference when the VM is given by id), and
 those whose recent runs processed it, because a VM is often protected through a folder, tag or host,
-which no member list names. Jobs are read a hundred per page: one job with its members can be tens of
-kilobytes, and a thousand of them would pass EM's answer size cap.
+which no member list names. Jobs are read at most a hundred per page, fewer when page 1 says they are heavy
+(``querying``): one job with its members can be tens of kilobytes, and a thousand of them would pass EM's
+answer size cap.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from ..errors import BadRequest, NotFound, ResponseError
 from ..models.arguments import ListJobsArgs
 from ..models.base import parse_timestamp
 from ..models.estate import FileRow, JobFiles, JobRow, LastRun, ListJobsResult, Member
-from ..models.resources import Backup, BackupFile, BackupJobSession, BackupTaskSession, Job
+from ..models.resources import Backup, BackupFile, BackupTaskSession, Job
+from ..representation.fields import JobRowFields, JobSessionFields
 from ..representation.query import em_time, quote_value
 from ..representation.registry import ResourceList, to_resource
 from .answers import paged
@@ -34,15 +36,17 @@ from .estate import (
     vm_key,
 )
 from .filters import check_text
-from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all, read_any_of
+from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all, read_any_of, read_fields
 from .restore_points import is_copy_job
-from .runs import Run, runs_of
+from .runs import Run, Session, runs_of
 from .sessions import replica_sessions
 
 LAST_RUN_DAYS = 7  # how far back a job's newest run is looked for
 JOB_PAGE_SIZE = 100  # jobs per EM page: a job entity with its members is large
 # EM spells Hyper-V "Hyperv" in job entities and filters, and "HyperV" in VM references.
 _EM_PLATFORM = {"VMware": "VMware", "HyperV": "Hyperv", "vCloud": "vCloud"}
+# A job as listed: the fields a window read took (representation.fields), or an agent job's model.
+Listed = Job | JobRowFields
 
 
 async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, cursor: str | None = None) -> ListJobsResult:
@@ -54,10 +58,11 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
             f"Platform=={quote_value(_EM_PLATFORM[args.platform])}" if args.platform else None,
             enabled,
         )
-        jobs_read = await read_all(
-            em, "Job", filter=expression, sort=BY_NAME, page_size=min(JOB_PAGE_SIZE, em.settings.page_size)
+        # Only the fields a row uses, straight from the pages (representation.fields).
+        jobs_read = await read_fields(
+            em, JobRowFields, filter=expression, sort=BY_NAME, page_size=min(JOB_PAGE_SIZE, em.settings.page_size)
         )
-        jobs = [job for job in jobs_read.items if isinstance(job, Job)]
+        jobs: list[Listed] = list(jobs_read.items)
         requests = jobs_read.requests
         notes: list[str | None] = [jobs_read.issue]
         if args.platform is None:  # agent jobs have platforms of their own (AgentForWindows, AgentForLinux)
@@ -68,7 +73,7 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
                          else issue)
         names = {job.id: job.name for job in jobs if job.id}  # a copy job's sources, named even when filtered out
         since = em_time(now - timedelta(days=LAST_RUN_DAYS))
-        runs = await read_all(em, "BackupJobSession", filter=f"CreationTime>={quote_value(since)}", sort=NEWEST_FIRST)
+        runs = await read_fields(em, JobSessionFields, filter=f"CreationTime>={quote_value(since)}", sort=NEWEST_FIRST)
         requests += runs.requests
         replicas, replica_note, spent = await replica_sessions(em, f"CreationTime>={quote_value(since)}")
         requests += spent
@@ -76,7 +81,7 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
         # A job's newest run: its start and its retries (an agent job's per-computer sessions are its
         # run's parts, a copy job's workers too), by the job's id.
         newest: dict[str, Run] = {}
-        sessions = [s for s in (*runs.items, *(replicas or [])) if isinstance(s, BackupJobSession)]
+        sessions: list[Session] = [*runs.items, *(replicas or [])]
         for run in runs_of(sessions):  # newest first
             newest.setdefault(run.key, run)
         protecting: dict[str, str] = {}
@@ -154,7 +159,7 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
     return await paged(em, "list_jobs", arguments, cursor, ListJobsResult, compute)
 
 
-def _row(job: Job, newest: Run | None, protecting: dict[str, str], *, members: bool = True) -> JobRow:
+def _row(job: Listed, newest: Run | None, protecting: dict[str, str], *, members: bool = True) -> JobRow:
     last = None
     if newest is not None:
         last = LastRun(
@@ -197,7 +202,7 @@ async def read_agent_jobs(em: EmContext, expression: str | None) -> tuple[list[J
     return [job for job in read.items if isinstance(job, Job) and job.id], read.issue, read.requests
 
 
-async def _copy_targets(em: EmContext, jobs: list[Job]) -> tuple[dict[str, str], int]:
+async def _copy_targets(em: EmContext, jobs: list[Listed]) -> tuple[dict[str, str], int]:
     """Where each backup copy job's copies go: the repository of the job's own backup (EM's job entity does
     not name it; ``type=Backup`` filtered by the job's UID does)."""
     copies = [job for job in jobs if is_copy_job(job.job_type) and job.id][:MAX_COPY_JOBS]
@@ -219,7 +224,7 @@ MAX_CONTAINER_VMS = 100  # VM names listed per job
 
 
 async def _container_vms(
-    em: EmContext, jobs: list[Job], newest: dict[str, Run]
+    em: EmContext, jobs: list[Listed], newest: dict[str, Run]
 ) -> tuple[dict[str, list[str]], str | None, int]:
     """What each job's containers covered: the VMs its newest run processed that are not its VM members.
 
@@ -323,7 +328,7 @@ async def _job_files(em: EmContext, job_ids: list[str]) -> tuple[dict[str, JobFi
     return result, note, requests
 
 
-async def _protecting(em: EmContext, jobs: list[Job], vm: str) -> tuple[dict[str, str], int]:
+async def _protecting(em: EmContext, jobs: list[Listed], vm: str) -> tuple[dict[str, str], int]:
     """Jobs protecting ``vm`` (a name, or an id), by job id: members, and runs that processed it (one query)."""
     by_id = is_vm_id(vm)
     wanted = vm.strip().lower() if by_id else vm.casefold()

@@ -16,9 +16,12 @@ is read as a partition of the sort key, not by page numbers:
 Every non-final page must be full, every page must agree on the count, every item is kept once (by id);
 when anything disagrees, EM's data changed under the read: it is read again, once, and if it changes again
 the ``Window`` says precisely what may be off (``issue``). The pages read are capped for every tool
-(``max_pages``): an EM claiming a million pages gets a bounded number of requests and an honest note. A
-page too large for ``VEEAM_EM_MAX_RESPONSE_BYTES`` (a thousand jobs with their members) is asked for again
-in smaller pages.
+(``max_pages``): an EM claiming a million pages gets a bounded number of requests and an honest note.
+
+Pages are sized by what they carry: a job entity holds its members (~2 KB per VM in XML), so a page of jobs
+can pass ``VEEAM_EM_MAX_RESPONSE_BYTES`` where a page of tasks never does. Page 1 tells what an item weighs;
+when the window's other pages at that size would pass half the cap, the window is read again at the size that
+fits (one more request, not a failed one). A page too large all the same is asked for again in smaller pages.
 
 Pages are asked for in ``VEEAM_EM_BULK_FORMAT`` (JSON unless set otherwise: fewer bytes, cheaper to parse),
 at most ``VEEAM_EM_MAX_CONCURRENCY`` in flight, each sent as soon as one before it is answered (``gather``).
@@ -53,6 +56,23 @@ _REFUSED_MEDIA = (406, 415)  # an EM that does not speak the bulk format: read i
 DEFAULT_MAX_PAGES = 50  # EM pages one window read takes at most (50,000 items at the default page size)
 MIN_PAGE_SIZE = 10
 _RANGE_SLACK = 0.1  # a range between two boundaries holds about one page; room for ties and late items
+_BUDGET = 0.5  # of VEEAM_EM_MAX_RESPONSE_BYTES, a page is sized to carry: items weigh more than page 1's average
+
+
+def range_size(size: int) -> int:
+    """Items asked for per range between two page boundaries (a range holds about one page)."""
+    return size + max(MIN_PAGE_SIZE, int(size * _RANGE_SLACK))
+
+
+def fitting_size(size: int, per_item: float, cap: int) -> int:
+    """The largest page size, at most ``size``, whose ranges carry at most ``_BUDGET`` of the cap when every
+    item weighs ``per_item`` bytes (page 1's average); never below ``MIN_PAGE_SIZE``."""
+    if per_item <= 0:
+        return size
+    fits = size
+    while fits > MIN_PAGE_SIZE and range_size(fits) * per_item > cap * _BUDGET:
+        fits = max(MIN_PAGE_SIZE, min(fits - 1, int(cap * _BUDGET / per_item / (1 + _RANGE_SLACK))))
+    return fits
 
 
 @dataclass(frozen=True)
@@ -82,6 +102,14 @@ class Window(Generic[T]):
     total: int | None  # items EM counted in the window, when known
     issue: str | None = None  # set when EM's data kept changing while it was read (after one re-read)
     page_size: int = 0
+
+
+class _Resized(Exception):
+    """Page 1 weighed so much that the window's pages at its size would come near the cap: read at ``size``."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
 
 
 class _Changed(Exception):
@@ -199,6 +227,8 @@ async def _read(
     page_size: int | None,
 ) -> Window[T]:
     size = page_size or em.settings.page_size
+    # Sized by what this type's items weighed in the last window read, if they are heavy (jobs with members).
+    size = fitting_size(size, em.item_bytes.get(em_type, 0.0), em.settings.max_response_bytes)
     requests = 0
     first_change: str | None = None
     while True:
@@ -206,6 +236,10 @@ async def _read(
         try:
             with gc_held():  # the read's items live until the answer is built: no collection traverses them meanwhile
                 window = await reader.read()
+        except _Resized as resized:
+            requests += reader.requests
+            size = resized.size  # always smaller than before: the read ends
+            continue
         except ResponseTooLarge:
             # A page over VEEAM_EM_MAX_RESPONSE_BYTES (a thousand jobs with their members): smaller pages.
             requests += reader.requests
@@ -240,6 +274,7 @@ def _with(window: Window[T], **changes: object) -> Window[T]:
 class _Page(Generic[T]):
     items: list[T]
     paging: Paging
+    body_bytes: int
 
 
 class _Reader(Generic[T]):
@@ -286,7 +321,7 @@ class _Reader(Generic[T]):
         paging, items = self.parse(response, body)
         # Every page of a window read (first page, boundary probes, ranges, final count) completes here, once.
         await progress.page_read(self, self.planned)
-        return _Page(items, paging)
+        return _Page(items, paging, len(body))
 
     async def count(self, expression: str | None) -> int:
         """The exact number of items matching ``expression``: with one item per page, PagesCount is the count."""
@@ -322,6 +357,12 @@ class _Reader(Generic[T]):
             raise _Changed(
                 f"page 1 holds {len(first.items)} items, not {size}, although EM reports {pages} pages"
             )
+        per_item = first.body_bytes / size
+        if size >= MIN_PAGE_SIZE:  # a page of a few items says little of what the others weigh
+            self.em.item_bytes[self.em_type] = per_item
+        fits = fitting_size(size, per_item, self.em.settings.max_response_bytes)
+        if fits < size:
+            raise _Resized(fits)
         window = self.filter
         if self.sort.kind == "time" and self.sort.descending:
             # The window's upper end: the newest item seen now (plus a second, for EM's rounding of times).
@@ -363,8 +404,7 @@ class _Reader(Generic[T]):
                     self.before(upper_bound) if upper_bound is not None else None,
                 )
             )
-        range_size = size + max(MIN_PAGE_SIZE, int(size * _RANGE_SLACK))
-        parts = await gather([self._range(r, range_size) for r in ranges], limit=limit)
+        parts = await gather([self._range(r, range_size(size)) for r in ranges], limit=limit)
         items = [item for part in parts for item in part]
         self.kept = _unique(items, self.key)
         if len(self.kept) != len(items):

@@ -20,13 +20,15 @@ from datetime import datetime
 from ..models.base import parse_timestamp
 from ..models.estate import Outcome
 from ..models.resources import BackupJobSession
-from ..representation.fields import JobRunFields
+from ..representation.fields import JobRunFields, JobSessionFields
 from .estate import duration, guid_of, outcome_of, uid_guid
 
 # Sessions that are not runs of their own: a copy job's per-source workers (folded into the copy run) and
 # an agent job's per-computer management sessions (its tasks, not its runs).
 WORKER = "immediatebackupcopyworker"
 AGENT_COMPUTER = "agentmanagement"
+# A session as a window read gives it: the model (replica sessions, one session) or only the run's fields.
+Session = BackupJobSession | JobSessionFields
 
 
 @dataclass
@@ -34,16 +36,16 @@ class Run:
     """One run: its sessions oldest first (``attempts``), and a copy job's workers."""
 
     key: str  # the job's id (or, without one, its backup server and name)
-    attempts: list[BackupJobSession]
-    workers: list[BackupJobSession] = field(default_factory=list)
-    computers: list[BackupJobSession] = field(default_factory=list)  # an agent job's per-computer sessions
+    attempts: list[Session]
+    workers: list[Session] = field(default_factory=list)
+    computers: list[Session] = field(default_factory=list)  # an agent job's per-computer sessions
 
     @property
-    def first(self) -> BackupJobSession:
+    def first(self) -> Session:
         return self.attempts[0]
 
     @property
-    def last(self) -> BackupJobSession:
+    def last(self) -> Session:
         return self.attempts[-1]
 
     @property
@@ -71,7 +73,7 @@ class Run:
         return duration(self.start, self.end)
 
 
-def job_key(session: BackupJobSession) -> str:
+def job_key(session: Session) -> str:
     """A session's job: its UID, else its job link, else (backup server, name)."""
     job_id = uid_guid(session.job_uid) or guid_of(session.job)
     if job_id and (session.job_type or "").lower() != WORKER:
@@ -83,14 +85,14 @@ def job_key(session: BackupJobSession) -> str:
     return f"name:{server}:{name}"
 
 
-def runs_of(sessions: Sequence[BackupJobSession], started_before: list[BackupJobSession] | None = None) -> list[Run]:
+def runs_of(sessions: Sequence[Session], started_before: list[Session] | None = None) -> list[Run]:
     """The runs the sessions make up, newest first (sessions in any order). A copy worker whose copy run started
     before the sessions read (before the window) is part of no run here: it goes to ``started_before``."""
     ordered = sorted((s for s in sessions if s.creation_time), key=lambda s: parse_timestamp(s.creation_time or ""))
     runs: list[Run] = []
     open_run: dict[str, Run] = {}
-    workers: list[BackupJobSession] = []
-    computers: list[BackupJobSession] = []
+    workers: list[Session] = []
+    computers: list[Session] = []
     for session in ordered:
         if (session.job_type or "").lower() == WORKER:
             workers.append(session)
@@ -119,7 +121,7 @@ def runs_of(sessions: Sequence[BackupJobSession], started_before: list[BackupJob
     return runs
 
 
-def _copy_run_of(worker: BackupJobSession, runs: Sequence[Run]) -> Run | None:
+def _copy_run_of(worker: Session, runs: Sequence[Run]) -> Run | None:
     """The copy job's run a worker belongs to: the copy job's name before the backslash, the same backup
     server, and the worker starting inside the parent session's time span."""
     copy_name = (worker.job_name or "").split("\\", 1)[0].casefold()
@@ -139,12 +141,12 @@ def _copy_run_of(worker: BackupJobSession, runs: Sequence[Run]) -> Run | None:
     return best
 
 
-def is_agent_computer(session: BackupJobSession | JobRunFields) -> bool:
+def is_agent_computer(session: Session | JobRunFields) -> bool:
     """Whether a session is one computer's part of a Veeam Agent job's run (EM's AgentManagement)."""
     return (session.job_type or "").lower() == AGENT_COMPUTER
 
 
-def computer_of(session: BackupJobSession | JobRunFields) -> str | None:
+def computer_of(session: Session | JobRunFields) -> str | None:
     """The computer of an agent job's per-computer session: EM names it ``<job> - <computer>@<start>``."""
     base = (session.name or "").rsplit("@", 1)[0]
     job = session.job_name or ""
@@ -153,13 +155,13 @@ def computer_of(session: BackupJobSession | JobRunFields) -> str | None:
     return base.rsplit(" - ", 1)[1] or None if " - " in base else None
 
 
-def _spans(session: BackupJobSession, started: datetime) -> bool:
+def _spans(session: Session, started: datetime) -> bool:
     begin = parse_timestamp(session.creation_time or "")
     end = parse_timestamp(session.end_time) if session.end_time else None
     return begin <= started and (end is None or started <= end)
 
 
-def _agent_run_of(computer: BackupJobSession, runs: Sequence[Run]) -> Run | None:
+def _agent_run_of(computer: Session, runs: Sequence[Run]) -> Run | None:
     """The agent job's run whose attempt's span holds the computer's session (same job, by id)."""
     started = parse_timestamp(computer.creation_time or "")
     key = job_key(computer)

@@ -35,7 +35,7 @@ from ..models.estate import (
     Window,
 )
 from ..models.resources import BackupJobSession, BackupTaskSession, ReplicaJobSession, ReplicaTaskSession
-from ..representation.fields import TaskRowFields
+from ..representation.fields import JobSessionFields, TaskRowFields
 from ..representation.ids import GUID, uid_pattern
 from ..representation.links import LinkPolicy
 from ..representation.query import em_time, quote_value
@@ -60,7 +60,7 @@ from .estate import (
 from .fetch import fetch_entity
 from .querying import NEWEST_FIRST, Sort, conditions, read_all, read_fields
 from .replicas import replicated_vm_ids
-from .runs import Run, attempts_index, computer_of, is_agent_computer, runs_of
+from .runs import Run, Session, attempts_index, computer_of, is_agent_computer, runs_of
 
 _SESSION_UID = uid_pattern("BackupJobSession")
 _REPLICA_SESSION_UID = uid_pattern("ReplicaJobSession")
@@ -124,7 +124,7 @@ def task_run(task: BackupTaskSession | TaskRowFields) -> TaskRun:
     )
 
 
-def computer_run(session: BackupJobSession) -> TaskRun:
+def computer_run(session: Session) -> TaskRun:
     """A Veeam Agent computer's part of a run (EM's AgentManagement session) as a task row: EM gives it no VM
     reference and, on the servers seen, no failure text (its FailureMessage is empty)."""
     outcome = outcome_of(session.state, session.result)
@@ -192,8 +192,9 @@ async def find_job_sessions(
         window = window_of(args.created_after, args.created_before, now)
         expression = conditions(job_condition(args.job_name), server_condition(args.backup_server),
                                 *time_conditions(window))
-        read = await read_all(em, "BackupJobSession", filter=expression, sort=NEWEST_FIRST)
-        sessions = [item for item in read.items if isinstance(item, BackupJobSession)]
+        # Only the fields a run uses, straight from the pages (representation.fields).
+        read = await read_fields(em, JobSessionFields, filter=expression, sort=NEWEST_FIRST)
+        sessions: list[Session] = list(read.items)
         requests = read.requests
         covered = [COVERED_BACKUP]
         replicas, replica_note, replica_requests = await replica_sessions(em, expression)
@@ -201,7 +202,7 @@ async def find_job_sessions(
         if replicas is not None:
             sessions += replicas
             covered.append(COVERED_REPLICA)
-        earlier: list[BackupJobSession] = []
+        earlier: list[Session] = []
         every = runs_of(sessions, earlier)
         rows = _per_job(every) if args.newest_per_job else [job_run(run) for run in every]
         counts = count([row.outcome for row in rows])
@@ -236,7 +237,7 @@ async def find_job_sessions(
     return await paged(em, "find_job_sessions", arguments, cursor, FindJobSessionsResult, compute)
 
 
-def _copies_started_before(workers: Sequence[BackupJobSession]) -> str | None:
+def _copies_started_before(workers: Sequence[Session]) -> str | None:
     """Said, not silently left out: copy workers of the window whose copy run started before it."""
     if not workers:
         return None
@@ -432,7 +433,7 @@ async def find_task_sessions(
         tasks_read = await read_fields(em, TaskRowFields, filter=expression, sort=NEWEST_FIRST)
         # The runs of the window (a run: a job's start and its retries): which run and attempt each task is.
         run_filter = conditions(jobs, *time_conditions(window))
-        runs_read = await read_all(em, "BackupJobSession", filter=run_filter, sort=NEWEST_FIRST)
+        runs_read = await read_fields(em, JobSessionFields, filter=run_filter, sort=NEWEST_FIRST)
         requests += tasks_read.requests + runs_read.requests
         # Replication keeps its sessions and tasks apart: read them too (an EM without them is said).
         replica_runs, replica_note, spent = await replica_sessions(em, run_filter)
@@ -443,7 +444,7 @@ async def find_task_sessions(
             requests += replicated.requests
             replica_tasks = [t for t in replicated.items if isinstance(t, BackupTaskSession)]
             replica_note = replica_note or replicated.issue
-        sessions = [s for s in runs_read.items if isinstance(s, BackupJobSession)] + (replica_runs or [])
+        sessions: list[Session] = [*runs_read.items, *(replica_runs or [])]
         index = attempts_index(runs_of(sessions))
         tasks: list[BackupTaskSession | TaskRowFields] = [*tasks_read.items, *replica_tasks]
         # A Veeam Agent job's computers: its per-computer sessions are among the window's runs (no more requests).
