@@ -4,7 +4,7 @@ anyio's task groups wrap whatever their tasks raise in an ``ExceptionGroup``; an
 escape would show the model "internal error (ExceptionGroup)" for what was, say, EM answering 503 on the
 third page. ``gather`` is the one place the services run work concurrently: it waits for every task,
 and when any failed it raises that task's own error (the first one that is ours, else the first), so the
-boundary (``tools.common.em_errors``) sees a ``VeeamEmError`` it can word for the model.
+boundary (``surface.tools.common.em_errors``) sees a ``VeeamEmError`` it can word for the model.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A tool that reads several EM pages (the protection report reads a few per thousand VMs) can take seconds;
 a client that sent a progress token is told after each one. The services do not take a reporter argument
-through every layer: the tool wrapper (``tools.common.em_errors``) puts the call's reporter in a context
+through every layer: the tool wrapper (``surface.tools.common.em_errors``) puts the call's reporter in a context
 variable, and the query reader (``services.querying``) says ``page_read`` once per EM page it completed.
 Concurrent reads of one call (probes, ranges) share the reporter; a lock keeps the numbers it sends
 increasing, as MCP requires of progress notifications.

@@ -62,7 +62,7 @@ from .filters import check_text
 from .gather import gather
 from .jobs import read_agent_jobs
 from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all, read_fields
-from .querying import Window as Read
+from .querying import QueryWindow as Read
 from .replicas import AnyJob, Replicated, is_replica_job, replicas_of
 from .restore_points import copy_restore_points, is_copy_job
 from .runs import WORKER, computer_of, is_agent_computer

@@ -15,7 +15,7 @@ is read as a partition of the sort key, not by page numbers:
 
 Every non-final page must be full, every page must agree on the count, every item is kept once (by id);
 when anything disagrees, EM's data changed under the read: it is read again, once, and if it changes again
-the ``Window`` says precisely what may be off (``issue``). The pages read are capped for every tool
+the ``QueryWindow`` says precisely what may be off (``issue``). The pages read are capped for every tool
 (``max_pages``): an EM claiming a million pages gets a bounded number of requests and an honest note.
 
 Pages are sized by what they carry: a job entity holds its members (~2 KB per VM in XML), so a page of jobs
@@ -93,7 +93,7 @@ BY_NAME = Sort("Name", "name", False, "text")
 
 
 @dataclass(frozen=True)
-class Window(Generic[T]):
+class QueryWindow(Generic[T]):
     """The items of a query window (each once), what reading them cost, and what may be off."""
 
     items: list[T]
@@ -146,7 +146,7 @@ async def read_any_of(
     also: str | None = None,
     sort: Sort = NEWEST_FIRST,
     page_size: int | None = None,
-) -> Window[Entity]:
+) -> QueryWindow[Entity]:
     """Every item whose ``field`` is one of ``values`` (and matching ``also``): one read per ``ANY_OF_CHUNK``
     values, so that a long list of ids never makes a URL a server or a proxy in front of it refuses."""
     unique = list(dict.fromkeys(values))
@@ -165,7 +165,7 @@ async def read_any_of(
             if key not in seen:
                 seen.add(key)
                 items.append(item)
-    return Window(items, requests, complete=complete, total=len(items) if complete else None,
+    return QueryWindow(items, requests, complete=complete, total=len(items) if complete else None,
                   issue=" ".join(issues) or None)
 
 
@@ -177,7 +177,7 @@ async def read_all(
     sort: Sort = NEWEST_FIRST,
     max_pages: int = DEFAULT_MAX_PAGES,
     page_size: int | None = None,
-) -> Window[Entity]:
+) -> QueryWindow[Entity]:
     """Every item of ``type=em_type`` matching ``filter``, each once, read as one consistent window."""
 
     def models(response: Any, body: bytes) -> tuple[Paging, list[Entity]]:
@@ -195,7 +195,7 @@ async def read_fields(
     sort: Sort = NEWEST_FIRST,
     max_pages: int = DEFAULT_MAX_PAGES,
     page_size: int | None = None,
-) -> Window[R]:
+) -> QueryWindow[R]:
     """Every item of ``record``'s EM type matching ``filter``, each once, as one consistent window: only the
     fields ``record`` names (``representation.fields``), read straight from the pages."""
     if sort.attribute not in record.__dataclass_fields__:  # type: ignore[attr-defined]  # records are dataclasses
@@ -225,7 +225,7 @@ async def _read(
     sort: Sort,
     max_pages: int,
     page_size: int | None,
-) -> Window[T]:
+) -> QueryWindow[T]:
     size = page_size or em.settings.page_size
     # Sized by what this type's items weighed in the last window read, if they are heavy (jobs with members).
     size = fitting_size(size, em.item_bytes.get(em_type, 0.0), em.settings.max_response_bytes)
@@ -252,7 +252,7 @@ async def _read(
             if first_change is None:
                 first_change = change.reason  # read again, once
                 continue
-            return Window(
+            return QueryWindow(
                 reader.kept,
                 requests,
                 complete=False,
@@ -265,9 +265,9 @@ async def _read(
         return _with(window, requests=requests + window.requests, page_size=size)
 
 
-def _with(window: Window[T], **changes: object) -> Window[T]:
+def _with(window: QueryWindow[T], **changes: object) -> QueryWindow[T]:
     values = {**window.__dict__, **changes}
-    return Window(**values)
+    return QueryWindow(**values)
 
 
 @dataclass(frozen=True)
@@ -342,7 +342,7 @@ class _Reader(Generic[T]):
         """Items at ``bound`` or after it in the read's order."""
         return f"{self.sort.field}{'<=' if self.sort.descending else '>='}{quote_value(bound)}"
 
-    async def read(self) -> Window[T]:
+    async def read(self) -> QueryWindow[T]:
         size = self.page_size
         first = await self.page(self.filter, size, 1)
         pages = first.paging.pages_count
@@ -352,7 +352,7 @@ class _Reader(Generic[T]):
             self.kept = _unique(first.items, self.key)
             if len(self.kept) != len(first.items):
                 raise _Changed(f"EM's page holds {len(first.items) - len(self.kept)} items twice")
-            return Window(self.kept, self.requests, complete=True, total=len(self.kept))
+            return QueryWindow(self.kept, self.requests, complete=True, total=len(self.kept))
         if len(first.items) != size:
             raise _Changed(
                 f"page 1 holds {len(first.items)} items, not {size}, although EM reports {pages} pages"
@@ -417,7 +417,7 @@ class _Reader(Generic[T]):
             raise _Changed(f"{expected} items were read but EM counts {final} now")
         if not truncated and final != counted:
             raise _Changed(f"EM counted {counted} items at the start and {final} at the end")
-        return Window(self.kept, self.requests, complete=not truncated, total=counted)
+        return QueryWindow(self.kept, self.requests, complete=not truncated, total=counted)
 
     def _probe(self, expression: str | None, number: int) -> Callable[[], Awaitable[_Page[T]]]:
         return lambda: self.page(expression, 1, number)
