@@ -162,6 +162,48 @@ async def test_every_tool_reading_several_pages_reports_them(large_estate: Datas
     assert seen == sorted(set(seen))
 
 
+def em_gets(recorder: RecordingTransport) -> int:
+    """The EM GETs a call made (the logon is a POST; every GET reads something the answer is built from)."""
+    return sum(1 for request in recorder.requests if request.method == "GET")
+
+
+# Every tool whose call makes more than one EM GET, with its arguments (vm_recovery_summary reports its own steps).
+@pytest.mark.parametrize("tool,arguments", [
+    ("get_vm_restore_point", {"restore_point_id": SQL01_POINT}),
+    ("find_vm_restore_points", {"vm_name": "sql01"}),
+    ("protection_report", {}),
+    ("find_job_sessions", {}),
+    ("find_task_sessions", {}),
+    ("list_jobs", {}),
+    ("list_repositories", {}),
+    ("list_backup_servers", {}),
+    ("list_tenants", {}),
+    ("find_restore_sessions", {}),
+    ("get_job_session", None),  # the newest failed run of the estate the test serves
+])
+async def test_every_em_request_of_a_multi_request_tool_is_reported(
+    estate: Dataset, tool: str, arguments: dict[str, Any] | None
+) -> None:
+    if arguments is None:
+        failed = [run for run in estate.job_sessions.values() if run.result == "Failed"]
+        arguments = {"session_id": max(failed, key=lambda run: run.creation_ticks).id}
+    seen: list[tuple[float, float | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total))
+
+    async with session(estate) as (client, recorder):
+        await client.call_tool("check_connection", {})  # the logon and its probes, outside the measured call
+        recorder.requests.clear()
+        result = await client.call_tool(tool, arguments, progress_callback=on_progress)
+    assert not result.is_error, result.content
+    gets = em_gets(recorder)
+    assert gets > 1, f"{tool} made {gets} EM GET: it does not belong in this test"
+    # Not only the query reader's pages: single resources, one-page queries and summary reports count too.
+    assert [progress for progress, _ in seen] == list(range(1, gets + 1)), f"{tool}: {seen} for {gets} GETs"
+    assert all(total is not None and total >= progress for progress, total in seen)
+
+
 async def test_a_cancelled_call_makes_no_further_em_request(large_estate: Dataset) -> None:
     async with session(large_estate, env={"VEEAM_EM_PAGE_SIZE": "100"}) as (client, recorder):
         full = await client.call_tool("protection_report", {"only_problems": True})

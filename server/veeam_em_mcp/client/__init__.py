@@ -34,7 +34,7 @@ The names below are the client's public ones (``from veeam_em_mcp.client import 
 from __future__ import annotations
 
 from ._api import LOGON_PATH, TOKEN_HEADER
-from ._client import ClientStats, EnterpriseManagerClient
+from ._client import RESPONSE_HOOK, ClientStats, EnterpriseManagerClient
 from ._deadline import CallDeadline, Waiting
 from ._network import environment_proxy, tls_verify_setting
 from ._session import FORCED_LOGON_MIN_AGE, LOGON_BACKOFF, LogonBackoff
@@ -43,6 +43,7 @@ __all__ = [
     "FORCED_LOGON_MIN_AGE",
     "LOGON_BACKOFF",
     "LOGON_PATH",
+    "RESPONSE_HOOK",
     "TOKEN_HEADER",
     "CallDeadline",
     "ClientStats",

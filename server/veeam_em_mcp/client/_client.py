@@ -8,7 +8,8 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import anyio
@@ -23,6 +24,10 @@ from ._deadline import CURRENT_CALL, CallDeadline, deadline_error
 from ._errors import compressed, parse_answer, path_of, raise_for_status, timeout_message, too_large, transport_error
 from ._network import NoCookies, environment_proxy, tls_verify_setting
 from ._session import LogonBackoff, LogonSession
+
+# Awaited after each EM GET the current task completed (``get``/``get_raw``): the services count them as MCP
+# progress (services.progress). A context variable, so that each tool call counts its own requests only.
+RESPONSE_HOOK: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("veeam_em_response_hook", default=None)
 
 log = logging.getLogger("veeam_em_mcp.client")
 
@@ -168,6 +173,9 @@ class EnterpriseManagerClient:
                     "have lost its role, or EM is restarting; check the account and try again.",
                 )
         raise_for_status(self.settings, response, body, url)
+        hook = RESPONSE_HOOK.get()
+        if hook is not None:
+            await hook()
         return response, body
 
     def document(self, response: httpx.Response, body: bytes) -> Document:

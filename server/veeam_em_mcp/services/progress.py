@@ -3,7 +3,9 @@
 A tool that reads several EM pages (the protection report reads a few per thousand VMs) can take seconds;
 a client that sent a progress token is told after each one. The services do not take a reporter argument
 through every layer: the tool wrapper (``surface.tools.common.em_errors``) puts the call's reporter in a context
-variable, and the query reader (``services.querying``) says ``page_read`` once per EM page it completed.
+variable, and the query reader (``services.querying``) says ``page_read`` once per EM page it completed. Every
+other EM GET of the call (a single resource, a one-page query, a summary report) is counted through the
+client's ``RESPONSE_HOOK`` as a request of its own, so no request of a multi-request tool goes unreported.
 Concurrent reads of one call (probes, ranges) share the reporter; a lock keeps the numbers it sends
 increasing, as MCP requires of progress notifications.
 
@@ -21,6 +23,8 @@ from typing import Any
 
 import anyio
 
+from ..client import RESPONSE_HOOK
+
 # ``Context.report_progress``: (progress, total, message); a no-op when the client sent no progress token.
 Report = Callable[[float, float | None, str | None], Awaitable[Any]]
 
@@ -32,6 +36,7 @@ class Progress:
         self._report = report
         self._lock = anyio.Lock()
         self._readers: dict[int, tuple[int, int]] = {}  # id(reader) -> (requests made, requests planned)
+        self._others = 0  # requests made outside a query reader (each known only once it is made)
         self.done = 0
 
     async def page_read(self, reader: object, planned: int) -> None:
@@ -39,23 +44,36 @@ class Progress:
         async with self._lock:
             made, _ = self._readers.get(id(reader), (0, 0))
             self._readers[id(reader)] = (made + 1, planned)
-            self.done += 1
-            known = max(self.done, sum(max(m, p) for m, p in self._readers.values()))
-            # The lock orders sends: a concurrent page's notification never overtakes a later number.
-            await self._report(self.done, known, f"EM pages read: {self.done} of {known} known")
+            await self._send()
+
+    async def request_read(self) -> None:
+        """One EM request outside a query reader completed (it was not planned: it is known once made)."""
+        async with self._lock:
+            self._others += 1
+            await self._send()
+
+    async def _send(self) -> None:
+        """Under the lock: count the completed request and tell the client."""
+        self.done += 1
+        known = max(self.done, self._others + sum(max(m, p) for m, p in self._readers.values()))
+        # The lock orders sends: a concurrent page's notification never overtakes a later number.
+        await self._report(self.done, known, f"EM pages read: {self.done} of {known} known")
 
 
 _current: ContextVar[Progress | None] = ContextVar("veeam_em_progress", default=None)
+_in_reader: ContextVar[bool] = ContextVar("veeam_em_progress_in_reader", default=False)
 
 
 @contextmanager
 def reporting(report: Report) -> Iterator[Progress]:
-    """Within the block, EM pages read by this task (and the tasks it starts) are reported to ``report``."""
+    """Within the block, EM requests made by this task (and the tasks it starts) are reported to ``report``."""
     progress = Progress(report)
     token = _current.set(progress)
+    hook = RESPONSE_HOOK.set(_other_request)
     try:
         yield progress
     finally:
+        RESPONSE_HOOK.reset(hook)
         _current.reset(token)
 
 
@@ -63,10 +81,28 @@ def reporting(report: Report) -> Iterator[Progress]:
 def silenced() -> Iterator[None]:
     """Within the block, pages are not reported (a tool that reports its own progress, in its own units)."""
     token = _current.set(None)
+    hook = RESPONSE_HOOK.set(None)
     try:
         yield
     finally:
+        RESPONSE_HOOK.reset(hook)
         _current.reset(token)
+
+
+@contextmanager
+def reader_request() -> Iterator[None]:
+    """Around a query reader's own GET: the reader reports it (``page_read``, with its plan), not the client."""
+    token = _in_reader.set(True)
+    try:
+        yield
+    finally:
+        _in_reader.reset(token)
+
+
+async def _other_request() -> None:
+    progress = _current.get()
+    if progress is not None and not _in_reader.get():
+        await progress.request_read()
 
 
 async def page_read(reader: object, planned: int) -> None:

@@ -310,14 +310,15 @@ class _Reader(Generic[T]):
         )
         self.requests += 1
         bulk = "xml" if "bulk:json" in self.em.unsupported else self.em.settings.bulk_format
-        try:
-            response, body = await self.em.client.get_raw(url, accept=_MEDIA[bulk])
-        except ApiError as refused:
-            if bulk == "xml" or refused.status not in _REFUSED_MEDIA:
-                raise
-            self.em.unsupported.add("bulk:json")  # this EM does not answer queries in JSON: XML from now on
-            self.requests += 1
-            response, body = await self.em.client.get_raw(url, accept=_MEDIA["xml"])
+        with progress.reader_request():  # reported below, with the reader's plan, not by the client's hook
+            try:
+                response, body = await self.em.client.get_raw(url, accept=_MEDIA[bulk])
+            except ApiError as refused:
+                if bulk == "xml" or refused.status not in _REFUSED_MEDIA:
+                    raise
+                self.em.unsupported.add("bulk:json")  # this EM does not answer queries in JSON: XML from now on
+                self.requests += 1
+                response, body = await self.em.client.get_raw(url, accept=_MEDIA["xml"])
         paging, items = self.parse(response, body)
         # Every page of a window read (first page, boundary probes, ranges, final count) completes here, once.
         await progress.page_read(self, self.planned)
