@@ -204,9 +204,18 @@ async def test_every_em_request_of_a_multi_request_tool_is_reported(
     assert all(total is not None and total >= progress for progress, total in seen)
 
 
-async def test_a_cancelled_call_makes_no_further_em_request(large_estate: Dataset) -> None:
+# The tools that read many pages of a large estate (a cancellation needs pages still to read to be seen).
+@pytest.mark.parametrize("tool,arguments", [
+    ("protection_report", {"only_problems": True}),
+    ("find_task_sessions", {}),
+    ("find_job_sessions", {}),
+    ("list_jobs", {}),
+])
+async def test_a_cancelled_call_makes_no_further_em_request(
+    large_estate: Dataset, tool: str, arguments: dict[str, Any]
+) -> None:
     async with session(large_estate, env={"VEEAM_EM_PAGE_SIZE": "100"}) as (client, recorder):
-        full = await client.call_tool("protection_report", {"only_problems": True})
+        full = await client.call_tool(tool, arguments)
         assert not full.is_error
         whole = len(recorder.requests)
         recorder.requests.clear()
@@ -222,7 +231,7 @@ async def test_a_cancelled_call_makes_no_further_em_request(large_estate: Datase
 
             async def call() -> None:
                 with scope:
-                    await client.call_tool("protection_report", {"only_problems": True}, progress_callback=on_progress)
+                    await client.call_tool(tool, arguments, progress_callback=on_progress)
 
             group.start_soon(call)
             with anyio.fail_after(30):
