@@ -25,7 +25,11 @@ import veeam_em_mcp
 from harness import Recording, process_memory
 from veeam_em_mcp.cli import configure_logging
 from veeam_em_mcp.config import Settings
-from veeam_em_mcp.surface.server import build_server
+
+try:
+    from veeam_em_mcp.surface.server import build_server
+except ModuleNotFoundError:  # a version from before the surface/ folder (--before, --simulator-from): its path
+    from veeam_em_mcp.server import build_server  # type: ignore[no-redef]
 
 
 def main() -> int:
