@@ -105,6 +105,8 @@ def check_protection_report(seen: dict[str, Any]) -> None:
     assert f"RPO missed: {summary['missed']:,}" in legend and f"last run failed: {summary['failed_last_run']:,}" in legend
     if summary["failed_last_run"]:
         reason_reachable(seen, "vm")
+    # Grouped by first job (the default), one group per job: a job name on two backup servers is two groups.
+    assert seen["groupHeadings"] == seen["jobGroups"], f"{seen['groupHeadings']} groups for {seen['jobGroups']} jobs"
     walk = seen["groupsByKeyboard"]
     assert walk["groups"] > 1 and walk["at"] == walk["groups"] - 1, f"Page Down does not reach every group: {walk}"
     pages = seen["calls"]
@@ -174,6 +176,16 @@ def test_each_view_at_the_demo_estate(host_dir: str, images: Path, tool: str) ->
         assert seen["darkBackground"] != "rgb(255, 255, 255)"
     for path in seen["screenshots"].values():
         assert Path(path).stat().st_size > 5_000
+
+
+def test_a_job_name_on_two_backup_servers_is_two_groups(host_dir: str, images: Path) -> None:
+    # The twins estate: "SQL Backup" on vbr01 and on vbr02 (names repeat across servers; EM's ids tell them apart).
+    with RunningSimulator(dataset=build_dataset(twins=True)) as simulator:
+        env = server_env({"VEEAM_EM_URL": simulator.base_url, "VEEAM_EM_USERNAME": USERNAME,
+                          "VEEAM_EM_PASSWORD": PASSWORD})
+        seen = drive(host_dir, "protection_report", [*console_script(), "serve"], env, {"page_size": 10}, {})
+    check_protection_report(seen)
+    assert seen["jobGroups"] > seen["jobNames"], "the twins estate has a job name on two servers"
 
 
 @pytest.fixture(scope="module")

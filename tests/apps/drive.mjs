@@ -61,6 +61,10 @@ const VIEWS = {
           labelled: [...document.querySelectorAll(".c")].filter((c) => c.getAttribute("aria-label")?.includes(": RPO ")).length,
           legend: [...document.querySelectorAll("#states button")].map((b) => b.textContent) };
       });
+      out.groupHeadings = await frame.evaluate(() => [...document.querySelectorAll("#groups h2")].length);
+      // The jobs of the result's rows: a job is its name on its backup server (names repeat across servers).
+      out.jobGroups = new Set(rows.map((r) => JSON.stringify([(r.jobs ?? [])[0] ?? null, r.backup_server ?? null]))).size;
+      out.jobNames = new Set(rows.map((r) => (r.jobs ?? [])[0] ?? null)).size;
       out.rowStates = rows.reduce((acc, r) => { acc[r.status] = (acc[r.status] ?? 0) + 1; return acc; }, {});
       // Failed VMs whose name no other VM's name contains (the filter then finds only them).
       const failed = rows.filter((r) => r.last_outcome === "failed" && r.last_reason &&
