@@ -127,7 +127,8 @@ def clip(text: str | None, limit: int = MAX_TEXT_CHARS) -> tuple[str | None, int
 
     Stripped first: XML's element text comes trimmed and JSON's strings do not, so the same EM text read in
     either format (window reads are JSON, single reads the configured format) has one length."""
-    text = text.strip() or None if text is not None else None
+    if text is not None:
+        text = text.strip() or None
     if text is None or len(text) <= limit:
         return text, None
     marker = f" [… cut: {len(text):,} characters in all]"
