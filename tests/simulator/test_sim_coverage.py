@@ -18,24 +18,17 @@ from starlette.applications import Starlette
 
 from veeam_em_mcp.simulator import runner
 from veeam_em_mcp.simulator.config import SimulatorConfig
-from veeam_em_mcp.simulator.coverage import (
+from veeam_em_mcp.simulator.dataset import Dataset, build_dataset, rename_job, rename_vm
+from veeam_em_mcp.simulator.dataset.clock import TICKS_PER_HOUR, TICKS_PER_MINUTE, ticks_of
+from veeam_em_mcp.simulator.dataset.scenarios import (
     COLLECT_FAILED,
+    COPY_JOB,
     FAILING_COMPUTER,
     REPLICA_FAILED_VM,
     REPLICA_JOB,
+    RETRY_JOB,
     STALE_HOURS,
     WINDOWS_AGENT_JOB,
-)
-from veeam_em_mcp.simulator.dataset import (
-    COPY_JOB,
-    RETRY_JOB,
-    TICKS_PER_HOUR,
-    TICKS_PER_MINUTE,
-    Dataset,
-    build_dataset,
-    rename_job,
-    rename_vm,
-    ticks_of,
 )
 from veeam_em_mcp.simulator.query import parse_date_ticks
 from veeam_em_mcp.simulator.views import SESSION_DOWN

@@ -11,7 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from veeam_em_mcp.simulator.dataset import (
+from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
+from veeam_em_mcp.simulator.dataset.clock import ticks_of
+from veeam_em_mcp.simulator.dataset.records import JobSession
+from veeam_em_mcp.simulator.dataset.scenarios import (
     COPY_JOB,
     DISABLED_JOB,
     FOLDER_JOB,
@@ -24,10 +27,6 @@ from veeam_em_mcp.simulator.dataset import (
     RETRY_VM,
     RUNNING_JOB,
     SQL01_NEWEST_POINT_ID,
-    Dataset,
-    JobSession,
-    build_dataset,
-    ticks_of,
 )
 from veeam_em_mcp.simulator.query import parse_date_ticks
 

@@ -16,7 +16,8 @@ from starlette.applications import Starlette
 
 from veeam_em_mcp.simulator.app import SimulatorState, create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
-from veeam_em_mcp.simulator.dataset import REASON_QUIESCE, Dataset, build_dataset
+from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
+from veeam_em_mcp.simulator.dataset.scenarios import REASON_QUIESCE
 from veeam_em_mcp.simulator.faults import Fault, FaultSpecError, deep_body, parse_fault
 from veeam_em_mcp.simulator.views import pad_reason
 

@@ -13,7 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from veeam_em_mcp.simulator.dataset import Dataset, VmRestorePoint, ticks_of
+from veeam_em_mcp.simulator.dataset import Dataset
+from veeam_em_mcp.simulator.dataset.clock import ticks_of
+from veeam_em_mcp.simulator.dataset.records import VmRestorePoint
 from veeam_em_mcp.simulator.query import (
     And,
     Cmp,

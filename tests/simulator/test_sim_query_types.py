@@ -15,7 +15,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from veeam_em_mcp.simulator.dataset import FOLDER_JOB, FOLDER_ONLY_VM, RETRY_JOB, Dataset, ticks_of
+from veeam_em_mcp.simulator.dataset import Dataset
+from veeam_em_mcp.simulator.dataset.clock import ticks_of
+from veeam_em_mcp.simulator.dataset.scenarios import FOLDER_JOB, FOLDER_ONLY_VM, RETRY_JOB
 from veeam_em_mcp.simulator.query import QueryService, parse_query_params
 
 pytestmark = pytest.mark.anyio

@@ -19,18 +19,14 @@ from starlette.applications import Starlette
 from veeam_em_mcp.simulator import runner
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
-from veeam_em_mcp.simulator.dataset import (
+from veeam_em_mcp.simulator.dataset import Dataset, build_dataset, rename_job, rename_vm
+from veeam_em_mcp.simulator.dataset.clock import TICKS_PER_HOUR, ticks_of
+from veeam_em_mcp.simulator.dataset.scenarios import (
     SQL01_NEWEST_POINT_ID,
     SQL_JOB,
-    TICKS_PER_HOUR,
     TWIN_SQL_PEER_VM,
     TWIN_VCD_JOB,
     TWIN_VCENTER,
-    Dataset,
-    build_dataset,
-    rename_job,
-    rename_vm,
-    ticks_of,
 )
 
 pytestmark = pytest.mark.anyio

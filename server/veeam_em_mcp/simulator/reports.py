@@ -32,16 +32,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .dataset import (
-    TICKS_PER_DAY,
-    TICKS_PER_HOUR,
-    TICKS_PER_SECOND,
-    Dataset,
-    JobSession,
-    datetime_of,
-    iso_utc,
-    ticks_of,
-)
+from .dataset import Dataset
+from .dataset.clock import TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_SECOND, datetime_of, iso_utc, ticks_of
+from .dataset.records import JobSession
 from .render import Alias, Dual, FieldT, Items, Link, Node, Resource, Scalar
 
 _LINK = "Workspace/ViewReport.aspx?definition={}&ShowParams=1"

@@ -22,7 +22,9 @@ from datetime import timedelta
 from typing import Any
 
 from .config import SimulatorConfig
-from .coverage import (
+from .dataset import Dataset
+from .dataset.clock import datetime_of, micro_text
+from .dataset.coverage_records import (
     AgentInclude,
     AgentRestorePoint,
     CloudTenant,
@@ -34,13 +36,11 @@ from .coverage import (
     RestoreSession,
     SystemSession,
     VmReplicaPoint,
-    _micro,
 )
-from .dataset import (
+from .dataset.records import (
     Backup,
     BackupFile,
     BackupServer,
-    Dataset,
     Job,
     JobSession,
     ObjectInJob,
@@ -48,7 +48,6 @@ from .dataset import (
     RestorePoint,
     TaskSession,
     VmRestorePoint,
-    datetime_of,
 )
 from .render import ABSENT, NIL, Alias, Dual, Embedded, FieldT, Items, Link, Node, Resource, Value
 
@@ -681,7 +680,7 @@ def system_session_events(ctx: ViewContext, s: SystemSession) -> Resource:
     CreationTimeUTC has no `Z` (it is UTC all the same)."""
     href = f"{ctx.base}/systemSessions/{s.id}"
     items = tuple(
-        Node((("CreationTimeUTC", _micro(ticks)), ("Message", message), ("Order", order)))
+        Node((("CreationTimeUTC", micro_text(ticks)), ("Message", message), ("Order", order)))
         for order, (ticks, message) in enumerate(s.events)
     )
     return Resource("SystemSessionEvents", "SystemSessionEvents", f"{href}/events",

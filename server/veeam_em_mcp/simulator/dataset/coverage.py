@@ -30,291 +30,56 @@ from __future__ import annotations
 import bisect
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from .dataset import (
-    COPY_JOB,
+from .builder import Builder
+from .clock import (
     TICKS_PER_DAY,
     TICKS_PER_HOUR,
     TICKS_PER_MINUTE,
-    TICKS_PER_SECOND,
-    Backup,
-    BackupFile,
-    Job,
-    JobSession,
-    RestorePoint,
-    TaskSession,
-    Vm,
-    VmRestorePoint,
-    _chain_role,
-    _date_time_text,
-    _JobSpec,
-    _us_local,
-    _whole,
     datetime_of,
     iso_utc,
+    micro_text,
+    millis,
     name_stamp,
     sql_style_name,
     ticks_of,
-    worst,
+    to_second,
+    us_local,
 )
-
-if TYPE_CHECKING:
-    from .dataset import Dataset, _Builder
-
-# --- names of the coverage scenarios -------------------------------------------------------------------------
-REPLICA_JOB = "Hyper-V Replication"
-# The VMs it replicates (those that exist at this vm_count), and the one that fails in its newest run.
-REPLICA_VMS = ("hv-dc01", "wsus01", "fileserver01")
-REPLICA_FAILED_VM = "wsus01"
-REPLICA_HOST = "hv-dr01.tech.local"
-WINDOWS_AGENT_JOB = "Windows Agent Backup"
-LINUX_AGENT_JOB = "Linux Agent Backup"
-FAILING_COMPUTER = "srv-app01.tech.local"
-COLLECT_INTERVAL_MINUTES = 15
-# For the last STALE_HOURS hours EM's collection from the second backup server (vbr02) fails.
-STALE_HOURS = 5
-# The Cloud Connect tenant that never connected (LastActive = SQL Server's minimum datetime).
-NEVER_ACTIVE_TENANT = "Fabrikam"
-SQL_MIN_DATETIME = "1753-01-01T00:00:00Z"
-
-REASON_REPLICA = (
-    "Processing {vm} Error: Failed to apply replica changes to '{vm}_replica' on host '" + REPLICA_HOST + "': The "
-    "Hyper-V Virtual Machine Management service failed to create the replica checkpoint. Insufficient system "
-    "resources exist to complete the requested service. (0x800705AA) Agent failed to process method "
-    "{ReplicaTarget.ApplyChanges}."
+from .coverage_records import (
+    AgentInclude,
+    AgentRestorePoint,
+    CloudTenant,
+    CoverageData,
+    DiscoveredComputer,
+    LinkedJob,
+    OrgConfig,
+    ProtectionGroup,
+    Replica,
+    RestoreSession,
+    SystemSession,
+    VmReplicaPoint,
 )
-# EM's documentation gives no text for a failed per-server collection; this is the simulator's wording.
-COLLECT_FAILED = (
-    "Failed to collect data from {server}: Failed to connect to Veeam Backup & Replication server {server}:9392. "
-    "No connection could be made because the target machine actively refused it."
+from .estate import JobSpec, chain_role
+from .records import Backup, BackupFile, Job, JobSession, RestorePoint, TaskSession, Vm, VmRestorePoint, worst
+from .scenarios import (
+    AGENT_FAILURE,
+    COLLECT_FAILED,
+    COLLECT_INTERVAL_MINUTES,
+    COPY_JOB,
+    FAILING_COMPUTER,
+    LINUX_AGENT_JOB,
+    NEVER_ACTIVE_TENANT,
+    REASON_REPLICA,
+    REPLICA_FAILED_VM,
+    REPLICA_FAILURE,
+    REPLICA_JOB,
+    REPLICA_VMS,
+    SQL_MIN_DATETIME,
+    STALE_HOURS,
+    WINDOWS_AGENT_JOB,
 )
-
-
-# --- new entities ----------------------------------------------------------------------------------------------
-
-@dataclass(slots=True)
-class LinkedJob:
-    """A source job of a backup copy job (`LinkedJobObject`: `/jobs/{copy job}/linkedJobs/{id}`)."""
-
-    id: str
-    job_id: str
-    linked_job_id: str
-
-
-@dataclass(slots=True)
-class Replica:
-    """One per replication job (like `Backup`); its repository holds the replica metadata."""
-
-    id: str
-    name: str
-    server_id: str
-    repository_id: str
-    job_id: str
-    platform: str
-
-
-@dataclass(slots=True, kw_only=True)
-class VmReplicaPoint:
-    id: str
-    # `<vm>_replica@<UTC time>`; VmName/VmDisplayName is the replica VM's name (source name + `_replica`).
-    name: str
-    vm_name: str
-    source_vm: str
-    source_ref: str
-    creation_time_utc: str
-    creation_ticks: int
-    algorithm: str
-    point_type: str
-    replica_id: str
-    server_id: str
-    task_session_id: str
-
-
-@dataclass(slots=True, kw_only=True)
-class RestoreSession:
-    id: str
-    # `FLR_[<vm>]@<UTC start>` or `<vm>@<UTC start>`.
-    name: str
-    vm_name: str
-    # RestoreVm or FileLevelRestore.
-    job_type: str
-    server_id: str
-    creation_time_utc: str
-    creation_ticks: int
-    # None while running.
-    end_time_utc: str | None
-    end_ticks: int | None
-    state: str
-    # None while running (served as `None`).
-    result: str | None
-    progress: int
-    # The VM restore point restored from; None: no `Related` link (the Hyper-V doc sample has none).
-    point_id: str | None
-
-
-@dataclass(slots=True, kw_only=True)
-class SystemSession:
-    """One of EM's own jobs (a data collection, a catalog replication) with its event log."""
-
-    id: str
-    # `Collect Job @<yyyy-MM-dd HH:mm:ss.ffffff>` (a space before the @).
-    name: str
-    session_type: str
-    # `...Z` with microseconds.
-    creation_time_utc: str
-    creation_ticks: int
-    end_time_utc: str
-    end_ticks: int
-    state: str
-    result: str
-    message: str
-    # (ticks, message), in Order.
-    events: list[tuple[int, str]] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class ProtectionGroup:
-    id: str
-    name: str
-    server_id: str
-    platform: str
-    hierarchy_obj_ref: str
-    rescan_enabled: bool
-    computer_ids: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True, kw_only=True)
-class DiscoveredComputer:
-    id: str
-    # FQDN.
-    name: str
-    server_id: str
-    group_id: str
-    platform: str
-    host_status: str
-    agent_status: str
-    agent_version: str
-    os_version: str
-    ip_address: str
-    hierarchy_obj_ref: str
-    size_bytes: int
-
-
-@dataclass(slots=True)
-class AgentInclude:
-    """`ObjectInAgentBackupJob`: the protection group an agent job protects."""
-
-    id: str
-    job_id: str
-    group_id: str
-    name: str
-
-
-@dataclass(slots=True, kw_only=True)
-class AgentRestorePoint:
-    id: str
-    # `<computer>@<UTC time>`.
-    name: str
-    computer_name: str
-    computer_id: str
-    creation_time_utc: str
-    creation_ticks: int
-    algorithm: str
-    point_type: str
-    restore_point_id: str
-    backup_file_id: str
-    backup_id: str
-    server_id: str
-    job_id: str
-    # The AgentManagement session that made it.
-    session_id: str
-
-
-@dataclass(slots=True, kw_only=True)
-class OrgConfig:
-    """A vCloud Director self-service configuration (`VCloudOrganizationConfig`)."""
-
-    id: str
-    name: str
-    server_id: str
-    repository_id: str
-    # urn:veeam:ManagedServer:<guid> of the vCD server (managed servers are not served).
-    host_uid: str
-    quota_gb: int
-    used_quota_mb: int
-    is_disabled: bool
-    scheduler_type: str
-    high_priority: bool
-    template_job_id: str | None
-
-
-@dataclass(slots=True, kw_only=True)
-class CloudTenant:
-    id: str
-    name: str
-    description: str
-    server_id: str
-    enabled: bool
-    # Standalone, ActiveDirectory or vCD (the query's `Type`).
-    tenant_type: str
-    lease_expiration: str | None
-    resource_id: str
-    repository_id: str
-    quota_display_name: str
-    quota_mb: int
-    used_quota_mb: int
-    last_result: str
-    # SQL_MIN_DATETIME when the tenant never connected.
-    last_active: str
-    backup_count: int
-    replica_count: int
-    workstation_count: int
-    server_count: int
-    max_concurrent_tasks: int
-
-
-@dataclass
-class CoverageData:
-    """The new tables (they become `Dataset` attributes of the same names)."""
-
-    linked_jobs: dict[str, LinkedJob] = field(default_factory=dict)
-    replicas: dict[str, Replica] = field(default_factory=dict)
-    vm_replica_points: dict[str, VmReplicaPoint] = field(default_factory=dict)
-    replica_sessions: dict[str, JobSession] = field(default_factory=dict)
-    replica_task_sessions: dict[str, TaskSession] = field(default_factory=dict)
-    restore_sessions: dict[str, RestoreSession] = field(default_factory=dict)
-    system_sessions: dict[str, SystemSession] = field(default_factory=dict)
-    agent_jobs: dict[str, Job] = field(default_factory=dict)
-    agent_includes: dict[str, AgentInclude] = field(default_factory=dict)
-    protection_groups: dict[str, ProtectionGroup] = field(default_factory=dict)
-    discovered_computers: dict[str, DiscoveredComputer] = field(default_factory=dict)
-    agent_restore_points: dict[str, AgentRestorePoint] = field(default_factory=dict)
-    # AgentManagement session id -> its computer's id.
-    agent_session_computers: dict[str, str] = field(default_factory=dict)
-    org_configs: dict[str, OrgConfig] = field(default_factory=dict)
-    cloud_tenants: dict[str, CloudTenant] = field(default_factory=dict)
-
-    def attach(self, ds: Dataset) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(ds, name, getattr(self, name))
-
-
-def _micro(ticks: int) -> str:
-    """`yyyy-MM-ddTHH:mm:ss.ffffff` (no zone): system-session event times."""
-    seconds, frac = divmod(ticks, TICKS_PER_SECOND)
-    date, time = _date_time_text(seconds)
-    return f"{date}T{time}.{frac // 10:06d}"
-
-
-def _ms(ticks: int) -> int:
-    """`ticks` cut to the millisecond."""
-    return ticks - ticks % 10_000
-
-
-# --- scripted content ------------------------------------------------------------------------------------------
 
 # (protection group, platform, computers: (FQDN, IP, OS, agent version, host status)).
 _AGENT_GROUPS = (
@@ -372,9 +137,9 @@ _TENANTS: tuple[tuple[str, str, str, bool, int | None, int, int, str, float | No
 
 
 class _Coverage:
-    """The coverage phase over a finished `_Builder` (its dicts receive the items of shared types)."""
+    """The coverage phase over a finished `Builder` (its dicts receive the items of shared types)."""
 
-    def __init__(self, b: _Builder) -> None:
+    def __init__(self, b: Builder) -> None:
         self.b = b
         self.g = b.g
         self.data = CoverageData()
@@ -500,7 +265,7 @@ class _Coverage:
         vms = [b.vms[name] for name in REPLICA_VMS if name in b.vms and b.vms[name].platform == "HyperV"]
         if not vms or len(b.server_ids) < 2:
             return
-        spec = _JobSpec(REPLICA_JOB, "HyperV", 1, "local1", "forward", "none", "replica", True, "Replica")
+        spec = JobSpec(REPLICA_JOB, "HyperV", 1, "local1", "forward", "none", "replica", True, "Replica")
         job = b.make_job(spec, [vm.name for vm in vms])
         for vm in vms:
             vss = "RequireSuccess" if vm.name.startswith(("sql", "exch", "dc")) else "Disabled"
@@ -534,7 +299,7 @@ class _Coverage:
             results = []
             for slot in run.slots:
                 vm = slot.vm
-                failed = r == len(runs) - 1 and vm is failing
+                failed = REPLICA_FAILURE.shapes(job.name, r, len(runs)) and vm is failing
                 result = "Failed" if failed else "Success"
                 task = TaskSession(
                     id=g.guid(),
@@ -649,7 +414,7 @@ class _Coverage:
             platform=group.platform,
             job_type="AgentBackup",
             description=f"Created by {server.name.split('.')[0].upper()}\\Administrator at "
-            f"{_us_local(created, server.utc_offset_hours)}.",
+            f"{us_local(created, server.utc_offset_hours)}.",
             schedule_configured=True,
             schedule_enabled=True,
             next_run=iso_utc(ticks_of(nxt)),
@@ -668,7 +433,7 @@ class _Coverage:
     def agent_runs(self, job: Job, backup: Backup, members: list[DiscoveredComputer], offset: int) -> None:
         b, g, facts, data = self.b, self.g, self.b.facts, self.data
         assert job.schedule_minute is not None
-        spec = _JobSpec(job.name, job.platform, 0, "local0", "forward", "active", (0, 0), True)
+        spec = JobSpec(job.name, job.platform, 0, "local0", "forward", "active", (0, 0), True)
         runs: list[tuple[int, int, list[tuple[DiscoveredComputer, int, int]]]] = []
         day = (self.window_start // TICKS_PER_DAY - 1) * TICKS_PER_DAY
         while day <= b.anchor_ticks:
@@ -686,10 +451,10 @@ class _Coverage:
         for r, (start, end, children) in enumerate(runs):
             newest = r == len(runs) - 1
             parent = self.agent_session(job, f"{job.name}@{name_stamp(start)}", "AgentBackup", start, end, None)
-            role = _chain_role(spec, r, len(runs), datetime_of(start).weekday())
+            role = chain_role(spec, r, len(runs), datetime_of(start).weekday())
             results = []
             for computer, c_start, c_end in children:
-                failed = newest and computer.name == FAILING_COMPUTER
+                failed = AGENT_FAILURE.shapes(job.name, r, len(runs)) and computer.name == FAILING_COMPUTER
                 child = self.agent_session(job, f"{job.name} - {computer.name}@{name_stamp(c_start)}",
                                            "AgentManagement", c_start, c_end, parent.id)
                 child.result = "Failed" if failed else "Success"
@@ -732,7 +497,7 @@ class _Coverage:
         b, g = self.b, self.g
         point_type, algorithm, ext = role
         assert session.end_ticks is not None
-        point = _whole(session.end_ticks) - g.seconds(20, 60) + g.subsecond()
+        point = to_second(session.end_ticks) - g.seconds(20, 60) + g.subsecond()
         rp_ticks = point - g.seconds(2, 8)
         rp = RestorePoint(g.guid(), sql_style_name(rp_ticks), backup.id, job.server_id, job.id, iso_utc(rp_ticks),
                           rp_ticks, session.id)
@@ -788,7 +553,7 @@ class _Coverage:
         b, g, facts = self.b, self.g, self.b.facts
         copy_backup = facts.copy_backup_id
         for hours, job_type, preferred, result, related in _RESTORES:
-            start = _ms(b.anchor_ticks - int(hours * TICKS_PER_HOUR) + g.seconds(0, 300))
+            start = millis(b.anchor_ticks - int(hours * TICKS_PER_HOUR) + g.seconds(0, 300))
             if start < self.window_start:
                 continue
 
@@ -900,14 +665,14 @@ class _Coverage:
 
     def system_session(self, title: str, kind: str, start: int, end: int,
                        events: list[tuple[int, str]]) -> SystemSession:
-        stamp = _micro(start)
+        stamp = micro_text(start)
         return SystemSession(
             id=self.g.guid(),
             name=f"{title} @{stamp.replace('T', ' ')}",
             session_type=kind,
             creation_time_utc=stamp + "Z",
             creation_ticks=start,
-            end_time_utc=_micro(end) + "Z",
+            end_time_utc=micro_text(end) + "Z",
             end_ticks=end,
             state="CompletedSuccessfully",
             result="CompletedSuccessfully",
@@ -946,7 +711,7 @@ class _Coverage:
             lease = None if lease_days is None else iso_utc(
                 b.anchor_ticks // TICKS_PER_DAY * TICKS_PER_DAY + lease_days * TICKS_PER_DAY)
             last_active = SQL_MIN_DATETIME if hours is None else iso_utc(
-                _ms(b.anchor_ticks - int(hours * TICKS_PER_HOUR) + g.seconds(0, 600)))
+                millis(b.anchor_ticks - int(hours * TICKS_PER_HOUR) + g.seconds(0, 600)))
             tenant = CloudTenant(
                 id=g.guid(),
                 name=name,
@@ -973,6 +738,6 @@ class _Coverage:
                 facts.never_active_tenant_id = tenant.id
 
 
-def add_coverage(b: _Builder) -> CoverageData:
+def add_coverage(b: Builder) -> CoverageData:
     """Run the coverage phase on a finished normal build (before the twins); returns the new tables."""
     return _Coverage(b).run()

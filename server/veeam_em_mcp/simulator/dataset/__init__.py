@@ -1,0 +1,78 @@
+"""Deterministic demo data for the Enterprise Manager simulator: a whole small estate, thirty days of it.
+
+`build_dataset` fabricates what an EM instance would report: two backup servers, their repositories (local,
+scale-out with its extents, object storage, a nearly full DD Boost), jobs with their includes (VMs one by one
+and one VM folder), a backup copy job, and for every job run the job session, its task sessions (one per VM),
+automatic retry sessions for the VMs that failed, and -- exactly where a backup task succeeded or warned -- the
+job-level `RestorePoint`, the `BackupFile` and the `VmRestorePoint`, all cross-linked by id. A session that is
+still running at the anchor, failures with long real-looking reasons, warnings and a VM whose last two runs
+failed are seeded on purpose (the fixed facts, see docs/simulator-contract.md and `Facts`).
+
+Everything comes from one seeded RNG consumed in a fixed order, so the same (seed, anchor, vm_count, days)
+always gives the same ids, names, times and outcomes.
+
+`build_dataset(coverage=True)` (the default) then runs the coverage phase (coverage.py) from RNGs of its own:
+the rest of what a real EM serves -- the copy job's own backup and copied points, a replication job with its
+replicas and sessions, restore sessions, EM's own system sessions (vbr02's collections failing for the last
+hours), Veeam Agent jobs, computers and restore points, vCloud organisation configs and Cloud Connect tenants.
+It only adds (new items after the old ones); `coverage=False` is the estate without it.
+
+`build_dataset(twins=True)` then adds (after the coverage phase), from a separate RNG (so nothing of the
+normal build changes), the
+twins a real multi-server estate has: a second `SQL Backup` job on vbr02 (its own vCenter) protecting another
+VM named `sql01` whose last three runs failed, and another `vcd-web01` in a second vCloud organisation
+(`Facts.twin_*`). `Dataset.vms` and `points_by_vm` are keyed by VM name; a VM whose name was already taken
+when it was added (a twin) is keyed by its HierarchyObjRef instead.
+
+Test transforms (mutate in place; apply them before `create_app`, whose query service caches its tables):
+`rename_vm`, `rename_job`. The simulator's `mutate` fault uses `insert_copy` / `remove_middle`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from .builder import Builder
+from .coverage import add_coverage
+from .model import Dataset, Facts
+from .transforms import MUTABLE_TYPES, insert_copy, remove_middle, rename_job, rename_vm
+from .twins import add_twins
+
+__all__ = ["MUTABLE_TYPES", "Dataset", "Facts", "build_dataset", "insert_copy", "remove_middle", "rename_job",
+           "rename_vm"]
+
+
+def _default_anchor() -> datetime:
+    # The current minute: the product measures ages against its own clock, so an estate anchored at the top
+    # of the hour would look up to 59 minutes stale (a job scheduled at :30 would seem to have missed its run).
+    now = datetime.now(UTC)
+    return now.replace(second=0, microsecond=0)
+
+
+def build_dataset(
+    *, seed: int = 7, anchor: datetime | None = None, vm_count: int = 30, days: int = 30, twins: bool = False,
+    coverage: bool = True,
+) -> Dataset:
+    """Build the simulator's data; see the module docstring and docs/simulator-contract.md.
+
+    `coverage` (default on) adds the rest of what a real EM serves (copies, replicas, restore sessions, EM's own
+    sessions, Veeam Agent, vCloud organisation configs, Cloud Connect tenants; coverage.py) after the normal build;
+    `twins=True` then adds the same-name twins (`Facts.twin_*`). Neither changes anything of the normal build."""
+    if anchor is None:
+        anchor = _default_anchor()
+    if anchor.tzinfo is None:
+        raise ValueError("anchor must be timezone-aware (UTC)")
+    anchor = anchor.astimezone(UTC)
+    if vm_count < 1 or days < 1:
+        raise ValueError("vm_count and days must be positive")
+    builder = Builder(seed, anchor, vm_count, days)
+    builder.build_estate()
+    # After the normal build, before the twins, from RNGs of its own: neither shifts what came before.
+    extra = add_coverage(builder) if coverage else None
+    if twins:
+        add_twins(builder)
+    dataset = builder.dataset()
+    if extra is not None:
+        dataset.take_coverage(extra)
+    return dataset
+
