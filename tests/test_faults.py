@@ -473,18 +473,18 @@ async def test_faults_in_process_through_asgi(mcp_session: McpFactory, sim_app: 
 @pytest.mark.parametrize(
     ("spec", "fault"),
     [
-        ("latency=2.0", Fault("latency", seconds=2.0)),
-        ("status=503:3", Fault("status", status=503, count=3)),
+        ("latency=2.0", Fault(kind="latency", seconds=2.0)),
+        ("status=503:3", Fault(kind="status", status=503, count=3)),
         ("status=502,count=2,method=get,path=/api/vmRestorePoints",
-         Fault("status", status=502, count=2, method="GET", path="/api/vmRestorePoints")),
-        ("drop:2", Fault("drop", count=2)),
-        ("slow-logon=5", Fault("slow-logon", seconds=5.0, method="POST", path="/api/sessionMngr")),
-        ("huge=400MB,length=declared", Fault("huge", size=400 * MB, declare_length=True)),
-        ("huge=1GB:1,encoding=gzip", Fault("huge", size=1024 * MB, gzip=True, count=1)),
-        ("entities=external,url=http://127.0.0.1:1/x", Fault("entities", variant="external",
+         Fault(kind="status", status=502, count=2, method="GET", path="/api/vmRestorePoints")),
+        ("drop:2", Fault(kind="drop", count=2)),
+        ("slow-logon=5", Fault(kind="slow-logon", seconds=5.0, method="POST", path="/api/sessionMngr")),
+        ("huge=400MB,length=declared", Fault(kind="huge", size=400 * MB, declare_length=True)),
+        ("huge=1GB:1,encoding=gzip", Fault(kind="huge", size=1024 * MB, gzip=True, count=1)),
+        ("entities=external,url=http://127.0.0.1:1/x", Fault(kind="entities", variant="external",
                                                               url="http://127.0.0.1:1/x")),
-        ("expire:1,after=10", Fault("expire", count=1, after=10)),
-        ("malformed=binary", Fault("malformed", variant="binary")),
+        ("expire:1,after=10", Fault(kind="expire", count=1, after=10)),
+        ("malformed=binary", Fault(kind="malformed", variant="binary")),
     ],
 )
 def test_fault_specs_parse(spec: str, fault: Fault) -> None:

@@ -73,16 +73,16 @@ def uid(item: dict[str, Any]) -> str:
 # --- spec grammar ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("spec", "fault"), [
-    ("short-page", Fault("short-page", items=300, method="GET", path="/api/query")),
-    ("short-page=7:2", Fault("short-page", items=7, count=2, method="GET", path="/api/query")),
+    ("short-page", Fault(kind="short-page", items=300, method="GET", path="/api/query")),
+    ("short-page=7:2", Fault(kind="short-page", items=7, count=2, method="GET", path="/api/query")),
     ("pages-drift=-2,type=BackupTaskSession",
-     Fault("pages-drift", drift=-2, type_name="BackupTaskSession", method="GET", path="/api/query")),
-    ("pages-drift", Fault("pages-drift", drift=1, method="GET", path="/api/query")),
+     Fault(kind="pages-drift", drift=-2, type_name="BackupTaskSession", method="GET", path="/api/query")),
+    ("pages-drift", Fault(kind="pages-drift", drift=1, method="GET", path="/api/query")),
     ("mutate=remove,type=VmRestorePoint,after=1",
-     Fault("mutate", variant="remove", type_name="VmRestorePoint", after=1, count=1, method="GET",
+     Fault(kind="mutate", variant="remove", type_name="VmRestorePoint", after=1, count=1, method="GET",
            path="/api/query")),
-    ("mutate", Fault("mutate", variant="insert", count=1, method="GET", path="/api/query")),
-    ("deep=500", Fault("deep", depth=500, method="GET", path="/api/query")),
+    ("mutate", Fault(kind="mutate", variant="insert", count=1, method="GET", path="/api/query")),
+    ("deep=500", Fault(kind="deep", depth=500, method="GET", path="/api/query")),
 ])
 def test_specs_parse(spec: str, fault: Fault) -> None:
     assert parse_fault(spec) == fault

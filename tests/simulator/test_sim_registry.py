@@ -51,10 +51,10 @@ def widget_view(ctx: ViewContext, w: Widget, entity: bool) -> Resource:
     up = Link(f"{ctx.base}/backupServers/{w.server_id}", "Up", "BackupServerReference")
     parts = Link(f"{href}/parts", "Down", "WidgetReferenceList")
     if not entity:
-        return Resource("Widget", "WidgetReference", href, w.name, f"urn:veeam:Widget:{w.id}",
-                        [up, Link(f"{href}?format=Entity", "Alternate", "Widget", w.name), parts], is_ref=True)
-    return Resource("Widget", "Widget", f"{href}?format=Entity", w.name, f"urn:veeam:Widget:{w.id}",
-                    [up, Link(href, "Alternate", "WidgetReference", w.name), parts], [("Size", w.size)])
+        return Resource(element="Widget", type="WidgetReference", href=href, name=w.name, uid=f"urn:veeam:Widget:{w.id}",
+                        links=[up, Link(f"{href}?format=Entity", "Alternate", "Widget", w.name), parts], is_ref=True)
+    return Resource(element="Widget", type="Widget", href=f"{href}?format=Entity", name=w.name, uid=f"urn:veeam:Widget:{w.id}",
+                    links=[up, Link(href, "Alternate", "WidgetReference", w.name), parts], fields=[("Size", w.size)])
 
 
 def widget_fields(ds: Dataset) -> FieldList:

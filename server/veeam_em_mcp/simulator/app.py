@@ -55,7 +55,7 @@ EM_HEADERS = (
 _MULTI_SLASH = re.compile(r"/{2,}")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Session:
     session_id: str
     token: str
@@ -124,7 +124,7 @@ class SimulatorState:
         session_id = str(uuid.uuid4())
         # Real tokens are base64 of the session GUID string (treated as opaque by clients).
         token = base64.b64encode(session_id.encode()).decode()
-        session = Session(session_id, token, user_name, self.config.clock())
+        session = Session(session_id=session_id, token=token, user_name=user_name, last_used=self.config.clock())
         with self.lock:
             self.sessions[token] = session
             self.issued_tokens.append(token)
@@ -454,7 +454,8 @@ def _listed(row: Row, res: Resource) -> Resource:
 
 
 # Logon sessions are routed by hand (they are no collection of the dataset); this row only names them in errors.
-_LOGON_ROW = Row("LogonSession", "LogonSessions", lambda d: {}, views.unmodelled, "logon session")
+_LOGON_ROW = Row(type_name="LogonSession", plural="LogonSessions", items=lambda d: {}, view=views.unmodelled,
+                 label="logon session")
 
 
 def create_app(config: SimulatorConfig | None = None, dataset: Dataset | None = None,

@@ -15,7 +15,7 @@ from typing import Literal
 from .faults import Fault
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SimulatorConfig:
     """Behaviour of one simulator instance (credentials, session timeout, representation quirks)."""
 

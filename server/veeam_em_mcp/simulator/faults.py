@@ -111,7 +111,7 @@ class FaultSpecError(ValueError):
     """A ``--fault`` spec that cannot be understood."""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Fault:
     """One fault: what to do, to which requests (method, path prefix), and how many times.
 

@@ -236,7 +236,7 @@ class _BoundBool:
 _Bound = _BoundCmp | _BoundBool
 
 
-@dataclass
+@dataclass(kw_only=True)
 class QueryRequest:
     type: str
     entities: bool = False
@@ -249,7 +249,7 @@ class QueryRequest:
     params: list[tuple[str, str]] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class QueryPage:
     spec: TypeSpec
     items: list[Any]
@@ -478,4 +478,5 @@ class QueryService:
         pages = max(1, math.ceil(total / req.page_size))
         start = (req.page - 1) * req.page_size
         items = [tbl.items[i] for i in rows[start:start + req.page_size]]
-        return QueryPage(spec, items, req.page, req.page_size, pages, total)
+        return QueryPage(spec=spec, items=items, page_num=req.page, page_size=req.page_size, pages_count=pages,
+                         total=total)

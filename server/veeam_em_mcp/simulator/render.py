@@ -122,7 +122,7 @@ class Link:
     name: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Resource:
     """One entity, reference or resource: element name, identity attributes, links and child fields."""
 

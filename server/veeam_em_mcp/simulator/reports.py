@@ -54,7 +54,7 @@ PROXIES_PER_SERVER = 2
 PROCESSED_DAYS = 7
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Summary:
     """The numbers of every frame, in EM's field order."""
 
@@ -177,13 +177,14 @@ def compute(ds: Dataset) -> Summary:
         sizes[repo_id] = sizes.get(repo_id, 0) + f.backup_size
     repositories = [(r.name, r.capacity, r.free_space, sizes.get(r.id, 0))
                     for r in ds.repositories.values() if r.scale_out_id is None]
-    return Summary(overview, vms_overview, job_statistics, processed, repositories)
+    return Summary(overview=overview, vms_overview=vms_overview, job_statistics=job_statistics, processed_vms=processed,
+                   repositories=repositories)
 
 
 def summary_report(base: str) -> Resource:
     href = f"{base}/reports/summary"
     links = [Link(f"{href}/{path}", "Down", "ReportFrame", name) for path, (_, name) in FRAMES.items()]
-    return Resource("SummaryReport", "SummaryReport", href, links=links)
+    return Resource(element="SummaryReport", type="SummaryReport", href=href, links=links)
 
 
 def _local_text(ticks: int, offset_hours: int) -> str:
@@ -219,4 +220,4 @@ def frame(name: str, summary: Summary, ds: Dataset) -> Resource:
         )
         fields = [(Alias("Period", "Periods"), Items(periods))]
         attrs = [("CapacityPlanningReportLink", CAPACITY_PLANNING_LINK)]
-    return Resource(element, None, None, fields=fields, attrs=attrs, has_links=False)
+    return Resource(element=element, type=None, href=None, fields=fields, attrs=attrs, has_links=False)

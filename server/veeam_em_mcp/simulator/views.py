@@ -95,8 +95,8 @@ def vm_restore_point(ctx: ViewContext, p: VmRestorePoint, entity: bool) -> Resou
     ]
     uid = _uid("VmRestorePoint", p.id)
     if not entity:
-        return Resource("VmRestorePoint", "VmRestorePointReference", href, p.name, uid,
-                        [*ups, _alternate(href, "VmRestorePoint", p.name, True)], is_ref=True)
+        return Resource(element="VmRestorePoint", type="VmRestorePointReference", href=href, name=p.name, uid=uid,
+                        links=[*ups, _alternate(href, "VmRestorePoint", p.name, True)], is_ref=True)
     omit = ctx.config.omit_vm_name
     links = [
         Link(f"{href}?action=restore", "Restore"),
@@ -113,7 +113,8 @@ def vm_restore_point(ctx: ViewContext, p: VmRestorePoint, entity: bool) -> Resou
         ("PointType", p.point_type),
         ("HierarchyObjRef", p.hierarchy_obj_ref),
     ]
-    return Resource("VmRestorePoint", "VmRestorePoint", f"{href}?format=Entity", p.name, uid, links, fields,
+    return Resource(element="VmRestorePoint", type="VmRestorePoint", href=f"{href}?format=Entity", name=p.name, uid=uid,
+                    links=links, fields=fields,
                     vm_display_name=None if omit else p.vm_name)
 
 
@@ -129,11 +130,12 @@ def restore_point(ctx: ViewContext, rp: RestorePoint, entity: bool) -> Resource:
     ups = [_backup_up(ctx, rp.backup_id), _server_up(ctx, rp.server_id)]
     uid = _uid("RestorePoint", rp.id)
     if not entity:
-        return Resource("RestorePoint", "RestorePointReference", href, rp.name, uid,
-                        [*ups, _alternate(href, "RestorePoint", rp.name, True), *common], is_ref=True)
+        return Resource(element="RestorePoint", type="RestorePointReference", href=href, name=rp.name, uid=uid,
+                        links=[*ups, _alternate(href, "RestorePoint", rp.name, True), *common], is_ref=True)
     links = [*ups, _alternate(href, "RestorePointReference", rp.name, False), *common]
-    return Resource("RestorePoint", "RestorePoint", f"{href}?format=Entity", rp.name, uid, links,
-                    [("BackupDateUTC", rp.backup_date_utc)])
+    return Resource(element="RestorePoint", type="RestorePoint", href=f"{href}?format=Entity", name=rp.name, uid=uid,
+                    links=links,
+                    fields=[("BackupDateUTC", rp.backup_date_utc)])
 
 
 # --- BackupFile -----------------------------------------------------------------------------------------
@@ -147,8 +149,8 @@ def backup_file(ctx: ViewContext, bf: BackupFile, entity: bool) -> Resource:
     ups = [_backup_up(ctx, bf.backup_id), _server_up(ctx, bf.server_id)]
     uid = _uid("BackupFile", bf.id)
     if not entity:
-        return Resource("BackupFile", "BackupFileReference", href, bf.name, uid,
-                        [*ups, _alternate(href, "BackupFile", bf.name, True), *common], is_ref=True)
+        return Resource(element="BackupFile", type="BackupFileReference", href=href, name=bf.name, uid=uid,
+                        links=[*ups, _alternate(href, "BackupFile", bf.name, True), *common], is_ref=True)
     links = [*ups, _alternate(href, "BackupFileReference", bf.name, False), *common]
     fields: list[FieldT] = [
         ("FilePath", bf.file_path),
@@ -160,7 +162,8 @@ def backup_file(ctx: ViewContext, bf: BackupFile, entity: bool) -> Resource:
         ("CreationTimeUtc", bf.creation_time_utc),
         ("FileType", bf.file_type),
     ]
-    return Resource("BackupFile", "BackupFile", f"{href}?format=Entity", bf.name, uid, links, fields)
+    return Resource(element="BackupFile", type="BackupFile", href=f"{href}?format=Entity", name=bf.name, uid=uid,
+                    links=links, fields=fields)
 
 
 # --- Backup ---------------------------------------------------------------------------------------------
@@ -178,11 +181,11 @@ def backup(ctx: ViewContext, b: Backup, entity: bool) -> Resource:
     ]
     uid = _uid("Backup", b.id)
     if not entity:
-        return Resource("Backup", "BackupReference", href, b.name, uid,
-                        [*ups, _alternate(href, "Backup", b.name, True), *downs], is_ref=True)
+        return Resource(element="Backup", type="BackupReference", href=href, name=b.name, uid=uid,
+                        links=[*ups, _alternate(href, "Backup", b.name, True), *downs], is_ref=True)
     links = [*ups, _alternate(href, "BackupReference", b.name, False), *downs]
-    return Resource("Backup", "Backup", f"{href}?format=Entity", b.name, uid, links,
-                    [("Platform", b.platform), ("BackupType", b.backup_type)])
+    return Resource(element="Backup", type="Backup", href=f"{href}?format=Entity", name=b.name, uid=uid, links=links,
+                    fields=[("Platform", b.platform), ("BackupType", b.backup_type)])
 
 
 # --- BackupServer ---------------------------------------------------------------------------------------
@@ -199,7 +202,8 @@ def backup_server(ctx: ViewContext, s: BackupServer, entity: bool) -> Resource:
             Link(f"{href}/externalRepositories", "Down", "ExternalRepositoryReferenceList"),
             _alternate(href, "BackupServer", s.name, True),
         ]
-        return Resource("BackupServer", "BackupServerReference", href, s.name, uid, links, is_ref=True)
+        return Resource(element="BackupServer", type="BackupServerReference", href=href, name=s.name, uid=uid,
+                        links=links, is_ref=True)
     links = [
         _alternate(href, "BackupServerReference", s.name, False),
         Link(href, "Edit", "BackupServerReference"),
@@ -211,8 +215,9 @@ def backup_server(ctx: ViewContext, s: BackupServer, entity: bool) -> Resource:
         Link(f"{href}?action=quickbackup", "QuickBackup"),
         Link(f"{href}?action=collect", "Start"),
     ]
-    return Resource("BackupServer", "BackupServer", f"{href}?format=Entity", s.name, uid, links,
-                    [("Description", s.description), ("Port", s.port), ("Version", s.version)])
+    return Resource(element="BackupServer", type="BackupServer", href=f"{href}?format=Entity", name=s.name, uid=uid,
+                    links=links,
+                    fields=[("Description", s.description), ("Port", s.port), ("Version", s.version)])
 
 
 # --- Job ------------------------------------------------------------------------------------------------
@@ -299,7 +304,8 @@ def object_in_job(ctx: ViewContext, o: ObjectInJob, entity: bool = True, *, embe
         ("Order", o.order),
         ("GuestProcessingOptions", _GUEST_PROCESSING[o.vss_mode]),
     ]
-    return Resource("ObjectInJob", "ObjectInJob", href, links=links, fields=fields, has_links=not embedded)
+    return Resource(element="ObjectInJob", type="ObjectInJob", href=href, links=links, fields=fields,
+                    has_links=not embedded)
 
 
 def job(ctx: ViewContext, j: Job, entity: bool) -> Resource:
@@ -308,8 +314,8 @@ def job(ctx: ViewContext, j: Job, entity: bool) -> Resource:
     up = _server_up(ctx, j.server_id)
     sessions = Link(f"{href}/backupSessions", "Down", "BackupJobSessionReferenceList")
     if not entity:
-        return Resource("Job", "JobReference", href, j.name, uid,
-                        [up, _alternate(href, "Job", j.name, True), sessions], is_ref=True)
+        return Resource(element="Job", type="JobReference", href=href, name=j.name, uid=uid,
+                        links=[up, _alternate(href, "Job", j.name, True), sessions], is_ref=True)
     fields: list[FieldT] = [
         ("JobType", j.job_type),
         ("Platform", j.platform),
@@ -323,8 +329,8 @@ def job(ctx: ViewContext, j: Job, entity: bool) -> Resource:
         linked = [o for o in ctx.dataset.linked_jobs.values() if o.job_id == j.id]
         if not linked:
             # Without the coverage phase: no sources modelled, only the three links (as before it).
-            return Resource("Job", "Job", f"{href}?format=Entity", j.name, uid,
-                            [up, _alternate(href, "JobReference", j.name, False), sessions], fields)
+            return Resource(element="Job", type="Job", href=f"{href}?format=Entity", name=j.name, uid=uid,
+                            links=[up, _alternate(href, "JobReference", j.name, False), sessions], fields=fields)
         # The immediate-copy doc samples (D131): no Edit/Start/Stop/Retry/includes links, Sync and the linked
         # lists instead; no NextRun. Its JobScheduleOptions (ImmediateCopyMode) are not modelled.
         links = [
@@ -345,7 +351,8 @@ def job(ctx: ViewContext, j: Job, entity: bool) -> Resource:
             ("LinkedBackupIncludes", Embedded("LinkedBackups", ())),
             ("LinkedBackupRepositoryIncludes", Embedded("LinkedBackupRepositories", ())),
         ))),))
-        return Resource("Job", "Job", f"{href}?format=Entity", j.name, uid, links, [*fields, ("JobInfo", info)])
+        return Resource(element="Job", type="Job", href=f"{href}?format=Entity", name=j.name, uid=uid, links=links,
+                        fields=[*fields, ("JobInfo", info)])
     links = [
         up,
         _alternate(href, "JobReference", j.name, False),
@@ -374,7 +381,8 @@ def job(ctx: ViewContext, j: Job, entity: bool) -> Resource:
             ("AdvancedStorageOptions", Node((("PasswordKeyId", Dual(_ZERO_GUID, "")),))),
         ))),))
     fields += [("JobScheduleOptions", _schedule(ctx, j)), ("JobInfo", info)]
-    return Resource("Job", "Job", f"{href}?format=Entity", j.name, uid, links, fields)
+    return Resource(element="Job", type="Job", href=f"{href}?format=Entity", name=j.name, uid=uid, links=links,
+                    fields=fields)
 
 
 # --- Repository -----------------------------------------------------------------------------------------
@@ -388,11 +396,11 @@ def repository(ctx: ViewContext, r: Repository, entity: bool) -> Resource:
         Link(f"{href}/replicas", "Down", "ReplicaReferenceList"),
     ]
     if not entity:
-        return Resource("Repository", "RepositoryReference", href, r.name, uid,
-                        [up, _alternate(href, "Repository", r.name, True), *downs], is_ref=True)
-    return Resource("Repository", "Repository", f"{href}?format=Entity", r.name, uid,
-                    [up, _alternate(href, "RepositoryReference", r.name, False), *downs],
-                    [("Capacity", r.capacity), ("FreeSpace", r.free_space), ("Kind", r.kind)])
+        return Resource(element="Repository", type="RepositoryReference", href=href, name=r.name, uid=uid,
+                        links=[up, _alternate(href, "Repository", r.name, True), *downs], is_ref=True)
+    return Resource(element="Repository", type="Repository", href=f"{href}?format=Entity", name=r.name, uid=uid,
+                    links=[up, _alternate(href, "RepositoryReference", r.name, False), *downs],
+                    fields=[("Capacity", r.capacity), ("FreeSpace", r.free_space), ("Kind", r.kind)])
 
 
 # --- sessions -------------------------------------------------------------------------------------------
@@ -434,15 +442,16 @@ def job_session(ctx: ViewContext, s: JobSession, entity: bool) -> Resource:
         parent = ds.job_sessions[s.parent_id]
         ups.append(Link(f"{ctx.base}/backupSessions/{parent.id}", "Up", "BackupJobSessionReference", parent.name))
     if not entity:
-        return Resource("BackupJobSession", "BackupJobSessionReference", href, s.name, uid,
-                        [*ups, _alternate(href, "BackupJobSession", s.name, True), *downs], is_ref=True)
+        return Resource(element="BackupJobSession", type="BackupJobSessionReference", href=href, name=s.name, uid=uid,
+                        links=[*ups, _alternate(href, "BackupJobSession", s.name, True), *downs], is_ref=True)
     links = [*ups, _alternate(href, "BackupJobSessionReference", s.name, False), *downs,
              Link(f"{href}?action=stop", "Stop")]
     for rp_id in s.restore_point_ids:
         links.append(Link(f"{ctx.base}/restorePoints/{rp_id}", "Related", "RestorePointReference",
                           ds.restore_points[rp_id].name))
-    return Resource("BackupJobSession", "BackupJobSession", f"{href}?format=Entity", s.name, uid, links,
-                    _session_fields(ctx, s), json_first=("IsRetry",))
+    return Resource(element="BackupJobSession", type="BackupJobSession", href=f"{href}?format=Entity", name=s.name,
+                    uid=uid, links=links,
+                    fields=_session_fields(ctx, s), json_first=("IsRetry",))
 
 
 def pad_reason(reason: str, chars: int) -> str:
@@ -464,8 +473,8 @@ def task_session(ctx: ViewContext, t: TaskSession, entity: bool) -> Resource:
         Link(f"{ctx.base}/backupSessions/{session.id}", "Up", "BackupJobSessionReference", session.name),
     ]
     if not entity:
-        return Resource("BackupTaskSession", "BackupTaskSessionReference", href, t.name, uid,
-                        [*ups, _alternate(href, "BackupTaskSession", t.name, True)], is_ref=True)
+        return Resource(element="BackupTaskSession", type="BackupTaskSessionReference", href=href, name=t.name, uid=uid,
+                        links=[*ups, _alternate(href, "BackupTaskSession", t.name, True)], is_ref=True)
     links = [*ups, _alternate(href, "BackupTaskSessionReference", t.name, False)]
     if t.vm_point_id is not None:
         point = ds.vm_restore_points[t.vm_point_id]
@@ -488,8 +497,9 @@ def task_session(ctx: ViewContext, t: TaskSession, entity: bool) -> Resource:
         ("TotalSize", t.total_size),
         ("VmUid", t.vm_uid),
     ]
-    return Resource("BackupTaskSession", "BackupTaskSession", f"{href}?format=Entity", t.name, uid, links,
-                    fields, vm_display_name=t.vm_name)
+    return Resource(element="BackupTaskSession", type="BackupTaskSession", href=f"{href}?format=Entity", name=t.name,
+                    uid=uid, links=links,
+                    fields=fields, vm_display_name=t.vm_name)
 
 
 def unmodelled(ctx: ViewContext, obj: Any, entity: bool) -> Resource:
@@ -510,7 +520,8 @@ def linked_job(ctx: ViewContext, o: LinkedJob, entity: bool = True, *, embedded:
         Link(href, "Delete", "LinkedJobObject"),
     ]
     fields: list[FieldT] = [("ObjectInJobId", o.id), ("LinkedJobUid", _uid("Job", o.linked_job_id))]
-    return Resource("LinkedJobObject", "LinkedJobObject", href, links=links, fields=fields, has_links=not embedded)
+    return Resource(element="LinkedJobObject", type="LinkedJobObject", href=href, links=links, fields=fields,
+                    has_links=not embedded)
 
 
 # --- replicas ---------------------------------------------------------------------------------------------
@@ -526,10 +537,11 @@ def replica(ctx: ViewContext, r: Replica, entity: bool) -> Resource:
     down = Link(f"{href}/vmReplicaPoints", "Down", "VmReplicaPointReferenceList")
     uid = _uid("Replica", r.id)
     if not entity:
-        return Resource("Replica", "ReplicaReference", href, r.name, uid,
-                        [*ups, _alternate(href, "Replica", r.name, True), down], is_ref=True)
-    return Resource("Replica", "Replica", f"{href}?format=Entity", r.name, uid,
-                    [*ups, _alternate(href, "ReplicaReference", r.name, False), down], [("Platform", r.platform)])
+        return Resource(element="Replica", type="ReplicaReference", href=href, name=r.name, uid=uid,
+                        links=[*ups, _alternate(href, "Replica", r.name, True), down], is_ref=True)
+    return Resource(element="Replica", type="Replica", href=f"{href}?format=Entity", name=r.name, uid=uid,
+                    links=[*ups, _alternate(href, "ReplicaReference", r.name, False), down], fields=[("Platform",
+                                                                                                      r.platform)])
 
 
 def vm_replica_point(ctx: ViewContext, p: VmReplicaPoint, entity: bool) -> Resource:
@@ -539,8 +551,8 @@ def vm_replica_point(ctx: ViewContext, p: VmReplicaPoint, entity: bool) -> Resou
     ups = [_server_up(ctx, p.server_id), Link(f"{ctx.base}/replicas/{rep.id}", "Up", "ReplicaReference", rep.name)]
     uid = _uid("VmReplicaPoint", p.id)
     if not entity:
-        return Resource("VmReplicaPoint", "VmReplicaPointReference", href, p.name, uid,
-                        [*ups, _alternate(href, "VmReplicaPoint", p.name, True)], is_ref=True)
+        return Resource(element="VmReplicaPoint", type="VmReplicaPointReference", href=href, name=p.name, uid=uid,
+                        links=[*ups, _alternate(href, "VmReplicaPoint", p.name, True)], is_ref=True)
     links = [
         Link(f"{href}?action=failover", "Failover"),
         *ups,
@@ -550,7 +562,8 @@ def vm_replica_point(ctx: ViewContext, p: VmReplicaPoint, entity: bool) -> Resou
     ]
     fields: list[FieldT] = [("CreationTimeUTC", p.creation_time_utc), ("VmName", p.vm_name),
                             ("Algorithm", p.algorithm), ("PointType", p.point_type)]
-    return Resource("VmReplicaPoint", "VmReplicaPoint", f"{href}?format=Entity", p.name, uid, links, fields,
+    return Resource(element="VmReplicaPoint", type="VmReplicaPoint", href=f"{href}?format=Entity", name=p.name, uid=uid,
+                    links=links, fields=fields,
                     vm_display_name=p.vm_name)
 
 
@@ -562,12 +575,13 @@ def replica_session(ctx: ViewContext, s: JobSession, entity: bool) -> Resource:
     ups = [_server_up(ctx, s.server_id), Link(f"{ctx.base}/jobs/{job_obj.id}", "Up", "JobReference", job_obj.name)]
     tasks = Link(f"{href}/replicaTaskSessions", "Down", "ReplicaTaskSessionReferenceList")
     if not entity:
-        return Resource("ReplicaJobSession", "ReplicaJobSessionReference", href, s.name, uid,
-                        [*ups, _alternate(href, "ReplicaJobSession", s.name, True), tasks], is_ref=True)
+        return Resource(element="ReplicaJobSession", type="ReplicaJobSessionReference", href=href, name=s.name, uid=uid,
+                        links=[*ups, _alternate(href, "ReplicaJobSession", s.name, True), tasks], is_ref=True)
     links = [*ups, _alternate(href, "ReplicaJobSessionReference", s.name, False), tasks,
              Link(f"{href}?action=stop", "Stop")]
-    return Resource("ReplicaJobSession", "ReplicaJobSession", f"{href}?format=Entity", s.name, uid, links,
-                    _session_fields(ctx, s), json_first=("IsRetry",))
+    return Resource(element="ReplicaJobSession", type="ReplicaJobSession", href=f"{href}?format=Entity", name=s.name,
+                    uid=uid, links=links,
+                    fields=_session_fields(ctx, s), json_first=("IsRetry",))
 
 
 def _session_fields(ctx: ViewContext, s: JobSession) -> list[FieldT]:
@@ -603,8 +617,9 @@ def replica_task_session(ctx: ViewContext, t: TaskSession, entity: bool) -> Reso
         Link(f"{ctx.base}/replicaSessions/{session.id}", "Up", "ReplicaJobSessionReference", session.name),
     ]
     if not entity:
-        return Resource("ReplicaTaskSession", "ReplicaTaskSessionReference", href, t.name, uid,
-                        [*ups, _alternate(href, "ReplicaTaskSession", t.name, True)], is_ref=True)
+        return Resource(element="ReplicaTaskSession", type="ReplicaTaskSessionReference", href=href, name=t.name,
+                        uid=uid,
+                        links=[*ups, _alternate(href, "ReplicaTaskSession", t.name, True)], is_ref=True)
     links = [*ups, _alternate(href, "ReplicaTaskSessionReference", t.name, False)]
     if t.vm_point_id is not None and t.vm_point_id in ds.vm_replica_points:
         point = ds.vm_replica_points[t.vm_point_id]
@@ -619,8 +634,9 @@ def replica_task_session(ctx: ViewContext, t: TaskSession, entity: bool) -> Reso
         ("Reason", pad_reason(t.reason, ctx.config.reason_chars)),
         ("TotalSize", t.total_size),
     ]
-    return Resource("ReplicaTaskSession", "ReplicaTaskSession", f"{href}?format=Entity", t.name, uid, links,
-                    fields, vm_display_name=t.vm_name)
+    return Resource(element="ReplicaTaskSession", type="ReplicaTaskSession", href=f"{href}?format=Entity", name=t.name,
+                    uid=uid, links=links,
+                    fields=fields, vm_display_name=t.vm_name)
 
 
 # --- restore sessions -------------------------------------------------------------------------------------
@@ -633,8 +649,8 @@ def restore_session(ctx: ViewContext, r: RestoreSession, entity: bool) -> Resour
     uid = _uid("RestoreSession", r.id)
     up = _server_up(ctx, r.server_id)
     if not entity:
-        return Resource("RestoreSession", "RestoreSessionReference", href, r.name, uid,
-                        [up, _alternate(href, "RestoreSession", r.name, True)], is_ref=True)
+        return Resource(element="RestoreSession", type="RestoreSessionReference", href=href, name=r.name, uid=uid,
+                        links=[up, _alternate(href, "RestoreSession", r.name, True)], is_ref=True)
     links = [up, _alternate(href, "RestoreSessionReference", r.name, False)]
     if r.point_id is not None and r.point_id in ds.vm_restore_points:
         point = ds.vm_restore_points[r.point_id]
@@ -648,7 +664,8 @@ def restore_session(ctx: ViewContext, r: RestoreSession, entity: bool) -> Resour
         ("Result", "None" if r.result is None else r.result),
         ("Progress", r.progress),
     ]
-    return Resource("RestoreSession", "RestoreSession", f"{href}?format=Entity", r.name, uid, links, fields,
+    return Resource(element="RestoreSession", type="RestoreSession", href=f"{href}?format=Entity", name=r.name, uid=uid,
+                    links=links, fields=fields,
                     vm_display_name=r.vm_name)
 
 
@@ -661,8 +678,8 @@ def system_session(ctx: ViewContext, s: SystemSession, entity: bool) -> Resource
     uid = _uid("SystemSession", s.id)
     events = Link(f"{href}/events", "Down", "SystemSessionEvents")
     if not entity:
-        return Resource("SystemSession", "SystemSessionReference", href, s.name, uid,
-                        [Link(f"{href}?format=Entity", "Alternate", "BackupJobSession", s.name), events],
+        return Resource(element="SystemSession", type="SystemSessionReference", href=href, name=s.name, uid=uid,
+                        links=[Link(f"{href}?format=Entity", "Alternate", "BackupJobSession", s.name), events],
                         is_ref=True)
     fields: list[FieldT] = [
         ("SessionType", s.session_type),
@@ -671,8 +688,8 @@ def system_session(ctx: ViewContext, s: SystemSession, entity: bool) -> Resource
         ("State", s.state),
         ("Result", Node((("Result", s.result), ("Message", s.message), ("IsCanceled", False)))),
     ]
-    return Resource("SystemSession", "SystemSession", f"{href}?format=Entity", s.name, uid,
-                    [Link(href, "Alternate", "BackupJobSessionReference", s.name), events], fields)
+    return Resource(element="SystemSession", type="SystemSession", href=f"{href}?format=Entity", name=s.name, uid=uid,
+                    links=[Link(href, "Alternate", "BackupJobSessionReference", s.name), events], fields=fields)
 
 
 def system_session_events(ctx: ViewContext, s: SystemSession) -> Resource:
@@ -683,7 +700,7 @@ def system_session_events(ctx: ViewContext, s: SystemSession) -> Resource:
         Node((("CreationTimeUTC", micro_text(ticks)), ("Message", message), ("Order", order)))
         for order, (ticks, message) in enumerate(s.events)
     )
-    return Resource("SystemSessionEvents", "SystemSessionEvents", f"{href}/events",
+    return Resource(element="SystemSessionEvents", type="SystemSessionEvents", href=f"{href}/events",
                     links=[Link(f"{href}?format=Entity", "Up", "BackupJobSession", s.name)],
                     fields=[("Events", Items(items))])
 
@@ -702,7 +719,8 @@ def agent_include(ctx: ViewContext, o: AgentInclude, entity: bool = True, *, emb
                                  _agent_job_up(ctx, o.job_id)]
     fields: list[FieldT] = [("ObjectInJobId", o.id), ("Name", o.name), ("DisplayName", o.name),
                             ("GuestProcessingOptions", _GUEST_PROCESSING["Disabled"])]
-    return Resource("ObjectInAgentBackupJob", "ObjectInAgentBackupJob", href, links=links, fields=fields,
+    return Resource(element="ObjectInAgentBackupJob", type="ObjectInAgentBackupJob", href=href, links=links,
+                    fields=fields,
                     has_links=not embedded)
 
 
@@ -714,8 +732,8 @@ def agent_job(ctx: ViewContext, j: Job, entity: bool) -> Resource:
     up = _server_up(ctx, j.server_id)
     sessions = Link(f"{href}/backupSessions", "Down", "BackupJobSessionReferenceList")
     if not entity:
-        return Resource("AgentBackupJob", "AgentBackupJobReference", href, j.name, uid,
-                        [up, _alternate(href, "AgentBackupJob", j.name, True), sessions], is_ref=True)
+        return Resource(element="AgentBackupJob", type="AgentBackupJobReference", href=href, name=j.name, uid=uid,
+                        links=[up, _alternate(href, "AgentBackupJob", j.name, True), sessions], is_ref=True)
     links = [
         up,
         _alternate(href, "AgentBackupJobReference", j.name, False),
@@ -737,7 +755,8 @@ def agent_job(ctx: ViewContext, j: Job, entity: bool) -> Resource:
         ("JobScheduleOptions", _schedule(ctx, j)),
         ("JobInfo", Node((("Includes", Embedded("ObjectInAgentBackupJobs", includes)),))),
     ]
-    return Resource("AgentBackupJob", "AgentBackupJob", f"{href}?format=Entity", j.name, uid, links, fields)
+    return Resource(element="AgentBackupJob", type="AgentBackupJob", href=f"{href}?format=Entity", name=j.name, uid=uid,
+                    links=links, fields=fields)
 
 
 def agent_restore_point(ctx: ViewContext, p: AgentRestorePoint, entity: bool) -> Resource:
@@ -753,8 +772,8 @@ def agent_restore_point(ctx: ViewContext, p: AgentRestorePoint, entity: bool) ->
     ]
     uid = _uid("AgentRestorePoint", p.id)
     if not entity:
-        return Resource("AgentRestorePoint", "AgentRestorePointReference", href, p.name, uid,
-                        [*ups, _alternate(href, "AgentRestorePoint", p.name, True)], is_ref=True)
+        return Resource(element="AgentRestorePoint", type="AgentRestorePointReference", href=href, name=p.name, uid=uid,
+                        links=[*ups, _alternate(href, "AgentRestorePoint", p.name, True)], is_ref=True)
     links = [
         *ups,
         _alternate(href, "AgentRestorePointReference", p.name, False),
@@ -763,7 +782,8 @@ def agent_restore_point(ctx: ViewContext, p: AgentRestorePoint, entity: bool) ->
     ]
     fields: list[FieldT] = [("CreationTimeUTC", p.creation_time_utc), ("Algorithm", p.algorithm),
                             ("PointType", p.point_type)]
-    return Resource("AgentRestorePoint", "AgentRestorePoint", f"{href}?format=Entity", p.name, uid, links, fields)
+    return Resource(element="AgentRestorePoint", type="AgentRestorePoint", href=f"{href}?format=Entity", name=p.name,
+                    uid=uid, links=links, fields=fields)
 
 
 def protection_group(ctx: ViewContext, g: ProtectionGroup, entity: bool) -> Resource:
@@ -772,11 +792,13 @@ def protection_group(ctx: ViewContext, g: ProtectionGroup, entity: bool) -> Reso
     up = _server_up(ctx, g.server_id)
     down = Link(f"{href}/discoveredComputers", "Down", "DiscoveredComputerReferenceList")
     if not entity:
-        return Resource("AgentProtectionGroup", "AgentProtectionGroupReference", href, g.name, uid,
-                        [up, _alternate(href, "AgentProtectionGroup", g.name, True), down], is_ref=True)
-    return Resource("AgentProtectionGroup", "AgentProtectionGroup", f"{href}?format=Entity", g.name, uid,
-                    [up, _alternate(href, "AgentProtectionGroupReference", g.name, False), down],
-                    [("RescanScheduleEnabled", g.rescan_enabled), ("HierarchyObjRef", g.hierarchy_obj_ref)])
+        return Resource(element="AgentProtectionGroup", type="AgentProtectionGroupReference", href=href, name=g.name,
+                        uid=uid,
+                        links=[up, _alternate(href, "AgentProtectionGroup", g.name, True), down], is_ref=True)
+    return Resource(element="AgentProtectionGroup", type="AgentProtectionGroup", href=f"{href}?format=Entity",
+                    name=g.name, uid=uid,
+                    links=[up, _alternate(href, "AgentProtectionGroupReference", g.name, False), down],
+                    fields=[("RescanScheduleEnabled", g.rescan_enabled), ("HierarchyObjRef", g.hierarchy_obj_ref)])
 
 
 def discovered_computer(ctx: ViewContext, c: DiscoveredComputer, entity: bool) -> Resource:
@@ -790,8 +812,9 @@ def discovered_computer(ctx: ViewContext, c: DiscoveredComputer, entity: bool) -
     ]
     uid = _uid("DiscoveredComputer", c.id)
     if not entity:
-        return Resource("DiscoveredComputer", "DiscoveredComputerReference", href, c.name, uid,
-                        [*ups, _alternate(href, "DiscoveredComputer", c.name, True)], is_ref=True)
+        return Resource(element="DiscoveredComputer", type="DiscoveredComputerReference", href=href, name=c.name,
+                        uid=uid,
+                        links=[*ups, _alternate(href, "DiscoveredComputer", c.name, True)], is_ref=True)
     fields: list[FieldT] = [
         ("HostStatus", c.host_status),
         ("AgentStatus", c.agent_status),
@@ -800,9 +823,9 @@ def discovered_computer(ctx: ViewContext, c: DiscoveredComputer, entity: bool) -
         ("IpAddress", c.ip_address),
         ("HierarchyObjRef", c.hierarchy_obj_ref),
     ]
-    return Resource("DiscoveredComputer", "DiscoveredComputer",
-                    f"{ctx.base}/backupTaskSessions/{c.id}?format=Entity", c.name, uid,
-                    [*ups, _alternate(href, "DiscoveredComputerReference", c.name, False)], fields)
+    return Resource(element="DiscoveredComputer", type="DiscoveredComputer",
+                    href=f"{ctx.base}/backupTaskSessions/{c.id}?format=Entity", name=c.name, uid=uid,
+                    links=[*ups, _alternate(href, "DiscoveredComputerReference", c.name, False)], fields=fields)
 
 
 # --- MSP views --------------------------------------------------------------------------------------------
@@ -813,8 +836,9 @@ def org_config(ctx: ViewContext, o: OrgConfig, entity: bool) -> Resource:
     uid = _uid("VCloudOrganizationConfig", o.id)
     up = _server_up(ctx, o.server_id)
     if not entity:
-        return Resource("VCloudOrganizationConfig", "VCloudOrganizationConfigReference", href, o.name, uid,
-                        [up, _alternate(href, "VCloudOrganizationConfig", o.name, True)], is_ref=True)
+        return Resource(element="VCloudOrganizationConfig", type="VCloudOrganizationConfigReference", href=href,
+                        name=o.name, uid=uid,
+                        links=[up, _alternate(href, "VCloudOrganizationConfig", o.name, True)], is_ref=True)
     repo = ctx.dataset.repositories[o.repository_id]
     links = [
         up,
@@ -837,8 +861,9 @@ def org_config(ctx: ViewContext, o: OrgConfig, entity: bool) -> Resource:
         ("IsDisabled", o.is_disabled),
         ("JobSettings", settings),
     ]
-    return Resource("VCloudOrganizationConfig", "VCloudOrganizationConfig", f"{href}?format=Entity", o.name, uid,
-                    links, fields)
+    return Resource(element="VCloudOrganizationConfig", type="VCloudOrganizationConfig", href=f"{href}?format=Entity",
+                    name=o.name, uid=uid,
+                    links=links, fields=fields)
 
 
 def cloud_tenant(ctx: ViewContext, t: CloudTenant, entity: bool) -> Resource:
@@ -848,8 +873,8 @@ def cloud_tenant(ctx: ViewContext, t: CloudTenant, entity: bool) -> Resource:
     uid = _uid("CloudTenant", t.id)
     up = _server_up(ctx, t.server_id)
     if not entity:
-        return Resource("CloudTenant", "CloudTenantReference", href, t.name, uid,
-                        [up, _alternate(href, "CloudTenant", t.name, True)], is_ref=True)
+        return Resource(element="CloudTenant", type="CloudTenantReference", href=href, name=t.name, uid=uid,
+                        links=[up, _alternate(href, "CloudTenant", t.name, True)], is_ref=True)
     links = [up, _alternate(href, "CloudTenantReference", t.name, False), Link(href, "Edit", "CloudTenant"),
              Link(href, "Delete", "CloudTenant")]
     quota = Node((
@@ -859,7 +884,7 @@ def cloud_tenant(ctx: ViewContext, t: CloudTenant, entity: bool) -> Resource:
         ("Quota", t.quota_mb),
         ("UsedQuota", t.used_quota_mb),
     ))
-    resource = Resource("CloudTenantResource", None, None, fields=[("RepositoryQuota", quota)],
+    resource = Resource(element="CloudTenantResource", type=None, href=None, fields=[("RepositoryQuota", quota)],
                         attrs=[("Id", t.resource_id)], has_links=False)
     # No expiration: left out in XML and the 9.5 dialect (BY-CT), null in v12/v13.
     lease = Node((("LeaseExpirationDate", t.lease_expiration),), (("Enabled", t.lease_expiration is not None),))
@@ -878,7 +903,8 @@ def cloud_tenant(ctx: ViewContext, t: CloudTenant, entity: bool) -> Resource:
         ("ServerBackupCount", t.server_count),
         ("MaxConcurrentTasks", t.max_concurrent_tasks),
     ]
-    return Resource("CloudTenant", "CloudTenant", f"{href}?format=Entity", t.name, uid, links, fields)
+    return Resource(element="CloudTenant", type="CloudTenant", href=f"{href}?format=Entity", name=t.name, uid=uid,
+                    links=links, fields=fields)
 
 
 # --- service documents ------------------------------------------------------------------------------------
@@ -897,13 +923,13 @@ def agents_service(base: str) -> Resource:
         ("AgentProtectionGroupReferenceList", "protectionGroups"),
         ("DiscoveredComputerReferenceList", "discoveredComputers"),
     )]
-    return Resource("Agents", "AgentsService", href, links=links)
+    return Resource(element="Agents", type="AgentsService", href=href, links=links)
 
 
 def vcloud_service(base: str) -> Resource:
     """`GET /vCloud`: only the organisation configurations are modelled (no capture of the document)."""
     href = f"{base}/vCloud"
-    return Resource("VCloud", "VCloudService", href, links=[
+    return Resource(element="VCloud", type="VCloudService", href=href, links=[
         Link(f"{href}/orgConfigs", "Down", "VCloudOrganizationConfigReferenceList"),
         Link(f"{href}/orgConfigs?format=Entity", "Down", "VCloudOrganizationConfigList"),
     ])
@@ -962,7 +988,7 @@ def logon_session(base: str, session_id: str, user_name: str) -> Resource:
     for type_, path in SESSION_DOWN:
         links.append(Link(f"{base}/{path}", "Down", type_, "Summary" if type_ == "Report" else None))
     links.append(Link(href, "Delete", "LogonSession"))
-    return Resource("LogonSession", "LogonSession", href, links=links,
+    return Resource(element="LogonSession", type="LogonSession", href=href, links=links,
                     fields=[("UserName", user_name), ("SessionId", session_id)])
 
 

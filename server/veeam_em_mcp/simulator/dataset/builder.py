@@ -128,7 +128,7 @@ class Gen:
         return 0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class _Slot:
     """One VM's task in the first session of a run (planned in pass 1, before outcomes are drawn)."""
 
@@ -138,7 +138,7 @@ class _Slot:
     end: int
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class _Run:
     start: int
     rp_offset: int
@@ -193,11 +193,13 @@ class Builder:
         g = self.g
         for name, desc, version, offset in SERVERS:
             sid = g.guid()
-            self.servers[sid] = BackupServer(sid, name, desc, 9392, version, offset)
+            self.servers[sid] = BackupServer(id=sid, name=name, description=desc, port=9392, version=version,
+                                             utc_offset_hours=offset)
             self.server_ids.append(sid)
         for key, server, name, kind, capacity, free, path in REPOSITORIES:
             sid = self.server_ids[server]
-            repo = Repository(g.guid(), name, sid, capacity, free, kind, path)
+            repo = Repository(id=g.guid(), name=name, server_id=sid, capacity=capacity, free_space=free, kind=kind,
+                              path=path)
             if kind == "Extendable":
                 extents = [self.repo_by_key[k] for k in EXTENTS]
                 repo.extent_ids = [e.id for e in extents]
@@ -230,8 +232,9 @@ class Builder:
             platform = EXTRA_PLATFORMS[k % len(EXTRA_PLATFORMS)]
             method = "reverse" if k % 5 == 4 else "forward"
             full_mode = "none" if method == "reverse" else ("active" if k % 2 else "synthetic")
-            spec = JobSpec(f"Backup Job {job_no}", platform, k % 2, f"local{k % 2}", method, full_mode,
-                            (EXTRA_HOURS[k % len(EXTRA_HOURS)], 15 * (k % 4)), True)
+            spec = JobSpec(name=f"Backup Job {job_no}", platform=platform, server=k % 2, repository=f"local{k % 2}",
+                           method=method, full_mode=full_mode,
+                           when=(EXTRA_HOURS[k % len(EXTRA_HOURS)], 15 * (k % 4)), enabled=True)
             prefix = {"VMware": "vm", "HyperV": "hv", "vCloud": "vcd"}[platform]
             plans.append((spec, [f"{prefix}{vm_no + i:05d}" for i in range(size)]))
             vm_no += size
@@ -291,7 +294,8 @@ class Builder:
         self.jobs[job_id] = job
         server.job_ids.append(job_id)
         if spec.job_type == "Backup":
-            backup = Backup(g.guid(), spec.name, sid, repo.id, job_id, spec.platform, "Standard")
+            backup = Backup(id=g.guid(), name=spec.name, server_id=sid, repository_id=repo.id, job_id=job_id,
+                            platform=spec.platform, backup_type="Standard")
             self.backups[backup.id] = backup
             repo.backup_ids.append(backup.id)
             job.backup_id = backup.id
@@ -319,7 +323,8 @@ class Builder:
             # A name already taken (a twin) keys the VM by its ref instead.
             key = name if name not in self.vms else ref
             self.moref_of[key] = moref
-            vm = Vm(name, spec.platform, ref, job.id, g.rng.randint(20, 400) * 2**30)
+            vm = Vm(name=name, platform=spec.platform, hierarchy_obj_ref=ref, job_id=job.id,
+                    size_bytes=g.rng.randint(20, 400) * 2**30)
             if name == NEVER_BACKED_UP_VM:
                 # Added to its job after the job's last run: in the includes, in no session, no point.
                 vm.added_ticks = self.anchor_ticks - 30 * TICKS_PER_MINUTE
@@ -338,7 +343,8 @@ class Builder:
             self.objects[vm.object_in_job_id].vm_names.append(name)
 
     def include(self, job: Job, ref: str, name: str, vss: str) -> ObjectInJob:
-        obj = ObjectInJob(self.g.guid(), job.id, ref, name, name, len(job.object_ids), vss)
+        obj = ObjectInJob(id=self.g.guid(), job_id=job.id, hierarchy_obj_ref=ref, name=name, display_name=name,
+                          order=len(job.object_ids), vss_mode=vss)
         self.objects[obj.id] = obj
         job.object_ids.append(obj.id)
         return obj
@@ -370,7 +376,7 @@ class Builder:
                 duration = g.seconds(360, 540) if running else g.rng.randint(40, 300) * TICKS_PER_SECOND
                 point = to_second(task_start + duration) - g.rng.randint(4, 15) * TICKS_PER_SECOND + g.subsecond()
                 end = task_start + duration + g.rng.randrange(1000) * 10_000
-                slots.append(_Slot(vm, task_start, point, end))
+                slots.append(_Slot(vm=vm, start=task_start, point=point, end=end))
                 cursor = end
             end = cursor + g.seconds(3, 15)
             if start_dt < window_start or not slots:
@@ -381,7 +387,8 @@ class Builder:
                 continue
             if start > self.anchor_ticks:
                 continue
-            runs.append(_Run(start, rp_offset, file_offset, slots, end, running))
+            runs.append(_Run(start=start, rp_offset=rp_offset, file_offset=file_offset, slots=slots, end=end,
+                             running=running))
         return runs
 
     def scripted(self, spec: JobSpec, r: int, n: int, vm: Vm, attempt: int) -> _Outcome | None:
@@ -595,8 +602,9 @@ class Builder:
         point_type, algorithm, ext = role
         rp_ticks = session.creation_ticks + rp_offset
         file_ticks = session.creation_ticks + file_offset
-        rp = RestorePoint(g.guid(), sql_style_name(rp_ticks), backup.id, job.server_id, job.id, iso_utc(rp_ticks),
-                          rp_ticks, session.id)
+        rp = RestorePoint(id=g.guid(), name=sql_style_name(rp_ticks), backup_id=backup.id, server_id=job.server_id,
+                          job_id=job.id, backup_date_utc=iso_utc(rp_ticks),
+                          backup_ticks=rp_ticks, job_session_id=session.id)
         local = datetime_of(file_ticks) + timedelta(hours=server.utc_offset_hours)
         file_name = f"{job.name}D{local:%Y-%m-%dT%H%M%S}_{g.hex4()}.{ext}"
         total_size = sum(vm.size_bytes for vm, _, _ in made)

@@ -168,11 +168,12 @@ class _Coverage:
         if job is None or not job.source_job_ids:
             return
         for source_id in job.source_job_ids:
-            linked = LinkedJob(g.guid(), job.id, source_id)
+            linked = LinkedJob(id=g.guid(), job_id=job.id, linked_job_id=source_id)
             self.data.linked_jobs[linked.id] = linked
         source = b.jobs[job.source_job_ids[0]]
         repo = b.repositories[job.repository_id]
-        backup = Backup(g.guid(), job.name, job.server_id, repo.id, job.id, source.platform, "Standard")
+        backup = Backup(id=g.guid(), name=job.name, server_id=job.server_id, repository_id=repo.id, job_id=job.id,
+                        platform=source.platform, backup_type="Standard")
         b.backups[backup.id] = backup
         repo.backup_ids.append(backup.id)
         facts.copy_backup_id = backup.id
@@ -201,8 +202,9 @@ class _Coverage:
         ext = "vbk" if any(first) else "vib"
         rp_ticks = min(t.end_ticks or 0 for t in done)
         file_ticks = worker.creation_ticks + g.seconds(3, 12)
-        rp = RestorePoint(g.guid(), sql_style_name(rp_ticks), backup.id, job.server_id, job.id, iso_utc(rp_ticks),
-                          rp_ticks, worker.id)
+        rp = RestorePoint(id=g.guid(), name=sql_style_name(rp_ticks), backup_id=backup.id, server_id=job.server_id,
+                          job_id=job.id, backup_date_utc=iso_utc(rp_ticks),
+                          backup_ticks=rp_ticks, job_session_id=worker.id)
         local = datetime_of(file_ticks) + timedelta(hours=server.utc_offset_hours)
         file_name = f"{job.name}D{local:%Y-%m-%dT%H%M%S}_{g.hex4()}.{ext}"
         total = sum(by_ref[t.vm_uid].size_bytes for t in done)
@@ -265,12 +267,14 @@ class _Coverage:
         vms = [b.vms[name] for name in REPLICA_VMS if name in b.vms and b.vms[name].platform == "HyperV"]
         if not vms or len(b.server_ids) < 2:
             return
-        spec = JobSpec(REPLICA_JOB, "HyperV", 1, "local1", "forward", "none", "replica", True, "Replica")
+        spec = JobSpec(name=REPLICA_JOB, platform="HyperV", server=1, repository="local1", method="forward",
+                       full_mode="none", when="replica", enabled=True, job_type="Replica")
         job = b.make_job(spec, [vm.name for vm in vms])
         for vm in vms:
             vss = "RequireSuccess" if vm.name.startswith(("sql", "exch", "dc")) else "Disabled"
             b.include(job, vm.hierarchy_obj_ref, vm.name, vss).vm_names.append(vm.name)
-        replica = Replica(g.guid(), job.name, job.server_id, job.repository_id, job.id, job.platform)
+        replica = Replica(id=g.guid(), name=job.name, server_id=job.server_id, repository_id=job.repository_id,
+                          job_id=job.id, platform=job.platform)
         self.data.replicas[replica.id] = replica
         b.job_vms[job.id] = vms
         runs = b.plan_runs(spec, job)
@@ -360,7 +364,9 @@ class _Coverage:
         for name, platform, computers in _AGENT_GROUPS:
             gid = g.guid()
             # The real v12 capture writes AgentForWindows into computers' refs, Linux hosts included.
-            group = ProtectionGroup(gid, name, sid, platform, f"urn:AgentForWindows:ProtectionGroup:{zero}.{gid}", True)
+            group = ProtectionGroup(id=gid, name=name, server_id=sid, platform=platform,
+                                    hierarchy_obj_ref=f"urn:AgentForWindows:ProtectionGroup:{zero}.{gid}",
+                                    rescan_enabled=True)
             data.protection_groups[gid] = group
             members = []
             for fqdn, ip, os_version, version, host_status in computers:
@@ -387,7 +393,8 @@ class _Coverage:
             group, members = groups[group_index]
             hour = (b.anchor.hour + hours_after) % 24
             job = self.agent_job(job_name, group, members, hour * 60 + minute)
-            backup = Backup(g.guid(), job.name, sid, repo.id, job.id, job.platform, "ParentBackup")
+            backup = Backup(id=g.guid(), name=job.name, server_id=sid, repository_id=repo.id, job_id=job.id,
+                            platform=job.platform, backup_type="ParentBackup")
             b.backups[backup.id] = backup
             repo.backup_ids.append(backup.id)
             job.backup_id = backup.id
@@ -424,7 +431,7 @@ class _Coverage:
             created_ticks=created,
             vm_names=[c.name for c in members],
         )
-        include = AgentInclude(g.guid(), job.id, group.id, group.name)
+        include = AgentInclude(id=g.guid(), job_id=job.id, group_id=group.id, name=group.name)
         self.data.agent_includes[include.id] = include
         job.object_ids.append(include.id)
         self.data.agent_jobs[job.id] = job
@@ -433,7 +440,8 @@ class _Coverage:
     def agent_runs(self, job: Job, backup: Backup, members: list[DiscoveredComputer], offset: int) -> None:
         b, g, facts, data = self.b, self.g, self.b.facts, self.data
         assert job.schedule_minute is not None
-        spec = JobSpec(job.name, job.platform, 0, "local0", "forward", "active", (0, 0), True)
+        spec = JobSpec(name=job.name, platform=job.platform, server=0, repository="local0", method="forward",
+                       full_mode="active", when=(0, 0), enabled=True)
         runs: list[tuple[int, int, list[tuple[DiscoveredComputer, int, int]]]] = []
         day = (self.window_start // TICKS_PER_DAY - 1) * TICKS_PER_DAY
         while day <= b.anchor_ticks:
@@ -499,8 +507,9 @@ class _Coverage:
         assert session.end_ticks is not None
         point = to_second(session.end_ticks) - g.seconds(20, 60) + g.subsecond()
         rp_ticks = point - g.seconds(2, 8)
-        rp = RestorePoint(g.guid(), sql_style_name(rp_ticks), backup.id, job.server_id, job.id, iso_utc(rp_ticks),
-                          rp_ticks, session.id)
+        rp = RestorePoint(id=g.guid(), name=sql_style_name(rp_ticks), backup_id=backup.id, server_id=job.server_id,
+                          job_id=job.id, backup_date_utc=iso_utc(rp_ticks),
+                          backup_ticks=rp_ticks, job_session_id=session.id)
         file_ticks = session.creation_ticks + g.seconds(5, 20)
         local = datetime_of(file_ticks) + timedelta(hours=offset)
         head = f"{job.name} - {computer.name}"

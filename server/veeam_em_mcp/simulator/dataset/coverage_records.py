@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from .records import Job, JobSession, TaskSession
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class LinkedJob:
     """A source job of a backup copy job (`LinkedJobObject`: `/jobs/{copy job}/linkedJobs/{id}`)."""
 
@@ -19,7 +19,7 @@ class LinkedJob:
     linked_job_id: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Replica:
     """One per replication job (like `Backup`); its repository holds the replica metadata."""
 
@@ -90,7 +90,7 @@ class SystemSession:
     events: list[tuple[int, str]] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ProtectionGroup:
     id: str
     name: str
@@ -118,7 +118,7 @@ class DiscoveredComputer:
     size_bytes: int
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class AgentInclude:
     """`ObjectInAgentBackupJob`: the protection group an agent job protects."""
 

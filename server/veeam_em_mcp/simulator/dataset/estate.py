@@ -22,7 +22,7 @@ from .scenarios import (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class JobSpec:
     name: str
     platform: str
@@ -43,15 +43,22 @@ class JobSpec:
 
 
 NAMED_JOBS = (
-    JobSpec(SQL_JOB, "VMware", 0, "local0", "forward", "synthetic", "sql", True),
-    JobSpec(RETRY_JOB, "VMware", 0, "sobr", "reverse", "none", (22, 0), True),
-    JobSpec(RUNNING_JOB, "HyperV", 1, "ddboost", "forward", "active", "running", True),
-    JobSpec(DISABLED_JOB, "HyperV", 1, "local1", "forward", "synthetic", (23, 0), False),
-    JobSpec("vCloud Tenants", "vCloud", 1, "local1", "forward", "synthetic", "tenants", True),
-    JobSpec(FOLDER_JOB, "VMware", 0, "local0", "forward", "active", "folder", True),
+    JobSpec(name=SQL_JOB, platform="VMware", server=0, repository="local0", method="forward", full_mode="synthetic",
+            when="sql", enabled=True),
+    JobSpec(name=RETRY_JOB, platform="VMware", server=0, repository="sobr", method="reverse", full_mode="none",
+            when=(22, 0), enabled=True),
+    JobSpec(name=RUNNING_JOB, platform="HyperV", server=1, repository="ddboost", method="forward", full_mode="active",
+            when="running", enabled=True),
+    JobSpec(name=DISABLED_JOB, platform="HyperV", server=1, repository="local1", method="forward",
+            full_mode="synthetic", when=(23, 0), enabled=False),
+    JobSpec(name="vCloud Tenants", platform="vCloud", server=1, repository="local1", method="forward",
+            full_mode="synthetic", when="tenants", enabled=True),
+    JobSpec(name=FOLDER_JOB, platform="VMware", server=0, repository="local0", method="forward", full_mode="active",
+            when="folder", enabled=True),
 )
-COPY_SPEC = JobSpec(COPY_JOB, "CustomPlatform", 0, "s3", "forward", "none", "immediate", True,
-                      "ImmediateBackupCopy")
+COPY_SPEC = JobSpec(name=COPY_JOB, platform="CustomPlatform", server=0, repository="s3", method="forward",
+                    full_mode="none", when="immediate", enabled=True,
+                    job_type="ImmediateBackupCopy")
 
 # (VM name, job index), in priority order: a small vm_count keeps the VMs the oldest fixed facts need.
 NAMED_VMS = (

@@ -17,7 +17,7 @@ def worst(results: list[str]) -> str:
     return max(results, key=RESULTS.index)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class BackupServer:
     id: str
     name: str
@@ -29,7 +29,7 @@ class BackupServer:
     repository_ids: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Repository:
     id: str
     name: str
@@ -47,7 +47,7 @@ class Repository:
     backup_ids: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Vm:
     name: str
     platform: str
@@ -60,7 +60,7 @@ class Vm:
     added_ticks: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ObjectInJob:
     """An include of a job: a VM added by name, or a container (folder) whose VMs the job processes."""
 
@@ -104,7 +104,7 @@ class Job:
     source_job_ids: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Backup:
     id: str
     name: str
@@ -117,7 +117,7 @@ class Backup:
     backup_file_ids: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class RestorePoint:
     """A job-level restore point: one per job session that produced at least one VM restore point."""
 

@@ -32,7 +32,8 @@ def _sql_twin(b: Builder) -> None:
     original = b.vms.get(TWIN_SQL_VM)
     if original is None or len(b.server_ids) < 2:
         return
-    spec = JobSpec(SQL_JOB, "VMware", 1, "local1", "forward", "synthetic", "sql", True)
+    spec = JobSpec(name=SQL_JOB, platform="VMware", server=1, repository="local1", method="forward",
+                   full_mode="synthetic", when="sql", enabled=True)
     job = b.make_job(spec, [TWIN_SQL_VM, TWIN_SQL_PEER_VM])
     root = b.g.guid()
     b.make_vms(spec, job, {(job.server_id, "VMware"): root})
@@ -56,7 +57,8 @@ def _vcd_twin(b: Builder) -> None:
     original = b.vms.get(TWIN_VCD_VM)
     if original is None or original.platform != "vCloud":
         return
-    spec = JobSpec(TWIN_VCD_JOB, "vCloud", 0, "local0", "forward", "synthetic", (2, 30), True)
+    spec = JobSpec(name=TWIN_VCD_JOB, platform="vCloud", server=0, repository="local0", method="forward",
+                   full_mode="synthetic", when=(2, 30), enabled=True)
     job = b.make_job(spec, [TWIN_VCD_VM])
     root = b.g.guid()
     b.make_vms(spec, job, {(job.server_id, "vCloud"): root})
