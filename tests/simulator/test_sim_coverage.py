@@ -31,7 +31,7 @@ from veeam_em_mcp.simulator.dataset.scenarios import (
     WINDOWS_AGENT_JOB,
 )
 from veeam_em_mcp.simulator.query import parse_date_ticks
-from veeam_em_mcp.simulator.views import SESSION_DOWN
+from veeam_em_mcp.simulator.views.documents import SESSION_DOWN
 
 pytestmark = pytest.mark.anyio
 
@@ -753,7 +753,7 @@ def test_the_coverage_does_not_grow_with_vm_count(sim_dataset: Dataset) -> None:
 
 def test_the_reason_chars_knob_applies_to_replica_tasks(sim_dataset: Dataset) -> None:
     from veeam_em_mcp.simulator.registry import DEFAULT_REGISTRY
-    from veeam_em_mcp.simulator.views import ViewContext
+    from veeam_em_mcp.simulator.views.common import ViewContext
 
     ctx = ViewContext(BASE, sim_dataset, SimulatorConfig(reason_chars=500))
     task = sim_dataset.replica_task_sessions[sim_dataset.facts.replica_failed_task_id]

@@ -19,7 +19,7 @@ from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
 from veeam_em_mcp.simulator.dataset.scenarios import REASON_QUIESCE
 from veeam_em_mcp.simulator.faults import Fault, FaultSpecError, deep_body, parse_fault
-from veeam_em_mcp.simulator.views import pad_reason
+from veeam_em_mcp.simulator.views.sessions import pad_reason
 
 pytestmark = pytest.mark.anyio
 

@@ -1,6 +1,6 @@
 """One dataset entity plus one registry row is a whole new EM type: a throwaway `Widget` is served as a
 collection (references and entities), a single resource, a sub-collection, a query type with filters and
-sorting, and gets EM's 400/404 errors, without touching app.py, query.py or views.py."""
+sorting, and gets EM's 400/404 errors, without touching app.py, query.py or views/."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from veeam_em_mcp.simulator.dataset import Dataset
 from veeam_em_mcp.simulator.query import Field, FieldList
 from veeam_em_mcp.simulator.registry import ROWS, Child, Registry, Row
 from veeam_em_mcp.simulator.render import Link, Resource
-from veeam_em_mcp.simulator.views import ViewContext
+from veeam_em_mcp.simulator.views.common import ViewContext
 
 pytestmark = pytest.mark.anyio
 

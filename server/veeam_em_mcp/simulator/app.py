@@ -29,18 +29,19 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import reports, views
+from . import reports
 from .config import SimulatorConfig
 from .dataset import Dataset, build_dataset, insert_copy, remove_middle
 from .faults import FaultInjector, FaultSet, shape_page
 from .query import QueryError, QueryService, paging_hrefs, parse_query_params
 from .registry import DEFAULT_REGISTRY, Registry, Row
 from .render import Link, Paging, Renderer, Resource
-from .views import ViewContext
+from .views.common import ViewContext, unmodelled
+from .views.documents import SERVICES, SUPPORTED_VERSIONS, enterprise_manager_links, logon_session
 
 TOKEN_HEADER = "X-RestSvcSessionId"  # noqa: S105 - a header name, not a secret
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-_VERSIONS = ("latest", *views.SUPPORTED_VERSIONS)
+_VERSIONS = ("latest", *SUPPORTED_VERSIONS)
 
 # Sent on every response, as captured from EM 12.1 (HTTP.sys); uvicorn's own Server header is disabled.
 EM_HEADERS = (
@@ -266,7 +267,7 @@ class _Handler:
         base = f"{request.url.scheme}://{request.url.netloc}/api"
         if not segs:
             self.only(method, "GET")
-            links, versions = views.enterprise_manager_links(base)
+            links, versions = enterprise_manager_links(base)
             return self.respond(r, r.enterprise_manager(links, versions))
         head = segs[0].lower()
         if head == "sessionmngr" and len(segs) == 1:
@@ -280,12 +281,12 @@ class _Handler:
             return self.query(request, r, base)
         if head == "reports":
             return self.reports(request, r, base, segs)
-        if len(segs) == 1 and head in views.SERVICES:
+        if len(segs) == 1 and head in SERVICES:
             # Service documents (`/agents`, `/vCloud`): links to their collections.
             self.only(method, "GET")
             if _action(request) is not None:
                 raise ApiError(405, "Method not allowed: actions are POST requests.")
-            return self.respond(r, r.single(views.SERVICES[head](base)))
+            return self.respond(r, r.single(SERVICES[head](base)))
         return self.collection(request, r, base, segs)
 
     def collection(self, request: Request, r: Renderer, base: str, segs: list[str]) -> Response:
@@ -368,7 +369,7 @@ class _Handler:
             raise ApiError(401, "The user name or password is incorrect.",
                            {"WWW-Authenticate": "Basic Realm=RestSvc"})
         session = self.state.new_session(cfg.username)
-        body = r.single(views.logon_session(base, session.session_id, session.user_name))
+        body = r.single(logon_session(base, session.session_id, session.user_name))
         return self.respond(r, body, 201, {
             TOKEN_HEADER: session.token,
             "Set-Cookie": f"{TOKEN_HEADER}={session.token}; Path=/api;",
@@ -404,7 +405,7 @@ class _Handler:
             self.only(request.method, "GET")
             with self.state.lock:
                 live = list(self.state.sessions.values())
-            items = [views.logon_session(base, s.session_id, s.user_name) for s in live]
+            items = [logon_session(base, s.session_id, s.user_name) for s in live]
             return self.respond(r, r.entity_list("LogonSessions", items))
         if len(segs) > 2:
             raise ApiError(404, "Endpoint not found.")
@@ -418,7 +419,7 @@ class _Handler:
             found = next((s for s in self.state.sessions.values() if s.session_id == session_id), None)
         if found is None:
             raise _not_found(_LOGON_ROW, session_id)
-        return self.respond(r, r.single(views.logon_session(base, found.session_id, found.user_name)))
+        return self.respond(r, r.single(logon_session(base, found.session_id, found.user_name)))
 
     # --- query service ----------------------------------------------------------------------------------
 
@@ -454,7 +455,7 @@ def _listed(row: Row, res: Resource) -> Resource:
 
 
 # Logon sessions are routed by hand (they are no collection of the dataset); this row only names them in errors.
-_LOGON_ROW = Row(type_name="LogonSession", plural="LogonSessions", items=lambda d: {}, view=views.unmodelled,
+_LOGON_ROW = Row(type_name="LogonSession", plural="LogonSessions", items=lambda d: {}, view=unmodelled,
                  label="logon session")
 
 

@@ -1,7 +1,7 @@
 """The simulator's collections, one row each: what `/api/<segment>` serves and what `query?type=` knows.
 
 A row names the EM type and its plural, where its items come from in the `Dataset`, its view (reference and
-entity representations, views.py), its sub-collections (`/coll/{id}/<child>`), the text of its 400/404
+entity representations, views/), its sub-collections (`/coll/{id}/<child>`), the text of its 400/404
 errors and its query-type fields (including the ones EM filters on that are not in the entity, such as
 `JobName` on task sessions). app.py routes and query.py answers from these rows alone, so a new EM type is
 one dataset entity plus one row (tests/simulator/test_sim_registry.py adds one to prove it).
@@ -11,7 +11,7 @@ A few rows carry EM's irregular shapes: `json_list_key`/`item_element`/`list_ent
 `plural` for `AgentBackupJob` (the query's `Entities` key), `canonical` for the subset collections under
 `/agents` (backups, restorePoints, backupFiles, backupSessions: items of another row, linked at their own
 collection), and `Child.render` for a sub-resource that is one document, not a list (`/systemSessions/{id}/events`).
-Service documents (`/agents`, `/vCloud`) are `views.SERVICES`, not rows.
+Service documents (`/agents`, `/vCloud`) are `views.documents.SERVICES`, not rows.
 """
 
 from __future__ import annotations
@@ -20,11 +20,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import views
 from .dataset import Dataset
 from .fields import Field, FieldList, parse_date_ticks
 from .render import Resource
-from .views import ViewContext
+from .views.agents import agent_include, agent_job, agent_restore_point, discovered_computer, protection_group
+from .views.backups import backup, backup_file, backup_server, repository, restore_point, vm_restore_point
+from .views.common import ViewContext, unmodelled
+from .views.jobs import job, linked_job, object_in_job
+from .views.msp import cloud_tenant, org_config
+from .views.replicas import replica, replica_session, replica_task_session, vm_replica_point
+from .views.sessions import job_session, restore_session, system_session, system_session_events, task_session
 
 View = Callable[[ViewContext, Any, bool], Resource]
 
@@ -460,7 +465,7 @@ def _agent_sessions(ds: Dataset) -> Mapping[str, Any]:
 
 
 def _system_events(ctx: ViewContext, s: Any) -> Resource:
-    return views.system_session_events(ctx, s)
+    return system_session_events(ctx, s)
 
 
 _VM_POINTS = Child("vmRestorePoints", "VmRestorePoint", _by_ids("vm_restore_points", "vm_point_ids"))
@@ -470,103 +475,103 @@ _BACKUP_FILES = Child("backupFiles", "BackupFile", _by_ids("backup_files", "back
 
 def _unmodelled(type_name: str, plural: str, label: str, segment: str, *, guid_ids: bool = True) -> Row:
     """A collection EM has nothing in for this estate: served as an empty list, every id unknown."""
-    return Row(type_name, plural, _empty, views.unmodelled, label, segment, guid_ids=guid_ids)
+    return Row(type_name, plural, _empty, unmodelled, label, segment, guid_ids=guid_ids)
 
 
 ROWS: tuple[Row, ...] = (
-    Row("VmRestorePoint", "VmRestorePoints", lambda d: d.vm_restore_points, views.vm_restore_point,
+    Row("VmRestorePoint", "VmRestorePoints", lambda d: d.vm_restore_points, vm_restore_point,
         "VM restore point", "vmRestorePoints",
         # Mounts live only within a logon session and none are ever created here.
         (Child("mounts", "VmRestorePointMount", _nothing),), _vm_point_fields),
-    Row("RestorePoint", "RestorePoints", lambda d: d.restore_points, views.restore_point, "restore point",
+    Row("RestorePoint", "RestorePoints", lambda d: d.restore_points, restore_point, "restore point",
         "restorePoints", (_VM_POINTS, _BACKUP_FILES), _restore_point_fields),
-    Row("BackupFile", "BackupFiles", lambda d: d.backup_files, views.backup_file, "backup file", "backupFiles",
+    Row("BackupFile", "BackupFiles", lambda d: d.backup_files, backup_file, "backup file", "backupFiles",
         (_VM_POINTS, _RESTORE_POINTS), _backup_file_fields),
-    Row("Backup", "Backups", lambda d: d.backups, views.backup, "backup", "backups",
+    Row("Backup", "Backups", lambda d: d.backups, backup, "backup", "backups",
         (_RESTORE_POINTS, _BACKUP_FILES), _backup_fields),
-    Row("BackupServer", "BackupServers", lambda d: d.backup_servers, views.backup_server, "backup server",
+    Row("BackupServer", "BackupServers", lambda d: d.backup_servers, backup_server, "backup server",
         "backupServers", (
             Child("jobs", "Job", _by_ids("jobs", "job_ids")),
             Child("repositories", "Repository", _by_ids("repositories", "repository_ids")),
             Child("externalRepositories", "ExternalRepository", _nothing),
         ), _backup_server_fields),
-    Row("Job", "Jobs", lambda d: d.jobs, views.job, "job", "jobs", (
+    Row("Job", "Jobs", lambda d: d.jobs, job, "job", "jobs", (
         Child("includes", "ObjectInJob", _by_ids("objects_in_job", "object_ids"), addressable=True),
         Child("backupSessions", "BackupJobSession", _by_ids("job_sessions", "session_ids")),
         # A backup copy job's sources (empty for other jobs); repository sources are not modelled.
         Child("linkedJobs", "LinkedJobObject", _of("linked_jobs", "job_id"), addressable=True),
         Child("linkedBackupRepositories", "LinkedBackupRepositoryObject", _nothing, addressable=True),
     ), _job_fields),
-    Row("LinkedJobObject", "LinkedJobObjects", lambda d: d.linked_jobs, views.linked_job, "linked job", None,
+    Row("LinkedJobObject", "LinkedJobObjects", lambda d: d.linked_jobs, linked_job, "linked job", None,
         resource_only=True, xml_plural="LinkedJobResourceObjects"),
-    Row("LinkedBackupRepositoryObject", "LinkedBackupRepositories", _empty, views.unmodelled,
+    Row("LinkedBackupRepositoryObject", "LinkedBackupRepositories", _empty, unmodelled,
         "linked backup repository", None, resource_only=True, xml_plural="LinkedBackupRepositoryResourceObjects"),
-    Row("ObjectInJob", "ObjectInJobs", lambda d: d.objects_in_job, views.object_in_job, "object in job", None,
+    Row("ObjectInJob", "ObjectInJobs", lambda d: d.objects_in_job, object_in_job, "object in job", None,
         query=_object_in_job_fields, resource_only=True, xml_plural="ObjectsInJob",
         query_xml_plural="sInObjectJob"),
-    Row("Repository", "Repositories", lambda d: d.repositories, views.repository, "repository", "repositories", (
+    Row("Repository", "Repositories", lambda d: d.repositories, repository, "repository", "repositories", (
         Child("backups", "Backup", _by_ids("backups", "backup_ids")),
         Child("replicas", "Replica", _of("replicas", "repository_id")),
     ), _repository_fields),
-    Row("BackupJobSession", "BackupJobSessions", lambda d: d.job_sessions, views.job_session,
+    Row("BackupJobSession", "BackupJobSessions", lambda d: d.job_sessions, job_session,
         "backup job session", "backupSessions", (
             Child("taskSessions", "BackupTaskSession", _by_ids("task_sessions", "task_ids")),
             # An AgentBackup session's per-computer AgentManagement sessions (empty for other sessions).
             Child("agentManagementSessions", "BackupJobSession", _agent_management),
         ), _job_session_fields),
-    Row("BackupTaskSession", "BackupTaskSessions", lambda d: d.task_sessions, views.task_session,
+    Row("BackupTaskSession", "BackupTaskSessions", lambda d: d.task_sessions, task_session,
         "backup task session", "backupTaskSessions", query=_task_session_fields),
-    Row("VmRestorePointMount", "VmRestorePointMounts", _empty, views.unmodelled, "mount", None,
+    Row("VmRestorePointMount", "VmRestorePointMounts", _empty, unmodelled, "mount", None,
         resource_only=True),
     # --- replication --------------------------------------------------------------------------------------
-    Row("Replica", "Replicas", lambda d: d.replicas, views.replica, "replica", "replicas",
+    Row("Replica", "Replicas", lambda d: d.replicas, replica, "replica", "replicas",
         (Child("vmReplicaPoints", "VmReplicaPoint", _of("vm_replica_points", "replica_id")),), _replica_fields),
-    Row("VmReplicaPoint", "VmReplicaPoints", lambda d: d.vm_replica_points, views.vm_replica_point,
+    Row("VmReplicaPoint", "VmReplicaPoints", lambda d: d.vm_replica_points, vm_replica_point,
         "VM replica point", "vmReplicaPoints", (Child("mounts", "VmReplicaPointMount", _nothing),),
         _vm_replica_point_fields),
-    Row("VmReplicaPointMount", "VmReplicaPointMounts", _empty, views.unmodelled, "mount", None, resource_only=True),
-    Row("ReplicaJobSession", "ReplicaJobSessions", lambda d: d.replica_sessions, views.replica_session,
+    Row("VmReplicaPointMount", "VmReplicaPointMounts", _empty, unmodelled, "mount", None, resource_only=True),
+    Row("ReplicaJobSession", "ReplicaJobSessions", lambda d: d.replica_sessions, replica_session,
         "replica job session", "replicaSessions",
         (Child("replicaTaskSessions", "ReplicaTaskSession", _by_ids("replica_task_sessions", "task_ids")),),
         _replica_session_fields),
-    Row("ReplicaTaskSession", "ReplicaTaskSessions", lambda d: d.replica_task_sessions, views.replica_task_session,
+    Row("ReplicaTaskSession", "ReplicaTaskSessions", lambda d: d.replica_task_sessions, replica_task_session,
         "replica task session", "replicaTaskSessions", query=_task_session_fields),
     # --- restores and EM's own sessions ------------------------------------------------------------------
-    Row("RestoreSession", "RestoreSessions", lambda d: d.restore_sessions, views.restore_session,
+    Row("RestoreSession", "RestoreSessions", lambda d: d.restore_sessions, restore_session,
         "restore session", "restoreSessions", query=_restore_session_fields),
-    Row("SystemSession", "SystemSessions", lambda d: d.system_sessions, views.system_session, "system session",
+    Row("SystemSession", "SystemSessions", lambda d: d.system_sessions, system_session, "system session",
         "systemSessions", (Child("events", "SystemSession", _nothing, render=_system_events),),
         _system_session_fields, json_list_key="Sessions", item_element="Sessions", list_entities=True),
     # --- Veeam Agent --------------------------------------------------------------------------------------
-    Row("AgentBackupJob", "AgentBackupJob", lambda d: d.agent_jobs, views.agent_job, "agent backup job",
+    Row("AgentBackupJob", "AgentBackupJob", lambda d: d.agent_jobs, agent_job, "agent backup job",
         "agents/jobs", (
             Child("includes", "ObjectInAgentBackupJob", _by_ids("agent_includes", "object_ids"), addressable=True),
             Child("backupSessions", "BackupJobSession", _by_ids("job_sessions", "session_ids")),
         ), _agent_job_fields, xml_plural="AgentBackupJobs", json_list_key="AgentBackupJobs"),
-    Row("ObjectInAgentBackupJob", "ObjectInAgentBackupJobs", lambda d: d.agent_includes, views.agent_include,
+    Row("ObjectInAgentBackupJob", "ObjectInAgentBackupJobs", lambda d: d.agent_includes, agent_include,
         "object in agent backup job", None, resource_only=True, xml_plural="ObjectsInAgentBackupJob"),
-    Row("AgentRestorePoint", "AgentRestorePoints", lambda d: d.agent_restore_points, views.agent_restore_point,
+    Row("AgentRestorePoint", "AgentRestorePoints", lambda d: d.agent_restore_points, agent_restore_point,
         "agent restore point", "agents/agentRestorePoints", (Child("mounts", "AgentRestorePointMount", _nothing),),
         _agent_point_fields),
-    Row("AgentRestorePointMount", "AgentRestorePointMounts", _empty, views.unmodelled, "mount", None,
+    Row("AgentRestorePointMount", "AgentRestorePointMounts", _empty, unmodelled, "mount", None,
         resource_only=True),
-    Row("AgentProtectionGroup", "AgentProtectionGroups", lambda d: d.protection_groups, views.protection_group,
+    Row("AgentProtectionGroup", "AgentProtectionGroups", lambda d: d.protection_groups, protection_group,
         "agent protection group", "agents/protectionGroups",
         (Child("discoveredComputers", "DiscoveredComputer", _of("discovered_computers", "group_id")),),
         _protection_group_fields),
-    Row("DiscoveredComputer", "DiscoveredComputers", lambda d: d.discovered_computers, views.discovered_computer,
+    Row("DiscoveredComputer", "DiscoveredComputers", lambda d: d.discovered_computers, discovered_computer,
         "discovered computer", "agents/discoveredComputers", query=_discovered_computer_fields),
-    Row("Backup", "Backups", _agent_backups, views.backup, "backup", "agents/backups", canonical="backups"),
-    Row("RestorePoint", "RestorePoints", _agent_restore_points, views.restore_point, "restore point",
+    Row("Backup", "Backups", _agent_backups, backup, "backup", "agents/backups", canonical="backups"),
+    Row("RestorePoint", "RestorePoints", _agent_restore_points, restore_point, "restore point",
         "agents/restorePoints", canonical="restorePoints"),
-    Row("BackupFile", "BackupFiles", _agent_backup_files, views.backup_file, "backup file", "agents/backupFiles",
+    Row("BackupFile", "BackupFiles", _agent_backup_files, backup_file, "backup file", "agents/backupFiles",
         canonical="backupFiles"),
-    Row("BackupJobSession", "BackupJobSessions", _agent_sessions, views.job_session, "backup job session",
+    Row("BackupJobSession", "BackupJobSessions", _agent_sessions, job_session, "backup job session",
         "agents/backupSessions", canonical="backupSessions"),
     # --- MSP views ------------------------------------------------------------------------------------------
-    Row("VCloudOrganizationConfig", "VCloudOrganizationConfigs", lambda d: d.org_configs, views.org_config,
+    Row("VCloudOrganizationConfig", "VCloudOrganizationConfigs", lambda d: d.org_configs, org_config,
         "vCloud organization config", "vCloud/orgConfigs", query=_org_config_fields),
-    Row("CloudTenant", "CloudTenants", lambda d: d.cloud_tenants, views.cloud_tenant, "cloud tenant",
+    Row("CloudTenant", "CloudTenants", lambda d: d.cloud_tenants, cloud_tenant, "cloud tenant",
         "cloud/tenants", query=_cloud_tenant_fields),
     # --- empty here -------------------------------------------------------------------------------------------
     _unmodelled("FailoverPlan", "FailoverPlans", "failover plan", "failoverPlans"),

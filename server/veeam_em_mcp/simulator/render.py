@@ -1,6 +1,6 @@
 """XML and JSON serialisation of simulator responses, shaped like a real EM server's output.
 
-Views (views.py) describe a resource as a neutral `Resource` (attributes, links, ordered child fields, which may
+Views (views/) describe a resource as a neutral `Resource` (attributes, links, ordered child fields, which may
 nest: `Node`, `Items`, `Embedded`); this module turns it into bytes. XML follows the .NET XmlSerializer output of
 EM: `<?xml ... utf-8?>`, `xmlns:xsd`/`xmlns:xsi` first and the default namespace last on the root, entity
 attributes `Href Type Name UID VmDisplayName`, reference attributes `UID Name Href Type`, link attributes

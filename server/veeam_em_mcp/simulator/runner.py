@@ -4,7 +4,7 @@
 Logging goes to stderr only, because stdout may be an MCP stdio channel when the product runs its demo.
 By default only the loopback interface is bound: the simulator accepts a well-known demo password.
 `--fault SPEC` (repeatable) starts it misbehaving on purpose; see faults.py for the grammar. `--twins` serves an
-estate with same-name twins (dataset.py), `--no-coverage` the estate without what coverage.py adds (copies,
+estate with same-name twins (dataset/twins.py), `--no-coverage` the estate without what dataset/coverage/ adds (copies,
 replicas, restores, EM's own sessions, agents, MSP views), `--reason-chars N` pads every task-session Reason to N
 characters.
 """

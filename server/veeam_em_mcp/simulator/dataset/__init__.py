@@ -11,7 +11,7 @@ failed are seeded on purpose (the fixed facts, see docs/simulator-contract.md an
 Everything comes from one seeded RNG consumed in a fixed order, so the same (seed, anchor, vm_count, days)
 always gives the same ids, names, times and outcomes.
 
-`build_dataset(coverage=True)` (the default) then runs the coverage phase (coverage.py) from RNGs of its own:
+`build_dataset(coverage=True)` (the default) then runs the coverage phase (coverage/) from RNGs of its own:
 the rest of what a real EM serves -- the copy job's own backup and copied points, a replication job with its
 replicas and sessions, restore sessions, EM's own system sessions (vbr02's collections failing for the last
 hours), Veeam Agent jobs, computers and restore points, vCloud organisation configs and Cloud Connect tenants.
@@ -56,7 +56,7 @@ def build_dataset(
     """Build the simulator's data; see the module docstring and docs/simulator-contract.md.
 
     `coverage` (default on) adds the rest of what a real EM serves (copies, replicas, restore sessions, EM's own
-    sessions, Veeam Agent, vCloud organisation configs, Cloud Connect tenants; coverage.py) after the normal build;
+    sessions, Veeam Agent, vCloud organisation configs, Cloud Connect tenants; coverage/) after the normal build;
     `twins=True` then adds the same-name twins (`Facts.twin_*`). Neither changes anything of the normal build."""
     if anchor is None:
         anchor = _default_anchor()

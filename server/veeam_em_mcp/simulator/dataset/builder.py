@@ -5,7 +5,7 @@ days) always gives the same ids, names, times and outcomes.
 job: per run the job session, its task sessions, automatic retries of the failed VMs and, exactly where a task
 succeeded or warned, the RestorePoint, BackupFile and VmRestorePoints; then the backup copy job's sessions. The
 seeded scenarios (scenarios.py) decide the outcomes they shape; the rest are drawn. The coverage phase
-(coverage.py) and the twins (twins.py) build on a finished `Builder`.
+(coverage/) and the twins (twins.py) build on a finished `Builder`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The records the coverage phase adds (coverage.py): backup copy sources, replicas and their points, restore
+"""The records the coverage phase adds (coverage/): backup copy sources, replicas and their points, restore
 sessions, EM's own system sessions, Veeam Agent protection groups, computers, includes and restore points, vCloud
 organisation configs, Cloud Connect tenants; and `CoverageData`, the tables they fill.
 """

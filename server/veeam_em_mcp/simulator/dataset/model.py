@@ -65,7 +65,7 @@ class Facts:
     twin_vcd_ref: str = ""
     twin_vcd_root: str = ""
     twin_vcd_job_id: str = ""
-    # --- the coverage phase (build_dataset(coverage=True), the default; empty otherwise; coverage.py) -------
+    # --- the coverage phase (build_dataset(coverage=True), the default; empty otherwise; coverage/) -------
     # The copy job's own Backup (in `Amazon S3 Copy`), the VMs it copied (names, by first copy) and, per VM, the
     # CreationTimeUTC and id of its newest copied VmRestorePoint.
     copy_backup_id: str = ""
@@ -124,7 +124,7 @@ class Dataset:
     task_sessions: dict[str, TaskSession] = field(default_factory=dict)
     facts: Facts = field(default_factory=Facts)
     em_utc_offset_hours: int = EM_UTC_OFFSET_HOURS
-    # --- the coverage phase (coverage.py; empty with coverage=False) ---------------------------------------
+    # --- the coverage phase (coverage/; empty with coverage=False) ---------------------------------------
     # Sources of backup copy jobs (LinkedJobObject).
     linked_jobs: dict[str, LinkedJob] = field(default_factory=dict)
     replicas: dict[str, Replica] = field(default_factory=dict)
