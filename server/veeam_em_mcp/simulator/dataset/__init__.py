@@ -33,8 +33,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from .builder import Builder
+from .copy_runs import run_copy_job
 from .coverage import add_coverage
+from .estate import COPY_SPEC, JobSpec
 from .model import Dataset, Facts
+from .records import Job
+from .runs import run_backup_job
+from .scenarios import RETRY_JOB
 from .transforms import MUTABLE_TYPES, insert_copy, remove_middle, rename_job, rename_vm
 from .twins import add_twins
 
@@ -47,6 +52,29 @@ def _default_anchor() -> datetime:
     # of the hour would look up to 59 minutes stale (a job scheduled at :30 would seem to have missed its run).
     now = datetime.now(UTC)
     return now.replace(second=0, microsecond=0)
+
+
+def _build_estate(b: Builder) -> None:
+    """The normal build: servers, repositories, jobs and VMs, then every job's runs and the copy job's."""
+    g = b.g
+    b.servers_and_repositories()
+    # One hierarchy root (vCenter, Hyper-V cluster, vCloud Director) per platform per server.
+    roots = {(sid, p): g.guid() for sid in b.server_ids for p in ("VMware", "HyperV", "vCloud")}
+    plans = b.plan_jobs()
+    built: list[tuple[JobSpec, Job]] = []
+    for spec, names in plans:
+        job = b.make_job(spec, names)
+        b.make_vms(spec, job, roots)
+        built.append((spec, job))
+    source = next((job for spec, job in built if spec.name == RETRY_JOB), None)
+    copy_job = None
+    if source is not None:
+        copy_job = b.make_job(COPY_SPEC, [])
+        copy_job.source_job_ids.append(source.id)
+    for spec, job in built:
+        run_backup_job(b, spec, job)
+    if copy_job is not None and source is not None:
+        run_copy_job(b, copy_job, source)
 
 
 def build_dataset(
@@ -66,7 +94,7 @@ def build_dataset(
     if vm_count < 1 or days < 1:
         raise ValueError("vm_count and days must be positive")
     builder = Builder(seed, anchor, vm_count, days)
-    builder.build_estate()
+    _build_estate(builder)
     # After the normal build, before the twins, from RNGs of its own: neither shifts what came before.
     extra = add_coverage(builder) if coverage else None
     if twins:

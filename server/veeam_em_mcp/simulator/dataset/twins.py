@@ -11,6 +11,7 @@ import random
 
 from .builder import Builder
 from .estate import JobSpec
+from .runs import run_backup_job
 from .scenarios import SQL_JOB, TWIN_SQL_PEER_VM, TWIN_SQL_VM, TWIN_VCD_JOB, TWIN_VCD_VM
 
 
@@ -40,7 +41,7 @@ def _sql_twin(b: Builder) -> None:
     twin = b.job_vms[job.id][0]
     b.twin_failing = twin
     try:
-        b.run_backup_job(spec, job)
+        run_backup_job(b, spec, job)
     finally:
         b.twin_failing = None
     facts = b.facts
@@ -65,7 +66,7 @@ def _vcd_twin(b: Builder) -> None:
     twin = b.job_vms[job.id][0]
     b.twin_steady = [twin]
     try:
-        b.run_backup_job(spec, job)
+        run_backup_job(b, spec, job)
     finally:
         b.twin_steady = []
     b.facts.twin_vcd_ref, b.facts.twin_vcd_root = twin.hierarchy_obj_ref, root

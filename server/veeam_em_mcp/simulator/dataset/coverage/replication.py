@@ -17,6 +17,7 @@ from ..coverage_records import (
 )
 from ..estate import JobSpec
 from ..records import JobSession, TaskSession, worst
+from ..runs import plan_runs
 from ..scenarios import (
     REASON_REPLICA,
     REPLICA_FAILED_VM,
@@ -42,7 +43,7 @@ def replication(c: Coverage) -> None:
                       job_id=job.id, platform=job.platform)
     c.data.replicas[replica.id] = replica
     b.job_vms[job.id] = vms
-    runs = b.plan_runs(spec, job)
+    runs = plan_runs(b, spec, job)
     failing = next((vm for vm in vms if vm.name == REPLICA_FAILED_VM), vms[-1])
     seen: set[str] = set()
     data = c.data
