@@ -17,7 +17,9 @@ from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import Dataset
 from veeam_em_mcp.simulator.query import Field, FieldList
-from veeam_em_mcp.simulator.registry import ROWS, Child, Registry, Row
+from veeam_em_mcp.simulator.registry import Registry
+from veeam_em_mcp.simulator.registry.row import Child, Row
+from veeam_em_mcp.simulator.registry.table import ROWS
 from veeam_em_mcp.simulator.render import Link, Resource
 from veeam_em_mcp.simulator.views.common import ViewContext
 

@@ -34,7 +34,8 @@ from .config import SimulatorConfig
 from .dataset import Dataset, build_dataset, insert_copy, remove_middle
 from .faults import FaultInjector, FaultSet, shape_page
 from .query import QueryError, QueryService, paging_hrefs, parse_query_params
-from .registry import DEFAULT_REGISTRY, Registry, Row
+from .registry import DEFAULT_REGISTRY, Registry
+from .registry.row import Row
 from .render import Link, Paging, Renderer, Resource
 from .views.common import ViewContext, unmodelled
 from .views.documents import SERVICES, SUPPORTED_VERSIONS, enterprise_manager_links, logon_session
