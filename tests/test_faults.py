@@ -20,7 +20,7 @@ import pytest
 from mcp import Client
 
 from veeam_em_mcp.simulator.dataset import build_dataset
-from veeam_em_mcp.simulator.faults import Fault, FaultSpecError, parse_fault
+from veeam_em_mcp.simulator.faults.spec import Fault, FaultSpecError, parse_fault
 from veeam_em_mcp.simulator.runner import RunningSimulator
 from veeam_em_mcp.simulator.runner import main as simulator_main
 from veeam_em_mcp.surface.server import build_server
@@ -515,7 +515,7 @@ def test_command_line_documents_and_checks_faults(capsys: pytest.CaptureFixture[
 
 
 def test_after_lets_requests_through_first() -> None:
-    from veeam_em_mcp.simulator.faults import FaultSet
+    from veeam_em_mcp.simulator.faults.fault_set import FaultSet
 
     faults = FaultSet(["status=503:1,after=2,method=GET"])
     taken = [bool(faults.take("GET", "/api/jobs", True)) for _ in range(4)]

@@ -32,7 +32,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import reports
 from .config import SimulatorConfig
 from .dataset import Dataset, build_dataset, insert_copy, remove_middle
-from .faults import FaultInjector, FaultSet, shape_page
+from .faults.fault_set import FaultSet, shape_page
+from .faults.middleware import FaultInjector
 from .query import QueryError, QueryService, paging_hrefs, parse_query_params
 from .registry import DEFAULT_REGISTRY, Registry
 from .registry.row import Row
@@ -91,7 +92,7 @@ class SimulatorState:
         self.issued_tokens: list[str] = []
         # Tests read and reset state from another thread while uvicorn serves.
         self.lock = threading.Lock()
-        # Injected misbehaviour (latency, 503 bursts, dropped connections, hostile bodies); see faults.py.
+        # Injected misbehaviour (latency, 503 bursts, dropped connections, hostile bodies); see faults/.
         self.faults = FaultSet(config.faults)
 
     @property

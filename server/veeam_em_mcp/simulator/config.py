@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .faults import Fault
+from .faults.spec import Fault
 
 
 @dataclass(kw_only=True)
