@@ -162,7 +162,7 @@ async def test_object_in_job_results_are_resources(api: httpx.AsyncClient, sim_d
 async def test_v12_and_v13_query_result_shapes(make_app: Callable[..., Starlette],
                                                client_factory: Callable[..., httpx.AsyncClient],
                                                logon_fn: Callable[..., Any]) -> None:
-    from veeam_em_mcp.simulator.render import ENTITIES_KEYS
+    from veeam_em_mcp.simulator.render.json_writer import ENTITIES_KEYS
 
     assert len(ENTITIES_KEYS) == 50 and {"EnterpiseRoles", "EnterpiseAccounts", "AgentBackupJob", "NASJobs"} <= set(
         ENTITIES_KEYS)

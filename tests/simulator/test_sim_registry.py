@@ -20,7 +20,7 @@ from veeam_em_mcp.simulator.query import Field, FieldList
 from veeam_em_mcp.simulator.registry import Registry
 from veeam_em_mcp.simulator.registry.row import Child, Row
 from veeam_em_mcp.simulator.registry.table import ROWS
-from veeam_em_mcp.simulator.render import Link, Resource
+from veeam_em_mcp.simulator.render.resource import Link, Resource
 from veeam_em_mcp.simulator.views.common import ViewContext
 
 pytestmark = pytest.mark.anyio

@@ -37,7 +37,8 @@ from .faults.middleware import FaultInjector
 from .query import QueryError, QueryService, paging_hrefs, parse_query_params
 from .registry import DEFAULT_REGISTRY, Registry
 from .registry.row import Row
-from .render import Link, Paging, Renderer, Resource
+from .render.renderer import Renderer
+from .render.resource import Link, Paging, Resource
 from .views.common import ViewContext, unmodelled
 from .views.documents import SERVICES, SUPPORTED_VERSIONS, enterprise_manager_links, logon_session
 

@@ -35,7 +35,7 @@ from datetime import timedelta
 from .dataset import Dataset
 from .dataset.clock import TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_SECOND, datetime_of, iso_utc, ticks_of
 from .dataset.records import JobSession
-from .render import Alias, Dual, FieldT, Items, Link, Node, Resource, Scalar
+from .render.resource import Alias, Dual, FieldT, Items, Link, Node, Resource, Scalar
 
 _LINK = "Workspace/ViewReport.aspx?definition={}&ShowParams=1"
 BACKUP_JOB_STATUS_LINK = _LINK.format("7962844d-db6c-4d29-8b6e-4e0f7db0785f")

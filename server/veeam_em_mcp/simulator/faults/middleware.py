@@ -11,7 +11,7 @@ import anyio
 import anyio.lowlevel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..render import Renderer
+from ..render.renderer import Renderer
 from .bodies import LOGIN_PAGE, deep_body, entity_body, gzipped, http_sys_page, huge_chunks
 from .fault_set import FaultSet
 from .spec import STATUS_TEXT, TOKEN_HEADER, Fault

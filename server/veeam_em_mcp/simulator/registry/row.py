@@ -8,7 +8,7 @@ from typing import Any
 
 from ..dataset import Dataset
 from ..fields import FieldList
-from ..render import Resource
+from ..render.resource import Resource
 from ..views.common import ViewContext
 
 View = Callable[[ViewContext, Any, bool], Resource]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..dataset import Dataset
-from ..render import Resource
+from ..render.resource import Resource
 from ..views.common import ViewContext, unmodelled
 from ..views.sessions import system_session_events
 from .row import Child, Row

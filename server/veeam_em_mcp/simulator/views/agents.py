@@ -13,7 +13,7 @@ from ..dataset.coverage_records import (
 from ..dataset.records import (
     Job,
 )
-from ..render import Embedded, FieldT, Link, Node, Resource
+from ..render.resource import Embedded, FieldT, Link, Node, Resource
 from .common import ViewContext, alternate, server_up, uid_of
 from .jobs import GUEST_PROCESSING, schedule
 

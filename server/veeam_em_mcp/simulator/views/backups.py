@@ -13,7 +13,7 @@ from ..dataset.records import (
     RestorePoint,
     VmRestorePoint,
 )
-from ..render import ABSENT, FieldT, Link, Resource
+from ..render.resource import ABSENT, FieldT, Link, Resource
 from .common import ViewContext, alternate, backup_up, server_up, uid_of
 
 # --- VmRestorePoint ------------------------------------------------------------------------------------

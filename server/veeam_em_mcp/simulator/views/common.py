@@ -9,7 +9,7 @@ from typing import Any
 
 from ..config import SimulatorConfig
 from ..dataset import Dataset
-from ..render import Link, Resource
+from ..render.resource import Link, Resource
 
 
 @dataclass(frozen=True, slots=True)

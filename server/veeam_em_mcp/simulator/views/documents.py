@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ..render import Link, Resource
+from ..render.resource import Link, Resource
 
 # --- service documents ------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from ..dataset.records import (
     Job,
     ObjectInJob,
 )
-from ..render import Alias, Dual, Embedded, FieldT, Items, Link, Node, Resource
+from ..render.resource import Alias, Dual, Embedded, FieldT, Items, Link, Node, Resource
 from .common import ViewContext, alternate, server_up, uid_of
 
 # --- Job ------------------------------------------------------------------------------------------------

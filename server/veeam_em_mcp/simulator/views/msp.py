@@ -8,7 +8,7 @@ from ..dataset.coverage_records import (
     CloudTenant,
     OrgConfig,
 )
-from ..render import Embedded, FieldT, Link, Node, Resource
+from ..render.resource import Embedded, FieldT, Link, Node, Resource
 from .common import ViewContext, alternate, server_up, uid_of
 
 # --- MSP views --------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from ..dataset.records import (
     JobSession,
     TaskSession,
 )
-from ..render import FieldT, Link, Resource
+from ..render.resource import FieldT, Link, Resource
 from .common import ViewContext, alternate, server_up, uid_of
 from .sessions import pad_reason, session_fields
 

@@ -14,7 +14,7 @@ from ..dataset.records import (
     JobSession,
     TaskSession,
 )
-from ..render import ABSENT, NIL, FieldT, Items, Link, Node, Resource, Value
+from ..render.resource import ABSENT, NIL, FieldT, Items, Link, Node, Resource, Value
 from .common import ViewContext, alternate, server_up, uid_of
 
 # --- sessions -------------------------------------------------------------------------------------------
