@@ -30,7 +30,7 @@ from veeam_em_mcp.simulator.dataset.scenarios import (
     STALE_HOURS,
     WINDOWS_AGENT_JOB,
 )
-from veeam_em_mcp.simulator.query import parse_date_ticks
+from veeam_em_mcp.simulator.fields import parse_date_ticks
 from veeam_em_mcp.simulator.views.documents import SESSION_DOWN
 
 pytestmark = pytest.mark.anyio

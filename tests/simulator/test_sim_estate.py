@@ -31,7 +31,7 @@ from veeam_em_mcp.simulator.dataset.scenarios import (
     RUNNING_JOB,
     SQL01_NEWEST_POINT_ID,
 )
-from veeam_em_mcp.simulator.query import parse_date_ticks
+from veeam_em_mcp.simulator.fields import parse_date_ticks
 
 HOUR = 3600 * 10_000_000
 ANCHORS = [

@@ -18,7 +18,8 @@ from starlette.applications import Starlette
 from veeam_em_mcp.simulator.dataset import Dataset
 from veeam_em_mcp.simulator.dataset.clock import ticks_of
 from veeam_em_mcp.simulator.dataset.scenarios import FOLDER_JOB, FOLDER_ONLY_VM, RETRY_JOB
-from veeam_em_mcp.simulator.query import QueryService, parse_query_params
+from veeam_em_mcp.simulator.query.request import parse_query_params
+from veeam_em_mcp.simulator.query.service import QueryService
 
 pytestmark = pytest.mark.anyio
 
@@ -139,7 +140,7 @@ def test_unsorted_results_come_in_storage_order(service: QueryService, sim_datas
 
 
 def test_repository_has_no_kind_field(service: QueryService) -> None:
-    from veeam_em_mcp.simulator.query import QueryError
+    from veeam_em_mcp.simulator.fields import QueryError
 
     with pytest.raises(QueryError, match="Unknown field 'Kind'"):
         run(service, type="Repository", filter="Kind==DDBoost")

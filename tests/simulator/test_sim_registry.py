@@ -1,6 +1,6 @@
 """One dataset entity plus one registry row is a whole new EM type: a throwaway `Widget` is served as a
 collection (references and entities), a single resource, a sub-collection, a query type with filters and
-sorting, and gets EM's 400/404 errors, without touching app.py, query.py or views/."""
+sorting, and gets EM's 400/404 errors, without touching app.py, query/ or views/."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import Dataset
-from veeam_em_mcp.simulator.query import Field, FieldList
+from veeam_em_mcp.simulator.fields import Field, FieldList
 from veeam_em_mcp.simulator.registry import Registry
 from veeam_em_mcp.simulator.registry.row import Child, Row
 from veeam_em_mcp.simulator.registry.table import ROWS

@@ -34,7 +34,9 @@ from .config import SimulatorConfig
 from .dataset import Dataset, build_dataset, insert_copy, remove_middle
 from .faults.fault_set import FaultSet, shape_page
 from .faults.middleware import FaultInjector
-from .query import QueryError, QueryService, paging_hrefs, parse_query_params
+from .fields import QueryError
+from .query.request import paging_hrefs, parse_query_params
+from .query.service import QueryService
 from .registry import DEFAULT_REGISTRY, Registry
 from .registry.row import Row
 from .render.renderer import Renderer

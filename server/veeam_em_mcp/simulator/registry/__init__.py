@@ -3,7 +3,7 @@
 A row names the EM type and its plural, where its items come from in the `Dataset`, its view (reference and
 entity representations, views/), its sub-collections (`/coll/{id}/<child>`), the text of its 400/404
 errors and its query-type fields (including the ones EM filters on that are not in the entity, such as
-`JobName` on task sessions). app.py routes and query.py answers from these rows alone, so a new EM type is
+`JobName` on task sessions). app.py routes and query/ answers from these rows alone, so a new EM type is
 one dataset entity plus one row (tests/simulator/test_sim_registry.py adds one to prove it).
 
 A few rows carry EM's irregular shapes: `json_list_key`/`item_element`/`list_entities` for `/systemSessions`
@@ -26,7 +26,7 @@ from .table import ROWS
 
 
 class Registry:
-    """The rows by type name and by path, as app.py and query.py look them up."""
+    """The rows by type name and by path, as app.py and query/ look them up."""
 
     def __init__(self, rows: Sequence[Row] = ROWS) -> None:
         self.rows = tuple(rows)
