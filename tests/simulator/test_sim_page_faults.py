@@ -14,12 +14,13 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from veeam_em_mcp.simulator.app import SimulatorState, create_app
+from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
 from veeam_em_mcp.simulator.dataset.scenarios import REASON_QUIESCE
 from veeam_em_mcp.simulator.faults.bodies import deep_body
 from veeam_em_mcp.simulator.faults.spec import Fault, FaultSpecError, parse_fault
+from veeam_em_mcp.simulator.state import SimulatorState
 from veeam_em_mcp.simulator.views.sessions import pad_reason
 
 pytestmark = pytest.mark.anyio

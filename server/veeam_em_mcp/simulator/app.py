@@ -5,9 +5,10 @@ at `/api/sessionMngr/` returning a token header and cookie, idle session expiry,
 precedence, reference vs entity representations, XML by default and JSON on `Accept: application/json`
 (in the configured dialect), EM-shaped Error bodies for 400/401/404/405, the query service with paging, the
 summary reports, and EM's response headers. Collections and their sub-collections are routed from the
-registry's rows (registry.py) under one catch-all route, so that every miss gets an EM Error body; a GET of an
+registry's rows (registry/) under one catch-all route, so that every miss gets an EM Error body; a GET of an
 action link (`?action=...`) answers 405, as the action exists but only as POST. The service documents `/agents`
-and `/vCloud` come from `views.SERVICES`.
+and `/vCloud` come from `views.documents.SERVICES`; the state the tests read is
+`SimulatorState` (state.py).
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import threading
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -31,16 +30,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import reports
 from .config import SimulatorConfig
-from .dataset import Dataset, build_dataset, insert_copy, remove_middle
-from .faults.fault_set import FaultSet, shape_page
+from .dataset import Dataset, build_dataset
+from .faults.fault_set import shape_page
 from .faults.middleware import FaultInjector
 from .fields import QueryError
 from .query.request import paging_hrefs, parse_query_params
-from .query.service import QueryService
 from .registry import DEFAULT_REGISTRY, Registry
 from .registry.row import Row
 from .render.renderer import Renderer
 from .render.resource import Link, Paging, Resource
+from .state import Session, SimulatorState
 from .views.common import ViewContext, unmodelled
 from .views.documents import SERVICES, SUPPORTED_VERSIONS, enterprise_manager_links, logon_session
 
@@ -59,105 +58,6 @@ EM_HEADERS = (
 )
 
 _MULTI_SLASH = re.compile(r"/{2,}")
-
-
-@dataclass(kw_only=True)
-class Session:
-    session_id: str
-    token: str
-    user_name: str
-    last_used: float
-
-
-class SimulatorState:
-    """Live state of one simulator: sessions, the query service and counters tests can read."""
-
-    def __init__(self, config: SimulatorConfig, dataset: Dataset, registry: Registry = DEFAULT_REGISTRY) -> None:
-        self.config = config
-        self.dataset = dataset
-        self.registry = registry
-        self.query = QueryService(dataset, registry, shuffle=config.unsorted_order == "shuffle")
-        self.query.warm()
-        camel = config.json_casing == "camel"
-        self.xml = Renderer("xml", xml_bom=config.xml_bom)
-        self.json = Renderer("json", camel_case=camel, json_bom=config.json_bom, dialect=config.json_dialect)
-        self._summary: reports.Summary | None = None
-        # token -> session
-        self.sessions: dict[str, Session] = {}
-        self.logons = 0
-        self.logouts = 0
-        self.failed_logons = 0
-        self.requests = 0
-        self.request_log: list[tuple[str, str]] = []
-        # Client (host, port) pairs seen: one per TCP connection, so keep-alive can be checked.
-        self.peers: set[tuple[str, int]] = set()
-        # Every token handed out, expired or not: secret-scanning tests look for them in outputs and logs.
-        self.issued_tokens: list[str] = []
-        # Tests read and reset state from another thread while uvicorn serves.
-        self.lock = threading.Lock()
-        # Injected misbehaviour (latency, 503 bursts, dropped connections, hostile bodies); see faults/.
-        self.faults = FaultSet(config.faults)
-
-    @property
-    def summary(self) -> reports.Summary:
-        """The report numbers, computed on first use (they depend only on the dataset)."""
-        if self._summary is None:
-            self._summary = reports.compute(self.dataset)
-        return self._summary
-
-    def mutate(self, variant: str, type_name: str) -> str:
-        """Change the data under the running simulator (the `mutate` fault): `insert` a copy of, or `remove`,
-        the middle item of `type_name` by creation time; the query service's tables and the report numbers are
-        rebuilt on next use, so every later request sees it. Returns the inserted or removed id."""
-        with self.lock:
-            changed = (insert_copy if variant == "insert" else remove_middle)(self.dataset, type_name)
-            self.query.invalidate()
-            self._summary = None
-        return changed
-
-    def expire_all_sessions(self) -> None:
-        """Drop every session, as if all had idled out (the next request with any token gets 401)."""
-        with self.lock:
-            self.sessions.clear()
-
-    def active_sessions(self) -> int:
-        """Number of sessions that are still valid now."""
-        now = self.config.clock()
-        with self.lock:
-            return sum(1 for s in self.sessions.values() if now - s.last_used <= self.config.idle_timeout)
-
-    def new_session(self, user_name: str) -> Session:
-        session_id = str(uuid.uuid4())
-        # Real tokens are base64 of the session GUID string (treated as opaque by clients).
-        token = base64.b64encode(session_id.encode()).decode()
-        session = Session(session_id=session_id, token=token, user_name=user_name, last_used=self.config.clock())
-        with self.lock:
-            self.sessions[token] = session
-            self.issued_tokens.append(token)
-            self.logons += 1
-        return session
-
-    def touch(self, token: str) -> Session | None:
-        """The live session for `token` (refreshing its idle timer), or None; expired ones are removed."""
-        now = self.config.clock()
-        with self.lock:
-            session = self.sessions.get(token)
-            if session is None:
-                return None
-            if now - session.last_used > self.config.idle_timeout:
-                del self.sessions[token]
-                return None
-            session.last_used = now
-            return session
-
-    def end_session(self, session_id: str) -> bool:
-        with self.lock:
-            tokens = [t for t, s in self.sessions.items() if s.session_id == session_id]
-            for t in tokens:
-                del self.sessions[t]
-            if tokens:
-                self.logouts += 1
-            return bool(tokens)
 
 
 class _EmEnvelope:

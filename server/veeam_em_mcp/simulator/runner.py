@@ -24,11 +24,12 @@ from types import TracebackType
 import uvicorn
 from starlette.applications import Starlette
 
-from .app import SimulatorState, create_app
+from .app import create_app
 from .config import SimulatorConfig
 from .dataset import Dataset, build_dataset
 from .faults.spec import HELP as FAULT_HELP
 from .faults.spec import FaultSpecError, parse_fault
+from .state import SimulatorState
 
 log = logging.getLogger("veeam_em_mcp.simulator")
 
