@@ -61,7 +61,7 @@ def run_copy_job(b: Builder, job: Job, source: Job) -> None:
         results = []
         for start, end, copies in workers:
             worker = b.session(job, start, end, False, job_type="ImmediateBackupCopyWorker",
-                                  job_name=worker_name)
+                               job_name=worker_name)
             worker.parent_id = parent.id
             for vm, task_start, task_end in copies:
                 b.task(worker, vm, task_start, task_end, "Completed", "Success", "", 0)

@@ -174,7 +174,7 @@ def _random_outcome(b: Builder, vm: Vm) -> _Outcome:
         if vm.platform == "HyperV":
             return _Outcome("Warning", b.reason(WARNING_CHECKPOINT, vm))
         return _Outcome("Warning", b.reason(WARNING_SQL_LOGS if vm.name.startswith("sql") else WARNING_CBT,
-                                               vm))
+                                            vm))
     return _Outcome("Success")
 
 
@@ -205,7 +205,7 @@ def run_backup_job(b: Builder, spec: JobSpec, job: Job) -> None:
         session = b.session(job, run.start, run.end, False)
         tasks = [(slot.vm, slot.start, slot.end, slot.point, outcomes[slot.vm.name]) for slot in run.slots]
         _finish_session(b, spec, job, backup, session, tasks, role, run.rp_offset, run.file_offset,
-                            newest=r == n - 1)
+                        newest=r == n - 1)
         chain = [session.id]
         failed = [slot.vm for slot in run.slots if outcomes[slot.vm.name].result == "Failed"]
         end = run.end
@@ -232,7 +232,7 @@ def run_backup_job(b: Builder, spec: JobSpec, job: Job) -> None:
                 break  # would still be running: the next retry happens after "now"
             retry = b.session(job, start, end, True)
             _finish_session(b, spec, job, backup, retry, planned, role, g.seconds(15, 45), g.seconds(3, 12),
-                                newest=r == n - 1)
+                            newest=r == n - 1)
             chain.append(retry.id)
             failed = [vm for vm, *_, outcome in planned if outcome.result == "Failed"]
         if RETRY_CHAIN.shapes(spec.name, r, n):
@@ -247,14 +247,14 @@ def run_backup_job(b: Builder, spec: JobSpec, job: Job) -> None:
 
 
 def _finish_session(b: Builder, spec: JobSpec, job: Job, backup: Backup, session: JobSession,
-                   tasks: list[tuple[Vm, int, int, int, _Outcome]], role: tuple[str, str, str],
-                   rp_offset: int, file_offset: int, *, newest: bool) -> None:
+                    tasks: list[tuple[Vm, int, int, int, _Outcome]], role: tuple[str, str, str],
+                    rp_offset: int, file_offset: int, *, newest: bool) -> None:
     made: list[tuple[Vm, int, TaskSession]] = []
     for vm, start, end, point, outcome in tasks:
         ok = outcome.result != "Failed"
         # A failed task reports TotalSize 0 (EM 13 capture); a processed VM its provisioned size.
         task = b.task(session, vm, start, end, "Completed", outcome.result, outcome.reason,
-                         vm.size_bytes if ok else 0)
+                      vm.size_bytes if ok else 0)
         if ok:
             made.append((vm, point, task))
     session.result = worst([b.task_sessions[t].result or "Success" for t in session.task_ids])
@@ -263,7 +263,7 @@ def _finish_session(b: Builder, spec: JobSpec, job: Job, backup: Backup, session
 
 
 def _running_session(b: Builder, spec: JobSpec, job: Job, backup: Backup, run: _Run,
-                    role: tuple[str, str, str]) -> None:
+                     role: tuple[str, str, str]) -> None:
     """The session still Working at the anchor: two tasks done, one in progress, the rest pending."""
     session = b.session(job, run.start, None, False)
     session.progress = 0
@@ -279,15 +279,15 @@ def _running_session(b: Builder, spec: JobSpec, job: Job, backup: Backup, run: _
         else:
             # Queued: created with the session, waiting for a proxy slot.
             b.task(session, vm, run.start + TICKS_PER_SECOND + slot.start % TICKS_PER_SECOND, None, "Pending",
-                      None, "", vm.size_bytes)
+                   None, "", vm.size_bytes)
     session.progress = 100 * len(made) // max(1, len(run.slots))
     if made:
         _points(b, spec, job, backup, session, made, role, run.rp_offset, run.file_offset, newest=True)
 
 
 def _points(b: Builder, spec: JobSpec, job: Job, backup: Backup, session: JobSession,
-           made: list[tuple[Vm, int, TaskSession]], role: tuple[str, str, str], rp_offset: int,
-           file_offset: int, *, newest: bool) -> None:
+            made: list[tuple[Vm, int, TaskSession]], role: tuple[str, str, str], rp_offset: int,
+            file_offset: int, *, newest: bool) -> None:
     """The job-level restore point, the backup file and one VmRestorePoint per processed VM of a session."""
     g = b.g
     server = b.servers[job.server_id]

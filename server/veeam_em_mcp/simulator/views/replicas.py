@@ -33,7 +33,7 @@ def replica(ctx: ViewContext, r: Replica, entity: bool) -> Resource:
                         links=[*ups, alternate(href, "Replica", r.name, True), down], is_ref=True)
     return Resource(element="Replica", type="Replica", href=f"{href}?format=Entity", name=r.name, uid=uid,
                     links=[*ups, alternate(href, "ReplicaReference", r.name, False), down], fields=[("Platform",
-                                                                                                      r.platform)])
+                                                                                                     r.platform)])
 
 
 def vm_replica_point(ctx: ViewContext, p: VmReplicaPoint, entity: bool) -> Resource:

@@ -209,7 +209,7 @@ def _agent_session(c: Coverage, job: Job, name: str, job_type: str, start: int, 
 
 
 def _agent_point(c: Coverage, job: Job, backup: Backup, session: JobSession, computer: DiscoveredComputer,
-                role: tuple[str, str, str], offset: int) -> None:
+                 role: tuple[str, str, str], offset: int) -> None:
     b, g = c.b, c.g
     point_type, algorithm, ext = role
     assert session.end_ticks is not None

@@ -85,11 +85,11 @@ def _catalog_session(c: Coverage, start: int) -> SystemSession:
     cursor += g.rng.randrange(50_000, 300_000) * 10
     events.append((cursor, "Catalog replication job finished."))
     return _system_session(c, "Catalog Replication Job", "CatalogReplicationJob", start,
-                               cursor + g.rng.randrange(1_000, 50_000) * 10, events)
+                           cursor + g.rng.randrange(1_000, 50_000) * 10, events)
 
 
 def _system_session(c: Coverage, title: str, kind: str, start: int, end: int,
-                   events: list[tuple[int, str]]) -> SystemSession:
+                    events: list[tuple[int, str]]) -> SystemSession:
     stamp = micro_text(start)
     return SystemSession(
         id=c.g.guid(),

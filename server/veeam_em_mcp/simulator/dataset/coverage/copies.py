@@ -58,7 +58,7 @@ def copies(c: Coverage) -> None:
 
 
 def _copy_points(c: Coverage, job: Job, backup: Backup, worker: JobSession, done: list[TaskSession],
-                by_ref: dict[str, Vm], copied: set[str]) -> list[VmRestorePoint]:
+                 by_ref: dict[str, Vm], copied: set[str]) -> list[VmRestorePoint]:
     b, g = c.b, c.g
     server = b.servers[job.server_id]
     repo = b.repositories[backup.repository_id]
