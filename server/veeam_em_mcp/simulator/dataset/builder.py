@@ -17,6 +17,7 @@ from .clock import (
     TICKS_PER_SECOND,
     iso_utc,
     name_stamp,
+    sql_style_name,
     ticks_of,
     us_local,
 )
@@ -344,6 +345,28 @@ class Builder:
         self.task_sessions[t.id] = t
         session.task_ids.append(t.id)
         return t
+
+    def restore_point(self, backup: Backup, job: Job, session: JobSession, ticks: int) -> RestorePoint:
+        """A job-level RestorePoint of `session` at `ticks` (its id drawn now), named the SQL Server way."""
+        return RestorePoint(id=self.g.guid(), name=sql_style_name(ticks), backup_id=backup.id,
+                            server_id=job.server_id, job_id=job.id, backup_date_utc=iso_utc(ticks),
+                            backup_ticks=ticks, job_session_id=session.id)
+
+    def backup_file(self, backup: Backup, job: Job, *, name: str, path: str, ticks: int, ext: str, data: int,
+                    dedup: float, compress: float) -> BackupFile:
+        """A BackupFile of `backup` (its id drawn now); BackupSize is the data after deduplication and compression."""
+        return BackupFile(id=self.g.guid(), name=name, file_path=path, backup_size=int(data / (dedup * compress)),
+                          data_size=data, dedup_ratio=dedup, compress_ratio=compress, creation_time_utc=iso_utc(ticks),
+                          creation_ticks=ticks, file_type=ext, backup_id=backup.id, server_id=job.server_id)
+
+    def keep_point(self, backup: Backup, rp: RestorePoint, bf: BackupFile) -> None:
+        """File a restore point with its backup file: linked to each other, in the tables and in `backup`."""
+        bf.restore_point_ids.append(rp.id)
+        rp.backup_file_ids.append(bf.id)
+        self.restore_points[rp.id] = rp
+        self.backup_files[bf.id] = bf
+        backup.restore_point_ids.append(rp.id)
+        backup.backup_file_ids.append(bf.id)
 
     def dataset(self) -> Dataset:
         """The tables built so far, as the Dataset the simulator serves."""

@@ -21,7 +21,6 @@ from .clock import (
     days_from,
     iso_utc,
     name_stamp,
-    sql_style_name,
     ticks_of,
     to_second,
 )
@@ -31,10 +30,8 @@ from .estate import (
 )
 from .records import (
     Backup,
-    BackupFile,
     Job,
     JobSession,
-    RestorePoint,
     TaskSession,
     Vm,
     VmRestorePoint,
@@ -294,9 +291,7 @@ def _points(b: Builder, spec: JobSpec, job: Job, backup: Backup, session: JobSes
     point_type, algorithm, ext = role
     rp_ticks = session.creation_ticks + rp_offset
     file_ticks = session.creation_ticks + file_offset
-    rp = RestorePoint(id=g.guid(), name=sql_style_name(rp_ticks), backup_id=backup.id, server_id=job.server_id,
-                      job_id=job.id, backup_date_utc=iso_utc(rp_ticks),
-                      backup_ticks=rp_ticks, job_session_id=session.id)
+    rp = b.restore_point(backup, job, session, rp_ticks)
     local = datetime_of(file_ticks) + timedelta(hours=server.utc_offset_hours)
     file_name = f"{job.name}D{local:%Y-%m-%dT%H%M%S}_{g.hex4()}.{ext}"
     total_size = sum(vm.size_bytes for vm, _, _ in made)
@@ -310,22 +305,8 @@ def _points(b: Builder, spec: JobSpec, job: Job, backup: Backup, session: JobSes
         compress = round(g.rng.uniform(4.0, 7.5), 2)
     repo = b.repositories[job.repository_id]
     sep = "/" if "/" in repo.path else "\\"
-    bf = BackupFile(
-        id=g.guid(),
-        name=file_name,
-        file_path=f"{repo.path}{sep}{job.name}{sep}{file_name}",
-        backup_size=int(data / (dedup * compress)),
-        data_size=data,
-        dedup_ratio=dedup,
-        compress_ratio=compress,
-        creation_time_utc=iso_utc(file_ticks),
-        creation_ticks=file_ticks,
-        file_type=ext,
-        backup_id=backup.id,
-        server_id=job.server_id,
-    )
-    bf.restore_point_ids.append(rp.id)
-    rp.backup_file_ids.append(bf.id)
+    bf = b.backup_file(backup, job, name=file_name, path=f"{repo.path}{sep}{job.name}{sep}{file_name}",
+                       ticks=file_ticks, ext=ext, data=data, dedup=dedup, compress=compress)
     for vm, point_ticks, task in made:
         pid = g.guid()
         if vm.name == "sql01" and newest and not session.is_retry and b.vms.get("sql01") is vm:
@@ -351,8 +332,5 @@ def _points(b: Builder, spec: JobSpec, job: Job, backup: Backup, session: JobSes
         b.points_by_vm[b.vm_key(vm)].append(vp)
         rp.vm_point_ids.append(pid)
         bf.vm_point_ids.append(pid)
-    b.restore_points[rp.id] = rp
-    b.backup_files[bf.id] = bf
-    backup.restore_point_ids.append(rp.id)
-    backup.backup_file_ids.append(bf.id)
+    b.keep_point(backup, rp, bf)
     session.restore_point_ids.append(rp.id)

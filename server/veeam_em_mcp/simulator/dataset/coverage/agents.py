@@ -14,7 +14,6 @@ from ..clock import (
     datetime_of,
     iso_utc,
     name_stamp,
-    sql_style_name,
     ticks_of,
     to_second,
     us_local,
@@ -26,7 +25,7 @@ from ..coverage_records import (
     ProtectionGroup,
 )
 from ..estate import JobSpec, chain_role
-from ..records import Backup, BackupFile, Job, JobSession, RestorePoint, worst
+from ..records import Backup, Job, JobSession, worst
 from ..scenarios import (
     AGENT_FAILURE,
     FAILING_COMPUTER,
@@ -215,9 +214,7 @@ def _agent_point(c: Coverage, job: Job, backup: Backup, session: JobSession, com
     assert session.end_ticks is not None
     point = to_second(session.end_ticks) - g.seconds(20, 60) + g.subsecond()
     rp_ticks = point - g.seconds(2, 8)
-    rp = RestorePoint(id=g.guid(), name=sql_style_name(rp_ticks), backup_id=backup.id, server_id=job.server_id,
-                      job_id=job.id, backup_date_utc=iso_utc(rp_ticks),
-                      backup_ticks=rp_ticks, job_session_id=session.id)
+    rp = b.restore_point(backup, job, session, rp_ticks)
     file_ticks = session.creation_ticks + g.seconds(5, 20)
     local = datetime_of(file_ticks) + timedelta(hours=offset)
     head = f"{job.name} - {computer.name}"
@@ -225,22 +222,9 @@ def _agent_point(c: Coverage, job: Job, backup: Backup, session: JobSession, com
     data = int(computer.size_bytes * (g.rng.uniform(0.5, 0.8) if ext == "vbk" else g.rng.uniform(0.01, 0.05)))
     compress = round(g.rng.uniform(1.6, 2.4), 2)
     repo = b.repositories[backup.repository_id]
-    bf = BackupFile(
-        id=g.guid(),
-        name=file_name,
-        file_path=f"{repo.path}\\{job.name}\\{head}\\{file_name}",
-        backup_size=int(data / compress),
-        data_size=data,
-        dedup_ratio=1.0,
-        compress_ratio=compress,
-        creation_time_utc=iso_utc(file_ticks),
-        creation_ticks=file_ticks,
-        file_type=ext,
-        backup_id=backup.id,
-        server_id=job.server_id,
-    )
-    bf.restore_point_ids.append(rp.id)
-    rp.backup_file_ids.append(bf.id)
+    # Agent backups are not deduplicated (DedupRatio 1).
+    bf = b.backup_file(backup, job, name=file_name, path=f"{repo.path}\\{job.name}\\{head}\\{file_name}",
+                       ticks=file_ticks, ext=ext, data=data, dedup=1.0, compress=compress)
     ap = AgentRestorePoint(
         id=g.guid(),
         name=f"{computer.name}@{name_stamp(point)}",
@@ -258,8 +242,5 @@ def _agent_point(c: Coverage, job: Job, backup: Backup, session: JobSession, com
         session_id=session.id,
     )
     c.data.agent_restore_points[ap.id] = ap
-    b.restore_points[rp.id] = rp
-    b.backup_files[bf.id] = bf
-    backup.restore_point_ids.append(rp.id)
-    backup.backup_file_ids.append(bf.id)
+    b.keep_point(backup, rp, bf)
     session.restore_point_ids.append(rp.id)

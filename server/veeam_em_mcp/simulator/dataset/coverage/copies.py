@@ -13,12 +13,11 @@ from ..clock import (
     datetime_of,
     iso_utc,
     name_stamp,
-    sql_style_name,
 )
 from ..coverage_records import (
     LinkedJob,
 )
-from ..records import Backup, BackupFile, Job, JobSession, RestorePoint, TaskSession, Vm, VmRestorePoint
+from ..records import Backup, Job, JobSession, TaskSession, Vm, VmRestorePoint
 from ..scenarios import (
     COPY_JOB,
 )
@@ -66,31 +65,15 @@ def _copy_points(c: Coverage, job: Job, backup: Backup, worker: JobSession, done
     ext = "vbk" if any(first) else "vib"
     rp_ticks = min(t.end_ticks or 0 for t in done)
     file_ticks = worker.creation_ticks + g.seconds(3, 12)
-    rp = RestorePoint(id=g.guid(), name=sql_style_name(rp_ticks), backup_id=backup.id, server_id=job.server_id,
-                      job_id=job.id, backup_date_utc=iso_utc(rp_ticks),
-                      backup_ticks=rp_ticks, job_session_id=worker.id)
+    rp = b.restore_point(backup, job, worker, rp_ticks)
     local = datetime_of(file_ticks) + timedelta(hours=server.utc_offset_hours)
     file_name = f"{job.name}D{local:%Y-%m-%dT%H%M%S}_{g.hex4()}.{ext}"
     total = sum(by_ref[t.vm_uid].size_bytes for t in done)
     data = int(total * (g.rng.uniform(0.9, 1.0) if ext == "vbk" else g.rng.uniform(0.02, 0.08)))
     dedup = round(g.rng.uniform(1.2, 2.2), 2) if ext == "vbk" else 1.0
     compress = round(g.rng.uniform(1.8, 2.6), 2) if ext == "vbk" else round(g.rng.uniform(4.0, 7.5), 2)
-    bf = BackupFile(
-        id=g.guid(),
-        name=file_name,
-        file_path=f"{repo.path}/{job.name}/{file_name}",
-        backup_size=int(data / (dedup * compress)),
-        data_size=data,
-        dedup_ratio=dedup,
-        compress_ratio=compress,
-        creation_time_utc=iso_utc(file_ticks),
-        creation_ticks=file_ticks,
-        file_type=ext,
-        backup_id=backup.id,
-        server_id=job.server_id,
-    )
-    bf.restore_point_ids.append(rp.id)
-    rp.backup_file_ids.append(bf.id)
+    bf = b.backup_file(backup, job, name=file_name, path=f"{repo.path}/{job.name}/{file_name}", ticks=file_ticks,
+                       ext=ext, data=data, dedup=dedup, compress=compress)
     made = []
     for task, full in zip(done, first, strict=True):
         vm = by_ref[task.vm_uid]
@@ -118,8 +101,5 @@ def _copy_points(c: Coverage, job: Job, backup: Backup, worker: JobSession, done
         rp.vm_point_ids.append(vp.id)
         bf.vm_point_ids.append(vp.id)
         made.append(vp)
-    b.restore_points[rp.id] = rp
-    b.backup_files[bf.id] = bf
-    backup.restore_point_ids.append(rp.id)
-    backup.backup_file_ids.append(bf.id)
+    b.keep_point(backup, rp, bf)
     return made
