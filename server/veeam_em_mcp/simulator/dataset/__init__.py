@@ -26,6 +26,11 @@ when it was added (a twin) is keyed by its HierarchyObjRef instead.
 
 Test transforms (mutate in place; apply them before `create_app`, whose query service caches its tables):
 `rename_vm`, `rename_job`. The simulator's `mutate` fault uses `insert_copy` / `remove_middle`.
+
+The modules, lowest first: clock (ticks and their texts), scenarios (every name and seeded scenario, declared
+once), records and coverage_records (what EM serves), model (`Dataset`, `Facts`), estate (the layout), builder
+(the state, the layout's records), runs and copy_runs (running the jobs), coverage/ (the coverage phase), twins,
+transforms. This module runs the phases in order and is the package's face.
 """
 
 from __future__ import annotations
