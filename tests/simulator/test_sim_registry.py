@@ -71,9 +71,10 @@ def widget_fields(ds: Dataset) -> FieldList:
 
 
 WIDGET_ROW = Row(
-    "Widget", "Widgets", lambda d: d.widgets, widget_view, "widget", "widgets",  # type: ignore[attr-defined]
-    (Child("parts", "Widget", lambda d, w: [d.widgets[i] for i in w.part_ids]),),  # type: ignore[attr-defined]
-    widget_fields,
+    type_name="Widget", plural="Widgets", items=lambda d: d.widgets,  # type: ignore[attr-defined]
+    view=widget_view, label="widget", segment="widgets",
+    children=(Child("parts", "Widget", lambda d, w: [d.widgets[i] for i in w.part_ids]),),  # type: ignore[attr-defined]
+    query=widget_fields,
 )
 
 

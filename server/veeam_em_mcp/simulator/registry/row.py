@@ -28,7 +28,7 @@ class Child:
     render: Callable[[ViewContext, Any], Resource] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Row:
     """One EM collection / query type."""
 

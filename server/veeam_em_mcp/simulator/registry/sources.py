@@ -75,4 +75,5 @@ BACKUP_FILES = Child("backupFiles", "BackupFile", by_ids("backup_files", "backup
 
 def unmodelled_row(type_name: str, plural: str, label: str, segment: str, *, guid_ids: bool = True) -> Row:
     """A collection EM has nothing in for this estate: served as an empty list, every id unknown."""
-    return Row(type_name, plural, no_items, unmodelled, label, segment, guid_ids=guid_ids)
+    return Row(type_name=type_name, plural=plural, items=no_items, view=unmodelled, label=label, segment=segment,
+               guid_ids=guid_ids)
