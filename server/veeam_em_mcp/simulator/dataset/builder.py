@@ -322,7 +322,7 @@ class Builder:
         job.session_ids.append(s.id)
         return s
 
-    def task(self, session: JobSession, vm: Vm, start: int, end: int | None, state: str, result: str | None,
+    def task(self, session: JobSession, vm: Vm, *, start: int, end: int | None, state: str, result: str | None,
              reason: str, total_size: int) -> TaskSession:
         t = TaskSession(
             id=self.g.guid(),

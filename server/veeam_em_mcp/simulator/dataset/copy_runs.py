@@ -64,7 +64,8 @@ def run_copy_job(b: Builder, job: Job, source: Job) -> None:
                                job_name=worker_name)
             worker.parent_id = parent.id
             for vm, task_start, task_end in copies:
-                b.task(worker, vm, task_start, task_end, "Completed", "Success", "", 0)
+                b.task(worker, vm, start=task_start, end=task_end, state="Completed", result="Success", reason="",
+                       total_size=0)
             worker.result = worst([b.task_sessions[t].result or "Success" for t in worker.task_ids])
             results.append(worker.result)
         parent.result = worst(results)

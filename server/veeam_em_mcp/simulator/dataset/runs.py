@@ -250,8 +250,8 @@ def _finish_session(b: Builder, spec: JobSpec, job: Job, backup: Backup, session
     for vm, start, end, point, outcome in tasks:
         ok = outcome.result != "Failed"
         # A failed task reports TotalSize 0 (EM 13 capture); a processed VM its provisioned size.
-        task = b.task(session, vm, start, end, "Completed", outcome.result, outcome.reason,
-                      vm.size_bytes if ok else 0)
+        task = b.task(session, vm, start=start, end=end, state="Completed", result=outcome.result,
+                      reason=outcome.reason, total_size=vm.size_bytes if ok else 0)
         if ok:
             made.append((vm, point, task))
     session.result = worst([b.task_sessions[t].result or "Success" for t in session.task_ids])
@@ -269,14 +269,16 @@ def _running_session(b: Builder, spec: JobSpec, job: Job, backup: Backup, run: _
     for i, slot in enumerate(run.slots):
         vm = slot.vm
         if i < 2:
-            task = b.task(session, vm, slot.start, slot.end, "Completed", "Success", "", vm.size_bytes)
+            task = b.task(session, vm, start=slot.start, end=slot.end, state="Completed", result="Success", reason="",
+                          total_size=vm.size_bytes)
             made.append((vm, slot.point, task))
         elif i == 2:
-            b.task(session, vm, slot.start, None, "InProgress", "Success", "", vm.size_bytes)
+            b.task(session, vm, start=slot.start, end=None, state="InProgress", result="Success", reason="",
+                   total_size=vm.size_bytes)
         else:
             # Queued: created with the session, waiting for a proxy slot.
-            b.task(session, vm, run.start + TICKS_PER_SECOND + slot.start % TICKS_PER_SECOND, None, "Pending",
-                   None, "", vm.size_bytes)
+            b.task(session, vm, start=run.start + TICKS_PER_SECOND + slot.start % TICKS_PER_SECOND, end=None,
+                   state="Pending", result=None, reason="", total_size=vm.size_bytes)
     session.progress = 100 * len(made) // max(1, len(run.slots))
     if made:
         _points(b, spec, job, backup, session, made, role, run.rp_offset, run.file_offset, newest=True)
