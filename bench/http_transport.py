@@ -52,7 +52,7 @@ from tests.http_server import (  # noqa: E402
     initialize_flood,
 )
 
-from veeam_em_mcp.simulator.dataset import SQL01_NEWEST_POINT_ID  # noqa: E402
+from veeam_em_mcp.simulator.dataset.scenarios import SQL01_NEWEST_POINT_ID  # noqa: E402
 
 TOKEN = "bench-token-0123456789abcdef"
 ARGUMENTS = {"restore_point_id": SQL01_NEWEST_POINT_ID}

@@ -38,7 +38,7 @@ from mcp import Client
 from veeam_em_mcp.client import EnterpriseManagerClient
 from veeam_em_mcp.services.context import EmContext
 from veeam_em_mcp.services.restore_points import read_vm_restore_point
-from veeam_em_mcp.simulator.dataset import SQL01_NEWEST_POINT_ID
+from veeam_em_mcp.simulator.dataset.scenarios import SQL01_NEWEST_POINT_ID
 from veeam_em_mcp.surface.server import build_server
 from veeam_em_mcp.surface.tools.common import bounded_result
 

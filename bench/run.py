@@ -49,7 +49,8 @@ from mcp import Client, StdioServerParameters
 from mcp.types import Tool
 
 from veeam_em_mcp.services.restore_points import build_query
-from veeam_em_mcp.simulator.dataset import SQL01_NEWEST_POINT_ID, build_dataset
+from veeam_em_mcp.simulator.dataset import build_dataset
+from veeam_em_mcp.simulator.dataset.scenarios import SQL01_NEWEST_POINT_ID
 from veeam_em_mcp.simulator.runner import RunningSimulator
 from veeam_em_mcp.surface.server import build_server
 

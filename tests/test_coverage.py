@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from veeam_em_mcp.simulator.coverage import REPLICA_JOB, WINDOWS_AGENT_JOB
-from veeam_em_mcp.simulator.dataset import LAST_TWO_FAILED_VM, datetime_of
+from veeam_em_mcp.simulator.dataset.clock import datetime_of
+from veeam_em_mcp.simulator.dataset.scenarios import LAST_TWO_FAILED_VM, REPLICA_JOB, WINDOWS_AGENT_JOB
 
 from .test_estate import ESTATE, stdio_client
 

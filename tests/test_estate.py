@@ -22,7 +22,9 @@ from mcp import Client, StdioServerParameters
 
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
-from veeam_em_mcp.simulator.dataset import (
+from veeam_em_mcp.simulator.dataset import build_dataset
+from veeam_em_mcp.simulator.dataset.clock import datetime_of
+from veeam_em_mcp.simulator.dataset.scenarios import (
     DISABLED_JOB,
     FOLDER_JOB,
     FOLDER_NAME,
@@ -32,8 +34,6 @@ from veeam_em_mcp.simulator.dataset import (
     RETRY_JOB,
     RUNNING_JOB,
     SQL_JOB,
-    build_dataset,
-    datetime_of,
 )
 from veeam_em_mcp.simulator.runner import RunningSimulator
 from veeam_em_mcp.surface.server import build_server

@@ -20,7 +20,7 @@ import pytest
 from mcp import Client
 
 from veeam_em_mcp.simulator.dataset import build_dataset
-from veeam_em_mcp.simulator.faults import Fault, FaultSpecError, parse_fault
+from veeam_em_mcp.simulator.faults.spec import Fault, FaultSpecError, parse_fault
 from veeam_em_mcp.simulator.runner import RunningSimulator
 from veeam_em_mcp.simulator.runner import main as simulator_main
 from veeam_em_mcp.surface.server import build_server
@@ -473,18 +473,18 @@ async def test_faults_in_process_through_asgi(mcp_session: McpFactory, sim_app: 
 @pytest.mark.parametrize(
     ("spec", "fault"),
     [
-        ("latency=2.0", Fault("latency", seconds=2.0)),
-        ("status=503:3", Fault("status", status=503, count=3)),
+        ("latency=2.0", Fault(kind="latency", seconds=2.0)),
+        ("status=503:3", Fault(kind="status", status=503, count=3)),
         ("status=502,count=2,method=get,path=/api/vmRestorePoints",
-         Fault("status", status=502, count=2, method="GET", path="/api/vmRestorePoints")),
-        ("drop:2", Fault("drop", count=2)),
-        ("slow-logon=5", Fault("slow-logon", seconds=5.0, method="POST", path="/api/sessionMngr")),
-        ("huge=400MB,length=declared", Fault("huge", size=400 * MB, declare_length=True)),
-        ("huge=1GB:1,encoding=gzip", Fault("huge", size=1024 * MB, gzip=True, count=1)),
-        ("entities=external,url=http://127.0.0.1:1/x", Fault("entities", variant="external",
+         Fault(kind="status", status=502, count=2, method="GET", path="/api/vmRestorePoints")),
+        ("drop:2", Fault(kind="drop", count=2)),
+        ("slow-logon=5", Fault(kind="slow-logon", seconds=5.0, method="POST", path="/api/sessionMngr")),
+        ("huge=400MB,length=declared", Fault(kind="huge", size=400 * MB, declare_length=True)),
+        ("huge=1GB:1,encoding=gzip", Fault(kind="huge", size=1024 * MB, gzip=True, count=1)),
+        ("entities=external,url=http://127.0.0.1:1/x", Fault(kind="entities", variant="external",
                                                               url="http://127.0.0.1:1/x")),
-        ("expire:1,after=10", Fault("expire", count=1, after=10)),
-        ("malformed=binary", Fault("malformed", variant="binary")),
+        ("expire:1,after=10", Fault(kind="expire", count=1, after=10)),
+        ("malformed=binary", Fault(kind="malformed", variant="binary")),
     ],
 )
 def test_fault_specs_parse(spec: str, fault: Fault) -> None:
@@ -515,7 +515,7 @@ def test_command_line_documents_and_checks_faults(capsys: pytest.CaptureFixture[
 
 
 def test_after_lets_requests_through_first() -> None:
-    from veeam_em_mcp.simulator.faults import FaultSet
+    from veeam_em_mcp.simulator.faults.fault_set import FaultSet
 
     faults = FaultSet(["status=503:1,after=2,method=GET"])
     taken = [bool(faults.take("GET", "/api/jobs", True)) for _ in range(4)]

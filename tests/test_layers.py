@@ -175,18 +175,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-# Known and left for now (issue 20): the simulator's dataset builds the coverage scenarios (a function-level import
-# of coverage.add_coverage, and coverage's record types under TYPE_CHECKING) while coverage builds on the dataset's
-# types. The check drops this one edge and fails once it is gone, so the entry goes with it.
-KNOWN_CYCLE_EDGES = {("veeam_em_mcp.simulator.dataset", "veeam_em_mcp.simulator.coverage")}
-
-
 def test_the_import_graph_has_no_cycle() -> None:
-    graph = import_graph()
-    for source, target in KNOWN_CYCLE_EDGES:
-        assert target in graph[source], f"{source} no longer imports {target}: remove it from KNOWN_CYCLE_EDGES"
-        graph[source] = graph[source] - {target}
-    assert find_cycle(graph) is None
+    assert find_cycle(import_graph()) is None
 
 
 def test_the_cycle_check_finds_a_cycle() -> None:

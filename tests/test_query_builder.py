@@ -24,7 +24,9 @@ from veeam_em_mcp.representation import Document
 from veeam_em_mcp.representation.query import em_time, parse_query_page, parse_user_time, quote_value
 from veeam_em_mcp.services.restore_points import Cursor, VmPointQuery, build_query
 from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
-from veeam_em_mcp.simulator.query import And, Cmp, QueryService, parse_filter, parse_query_params
+from veeam_em_mcp.simulator.query.filter import And, Cmp, parse_filter
+from veeam_em_mcp.simulator.query.request import parse_query_params
+from veeam_em_mcp.simulator.query.service import QueryService
 
 from .conftest import ANCHOR, SIM_ORIGIN, McpFactory, make_settings
 

@@ -21,7 +21,8 @@ from mcp import Client, StdioServerParameters
 from veeam_em_mcp.models.base import parse_timestamp
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
-from veeam_em_mcp.simulator.dataset import Dataset, VmRestorePoint, build_dataset
+from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
+from veeam_em_mcp.simulator.dataset.records import VmRestorePoint
 from veeam_em_mcp.surface.server import build_server
 
 from .conftest import SIM_ORIGIN, SQL01_POINT, McpFactory, make_settings

@@ -26,15 +26,8 @@ from mcp import Client
 from veeam_em_mcp.services.cursor import encode_cursor
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
-from veeam_em_mcp.simulator.dataset import (
-    FOLDER_JOB,
-    LAST_TWO_FAILED_VM,
-    RUNNING_JOB,
-    Dataset,
-    build_dataset,
-    rename_job,
-    rename_vm,
-)
+from veeam_em_mcp.simulator.dataset import Dataset, build_dataset, rename_job, rename_vm
+from veeam_em_mcp.simulator.dataset.scenarios import FOLDER_JOB, LAST_TWO_FAILED_VM, RUNNING_JOB
 from veeam_em_mcp.surface.server import build_server
 
 from .conftest import make_settings

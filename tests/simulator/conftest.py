@@ -18,8 +18,8 @@ import pytest
 from starlette.applications import Starlette
 from tests.conftest import ManualClock, simulator_app
 
-from veeam_em_mcp.simulator.app import SimulatorState
 from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
+from veeam_em_mcp.simulator.state import SimulatorState
 
 # A Tuesday, so the 30-day window holds four Saturdays (synthetic fulls) and Sundays (active fulls).
 SIM_ANCHOR = datetime(2025, 10, 21, 9, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from veeam_em_mcp.simulator.app import SimulatorState
+from veeam_em_mcp.simulator.state import SimulatorState
 
 pytestmark = pytest.mark.anyio
 

@@ -18,27 +18,20 @@ from starlette.applications import Starlette
 
 from veeam_em_mcp.simulator import runner
 from veeam_em_mcp.simulator.config import SimulatorConfig
-from veeam_em_mcp.simulator.coverage import (
+from veeam_em_mcp.simulator.dataset import Dataset, build_dataset, rename_job, rename_vm
+from veeam_em_mcp.simulator.dataset.clock import TICKS_PER_HOUR, TICKS_PER_MINUTE, ticks_of
+from veeam_em_mcp.simulator.dataset.scenarios import (
     COLLECT_FAILED,
+    COPY_JOB,
     FAILING_COMPUTER,
     REPLICA_FAILED_VM,
     REPLICA_JOB,
+    RETRY_JOB,
     STALE_HOURS,
     WINDOWS_AGENT_JOB,
 )
-from veeam_em_mcp.simulator.dataset import (
-    COPY_JOB,
-    RETRY_JOB,
-    TICKS_PER_HOUR,
-    TICKS_PER_MINUTE,
-    Dataset,
-    build_dataset,
-    rename_job,
-    rename_vm,
-    ticks_of,
-)
-from veeam_em_mcp.simulator.query import parse_date_ticks
-from veeam_em_mcp.simulator.views import SESSION_DOWN
+from veeam_em_mcp.simulator.fields import parse_date_ticks
+from veeam_em_mcp.simulator.views.documents import SESSION_DOWN
 
 pytestmark = pytest.mark.anyio
 
@@ -760,7 +753,7 @@ def test_the_coverage_does_not_grow_with_vm_count(sim_dataset: Dataset) -> None:
 
 def test_the_reason_chars_knob_applies_to_replica_tasks(sim_dataset: Dataset) -> None:
     from veeam_em_mcp.simulator.registry import DEFAULT_REGISTRY
-    from veeam_em_mcp.simulator.views import ViewContext
+    from veeam_em_mcp.simulator.views.common import ViewContext
 
     ctx = ViewContext(BASE, sim_dataset, SimulatorConfig(reason_chars=500))
     task = sim_dataset.replica_task_sessions[sim_dataset.facts.replica_failed_task_id]

@@ -16,8 +16,8 @@ import pytest
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import Dataset, Facts, build_dataset
 from veeam_em_mcp.simulator.registry import DEFAULT_REGISTRY
-from veeam_em_mcp.simulator.render import Renderer
-from veeam_em_mcp.simulator.views import ViewContext
+from veeam_em_mcp.simulator.render.renderer import Renderer
+from veeam_em_mcp.simulator.views.common import ViewContext
 
 SIM_ANCHOR = datetime(2025, 10, 21, 9, 0, tzinfo=UTC)  # conftest's anchor
 TABLES = ("backup_servers", "repositories", "jobs", "objects_in_job", "backups", "restore_points", "backup_files",

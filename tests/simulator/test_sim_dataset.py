@@ -9,14 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from veeam_em_mcp.simulator.dataset import (
-    SQL01_NEWEST_POINT_ID,
-    Dataset,
-    build_dataset,
-    datetime_of,
-    ticks_of,
-)
-from veeam_em_mcp.simulator.query import parse_date_ticks
+from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
+from veeam_em_mcp.simulator.dataset.clock import datetime_of, ticks_of
+from veeam_em_mcp.simulator.dataset.scenarios import SQL01_NEWEST_POINT_ID
+from veeam_em_mcp.simulator.fields import parse_date_ticks
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 SQL_NAME = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 1-3]\d \d{4} [ 1]\d:[0-5]\d[AP]M$")

@@ -12,8 +12,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from veeam_em_mcp.simulator.dataset import DISABLED_JOB, Dataset
-from veeam_em_mcp.simulator.render import camel
+from veeam_em_mcp.simulator.dataset import Dataset
+from veeam_em_mcp.simulator.dataset.scenarios import DISABLED_JOB
+from veeam_em_mcp.simulator.render.json_writer import camel
 
 pytestmark = pytest.mark.anyio
 

@@ -11,25 +11,27 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from veeam_em_mcp.simulator.dataset import (
+from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
+from veeam_em_mcp.simulator.dataset.clock import ticks_of
+from veeam_em_mcp.simulator.dataset.records import JobSession
+from veeam_em_mcp.simulator.dataset.scenarios import (
+    ALL_FAILED,
     COPY_JOB,
     DISABLED_JOB,
     FOLDER_JOB,
     FOLDER_NAME,
     FOLDER_ONLY_VM,
+    LAST_TWO_FAILED,
     LAST_TWO_FAILED_VM,
     NEVER_BACKED_UP_VM,
     REASON_QUIESCE,
+    RETRY_CHAIN,
     RETRY_JOB,
     RETRY_VM,
     RUNNING_JOB,
     SQL01_NEWEST_POINT_ID,
-    Dataset,
-    JobSession,
-    build_dataset,
-    ticks_of,
 )
-from veeam_em_mcp.simulator.query import parse_date_ticks
+from veeam_em_mcp.simulator.fields import parse_date_ticks
 
 HOUR = 3600 * 10_000_000
 ANCHORS = [
@@ -169,7 +171,7 @@ def test_a_session_in_which_every_vm_failed_makes_no_restore_point(estate: Datas
 def test_the_vm_whose_last_two_runs_failed(estate: Dataset) -> None:
     ds = estate
     tasks = [ds.task_sessions[t] for t in ds.facts.last_two_failed_task_ids]
-    assert len(tasks) == 2 and all(t.vm_name == LAST_TWO_FAILED_VM for t in tasks)
+    assert len(tasks) == LAST_TWO_FAILED.runs == 2 and all(t.vm_name == LAST_TWO_FAILED_VM for t in tasks)
     assert all(t.result == "Failed" and t.reason == REASON_QUIESCE.replace("{vm}", LAST_TWO_FAILED_VM)
                for t in tasks)
     vm_tasks = sorted((t for t in ds.task_sessions.values() if t.vm_name == LAST_TWO_FAILED_VM
@@ -182,6 +184,20 @@ def test_the_vm_whose_last_two_runs_failed(estate: Dataset) -> None:
     newest = ds.points_by_vm[LAST_TWO_FAILED_VM][-1]
     assert ticks_of(ds.anchor) - newest.creation_ticks > 24 * HOUR
     assert vm_tasks[-1].creation_ticks > newest.creation_ticks
+
+
+def test_the_scenario_table_names_the_runs_shaped(estate: Dataset) -> None:
+    """Each scenario's run, counted back from its job's newest first attempt, is the one its fact names."""
+    ds = estate
+
+    def first_attempts(job_name: str) -> list[str]:
+        job = next(j for j in ds.jobs.values() if j.name == job_name)
+        return [s for s in job.session_ids if not ds.job_sessions[s].is_retry]
+
+    assert first_attempts(RETRY_CHAIN.job)[-RETRY_CHAIN.from_end] == ds.facts.retry_chain_session_ids[0]
+    assert first_attempts(ALL_FAILED.job)[-ALL_FAILED.from_end] == ds.facts.all_failed_session_id
+    last_two = first_attempts(LAST_TWO_FAILED.job)[-LAST_TWO_FAILED.from_end :]
+    assert [ds.task_sessions[t].job_session_id for t in ds.facts.last_two_failed_task_ids] == last_two
 
 
 def test_the_running_session(estate: Dataset) -> None:

@@ -13,14 +13,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from veeam_em_mcp.simulator.dataset import (
-    COPY_JOB,
-    DISABLED_JOB,
-    FOLDER_JOB,
-    Dataset,
-    datetime_of,
-)
-from veeam_em_mcp.simulator.query import parse_date_ticks
+from veeam_em_mcp.simulator.dataset import Dataset
+from veeam_em_mcp.simulator.dataset.clock import datetime_of
+from veeam_em_mcp.simulator.dataset.scenarios import COPY_JOB, DISABLED_JOB, FOLDER_JOB
+from veeam_em_mcp.simulator.fields import parse_date_ticks
 
 pytestmark = pytest.mark.anyio
 

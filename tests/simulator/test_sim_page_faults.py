@@ -14,11 +14,14 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from veeam_em_mcp.simulator.app import SimulatorState, create_app
+from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
-from veeam_em_mcp.simulator.dataset import REASON_QUIESCE, Dataset, build_dataset
-from veeam_em_mcp.simulator.faults import Fault, FaultSpecError, deep_body, parse_fault
-from veeam_em_mcp.simulator.views import pad_reason
+from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
+from veeam_em_mcp.simulator.dataset.scenarios import REASON_QUIESCE
+from veeam_em_mcp.simulator.faults.bodies import deep_body
+from veeam_em_mcp.simulator.faults.spec import Fault, FaultSpecError, parse_fault
+from veeam_em_mcp.simulator.state import SimulatorState
+from veeam_em_mcp.simulator.views.sessions import pad_reason
 
 pytestmark = pytest.mark.anyio
 
@@ -72,16 +75,16 @@ def uid(item: dict[str, Any]) -> str:
 # --- spec grammar ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("spec", "fault"), [
-    ("short-page", Fault("short-page", items=300, method="GET", path="/api/query")),
-    ("short-page=7:2", Fault("short-page", items=7, count=2, method="GET", path="/api/query")),
+    ("short-page", Fault(kind="short-page", items=300, method="GET", path="/api/query")),
+    ("short-page=7:2", Fault(kind="short-page", items=7, count=2, method="GET", path="/api/query")),
     ("pages-drift=-2,type=BackupTaskSession",
-     Fault("pages-drift", drift=-2, type_name="BackupTaskSession", method="GET", path="/api/query")),
-    ("pages-drift", Fault("pages-drift", drift=1, method="GET", path="/api/query")),
+     Fault(kind="pages-drift", drift=-2, type_name="BackupTaskSession", method="GET", path="/api/query")),
+    ("pages-drift", Fault(kind="pages-drift", drift=1, method="GET", path="/api/query")),
     ("mutate=remove,type=VmRestorePoint,after=1",
-     Fault("mutate", variant="remove", type_name="VmRestorePoint", after=1, count=1, method="GET",
+     Fault(kind="mutate", variant="remove", type_name="VmRestorePoint", after=1, count=1, method="GET",
            path="/api/query")),
-    ("mutate", Fault("mutate", variant="insert", count=1, method="GET", path="/api/query")),
-    ("deep=500", Fault("deep", depth=500, method="GET", path="/api/query")),
+    ("mutate", Fault(kind="mutate", variant="insert", count=1, method="GET", path="/api/query")),
+    ("deep=500", Fault(kind="deep", depth=500, method="GET", path="/api/query")),
 ])
 def test_specs_parse(spec: str, fault: Fault) -> None:
     assert parse_fault(spec) == fault

@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from veeam_em_mcp.simulator.app import create_app
-from veeam_em_mcp.simulator.dataset import Dataset, build_dataset, ticks_of
+from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
+from veeam_em_mcp.simulator.dataset.clock import ticks_of
 
 pytestmark = pytest.mark.anyio
 

@@ -13,16 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from veeam_em_mcp.simulator.dataset import Dataset, VmRestorePoint, ticks_of
-from veeam_em_mcp.simulator.query import (
-    And,
-    Cmp,
-    Or,
-    QueryError,
-    QueryService,
-    parse_filter,
-    parse_query_params,
-)
+from veeam_em_mcp.simulator.dataset import Dataset
+from veeam_em_mcp.simulator.dataset.clock import ticks_of
+from veeam_em_mcp.simulator.dataset.records import VmRestorePoint
+from veeam_em_mcp.simulator.fields import QueryError
+from veeam_em_mcp.simulator.query.filter import And, Cmp, Or, parse_filter
+from veeam_em_mcp.simulator.query.request import parse_query_params
+from veeam_em_mcp.simulator.query.service import QueryService
 
 NS = "{http://www.veeam.com/ent/v1.0}"
 JSON = {"Accept": "application/json"}

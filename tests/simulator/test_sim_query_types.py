@@ -15,8 +15,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from veeam_em_mcp.simulator.dataset import FOLDER_JOB, FOLDER_ONLY_VM, RETRY_JOB, Dataset, ticks_of
-from veeam_em_mcp.simulator.query import QueryService, parse_query_params
+from veeam_em_mcp.simulator.dataset import Dataset
+from veeam_em_mcp.simulator.dataset.clock import ticks_of
+from veeam_em_mcp.simulator.dataset.scenarios import FOLDER_JOB, FOLDER_ONLY_VM, RETRY_JOB
+from veeam_em_mcp.simulator.query.request import parse_query_params
+from veeam_em_mcp.simulator.query.service import QueryService
 
 pytestmark = pytest.mark.anyio
 
@@ -137,7 +140,7 @@ def test_unsorted_results_come_in_storage_order(service: QueryService, sim_datas
 
 
 def test_repository_has_no_kind_field(service: QueryService) -> None:
-    from veeam_em_mcp.simulator.query import QueryError
+    from veeam_em_mcp.simulator.fields import QueryError
 
     with pytest.raises(QueryError, match="Unknown field 'Kind'"):
         run(service, type="Repository", filter="Kind==DDBoost")
@@ -160,7 +163,7 @@ async def test_object_in_job_results_are_resources(api: httpx.AsyncClient, sim_d
 async def test_v12_and_v13_query_result_shapes(make_app: Callable[..., Starlette],
                                                client_factory: Callable[..., httpx.AsyncClient],
                                                logon_fn: Callable[..., Any]) -> None:
-    from veeam_em_mcp.simulator.render import ENTITIES_KEYS
+    from veeam_em_mcp.simulator.render.json_writer import ENTITIES_KEYS
 
     assert len(ENTITIES_KEYS) == 50 and {"EnterpiseRoles", "EnterpiseAccounts", "AgentBackupJob", "NASJobs"} <= set(
         ENTITIES_KEYS)

@@ -1,6 +1,6 @@
 """One dataset entity plus one registry row is a whole new EM type: a throwaway `Widget` is served as a
 collection (references and entities), a single resource, a sub-collection, a query type with filters and
-sorting, and gets EM's 400/404 errors, without touching app.py, query.py or views.py."""
+sorting, and gets EM's 400/404 errors, without touching app.py, query/ or views/."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ import pytest
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import Dataset
-from veeam_em_mcp.simulator.query import Field, FieldList
-from veeam_em_mcp.simulator.registry import ROWS, Child, Registry, Row
-from veeam_em_mcp.simulator.render import Link, Resource
-from veeam_em_mcp.simulator.views import ViewContext
+from veeam_em_mcp.simulator.fields import Field, FieldList
+from veeam_em_mcp.simulator.registry import Registry
+from veeam_em_mcp.simulator.registry.row import Child, Row
+from veeam_em_mcp.simulator.registry.table import ROWS
+from veeam_em_mcp.simulator.render.resource import Link, Resource
+from veeam_em_mcp.simulator.views.common import ViewContext
 
 pytestmark = pytest.mark.anyio
 
@@ -51,10 +53,10 @@ def widget_view(ctx: ViewContext, w: Widget, entity: bool) -> Resource:
     up = Link(f"{ctx.base}/backupServers/{w.server_id}", "Up", "BackupServerReference")
     parts = Link(f"{href}/parts", "Down", "WidgetReferenceList")
     if not entity:
-        return Resource("Widget", "WidgetReference", href, w.name, f"urn:veeam:Widget:{w.id}",
-                        [up, Link(f"{href}?format=Entity", "Alternate", "Widget", w.name), parts], is_ref=True)
-    return Resource("Widget", "Widget", f"{href}?format=Entity", w.name, f"urn:veeam:Widget:{w.id}",
-                    [up, Link(href, "Alternate", "WidgetReference", w.name), parts], [("Size", w.size)])
+        return Resource(element="Widget", type="WidgetReference", href=href, name=w.name, uid=f"urn:veeam:Widget:{w.id}",
+                        links=[up, Link(f"{href}?format=Entity", "Alternate", "Widget", w.name), parts], is_ref=True)
+    return Resource(element="Widget", type="Widget", href=f"{href}?format=Entity", name=w.name, uid=f"urn:veeam:Widget:{w.id}",
+                    links=[up, Link(href, "Alternate", "WidgetReference", w.name), parts], fields=[("Size", w.size)])
 
 
 def widget_fields(ds: Dataset) -> FieldList:
@@ -69,9 +71,10 @@ def widget_fields(ds: Dataset) -> FieldList:
 
 
 WIDGET_ROW = Row(
-    "Widget", "Widgets", lambda d: d.widgets, widget_view, "widget", "widgets",  # type: ignore[attr-defined]
-    (Child("parts", "Widget", lambda d, w: [d.widgets[i] for i in w.part_ids]),),  # type: ignore[attr-defined]
-    widget_fields,
+    type_name="Widget", plural="Widgets", items=lambda d: d.widgets,  # type: ignore[attr-defined]
+    view=widget_view, label="widget", segment="widgets",
+    children=(Child("parts", "Widget", lambda d, w: [d.widgets[i] for i in w.part_ids]),),  # type: ignore[attr-defined]
+    query=widget_fields,
 )
 
 

@@ -13,7 +13,7 @@ import pytest
 from starlette.applications import Starlette
 
 from veeam_em_mcp.simulator.dataset import Dataset
-from veeam_em_mcp.simulator.query import parse_date_ticks
+from veeam_em_mcp.simulator.fields import parse_date_ticks
 
 pytestmark = pytest.mark.anyio
 

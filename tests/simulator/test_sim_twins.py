@@ -19,18 +19,16 @@ from starlette.applications import Starlette
 from veeam_em_mcp.simulator import runner
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
-from veeam_em_mcp.simulator.dataset import (
+from veeam_em_mcp.simulator.dataset import Dataset, build_dataset, rename_job, rename_vm
+from veeam_em_mcp.simulator.dataset.clock import TICKS_PER_HOUR, ticks_of
+from veeam_em_mcp.simulator.dataset.scenarios import (
+    RETRY_TIMES,
     SQL01_NEWEST_POINT_ID,
     SQL_JOB,
-    TICKS_PER_HOUR,
+    TWIN_SQL01_FAILURES,
     TWIN_SQL_PEER_VM,
     TWIN_VCD_JOB,
     TWIN_VCENTER,
-    Dataset,
-    build_dataset,
-    rename_job,
-    rename_vm,
-    ticks_of,
 )
 
 pytestmark = pytest.mark.anyio
@@ -168,11 +166,12 @@ def test_twin_sql01_failed_its_last_three_runs(twins: Dataset) -> None:
     ds, facts = twins, twins.facts
     job = ds.jobs[facts.twin_sql_job_id]
     failed = [ds.task_sessions[t] for t in facts.twin_sql01_failed_task_ids]
-    assert len(failed) == 9  # 3 runs x (first attempt + 2 retries)
+    runs = TWIN_SQL01_FAILURES.runs
+    assert runs == 3 and len(failed) == runs * (1 + RETRY_TIMES)  # first attempt + 2 retries per run
     sessions = [ds.job_sessions[t.job_session_id] for t in failed]
-    assert [s.is_retry for s in sessions] == [False, True, True] * 3
+    assert [s.is_retry for s in sessions] == [False, True, True] * runs
     firsts = [ds.job_sessions[s] for s in job.session_ids if not ds.job_sessions[s].is_retry]
-    assert [s.id for s in sessions if not s.is_retry] == [s.id for s in firsts[-3:]]
+    assert [s.id for s in sessions if not s.is_retry] == [s.id for s in firsts[-runs:]]
     for t in failed:
         assert (t.vm_name, t.vm_uid, t.result, t.total_size) == ("sql01", facts.twin_sql01_ref, "Failed", 0)
         assert t.reason.startswith("Processing sql01 Error: Failed to open VDDK disk") and TWIN_VCENTER in t.reason

@@ -4,10 +4,11 @@ It is "the other side of the wire": it must not import anything from `veeam_em_m
 subpackage. See docs/simulator-contract.md for what the product and the tests rely on.
 """
 
-from .app import SimulatorState, create_app
+from .app import create_app
 from .config import SimulatorConfig
 from .dataset import Dataset, build_dataset
 from .runner import RunningSimulator, serve
+from .state import SimulatorState
 
 __all__ = [
     "Dataset",

@@ -5,9 +5,10 @@ at `/api/sessionMngr/` returning a token header and cookie, idle session expiry,
 precedence, reference vs entity representations, XML by default and JSON on `Accept: application/json`
 (in the configured dialect), EM-shaped Error bodies for 400/401/404/405, the query service with paging, the
 summary reports, and EM's response headers. Collections and their sub-collections are routed from the
-registry's rows (registry.py) under one catch-all route, so that every miss gets an EM Error body; a GET of an
+registry's rows (registry/) under one catch-all route, so that every miss gets an EM Error body; a GET of an
 action link (`?action=...`) answers 405, as the action exists but only as POST. The service documents `/agents`
-and `/vCloud` come from `views.SERVICES`.
+and `/vCloud` come from `views.documents.SERVICES`; the state the tests read is
+`SimulatorState` (state.py).
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import threading
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -29,18 +28,24 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import reports, views
+from . import reports
 from .config import SimulatorConfig
-from .dataset import Dataset, build_dataset, insert_copy, remove_middle
-from .faults import FaultInjector, FaultSet, shape_page
-from .query import QueryError, QueryService, paging_hrefs, parse_query_params
-from .registry import DEFAULT_REGISTRY, Registry, Row
-from .render import Link, Paging, Renderer, Resource
-from .views import ViewContext
+from .dataset import Dataset, build_dataset
+from .faults.fault_set import shape_page
+from .faults.middleware import FaultInjector
+from .fields import QueryError
+from .query.request import paging_hrefs, parse_query_params
+from .registry import DEFAULT_REGISTRY, Registry
+from .registry.row import Row
+from .render.renderer import Renderer
+from .render.resource import Link, Paging, Resource
+from .state import Session, SimulatorState
+from .views.common import ViewContext, unmodelled
+from .views.documents import SERVICES, SUPPORTED_VERSIONS, enterprise_manager_links, logon_session
 
 TOKEN_HEADER = "X-RestSvcSessionId"  # noqa: S105 - a header name, not a secret
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-_VERSIONS = ("latest", *views.SUPPORTED_VERSIONS)
+_VERSIONS = ("latest", *SUPPORTED_VERSIONS)
 
 # Sent on every response, as captured from EM 12.1 (HTTP.sys); uvicorn's own Server header is disabled.
 EM_HEADERS = (
@@ -53,105 +58,6 @@ EM_HEADERS = (
 )
 
 _MULTI_SLASH = re.compile(r"/{2,}")
-
-
-@dataclass
-class Session:
-    session_id: str
-    token: str
-    user_name: str
-    last_used: float
-
-
-class SimulatorState:
-    """Live state of one simulator: sessions, the query service and counters tests can read."""
-
-    def __init__(self, config: SimulatorConfig, dataset: Dataset, registry: Registry = DEFAULT_REGISTRY) -> None:
-        self.config = config
-        self.dataset = dataset
-        self.registry = registry
-        self.query = QueryService(dataset, registry, shuffle=config.unsorted_order == "shuffle")
-        self.query.warm()
-        camel = config.json_casing == "camel"
-        self.xml = Renderer("xml", xml_bom=config.xml_bom)
-        self.json = Renderer("json", camel_case=camel, json_bom=config.json_bom, dialect=config.json_dialect)
-        self._summary: reports.Summary | None = None
-        # token -> session
-        self.sessions: dict[str, Session] = {}
-        self.logons = 0
-        self.logouts = 0
-        self.failed_logons = 0
-        self.requests = 0
-        self.request_log: list[tuple[str, str]] = []
-        # Client (host, port) pairs seen: one per TCP connection, so keep-alive can be checked.
-        self.peers: set[tuple[str, int]] = set()
-        # Every token handed out, expired or not: secret-scanning tests look for them in outputs and logs.
-        self.issued_tokens: list[str] = []
-        # Tests read and reset state from another thread while uvicorn serves.
-        self.lock = threading.Lock()
-        # Injected misbehaviour (latency, 503 bursts, dropped connections, hostile bodies); see faults.py.
-        self.faults = FaultSet(config.faults)
-
-    @property
-    def summary(self) -> reports.Summary:
-        """The report numbers, computed on first use (they depend only on the dataset)."""
-        if self._summary is None:
-            self._summary = reports.compute(self.dataset)
-        return self._summary
-
-    def mutate(self, variant: str, type_name: str) -> str:
-        """Change the data under the running simulator (the `mutate` fault): `insert` a copy of, or `remove`,
-        the middle item of `type_name` by creation time; the query service's tables and the report numbers are
-        rebuilt on next use, so every later request sees it. Returns the inserted or removed id."""
-        with self.lock:
-            changed = (insert_copy if variant == "insert" else remove_middle)(self.dataset, type_name)
-            self.query.invalidate()
-            self._summary = None
-        return changed
-
-    def expire_all_sessions(self) -> None:
-        """Drop every session, as if all had idled out (the next request with any token gets 401)."""
-        with self.lock:
-            self.sessions.clear()
-
-    def active_sessions(self) -> int:
-        """Number of sessions that are still valid now."""
-        now = self.config.clock()
-        with self.lock:
-            return sum(1 for s in self.sessions.values() if now - s.last_used <= self.config.idle_timeout)
-
-    def new_session(self, user_name: str) -> Session:
-        session_id = str(uuid.uuid4())
-        # Real tokens are base64 of the session GUID string (treated as opaque by clients).
-        token = base64.b64encode(session_id.encode()).decode()
-        session = Session(session_id, token, user_name, self.config.clock())
-        with self.lock:
-            self.sessions[token] = session
-            self.issued_tokens.append(token)
-            self.logons += 1
-        return session
-
-    def touch(self, token: str) -> Session | None:
-        """The live session for `token` (refreshing its idle timer), or None; expired ones are removed."""
-        now = self.config.clock()
-        with self.lock:
-            session = self.sessions.get(token)
-            if session is None:
-                return None
-            if now - session.last_used > self.config.idle_timeout:
-                del self.sessions[token]
-                return None
-            session.last_used = now
-            return session
-
-    def end_session(self, session_id: str) -> bool:
-        with self.lock:
-            tokens = [t for t, s in self.sessions.items() if s.session_id == session_id]
-            for t in tokens:
-                del self.sessions[t]
-            if tokens:
-                self.logouts += 1
-            return bool(tokens)
 
 
 class _EmEnvelope:
@@ -266,7 +172,7 @@ class _Handler:
         base = f"{request.url.scheme}://{request.url.netloc}/api"
         if not segs:
             self.only(method, "GET")
-            links, versions = views.enterprise_manager_links(base)
+            links, versions = enterprise_manager_links(base)
             return self.respond(r, r.enterprise_manager(links, versions))
         head = segs[0].lower()
         if head == "sessionmngr" and len(segs) == 1:
@@ -280,12 +186,12 @@ class _Handler:
             return self.query(request, r, base)
         if head == "reports":
             return self.reports(request, r, base, segs)
-        if len(segs) == 1 and head in views.SERVICES:
+        if len(segs) == 1 and head in SERVICES:
             # Service documents (`/agents`, `/vCloud`): links to their collections.
             self.only(method, "GET")
             if _action(request) is not None:
                 raise ApiError(405, "Method not allowed: actions are POST requests.")
-            return self.respond(r, r.single(views.SERVICES[head](base)))
+            return self.respond(r, r.single(SERVICES[head](base)))
         return self.collection(request, r, base, segs)
 
     def collection(self, request: Request, r: Renderer, base: str, segs: list[str]) -> Response:
@@ -368,7 +274,7 @@ class _Handler:
             raise ApiError(401, "The user name or password is incorrect.",
                            {"WWW-Authenticate": "Basic Realm=RestSvc"})
         session = self.state.new_session(cfg.username)
-        body = r.single(views.logon_session(base, session.session_id, session.user_name))
+        body = r.single(logon_session(base, session.session_id, session.user_name))
         return self.respond(r, body, 201, {
             TOKEN_HEADER: session.token,
             "Set-Cookie": f"{TOKEN_HEADER}={session.token}; Path=/api;",
@@ -404,7 +310,7 @@ class _Handler:
             self.only(request.method, "GET")
             with self.state.lock:
                 live = list(self.state.sessions.values())
-            items = [views.logon_session(base, s.session_id, s.user_name) for s in live]
+            items = [logon_session(base, s.session_id, s.user_name) for s in live]
             return self.respond(r, r.entity_list("LogonSessions", items))
         if len(segs) > 2:
             raise ApiError(404, "Endpoint not found.")
@@ -418,7 +324,7 @@ class _Handler:
             found = next((s for s in self.state.sessions.values() if s.session_id == session_id), None)
         if found is None:
             raise _not_found(_LOGON_ROW, session_id)
-        return self.respond(r, r.single(views.logon_session(base, found.session_id, found.user_name)))
+        return self.respond(r, r.single(logon_session(base, found.session_id, found.user_name)))
 
     # --- query service ----------------------------------------------------------------------------------
 
@@ -454,7 +360,8 @@ def _listed(row: Row, res: Resource) -> Resource:
 
 
 # Logon sessions are routed by hand (they are no collection of the dataset); this row only names them in errors.
-_LOGON_ROW = Row("LogonSession", "LogonSessions", lambda d: {}, views.unmodelled, "logon session")
+_LOGON_ROW = Row(type_name="LogonSession", plural="LogonSessions", items=lambda d: {}, view=unmodelled,
+                 label="logon session")
 
 
 def create_app(config: SimulatorConfig | None = None, dataset: Dataset | None = None,

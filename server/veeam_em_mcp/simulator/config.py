@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .faults import Fault
+from .faults.spec import Fault
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SimulatorConfig:
     """Behaviour of one simulator instance (credentials, session timeout, representation quirks)."""
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from .dataset import ticks_of
+from .dataset.clock import ticks_of
 
 Kind = Literal["str", "uid", "enum", "date", "int", "float", "bool"]
 

@@ -32,17 +32,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .dataset import (
-    TICKS_PER_DAY,
-    TICKS_PER_HOUR,
-    TICKS_PER_SECOND,
-    Dataset,
-    JobSession,
-    datetime_of,
-    iso_utc,
-    ticks_of,
-)
-from .render import Alias, Dual, FieldT, Items, Link, Node, Resource, Scalar
+from .dataset import Dataset
+from .dataset.clock import TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_SECOND, datetime_of, iso_utc, ticks_of
+from .dataset.records import JobSession
+from .render.resource import Alias, Dual, FieldT, Items, Link, Node, Resource, Scalar
 
 _LINK = "Workspace/ViewReport.aspx?definition={}&ShowParams=1"
 BACKUP_JOB_STATUS_LINK = _LINK.format("7962844d-db6c-4d29-8b6e-4e0f7db0785f")
@@ -61,7 +54,7 @@ PROXIES_PER_SERVER = 2
 PROCESSED_DAYS = 7
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Summary:
     """The numbers of every frame, in EM's field order."""
 
@@ -184,13 +177,14 @@ def compute(ds: Dataset) -> Summary:
         sizes[repo_id] = sizes.get(repo_id, 0) + f.backup_size
     repositories = [(r.name, r.capacity, r.free_space, sizes.get(r.id, 0))
                     for r in ds.repositories.values() if r.scale_out_id is None]
-    return Summary(overview, vms_overview, job_statistics, processed, repositories)
+    return Summary(overview=overview, vms_overview=vms_overview, job_statistics=job_statistics, processed_vms=processed,
+                   repositories=repositories)
 
 
 def summary_report(base: str) -> Resource:
     href = f"{base}/reports/summary"
     links = [Link(f"{href}/{path}", "Down", "ReportFrame", name) for path, (_, name) in FRAMES.items()]
-    return Resource("SummaryReport", "SummaryReport", href, links=links)
+    return Resource(element="SummaryReport", type="SummaryReport", href=href, links=links)
 
 
 def _local_text(ticks: int, offset_hours: int) -> str:
@@ -226,4 +220,4 @@ def frame(name: str, summary: Summary, ds: Dataset) -> Resource:
         )
         fields = [(Alias("Period", "Periods"), Items(periods))]
         attrs = [("CapacityPlanningReportLink", CAPACITY_PLANNING_LINK)]
-    return Resource(element, None, None, fields=fields, attrs=attrs, has_links=False)
+    return Resource(element=element, type=None, href=None, fields=fields, attrs=attrs, has_links=False)

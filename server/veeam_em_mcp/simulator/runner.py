@@ -3,8 +3,8 @@
 
 Logging goes to stderr only, because stdout may be an MCP stdio channel when the product runs its demo.
 By default only the loopback interface is bound: the simulator accepts a well-known demo password.
-`--fault SPEC` (repeatable) starts it misbehaving on purpose; see faults.py for the grammar. `--twins` serves an
-estate with same-name twins (dataset.py), `--no-coverage` the estate without what coverage.py adds (copies,
+`--fault SPEC` (repeatable) starts it misbehaving on purpose; see faults/ for the grammar. `--twins` serves an
+estate with same-name twins (dataset/twins.py), `--no-coverage` the estate without what dataset/coverage/ adds (copies,
 replicas, restores, EM's own sessions, agents, MSP views), `--reason-chars N` pads every task-session Reason to N
 characters.
 """
@@ -24,11 +24,12 @@ from types import TracebackType
 import uvicorn
 from starlette.applications import Starlette
 
-from .app import SimulatorState, create_app
+from .app import create_app
 from .config import SimulatorConfig
 from .dataset import Dataset, build_dataset
-from .faults import HELP as FAULT_HELP
-from .faults import FaultSpecError, parse_fault
+from .faults.spec import HELP as FAULT_HELP
+from .faults.spec import FaultSpecError, parse_fault
+from .state import SimulatorState
 
 log = logging.getLogger("veeam_em_mcp.simulator")
 
