@@ -1,7 +1,8 @@
 """The layers import downward only; the simulator imports nothing of the product.
 
     cli, demo, client_config ... processes (may import anything, the simulator only for --demo, demo, simulator)
-    surface/ ............ server, tools/, resources, prompts, http/, protocol, sdk_seams, apps/: the MCP wiring
+    surface/ ............ server, tools/, resources, prompts, http/, protocol (client_logs, subscriptions, mistakes),
+                          sdk_seams, apps/: the MCP wiring
     services/ ........... EM operations; know nothing of MCP
     client .............. the async EM client
     representation/ ..... EM's wire format → models (no I/O)

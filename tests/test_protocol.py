@@ -1,4 +1,4 @@
-"""MCP protocol behaviour (``protocol.py``) through the official ``mcp.Client``, in both protocol eras.
+"""MCP protocol behaviour (``protocol.py`` and what it installs) through the official ``mcp.Client``, in both eras.
 
 - capabilities: ``initialize`` (2025-11-25) and ``server/discover`` (2026-07-28) say the same, and
   every capability they advertise is served;
@@ -39,7 +39,8 @@ from mcp.types import (
 
 from veeam_em_mcp.simulator.runner import RunningSimulator
 from veeam_em_mcp.surface.apps import VIEWS
-from veeam_em_mcp.surface.protocol import MAX_LOG_MESSAGES_PER_REQUEST, describe_schema
+from veeam_em_mcp.surface.client_logs import MAX_LOG_MESSAGES_PER_REQUEST
+from veeam_em_mcp.surface.mistakes import describe_schema
 from veeam_em_mcp.surface.resources import ENTERPRISE_MANAGER_URI
 from veeam_em_mcp.surface.server import build_server
 from veeam_em_mcp.surface.tools import ALL_TOOLS

@@ -31,12 +31,12 @@ from xml.etree import ElementTree
 from ..errors import HtmlInsteadOfApi, MalformedResponse
 from ..models.base import UtcTimestamp
 from ..models.resources import Entity, JobInclude, Ref
+from .collector import gc_paused
 from .ids import guid_from
 from .parse import (
     _LIST_ITEMS,
     Document,
     decode_text,
-    gc_paused,
     json_key,
     json_some,
     normalise_json,

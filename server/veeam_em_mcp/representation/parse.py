@@ -9,11 +9,9 @@ rest of the package sees a single shape: snake_case keys, no namespaces or attri
 
 from __future__ import annotations
 
-import gc
 import json
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -21,6 +19,7 @@ from xml.etree import ElementTree
 
 from ..errors import HtmlInsteadOfApi, MalformedResponse
 from ..text import clean, needs_cleaning
+from .collector import gc_paused
 
 _BOM = "\ufeff"
 # Elements that are always list items even when only one is present.
@@ -60,52 +59,6 @@ def decode_text(body: bytes) -> str:
             f"Enterprise Manager's answer is not valid UTF-8 ({exc.reason} at byte {exc.start})."
         ) from None
     return text[1:] if text.startswith(_BOM) else text
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused while a body is parsed or its entities built.
-
-    Both allocate tens of thousands of fresh containers (a 1,000-item page) and create no reference
-    cycles, so every collection in the middle only traverses them again: on a 5,000-VM protection report
-    that was half the CPU time. The work inside is synchronous (no other task runs), and a collector the
-    host disabled stays disabled.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-_held = 0  # window reads in progress that hold the collector off (see gc_held)
-_held_disabled = False  # whether gc_held disabled it (a collector the host disabled stays so)
-
-
-@contextmanager
-def gc_held() -> Iterator[None]:
-    """The cyclic garbage collector kept off for a whole window read, across its awaits, restored after.
-
-    A window read keeps every item it reads until the answer is built: hundreds of thousands of containers
-    that live for the whole read and hold no cycles, which every full collection in the middle traverses
-    again (full collections grow faster than the estate). Counted, so that reads side by side (the report's
-    three) hold it off until the last one ends; the memory of the read is bounded by the read itself.
-    """
-    global _held, _held_disabled
-    if _held == 0 and gc.isenabled():
-        gc.disable()
-        _held_disabled = True
-    _held += 1
-    try:
-        yield
-    finally:
-        _held -= 1
-        if _held == 0 and _held_disabled:
-            _held_disabled = False
-            gc.enable()
 
 
 def parse(body: bytes, content_type: str = "") -> Document:

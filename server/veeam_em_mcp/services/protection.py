@@ -40,8 +40,8 @@ from ..models.resources import (
     Job,
     VmRestorePoint,
 )
+from ..representation.collector import gc_held
 from ..representation.fields import JobFields, JobRunFields, PointFields, TaskFields
-from ..representation.parse import gc_held
 from ..representation.query import em_time, parse_query_page, query_url, quote_value
 from .answers import paged
 from .context import EmContext

@@ -28,7 +28,8 @@ from ..representation.registry import ResourceList, to_resource
 from . import freshness, replicas
 from .context import EmContext
 from .fetch import fetch_entity
-from .point_search import BY_BACKUP_DATE, SUMMARY_PAGE_SIZE, PointPage, build_query, job_point_guid, read_page
+from .point_query import SUMMARY_PAGE_SIZE, build_query
+from .point_search import BY_BACKUP_DATE, PointPage, job_point_guid, read_page
 from .querying import BY_NAME, any_of, read_all, read_any_of
 
 log = logging.getLogger("veeam_em_mcp.services")

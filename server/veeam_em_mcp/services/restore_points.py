@@ -1,26 +1,29 @@
 """VM restore points: one by id, a search by VM name and time, and a VM's recovery summary.
 
-The point and the search are in ``point_search``, the summary (and the backup copy jobs' points) in
-``recovery``; this module keeps every name of both importable from ``services.restore_points``.
+The point and the search are in ``point_search`` (the search's query and cursor in ``point_query``), the
+summary (and the backup copy jobs' points) in ``recovery``; this module keeps every name of them importable
+from ``services.restore_points``.
 """
 
 from __future__ import annotations
 
-from .point_search import (
+from .point_query import (
     ALGORITHMS,
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
-    MAX_PAGES_PER_CALL,
     PLATFORMS,
     POINT_TYPES,
     SUMMARY_PAGE_SIZE,
     Algorithm,
     Cursor,
-    PointPage,
     PointType,
     VmPointQuery,
     build_query,
     check_cursor_agrees,
+)
+from .point_search import (
+    MAX_PAGES_PER_CALL,
+    PointPage,
     find_page,
     read_page,
     read_vm_restore_point,

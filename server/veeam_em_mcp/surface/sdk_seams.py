@@ -55,7 +55,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(Server, "get_request_handler", "wrap the SDK's server/discover handler"),
     Hook(Server, "get_capabilities", "report in server/discover what initialize reports"),
     Hook(Server, "icons", "the server's icon", True),
-    # mcp: the connection behind a request's session (protocol.py)
+    # mcp: the connection behind a request's session (client_logs.py, subscriptions.py)
     Hook(ServerSession, "_connection", "per-connection state: the log level logging/setLevel asked for", True),
     # mcp: the stateful session manager (http/sessions.py)
     Hook(StreamableHTTPSessionManager, "_admit_session", "overridden: evict the LRU idle session when full"),

@@ -97,7 +97,7 @@ def input_schema(schema: dict[str, Any]) -> dict[str, Any]:
     OpenAI's strict mode (openai-agents' ``convert_schemas_to_strict``) wants every object closed; a tool
     without it falls back to non-strict calls. The arguments are flat (scalars and lists of scalars), so
     the top level is the only object. The server itself still ignores an unknown argument, as before (and a
-    failed call's explanation names it: ``protocol.explain_invalid_arguments``).
+    failed call's explanation names it: ``mistakes.explain_invalid_arguments``).
     """
     compact: dict[str, Any] = compact_schema(schema)
     compact.setdefault("properties", {})
