@@ -8,6 +8,7 @@ before any request (so before the credentials) reaches the server.
 from __future__ import annotations
 
 import hashlib
+import os
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from veeam_em_mcp.client import EnterpriseManagerClient
+from veeam_em_mcp.client import EnterpriseManagerClient, tls_verify_setting
 from veeam_em_mcp.errors import TlsVerificationFailed
 from veeam_em_mcp.simulator.runner import RunningSimulator
 
@@ -83,6 +84,24 @@ async def test_ca_bundle_is_trusted(https_simulator: RunningSimulator, tls_files
     assert await fetch({"VEEAM_EM_CA_BUNDLE": str(tls_files["ca"])}, https_simulator.base_url) == "VmRestorePoint"
     # logon, GET, logout: the request log does see requests that pass TLS
     assert len(https_simulator.state.request_log) >= before + 3
+
+
+async def test_a_trust_setting_builds_one_context_and_a_replaced_bundle_is_read_anew(
+    https_simulator: RunningSimulator, tls_files: dict[str, Path], tmp_path: Path
+) -> None:
+    # Loading a CA store costs ~20 ms of CPU; every client (one per HTTP session) shares the context its setting built.
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(tls_files["ca"].read_bytes())
+    settings = make_settings(https_simulator.base_url, env={"VEEAM_EM_CA_BUNDLE": str(bundle)})
+    first = tls_verify_setting(settings)
+    assert isinstance(first, ssl.SSLContext) and tls_verify_setting(settings) is first
+    assert await fetch({"VEEAM_EM_CA_BUNDLE": str(bundle)}, https_simulator.base_url) == "VmRestorePoint"
+    # The bundle replaced in place (a rotated CA): the next client trusts what the file now says.
+    bundle.write_bytes(tls_files["other_ca"].read_bytes())
+    os.utime(bundle, ns=(bundle.stat().st_atime_ns, bundle.stat().st_mtime_ns + 1_000_000_000))
+    assert tls_verify_setting(settings) is not first
+    with pytest.raises(TlsVerificationFailed):
+        await fetch({"VEEAM_EM_CA_BUNDLE": str(bundle)}, https_simulator.base_url)
 
 
 async def test_pinned_fingerprint_is_trusted(https_simulator: RunningSimulator, tls_files: dict[str, Path]) -> None:

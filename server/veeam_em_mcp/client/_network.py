@@ -3,6 +3,7 @@ proxy httpx picks from the environment, and no cookies."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ssl
 from http.cookiejar import Cookie, CookieJar
@@ -69,11 +70,28 @@ def _first(pair: tuple[Any, Any]) -> Any:
 
 
 def tls_verify_setting(settings: Settings) -> ssl.SSLContext | bool:
+    """What httpx verifies EM's certificate with: a pinned fingerprint, a CA bundle, the system's store, or nothing.
+
+    A context is built once per trust setting and shared by every client of the process: loading a CA store costs
+    ~20 ms of CPU, which every new client (one per MCP session over HTTP) paid again. A CA bundle is keyed by its
+    file's size and modification time, so a replaced bundle is read anew.
+    """
     if settings.tls_fingerprint:
-        return _pinned_context(settings.tls_fingerprint)
+        return _shared_context(settings.tls_fingerprint, None)
     if not settings.verify_tls:
         return False
-    context = ssl.create_default_context()
+    bundle = None
     if settings.ca_bundle is not None:
-        context.load_verify_locations(cafile=str(settings.ca_bundle))
+        stat = settings.ca_bundle.stat()
+        bundle = (str(settings.ca_bundle), stat.st_size, stat.st_mtime_ns)
+    return _shared_context(None, bundle)
+
+
+@functools.lru_cache(maxsize=16)
+def _shared_context(fingerprint: str | None, bundle: tuple[str, int, int] | None) -> ssl.SSLContext:
+    if fingerprint:
+        return _pinned_context(fingerprint)
+    context = ssl.create_default_context()
+    if bundle is not None:
+        context.load_verify_locations(cafile=bundle[0])
     return context
