@@ -179,24 +179,36 @@ E2E_TESTS = frozenset(
         ("test_schema_portability.py", "test_serve_demo_port_pins_the_simulators_port"),
         ("test_secrets.py", "test_no_secret_on_the_stdio_servers_stderr"),
         ("test_sim_estate.py", "test_scale_5000_vms"),
+        # a crawl of every link the simulator advertises, in two dialects (8–9 s each)
+        ("test_sim_links.py", "test_every_advertised_link_is_served"),
     }
 )
 
 
 # ... and some cases of a parametrised test (module, test function) → whether a case's parameters put it there.
-# The fault matrix's cases that wait out real timeouts (latency, slow logon: about a second each, asleep) run in
-# the fast lane against one tool of each kind of read (one resource, a search page, a window read, the
-# diagnosis); the other ten tools go through the same client path and meet them in the full suite.
-TIMED_FAULTS_FAST_TOOLS = frozenset({"get_vm_restore_point", "find_vm_restore_points", "protection_report",
+# The fault matrix (every fault kind × every tool, ~480 cases, ~90 ms each and a second for the timed faults) runs
+# whole in the full suite; the fast lane meets every fault kind through one tool of each kind of read (one
+# resource, a search page, a window read, the diagnosis): the other ten tools go through the same client path.
+FAULT_MATRIX_FAST_TOOLS = frozenset({"get_vm_restore_point", "find_vm_restore_points", "protection_report",
                                      "check_connection"})
 
 
-def _timed_fault_for_another_tool(params: Mapping[str, Any]) -> bool:
-    return params["case"].id.startswith(("latency-", "slow-logon")) and params["tool"] not in TIMED_FAULTS_FAST_TOOLS
+def _fault_for_another_tool(params: Mapping[str, Any]) -> bool:
+    return bool(params["tool"] not in FAULT_MATRIX_FAST_TOOLS)
+
+
+# The date fuzzer's two window tools read a week of runs and tasks per example (4–6 s each); the fast lane keeps
+# the point search and the restore sessions, which take the same date arguments through the same validation.
+DATE_FUZZ_FAST_TOOLS = frozenset({"find_vm_restore_points", "find_restore_sessions"})
+
+
+def _date_fuzz_of_a_window_tool(params: Mapping[str, Any]) -> bool:
+    return bool(params["name"] not in DATE_FUZZ_FAST_TOOLS)
 
 
 E2E_CASES: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], bool]] = {
-    ("test_faults.py", "test_fault_matrix"): _timed_fault_for_another_tool,
+    ("test_faults.py", "test_fault_matrix"): _fault_for_another_tool,
+    ("test_fuzz.py", "test_fuzz_extreme_dates"): _date_fuzz_of_a_window_tool,
 }
 
 
