@@ -184,8 +184,13 @@ class _Plan:
     links: frozenset[str]  # the link fields the record keeps
     segments: frozenset[str]  # the /api/<segment> (lower-case) a link to one of those starts with
     name: bool  # whether the record keeps the entity's name
-    targets: dict[tuple[str | None, str], str] = field(default_factory=dict)  # (rel, href) -> link field or ""
-    refs: dict[tuple[str, str | None], Ref] = field(default_factory=dict)  # (href, name) -> its Ref
+    # (rel, href, name) -> the link field it fills ("" for none) and its Ref (frozen: one serves every record)
+    links_seen: dict[tuple[str | None, str, str | None], tuple[str, Ref | None]] = field(default_factory=dict)
+    fast: tuple[bool, ...] = ()  # per scalar: read by ``text_of`` of one key (a text is itself)
+    json_keys: dict[str, str] = field(default_factory=dict)  # an entity's raw JSON key -> its wanted key or ""
+    # A link's raw JSON keys (in order) -> the raw keys its href, rel and name are read from (the last one that
+    # normalises to each, as the normalised mapping keeps it)
+    link_keys: dict[tuple[str, ...], tuple[str | None, str | None, str | None]] = field(default_factory=dict)
 
 
 _PLANS: dict[type[Record], _Plan] = {}
@@ -232,8 +237,10 @@ def _plan(record: type[Record]) -> _Plan:
         if other.link_field in links or other.link_field + "s" in links
         for collection in other.collections
     )
+    fast = tuple(convert is text_of and len(keys) == 1 for _, keys, convert in scalars)
     return _Plan(
-        row, names, frozenset(wanted), tuple(scalars), single, many, frozenset(links), segments, "name" in names
+        row, names, frozenset(wanted), tuple(scalars), single, many, frozenset(links), segments, "name" in names,
+        fast=fast,
     )
 
 
@@ -244,7 +251,6 @@ _CACHED = 50_000  # links remembered per record type: the same backup server, jo
 def _linked(data: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
     """The record's link fields, grouped exactly as ``readers.group_links`` groups them for the model."""
     found: dict[str, Any] = {}
-    targets, refs = plan.targets, plan.refs
     for item in data.get("links") or ():
         raw_href = item.get("href")
         if not raw_href:
@@ -252,25 +258,26 @@ def _linked(data: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
         rel = item.get("rel")
         if rel is not None and rel.__class__ is not str:
             rel = text_of(item, "rel")
-        href = str(raw_href)
-        target = targets.get((rel, href))
-        if target is None:
-            if len(targets) > _CACHED:
-                targets.clear()
-            target = targets[(rel, href)] = _target(rel, href, plan)
-        if not target:
-            continue
-        name = text_of(item, "name")
-        ref = refs.get((href, name))
-        if ref is None:
-            if len(refs) > _CACHED:
-                refs.clear()
-            ref = refs[(href, name)] = Ref(name=name, href=href)  # frozen: one object serves every record
-        if target in plan.many:
-            found.setdefault(target, []).append(ref)
-        elif target not in found:
-            found[target] = ref
+        _link_into(found, plan, rel, str(raw_href), text_of(item, "name"))
     return found
+
+
+def _link_into(found: dict[str, Any], plan: _Plan, rel: str | None, href: str, name: str | None) -> None:
+    """One link into the record's link field it fills, if any."""
+    seen = plan.links_seen
+    decided = seen.get((rel, href, name))
+    if decided is None:
+        if len(seen) > _CACHED:
+            seen.clear()
+        target = _target(rel, href, plan)
+        decided = seen[(rel, href, name)] = (target, Ref(name=name, href=href) if target else None)
+    target, ref = decided
+    if not target:
+        return
+    if target in plan.many:
+        found.setdefault(target, []).append(ref)
+    elif target not in found:
+        found[target] = ref
 
 
 def _target(rel: str | None, href: str, plan: _Plan) -> str:
@@ -292,19 +299,30 @@ def _target(rel: str | None, href: str, plan: _Plan) -> str:
 
 
 def _record(record: type[R], plan: _Plan, data: Mapping[str, Any]) -> R:
+    return _finish(record, plan, data, _linked(data, plan) if plan.links else None)
+
+
+def _finish(record: type[R], plan: _Plan, data: Mapping[str, Any], links: dict[str, Any] | None) -> R:
+    """The record from its normalised keys (``data``) and its link fields, already grouped (``links``)."""
     uid = text_of(data, "uid")
     href = text_of(data, "href")
     guid = guid_from(uid, href)
     values: dict[str, Any] = {"key": guid or href or uid, "id": guid}
     if plan.name:
         values["name"] = text_of(data, "name")
-    for name, keys, convert in plan.scalars:
-        value = convert(data, *keys)
+    get = data.get
+    for (name, keys, convert), fast in zip(plan.scalars, plan.fast, strict=True):
+        if fast:
+            value = get(keys[0])
+            if value is not None and value.__class__ is not str:
+                value = convert(data, *keys)  # a number, or an element's text with its attributes
+        else:
+            value = convert(data, *keys)
         if value.__class__ is str and len(value) <= _SHARED_CHARS:
             value = sys.intern(value)  # one string for every item saying it (a state, a VM's name, a run's time)
         values[name] = value
-    if plan.links:
-        values.update(_linked(data, plan))
+    if links:
+        values.update(links)
     derive = plan.row.read.derive
     if derive is not None:
         values.update(derive(values, data))
@@ -316,6 +334,75 @@ def from_model(record: type[R], item: Entity) -> R:
     plan = plan_of(record)
     values = {"key": item.id or item.href or item.uid, "id": item.id}
     return record(*(values[name] if name in values else getattr(item, name) for name in plan.names))
+
+
+_KEEP = scrubber("")  # what a body with nothing to clean does to its strings: nothing
+
+
+def _json_record(record: type[R], plan: _Plan, item: dict[str, Any], scrub: Callable[[str], str]) -> R | None:
+    """The record of one JSON entity as EM sends it (every wanted value a scalar, its links flat objects of
+    scalars), read straight from ``json.loads`` output: what ``json_some`` and ``_record`` make of it, without
+    the normalised mapping of its links. ``None`` for any other shape: the general rules read it."""
+    keep = scrub is _KEEP
+    keys = plan.json_keys
+    data: dict[str, Any] = {}
+    links: Any = None
+    for key, value in item.items():
+        name = keys.get(key)
+        if name is None:
+            normalised = json_key(key)
+            name = keys[key] = normalised if normalised in plan.wanted else ""
+        if not name:
+            continue
+        if name == "links":
+            links = value
+        elif value.__class__ is str:
+            data[name] = value if keep else scrub(value)
+        elif value is None or isinstance(value, (int, float)):  # bool is an int
+            data[name] = value
+        else:
+            return None  # a nested value: normalised by the general rules
+    found: dict[str, Any] | None = None
+    if links is not None:
+        found = _json_links(links, plan, keep, scrub)
+        if found is None:
+            return None
+    return _finish(record, plan, data, found)
+
+
+def _json_links(links: Any, plan: _Plan, keep: bool, scrub: Callable[[str], str]) -> dict[str, Any] | None:
+    """``_linked`` over a JSON ``Links`` list of objects, as sent; ``None`` for any other shape. Only a link's
+    href, rel and name are read (its other keys fill no field), so only those must be text."""
+    if links.__class__ is not list:
+        return None
+    found: dict[str, Any] = {}
+    layouts = plan.link_keys
+    for link in links:
+        if not isinstance(link, dict):
+            continue  # as _links_list leaves it out
+        shape = tuple(link)
+        layout = layouts.get(shape)
+        if layout is None:
+            layout = layouts[shape] = _link_layout(shape)
+        said = [None if key is None else link[key] for key in layout]  # href, rel, name
+        for index, value in enumerate(said):
+            if value.__class__ is str:
+                if not keep:
+                    said[index] = scrub(value)
+            elif value is not None and not isinstance(value, (int, float)):
+                return None  # a link holding more than text: the general rules
+        href, rel, name = said
+        if not href:
+            continue
+        _link_into(found, plan, rel if rel is None or rel.__class__ is str else str(rel), str(href),
+                   name if name is None or name.__class__ is str else str(name))
+    return found
+
+
+def _link_layout(shape: tuple[str, ...]) -> tuple[str | None, str | None, str | None]:
+    """The raw keys of a link's href, rel and name (the last key normalising to each, as a mapping keeps it)."""
+    last: dict[str | None, str] = {json_key(key): key for key in shape}
+    return last.get("href"), last.get("rel"), last.get("name")
 
 
 # --- pages --------------------------------------------------------------------------------------------------
@@ -402,7 +489,11 @@ def _json_page(text: str, record: type[R], plan: _Plan) -> tuple[Paging, list[R]
         return read, []
     if not isinstance(items, list) or not all(isinstance(item, dict) and len(item) != 1 for item in items):
         return None
-    return read, [_record(record, plan, json_some(item, plan.wanted, scrub)) for item in items]
+    records = []
+    for item in items:
+        lean = _json_record(record, plan, item, scrub)
+        records.append(lean if lean is not None else _record(record, plan, json_some(item, plan.wanted, scrub)))
+    return read, records
 
 
 def _local(key: str) -> str:
