@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -490,10 +491,87 @@ def _json_page(text: str, record: type[R], plan: _Plan) -> tuple[Paging, list[R]
     if not isinstance(items, list) or not all(isinstance(item, dict) and len(item) != 1 for item in items):
         return None
     records = []
+    members = "job_info" in plan.wanted
+    linked = members and _may_link_jobs(text)
     for item in items:
+        if members and not (linked and _names_linked_job(item)):
+            _prune_members(item)
         lean = _json_record(record, plan, item, scrub)
         records.append(lean if lean is not None else _record(record, plan, json_some(item, plan.wanted, scrub)))
     return read, records
+
+
+# A key that normalises to ``linked_job_uid`` (a copy job's sources, looked for anywhere in a job's JobInfo).
+_LINKED_JOB = re.compile(r"linked[-_]?job[-_]?uid")
+# What a job's member is read for (``registry._includes``: its name and reference), and EM's lists of members.
+_MEMBER_KEYS = frozenset({"display_name", "name", "hierarchy_obj_ref"})
+_MEMBER_LISTS = frozenset(
+    {"object_in_jobs", "object_in_job", "object_in_agent_backup_jobs", "object_in_agent_backup_job"}
+)
+
+
+def _may_link_jobs(text: str) -> bool:
+    """Whether a key of this JSON page may name a linked job (an escape, ``\\u…``, could spell one)."""
+    lowered = text.lower()
+    return "\\u" in lowered or ("linked" in lowered and _LINKED_JOB.search(lowered) is not None)
+
+
+_PLAIN_KEYS: set[str] = set()  # raw JSON keys seen that do not normalise to linked_job_uid
+_CONTAINERS = (dict, list)
+
+
+def _names_linked_job(item: dict[str, Any]) -> bool:
+    """Whether any key of this JSON entity, at any depth, normalises to ``linked_job_uid`` (a copy job's). The
+    keys of each object are checked at once against the keys already known not to (a set operation in C)."""
+    plain = _PLAIN_KEYS
+    stack: list[Any] = [item]
+    while stack:
+        node = stack.pop()
+        if node.__class__ is dict:
+            if not plain.issuperset(node):
+                for key in node:
+                    if key not in plain:
+                        if json_key(key) == "linked_job_uid":
+                            return True
+                        if len(plain) > _CACHED:
+                            plain.clear()
+                        plain.add(key)
+            stack += [inner for inner in node.values() if inner.__class__ in _CONTAINERS]
+        elif node.__class__ is list:
+            stack += [inner for inner in node if inner.__class__ in _CONTAINERS]
+        else:
+            return True  # a subclass of dict or list (not json.loads output): say maybe, read it whole
+    return False
+
+
+def _prune_members(item: dict[str, Any]) -> None:
+    """A JSON job's members cut down, in place, to the keys ``registry._includes`` reads: a member carries its
+    whole guest processing options (most of a job page), which nothing here reads. Only where the result cannot
+    differ: a member the normaliser might fold into a list, or whose kept values are not text, stays whole."""
+    for key, info in item.items():
+        if json_key(key) != "job_info" or not isinstance(info, dict):
+            continue
+        holders = [info, *(inner for k, inner in info.items()
+                           if json_key(k) in ("backup_job_info", "replica_job_info") and isinstance(inner, dict))]
+        for holder in holders:
+            for k, includes in holder.items():
+                if json_key(k) == "includes" and isinstance(includes, dict):
+                    for name, listed in includes.items():
+                        if json_key(name) in _MEMBER_LISTS:
+                            _prune_listed(listed)
+
+
+def _prune_listed(listed: Any) -> None:
+    if isinstance(listed, dict) and len(listed) == 1 and isinstance(next(iter(listed.values())), list):
+        listed = next(iter(listed.values()))  # {"ObjectInJobs": {"ObjectInJob": [...]}}
+    if not isinstance(listed, list):
+        return
+    for index, member in enumerate(listed):
+        if not isinstance(member, dict) or (len(member) == 1 and isinstance(next(iter(member.values())), list)):
+            continue
+        kept = {key: value for key, value in member.items() if json_key(key) in _MEMBER_KEYS}
+        if all(value is None or isinstance(value, (str, int, float)) for value in kept.values()):
+            listed[index] = kept
 
 
 def _local(key: str) -> str:
