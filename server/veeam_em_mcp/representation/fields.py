@@ -188,7 +188,8 @@ class _Plan:
     # (rel, href, name) -> the link field it fills ("" for none) and its Ref (frozen: one serves every record)
     links_seen: dict[tuple[str | None, str, str | None], tuple[str, Ref | None]] = field(default_factory=dict)
     fast: tuple[bool, ...] = ()  # per scalar: read by ``text_of`` of one key (a text is itself)
-    json_keys: dict[str, str] = field(default_factory=dict)  # an entity's raw JSON key -> its wanted key or ""
+    # An entity's raw JSON keys (in order) -> those of them it reads, each with its normalised key
+    json_keys: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = field(default_factory=dict)
     # A link's raw JSON keys (in order) -> the raw keys its href, rel and name are read from (the last one that
     # normalises to each, as the normalised mapping keeps it)
     link_keys: dict[tuple[str, ...], tuple[str | None, str | None, str | None]] = field(default_factory=dict)
@@ -246,6 +247,7 @@ def _plan(record: type[Record]) -> _Plan:
 
 
 _SHARED_CHARS = 100  # a text this short is likely said by many items (a state, a VM's name or reference, a time)
+_SHAPES = 1_000  # the key sets of entities (and of links) remembered per record type: a few per type in practice
 _CACHED = 50_000  # links remembered per record type: the same backup server, job and run are linked thousands of times
 
 
@@ -305,8 +307,11 @@ def _record(record: type[R], plan: _Plan, data: Mapping[str, Any]) -> R:
 
 def _finish(record: type[R], plan: _Plan, data: Mapping[str, Any], links: dict[str, Any] | None) -> R:
     """The record from its normalised keys (``data``) and its link fields, already grouped (``links``)."""
-    uid = text_of(data, "uid")
-    href = text_of(data, "href")
+    uid, href = data.get("uid"), data.get("href")
+    if uid is not None and uid.__class__ is not str:
+        uid = text_of(data, "uid")
+    if href is not None and href.__class__ is not str:
+        href = text_of(data, "href")
     guid = guid_from(uid, href)
     values: dict[str, Any] = {"key": guid or href or uid, "id": guid}
     if plan.name:
@@ -327,7 +332,7 @@ def _finish(record: type[R], plan: _Plan, data: Mapping[str, Any], links: dict[s
     derive = plan.row.read.derive
     if derive is not None:
         values.update(derive(values, data))
-    return record(*(values.get(name) for name in plan.names))
+    return record(*map(values.get, plan.names))
 
 
 def from_model(record: type[R], item: Entity) -> R:
@@ -345,16 +350,17 @@ def _json_record(record: type[R], plan: _Plan, item: dict[str, Any], scrub: Call
     scalars), read straight from ``json.loads`` output: what ``json_some`` and ``_record`` make of it, without
     the normalised mapping of its links. ``None`` for any other shape: the general rules read it."""
     keep = scrub is _KEEP
-    keys = plan.json_keys
+    shapes = plan.json_keys
+    shape = tuple(item)
+    read = shapes.get(shape)
+    if read is None:
+        if len(shapes) > _SHAPES:
+            shapes.clear()
+        read = shapes[shape] = tuple((key, name) for key in shape if (name := json_key(key) or "") in plan.wanted)
     data: dict[str, Any] = {}
     links: Any = None
-    for key, value in item.items():
-        name = keys.get(key)
-        if name is None:
-            normalised = json_key(key)
-            name = keys[key] = normalised if normalised in plan.wanted else ""
-        if not name:
-            continue
+    for key, name in read:
+        value = item[key]
         if name == "links":
             links = value
         elif value.__class__ is str:
@@ -377,26 +383,47 @@ def _json_links(links: Any, plan: _Plan, keep: bool, scrub: Callable[[str], str]
     if links.__class__ is not list:
         return None
     found: dict[str, Any] = {}
-    layouts = plan.link_keys
+    layouts, seen, many = plan.link_keys, plan.links_seen, plan.many
     for link in links:
         if not isinstance(link, dict):
             continue  # as _links_list leaves it out
         shape = tuple(link)
         layout = layouts.get(shape)
         if layout is None:
+            if len(layouts) > _SHAPES:
+                layouts.clear()
             layout = layouts[shape] = _link_layout(shape)
-        said = [None if key is None else link[key] for key in layout]  # href, rel, name
-        for index, value in enumerate(said):
-            if value.__class__ is str:
-                if not keep:
-                    said[index] = scrub(value)
-            elif value is not None and not isinstance(value, (int, float)):
-                return None  # a link holding more than text: the general rules
-        href, rel, name = said
-        if not href:
+        href_key, rel_key, name_key = layout
+        href = None if href_key is None else link[href_key]
+        rel = None if rel_key is None else link[rel_key]
+        name = None if name_key is None else link[name_key]
+        if not (keep and href.__class__ is str and (rel is None or rel.__class__ is str)
+                and (name is None or name.__class__ is str)):
+            said = [href, rel, name]
+            for index, value in enumerate(said):
+                if value.__class__ is str:
+                    said[index] = value if keep else scrub(value)
+                elif value is not None and not isinstance(value, (int, float)):
+                    return None  # a link holding more than text: the general rules
+            href, rel, name = said
+            if not href:
+                continue
+            href = str(href)
+            rel = rel if rel is None or rel.__class__ is str else str(rel)
+            name = name if name is None or name.__class__ is str else str(name)
+        elif not href:
             continue
-        _link_into(found, plan, rel if rel is None or rel.__class__ is str else str(rel), str(href),
-                   name if name is None or name.__class__ is str else str(name))
+        decided = seen.get((rel, href, name))
+        if decided is None:
+            _link_into(found, plan, rel, href, name)
+            continue
+        target, ref = decided
+        if not target:
+            continue
+        if target in many:
+            found.setdefault(target, []).append(ref)
+        elif target not in found:
+            found[target] = ref
     return found
 
 
