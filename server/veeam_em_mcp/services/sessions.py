@@ -20,6 +20,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from ..errors import BadRequest, InvalidArgument, NotFound
 from ..models.arguments import FindJobSessionsArgs, FindTaskSessionsArgs, GetJobSessionArgs, Results, outcomes
@@ -60,7 +61,7 @@ from .estate import (
 from .fetch import fetch_entity
 from .querying import NEWEST_FIRST, Sort, conditions, read_all, read_fields
 from .replicas import replicated_vm_ids
-from .runs import Run, Session, attempts_index, computer_of, is_agent_computer, runs_of
+from .runs import Attempts, Run, Session, attempts_index, computer_of, is_agent_computer, runs_of
 
 _SESSION_UID = uid_pattern("BackupJobSession")
 _REPLICA_SESSION_UID = uid_pattern("ReplicaJobSession")
@@ -99,10 +100,19 @@ def job_run(run: Run) -> JobRun:
     )
 
 
-def task_run(task: BackupTaskSession | TaskRowFields) -> TaskRun:
+def _attempt(session_id: str | None, index: Attempts | None) -> dict[str, Any]:
+    """A row's run and attempt, when the runs are known (set as such, as ``model_copy`` would set them)."""
+    if index is None:
+        return {}
+    run, attempt = index.get(session_id or "", (None, None))
+    return {"run": run, "attempt": attempt}
+
+
+def task_run(task: BackupTaskSession | TaskRowFields, index: Attempts | None = None) -> TaskRun:
     outcome = outcome_of(task.state, task.result)
     reason, reason_chars = clip(task.reason or None)
     run = task.replica_session if isinstance(task, ReplicaTaskSession) else task.job_session
+    session = guid_of(run)
     return TaskRun(
         vm_name=task.vm_name,
         vm_id=task.vm_uid,
@@ -120,11 +130,12 @@ def task_run(task: BackupTaskSession | TaskRowFields) -> TaskRun:
         restore_point=guid_of(task.vm_restore_point),
         replication=True if isinstance(task, ReplicaTaskSession) else None,
         replica_point=guid_of(task.vm_replica_point) if isinstance(task, ReplicaTaskSession) else None,
-        job_session=guid_of(run),
+        job_session=session,
+        **_attempt(session, index),
     )
 
 
-def computer_run(session: Session) -> TaskRun:
+def computer_run(session: Session, index: Attempts | None = None) -> TaskRun:
     """A Veeam Agent computer's part of a run (EM's AgentManagement session) as a task row: EM gives it no VM
     reference and, on the servers seen, no failure text (its FailureMessage is empty)."""
     outcome = outcome_of(session.state, session.result)
@@ -142,6 +153,7 @@ def computer_run(session: Session) -> TaskRun:
         start=session.creation_time,
         end=session.end_time,
         job_session=session.id,
+        **_attempt(session.id, index),
     )
 
 
@@ -448,13 +460,10 @@ async def find_task_sessions(
         index = attempts_index(runs_of(sessions))
         tasks: list[BackupTaskSession | TaskRowFields] = [*tasks_read.items, *replica_tasks]
         # A Veeam Agent job's computers: its per-computer sessions are among the window's runs (no more requests).
-        computers = [computer_run(s) for s in sessions if is_agent_computer(s)]
+        computers = [computer_run(s, index) for s in sessions if is_agent_computer(s)]
         if args.vm_name is not None:  # a computer by its name (EM gives it no reference a VM id could match)
             computers = [row for row in computers if (row.vm_name or "").casefold() == args.vm_name.casefold()]
-        every = []
-        for row in [task_run(task) for task in tasks] + computers:
-            run, attempt = index.get(row.job_session or "", (None, None))
-            every.append(row.model_copy(update={"run": run, "attempt": attempt}))
+        every = [task_run(task, index) for task in tasks] + computers
         if replica_tasks or computers:  # newest first across every kind
             every.sort(key=lambda row: parse_timestamp(row.start or "0001-01-01T00:00:00Z"), reverse=True)
         if replica_tasks:  # EM's replica task names the VM without its reference: its replication job has it
