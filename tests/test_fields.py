@@ -27,6 +27,7 @@ from veeam_em_mcp.models.arguments import (
     ListJobsArgs,
     ProtectionReportArgs,
 )
+from veeam_em_mcp.representation.field_pages import _lean_page, generic_reads, read_page
 from veeam_em_mcp.representation.fields import (
     JobFields,
     JobRowFields,
@@ -36,10 +37,7 @@ from veeam_em_mcp.representation.fields import (
     Record,
     TaskFields,
     TaskRowFields,
-    _lean_page,
-    generic_reads,
     plan_of,
-    read_page,
 )
 from veeam_em_mcp.representation.parse import parse
 from veeam_em_mcp.representation.query import em_time, query_url

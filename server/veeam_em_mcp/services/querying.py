@@ -41,7 +41,8 @@ from typing import Any, Generic, Literal, TypeVar
 from ..errors import ApiError, ResponseTooLarge
 from ..models.base import parse_timestamp
 from ..models.resources import Entity
-from ..representation.fields import Record, read_page
+from ..representation.field_pages import read_page
+from ..representation.fields import Record
 from ..representation.parse import gc_held
 from ..representation.query import Paging, em_time, parse_query_page, query_url, quote_value
 from . import progress
