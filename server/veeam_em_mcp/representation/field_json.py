@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .fields import CACHED, SHAPES, Plan, R, finish, link_into
+from .fields import CACHED, NAVIGATES, SHAPES, Plan, R, finish, link_into, navigates
 from .parse import json_key, scrubber
 
 _KEEP = scrubber("")  # what a body with nothing to clean does to its strings: nothing
@@ -56,7 +56,7 @@ def _json_links(links: Any, plan: Plan, keep: bool, scrub: Callable[[str], str])
     if links.__class__ is not list:
         return None
     found: dict[str, Any] = {}
-    layouts, seen, many = plan.link_keys, plan.links_seen, plan.many
+    layouts, seen, many, navigating = plan.link_keys, plan.links_seen, plan.many, NAVIGATES
     for link in links:
         if not isinstance(link, dict):
             continue  # as _links_list leaves it out
@@ -86,6 +86,8 @@ def _json_links(links: Any, plan: Plan, keep: bool, scrub: Callable[[str], str])
             name = name if name is None or name.__class__ is str else str(name)
         elif not href:
             continue
+        if not navigating.get(rel) and not navigates(rel):
+            continue  # fills no field whatever its href (the entity's own Alternate link): not remembered by href
         decided = seen.get((rel, href, name))
         if decided is None:
             link_into(found, plan, rel, href, name)

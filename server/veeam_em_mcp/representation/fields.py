@@ -260,10 +260,24 @@ def link_into(found: dict[str, Any], plan: Plan, rel: str | None, href: str, nam
         found[target] = ref
 
 
+NAVIGATES: dict[str | None, bool] = {}  # a link's rel -> whether such a link may fill a field (see navigates)
+
+
+def navigates(rel: str | None) -> bool:
+    """Whether a link of this rel may fill a field: not the entity itself in another representation
+    (``Alternate``, one per entity, each with its own href), not an operation. Remembered per rel."""
+    known = NAVIGATES.get(rel)
+    if known is None:
+        if len(NAVIGATES) > SHAPES:
+            NAVIGATES.clear()
+        lowered = (rel or "").lower()
+        known = NAVIGATES[rel] = lowered != "alternate" and lowered in _NAVIGATION
+    return known
+
+
 def _target(rel: str | None, href: str, plan: Plan) -> str:
     """The record's link field a link fills ("" for none), decided as ``readers.group_links`` decides it."""
-    rel = (rel or "").lower()
-    if rel == "alternate" or rel not in _NAVIGATION:
+    if not navigates(rel):
         return ""  # itself in another representation, or an operation
     path, query = path_and_query(href)
     parts = [part for part in path.split("/") if part]  # as REGISTRY.classify splits it: /api/<collection>/…
