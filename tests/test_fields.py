@@ -8,6 +8,7 @@ protection report, at the small estate and at thousands of VMs.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from veeam_em_mcp.models.arguments import (
     ListJobsArgs,
     ProtectionReportArgs,
 )
+from veeam_em_mcp.representation.field_pages import _lean_page, generic_reads, read_page
 from veeam_em_mcp.representation.fields import (
     JobFields,
     JobRowFields,
@@ -35,10 +37,7 @@ from veeam_em_mcp.representation.fields import (
     Record,
     TaskFields,
     TaskRowFields,
-    _lean_page,
-    generic_reads,
     plan_of,
-    read_page,
 )
 from veeam_em_mcp.representation.parse import parse
 from veeam_em_mcp.representation.query import em_time, query_url
@@ -269,4 +268,64 @@ async def test_list_jobs_is_the_generic_one(dialect: str, members: bool) -> None
     lean, generic = await lean_and_generic(dialect, list_jobs, args, "jobs", 10)  # jobs over several pages
     assert len(lean[0]) > 5 and any(row["last_run"] for row in lean[0]) and any(row["schedule"] for row in lean[0])
     assert not members or any(row["members"] for row in lean[0])
+    assert lean == generic
+
+
+async def json_page_of(record: type[Record]) -> tuple[bytes, str]:
+    async with em_of(small(), "json-9.5") as em:
+        url = query_url(em.base_url, record.EM_TYPE, page_size=100)
+        response, body = await em.client.get_raw(url, accept="application/json")
+    return body, response.headers["content-type"]
+
+
+def lean_and_generic_page(body: bytes, content_type: str, record: type[Record]) -> tuple[list[Any], list[Any]]:
+    lean = _lean_page(body, content_type, record, plan_of(record))
+    assert lean is not None
+    with generic_reads():
+        generic = read_page(body, content_type, record, lambda: parse(body, content_type))
+    return lean[1], generic[1]
+
+
+def items_of(page: dict[str, Any]) -> list[dict[str, Any]]:
+    (wrapper,) = page["Entities"].values()
+    (items,) = wrapper.values()
+    assert isinstance(items, list)
+    return items
+
+
+@pytest.mark.parametrize("spelling", ["LinkedJobUid", "linked-job-UID", "ns:LinkedJobUID", "Lin\\u006bedJobUid"])
+async def test_a_linked_job_anywhere_in_a_member_is_found_as_the_generic_reader_finds_it(spelling: str) -> None:
+    """A job's members are read for their names and references alone, unless a key anywhere in the job may name a
+    linked job: hidden deep in a VM job's member (any spelling, even escaped), it is a source job all the same."""
+    body, content_type = await json_page_of(JobFields)
+    page = json.loads(body)
+    job = next(job for job in items_of(page) if "BackupJobInfo" in job.get("JobInfo", {}))
+    member = job["JobInfo"]["BackupJobInfo"]["Includes"]["ObjectInJobs"][0]
+    member["GuestProcessingOptions"]["Deep"] = [{"KEY": "urn:veeam:Job:11111111-2222-3333-4444-555555555555"}]
+    changed = json.dumps(page).replace('"KEY"', f'"{spelling}"').encode()
+    lean, generic = lean_and_generic_page(changed, content_type, JobFields)
+    assert lean == generic
+    assert any("urn:veeam:Job:11111111-2222-3333-4444-555555555555" in (job.source_jobs or []) for job in lean)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"Type": {"Nested": ["x"]}},  # a key no field reads: anything
+        {"Name": {"#text": "vbr01.tech.local", "@Lang": "en"}},  # the link's name as an element with attributes
+        {"Rel": 1, "Href": 2},
+        {"Links": "not a list"},
+    ],
+)
+async def test_links_of_odd_shapes_read_as_the_generic_reader_reads_them(change: dict[str, Any]) -> None:
+    """A link whose href, rel or name is not text, or a Links value that is not a list, is read by the general
+    rules, with the same records as the generic reader's."""
+    body, content_type = await json_page_of(TaskRowFields)
+    page = json.loads(body)
+    for item in items_of(page)[:5]:
+        if "Links" in change:
+            item["Links"] = change["Links"]
+        else:
+            item["Links"][0].update(change)
+    lean, generic = lean_and_generic_page(json.dumps(page).encode(), content_type, TaskRowFields)
     assert lean == generic

@@ -24,12 +24,22 @@ UNSAFE_IN_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_FORMAT}]")
 UNSAFE_IN_URL = re.compile(f"[\\x00-\\x20\\x7f-\\x9f{_FORMAT}]")
 
 
+# The ASCII characters ``UNSAFE_IN_TEXT`` allows: deleted from an ASCII body, what is left is unsafe.
+_SAFE_ASCII = bytes(c for c in range(128) if not UNSAFE_IN_TEXT.match(chr(c)))
+
+
 def needs_cleaning(body: str) -> bool:
     """Whether a decoded EM body may hold a character ``clean`` removes, once parsed.
 
     An unsafe character written as itself, or any character reference (XML ``&#…;``) or escape (JSON
-    ``\\u…``) that could decode to one: only then does each string of the body need ``clean``.
+    ``\\u…``) that could decode to one: only then does each string of the body need ``clean``. An ASCII body
+    (most are; the bidirectional and zero-width characters are not ASCII) is checked with a byte table and
+    single-character searches, several times faster than the regex over a body of megabytes.
     """
+    if body.isascii():
+        if body.encode("ascii").translate(None, _SAFE_ASCII):
+            return True
+        return ("#" in body and "&#" in body) or ("\\" in body and "\\u" in body)
     return UNSAFE_IN_TEXT.search(body) is not None or "&#" in body or "\\u" in body
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, GetJsonSchemaHandler, WithJsonSchema
@@ -146,10 +147,12 @@ _TIMESTAMP = re.compile(
 _CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?Z\Z")
 
 
+@lru_cache(maxsize=16384)
 def parse_timestamp(text: str) -> datetime:
     """Parse EM's ISO 8601 text (0–7 fractional digits, ``Z``/offset/none = UTC) to an aware datetime.
 
-    Python keeps microseconds; the 7th digit (.NET ticks) survives only in the canonical text.
+    Python keeps microseconds; the 7th digit (.NET ticks) survives only in the canonical text. Remembered (a
+    datetime is immutable): runs compare and sort the same start and end times many times over.
     """
     match = _TIMESTAMP.match(text.strip())
     if not match:

@@ -11,43 +11,21 @@ pydantic model per entity cost more than parsing the bytes, so a window read nam
 - XML passes the same safety checks as every body (no DTD, no entity, no HTML) and is read from the tree
   (``findtext``-like: the other children are never turned into values); JSON from ``json.loads`` output.
 
-A page of an unexpected shape is read the generic way (``parse`` and the registry's model) and turned into
-the same records, so nothing EM sends is read differently; ``generic_reads()`` forces that path, which is how
-the tests prove the two agree on every field, in every dialect.
+Here: the records and how each is read from its registry row (``plan_of``, ``record_of``). Pages are read into
+records by ``field_pages`` (JSON entities straight from ``json.loads`` output by ``field_json``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
-from xml.etree import ElementTree
 
-from ..errors import HtmlInsteadOfApi, MalformedResponse
 from ..models.base import UtcTimestamp
 from ..models.resources import Entity, JobInclude, Ref
-from .collector import gc_paused
 from .ids import guid_from
-from .parse import (
-    _LIST_ITEMS,
-    Document,
-    decode_text,
-    json_key,
-    json_some,
-    normalise_json,
-    normalise_xml,
-    scrubber,
-    xml_key,
-    xml_some,
-    xml_tag,
-    xml_tree,
-)
-from .query import Paging, parse_query_page, read_paging
 from .readers import _ACTION_QUERY, _NAVIGATION, Converter, path_and_query, text_of
 from .registry import BY_TYPE, REGISTRY, ResourceType
 
@@ -172,7 +150,7 @@ class JobRowFields(JobFields):
 
 
 @dataclass(frozen=True)
-class _Plan:
+class Plan:
     """How the fields of one record type are read from its registry row (worked out once per type)."""
 
     row: ResourceType
@@ -184,14 +162,20 @@ class _Plan:
     links: frozenset[str]  # the link fields the record keeps
     segments: frozenset[str]  # the /api/<segment> (lower-case) a link to one of those starts with
     name: bool  # whether the record keeps the entity's name
-    targets: dict[tuple[str | None, str], str] = field(default_factory=dict)  # (rel, href) -> link field or ""
-    refs: dict[tuple[str, str | None], Ref] = field(default_factory=dict)  # (href, name) -> its Ref
+    # (rel, href, name) -> the link field it fills ("" for none) and its Ref (frozen: one serves every record)
+    links_seen: dict[tuple[str | None, str, str | None], tuple[str, Ref | None]] = field(default_factory=dict)
+    fast: tuple[bool, ...] = ()  # per scalar: read by ``text_of`` of one key (a text is itself)
+    # An entity's raw JSON keys (in order) -> those of them it reads, each with its normalised key
+    json_keys: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # A link's raw JSON keys (in order) -> the raw keys its href, rel and name are read from (the last one that
+    # normalises to each, as the normalised mapping keeps it)
+    link_keys: dict[tuple[str, ...], tuple[str | None, str | None, str | None]] = field(default_factory=dict)
 
 
-_PLANS: dict[type[Record], _Plan] = {}
+_PLANS: dict[type[Record], Plan] = {}
 
 
-def plan_of(record: type[Record]) -> _Plan:
+def plan_of(record: type[Record]) -> Plan:
     """The plan of ``record`` from its registry row, worked out once (a field the row cannot read is an error)."""
     plan = _PLANS.get(record)
     if plan is None:
@@ -199,7 +183,7 @@ def plan_of(record: type[Record]) -> _Plan:
     return plan
 
 
-def _plan(record: type[Record]) -> _Plan:
+def _plan(record: type[Record]) -> Plan:
     row = BY_TYPE[record.EM_TYPE]
     names = tuple(f.name for f in dataclasses.fields(record))  # type: ignore[arg-type]  # records are dataclasses
     scalars_by_name = {name: (keys, convert) for name, keys, convert in row.read.plan}
@@ -232,19 +216,21 @@ def _plan(record: type[Record]) -> _Plan:
         if other.link_field in links or other.link_field + "s" in links
         for collection in other.collections
     )
-    return _Plan(
-        row, names, frozenset(wanted), tuple(scalars), single, many, frozenset(links), segments, "name" in names
+    fast = tuple(convert is text_of and len(keys) == 1 for _, keys, convert in scalars)
+    return Plan(
+        row, names, frozenset(wanted), tuple(scalars), single, many, frozenset(links), segments, "name" in names,
+        fast=fast,
     )
 
 
 _SHARED_CHARS = 100  # a text this short is likely said by many items (a state, a VM's name or reference, a time)
-_CACHED = 50_000  # links remembered per record type: the same backup server, job and run are linked thousands of times
+SHAPES = 1_000  # the key sets of entities (and of links) remembered per record type: a few per type in practice
+CACHED = 50_000  # links remembered per record type: the same backup server, job and run are linked thousands of times
 
 
-def _linked(data: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
+def _linked(data: Mapping[str, Any], plan: Plan) -> dict[str, Any]:
     """The record's link fields, grouped exactly as ``readers.group_links`` groups them for the model."""
     found: dict[str, Any] = {}
-    targets, refs = plan.targets, plan.refs
     for item in data.get("links") or ():
         raw_href = item.get("href")
         if not raw_href:
@@ -252,31 +238,46 @@ def _linked(data: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
         rel = item.get("rel")
         if rel is not None and rel.__class__ is not str:
             rel = text_of(item, "rel")
-        href = str(raw_href)
-        target = targets.get((rel, href))
-        if target is None:
-            if len(targets) > _CACHED:
-                targets.clear()
-            target = targets[(rel, href)] = _target(rel, href, plan)
-        if not target:
-            continue
-        name = text_of(item, "name")
-        ref = refs.get((href, name))
-        if ref is None:
-            if len(refs) > _CACHED:
-                refs.clear()
-            ref = refs[(href, name)] = Ref(name=name, href=href)  # frozen: one object serves every record
-        if target in plan.many:
-            found.setdefault(target, []).append(ref)
-        elif target not in found:
-            found[target] = ref
+        link_into(found, plan, rel, str(raw_href), text_of(item, "name"))
     return found
 
 
-def _target(rel: str | None, href: str, plan: _Plan) -> str:
+def link_into(found: dict[str, Any], plan: Plan, rel: str | None, href: str, name: str | None) -> None:
+    """One link into the record's link field it fills, if any."""
+    seen = plan.links_seen
+    decided = seen.get((rel, href, name))
+    if decided is None:
+        if len(seen) > CACHED:
+            seen.clear()
+        target = _target(rel, href, plan)
+        decided = seen[(rel, href, name)] = (target, Ref(name=name, href=href) if target else None)
+    target, ref = decided
+    if not target:
+        return
+    if target in plan.many:
+        found.setdefault(target, []).append(ref)
+    elif target not in found:
+        found[target] = ref
+
+
+NAVIGATES: dict[str | None, bool] = {}  # a link's rel -> whether such a link may fill a field (see navigates)
+
+
+def navigates(rel: str | None) -> bool:
+    """Whether a link of this rel may fill a field: not the entity itself in another representation
+    (``Alternate``, one per entity, each with its own href), not an operation. Remembered per rel."""
+    known = NAVIGATES.get(rel)
+    if known is None:
+        if len(NAVIGATES) > SHAPES:
+            NAVIGATES.clear()
+        lowered = (rel or "").lower()
+        known = NAVIGATES[rel] = lowered != "alternate" and lowered in _NAVIGATION
+    return known
+
+
+def _target(rel: str | None, href: str, plan: Plan) -> str:
     """The record's link field a link fills ("" for none), decided as ``readers.group_links`` decides it."""
-    rel = (rel or "").lower()
-    if rel == "alternate" or rel not in _NAVIGATION:
+    if not navigates(rel):
         return ""  # itself in another representation, or an operation
     path, query = path_and_query(href)
     parts = [part for part in path.split("/") if part]  # as REGISTRY.classify splits it: /api/<collection>/…
@@ -291,24 +292,38 @@ def _target(rel: str | None, href: str, plan: _Plan) -> str:
     return target if target in plan.links and (target in plan.many or target in plan.single) else ""
 
 
-def _record(record: type[R], plan: _Plan, data: Mapping[str, Any]) -> R:
-    uid = text_of(data, "uid")
-    href = text_of(data, "href")
+def record_of(record: type[R], plan: Plan, data: Mapping[str, Any]) -> R:
+    return finish(record, plan, data, _linked(data, plan) if plan.links else None)
+
+
+def finish(record: type[R], plan: Plan, data: Mapping[str, Any], links: dict[str, Any] | None) -> R:
+    """The record from its normalised keys (``data``) and its link fields, already grouped (``links``)."""
+    uid, href = data.get("uid"), data.get("href")
+    if uid is not None and uid.__class__ is not str:
+        uid = text_of(data, "uid")
+    if href is not None and href.__class__ is not str:
+        href = text_of(data, "href")
     guid = guid_from(uid, href)
     values: dict[str, Any] = {"key": guid or href or uid, "id": guid}
     if plan.name:
         values["name"] = text_of(data, "name")
-    for name, keys, convert in plan.scalars:
-        value = convert(data, *keys)
+    get = data.get
+    for (name, keys, convert), fast in zip(plan.scalars, plan.fast, strict=True):
+        if fast:
+            value = get(keys[0])
+            if value is not None and value.__class__ is not str:
+                value = convert(data, *keys)  # a number, or an element's text with its attributes
+        else:
+            value = convert(data, *keys)
         if value.__class__ is str and len(value) <= _SHARED_CHARS:
             value = sys.intern(value)  # one string for every item saying it (a state, a VM's name, a run's time)
         values[name] = value
-    if plan.links:
-        values.update(_linked(data, plan))
+    if links:
+        values.update(links)
     derive = plan.row.read.derive
     if derive is not None:
         values.update(derive(values, data))
-    return record(*(values.get(name) for name in plan.names))
+    return record(*map(values.get, plan.names))
 
 
 def from_model(record: type[R], item: Entity) -> R:
@@ -316,140 +331,3 @@ def from_model(record: type[R], item: Entity) -> R:
     plan = plan_of(record)
     values = {"key": item.id or item.href or item.uid, "id": item.id}
     return record(*(values[name] if name in values else getattr(item, name) for name in plan.names))
-
-
-# --- pages --------------------------------------------------------------------------------------------------
-
-_generic: ContextVar[bool] = ContextVar("veeam_em_mcp_generic_reads", default=False)
-
-
-@contextmanager
-def generic_reads() -> Iterator[None]:
-    """Every window read inside reads its pages the generic way (models, then records): the reference the
-    field reader is compared with."""
-    token = _generic.set(True)
-    try:
-        yield
-    finally:
-        _generic.reset(token)
-
-
-def read_page(
-    body: bytes, content_type: str, record: type[R], generic: Callable[[], Document]
-) -> tuple[Paging, list[R]]:
-    """The paging and the records of one ``format=Entities`` QueryResult.
-
-    ``generic`` parses the body the ordinary way (with the client's checks); it is used when the page is not
-    of a shape the field reader knows, or holds an error, so that every such page is read (or refused) exactly
-    as before.
-    """
-    plan = plan_of(record)
-    if not _generic.get():
-        with gc_paused():
-            try:
-                lean = _lean_page(body, content_type, record, plan)
-            except (MalformedResponse, HtmlInsteadOfApi, RecursionError, ValueError):
-                lean = None  # the generic path says what is wrong, in its own words
-        if lean is not None:
-            return lean
-    page = parse_query_page(generic(), record.EM_TYPE)
-    return page.paging, [from_model(record, item) for item in page.items]
-
-
-def _lean_page(body: bytes, content_type: str, record: type[R], plan: _Plan) -> tuple[Paging, list[R]] | None:
-    kind = content_type.lower()
-    if "html" in kind:
-        return None
-    text = decode_text(body).lstrip()
-    if not text:
-        return None
-    if "json" in kind or ("xml" not in kind and text[0] in "{["):
-        return _json_page(text, record, plan)
-    return _xml_page(text, record, plan)
-
-
-def _json_page(text: str, record: type[R], plan: _Plan) -> tuple[Paging, list[R]] | None:
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        return None
-    scrub = scrubber(text)
-    paging: Any = None
-    entities: Any = None
-    for key, inner in value.items():
-        name = json_key(key)
-        if name == "paging_info":
-            paging = normalise_json(_local(key), inner, scrub)
-        elif name == "entities":
-            entities = inner
-    if not isinstance(paging, dict):
-        return None
-    read = read_paging(Document(root=None, data={"paging_info": paging}))
-    if entities is None:
-        return read, []
-    if not isinstance(entities, dict) or _folds("Entities", entities):
-        return None  # not a mapping of lists, or one the generic rules fold into a list: read the generic way
-    row = plan.row
-    by_name = {json_key(key): (key, inner) for key, inner in entities.items()}
-    chosen = by_name.get(row.list_key) or by_name.get(row.item_key)
-    if chosen is None:
-        return read, []
-    key, items = chosen
-    if isinstance(items, dict):
-        if not _folds(_local(key), items):
-            return None  # one item, or a wrapper named otherwise than its items: the generic rules decide
-        items = next(iter(items.values()))
-    if not items:
-        return read, []
-    if not isinstance(items, list) or not all(isinstance(item, dict) and len(item) != 1 for item in items):
-        return None
-    return read, [_record(record, plan, json_some(item, plan.wanted, scrub)) for item in items]
-
-
-def _local(key: str) -> str:
-    return key.rsplit(":", 1)[-1].lstrip("@")
-
-
-def _folds(local: str, value: dict[str, Any]) -> bool:
-    """Whether the normaliser folds this JSON object into the list it wraps (``{"Xs": {"Xs": [...]}}``)."""
-    if len(value) != 1:
-        return False
-    ((inner_key, inner),) = value.items()
-    inner_local = _local(inner_key)
-    return isinstance(inner, list) and (
-        inner_local == local or local in (inner_local + "s", inner_local + "es") or inner_local in _LIST_ITEMS
-    )
-
-
-def _xml_page(text: str, record: type[R], plan: _Plan) -> tuple[Paging, list[R]] | None:
-    root = xml_tree(text)
-    if xml_tag(root.tag) != "QueryResult":
-        return None
-    scrub = scrubber(text)
-    paging_at: ElementTree.Element | None = None
-    entities_at: ElementTree.Element | None = None
-    for child in root:
-        tag = xml_tag(child.tag)
-        if tag == "PagingInfo" and paging_at is None:
-            paging_at = child
-        elif tag == "Entities" and entities_at is None:
-            entities_at = child
-        elif tag in ("PagingInfo", "Entities"):
-            return None
-    if paging_at is None:
-        return None
-    paging = normalise_xml(paging_at, scrub)
-    if not isinstance(paging, dict):
-        return None
-    read = read_paging(Document(root="QueryResult", data={"paging_info": paging}))
-    if entities_at is None or (len(entities_at) == 0 and not entities_at.attrib):
-        return read, []
-    row = plan.row
-    if entities_at.attrib or len(entities_at) != 1 or (entities_at.text or "").strip():
-        return None
-    container = entities_at[0]
-    if xml_key(container.tag) != row.list_key or container.attrib or (container.text or "").strip():
-        return None
-    items = list(container)
-    if any(xml_tag(item.tag) != row.em_type for item in items):
-        return None
-    return read, [_record(record, plan, xml_some(item, plan.wanted, scrub)) for item in items]

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from ..errors import InvalidArgument, SnapshotUnavailable
 from ..models.arguments import Arguments, dump
 from ..models.estate import Page
+from ..representation.collector import gc_held
 from . import freshness
 from .context import EmContext
 from .cursor import decode_cursor, encode_cursor, invalid_cursor
@@ -104,7 +105,10 @@ async def paged(
 
 
 async def _compute(em: EmContext, compute: Callable[[A], Awaitable[P]], arguments: A) -> Computed[P]:
-    answer = await compute(arguments)
+    # The collector held off while the answer is built (see gc_held), not only while its windows are read: the
+    # rows are made from thousands of records still held, and each full collection would traverse them all.
+    with gc_held():
+        answer = await compute(arguments)
     # How current EM's data is: every estate answer says it, and warns when a backup server's is stale.
     oldest, warning, spent, versions = await freshness.collected(em, datetime.now(UTC))
     note = " ".join(part for part in (warning, answer.note) if part) or None

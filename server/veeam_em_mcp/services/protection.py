@@ -66,7 +66,7 @@ from .querying import QueryWindow as Read
 from .replicas import AnyJob, Replicated, is_replica_job, replicas_of
 from .restore_points import copy_restore_points, is_copy_job
 from .runs import WORKER, computer_of, is_agent_computer
-from .sessions import AGENT_NO_REASON
+from .task_rows import AGENT_NO_REASON
 
 MAX_OLDER_LOOKUPS = 25  # VMs without a point in the window whose older points are looked up one by one
 JOB_PAGE_SIZE = 100

@@ -42,7 +42,8 @@ from ..errors import ApiError, ResponseTooLarge
 from ..models.base import parse_timestamp
 from ..models.resources import Entity
 from ..representation.collector import gc_held
-from ..representation.fields import Record, read_page
+from ..representation.field_pages import read_page
+from ..representation.fields import Record
 from ..representation.query import Paging, em_time, parse_query_page, query_url, quote_value
 from . import progress
 from .context import EmContext

@@ -168,9 +168,12 @@ def _agent_run_of(computer: Session, runs: Sequence[Run]) -> Run | None:
     return next((run for run in runs if run.key == key and any(_spans(a, started) for a in run.attempts)), None)
 
 
-def attempts_index(runs: Sequence[Run]) -> dict[str, tuple[str, int]]:
+Attempts = dict[str, tuple[str, int]]  # a session's id -> its run (its first session's id) and attempt number
+
+
+def attempts_index(runs: Sequence[Run]) -> Attempts:
     """Each session's run (the GUID of the run's first session) and its attempt number (1 = the first)."""
-    index: dict[str, tuple[str, int]] = {}
+    index: Attempts = {}
     for run in runs:
         head = run.first.id or ""
         for number, session in enumerate(run.attempts, start=1):

@@ -12,7 +12,7 @@ by name: "Backup Job 1" exists on every backup server, and a VM name repeats acr
 the outcome (``result``) is applied to those rows here, after the whole window is read, so that a filter
 that keeps nothing can still say what the window held. ``FailureMessage`` is empty on real servers; the
 reasons are in each task session's ``Reason``, given whole up to ``MAX_TEXT_CHARS`` (longer: cut, and the
-row says how long it was).
+row says how long it was). A task's row is ``task_rows``'; one run with its tasks is ``job_session``.
 """
 
 from __future__ import annotations
@@ -21,24 +21,21 @@ import statistics
 from collections.abc import Sequence
 from datetime import datetime
 
-from ..errors import BadRequest, InvalidArgument, NotFound
-from ..models.arguments import FindJobSessionsArgs, FindTaskSessionsArgs, GetJobSessionArgs, Results, outcomes
-from ..models.base import clip, parse_timestamp
+from ..errors import BadRequest
+from ..models.arguments import FindJobSessionsArgs, FindTaskSessionsArgs, Results, outcomes
+from ..models.base import parse_timestamp
 from ..models.estate import (
     Counts,
     FindJobSessionsResult,
     FindTaskSessionsResult,
     JobRun,
-    JobSessionDetail,
     JobStats,
     TaskRun,
     Window,
 )
-from ..models.resources import BackupJobSession, BackupTaskSession, ReplicaJobSession, ReplicaTaskSession
+from ..models.resources import BackupJobSession, BackupTaskSession
 from ..representation.fields import JobSessionFields, TaskRowFields
-from ..representation.ids import GUID, uid_pattern
-from ..representation.links import LinkPolicy
-from ..representation.query import em_time, quote_value
+from ..representation.query import em_time
 from .answers import paged
 from .context import EmContext
 from .estate import (
@@ -46,25 +43,19 @@ from .estate import (
     guid_of,
     job_condition,
     job_id_in,
-    job_of_session_name,
-    outcome_of,
     same_names,
     server_condition,
     time_conditions,
     uid_guid,
     unknown_name,
     vm_condition,
-    vm_key,
     window_of,
 )
-from .fetch import fetch_entity
-from .querying import NEWEST_FIRST, Sort, conditions, read_all, read_fields
+from .querying import NEWEST_FIRST, conditions, read_all, read_fields
 from .replicas import replicated_vm_ids
-from .runs import Run, Session, attempts_index, computer_of, is_agent_computer, runs_of
+from .runs import Run, Session, attempts_index, is_agent_computer, runs_of
+from .task_rows import ORDER, agent_note, computer_run, task_key, task_run
 
-_SESSION_UID = uid_pattern("BackupJobSession")
-_REPLICA_SESSION_UID = uid_pattern("ReplicaJobSession")
-_ORDER = {"failed": 0, "warning": 1, "running": 2, "unknown": 3, "succeeded": 4}
 _LABELS = (
     ("succeeded", "succeeded"),
     ("warning", "with warnings"),
@@ -99,69 +90,6 @@ def job_run(run: Run) -> JobRun:
     )
 
 
-def task_run(task: BackupTaskSession | TaskRowFields) -> TaskRun:
-    outcome = outcome_of(task.state, task.result)
-    reason, reason_chars = clip(task.reason or None)
-    run = task.replica_session if isinstance(task, ReplicaTaskSession) else task.job_session
-    return TaskRun(
-        vm_name=task.vm_name,
-        vm_id=task.vm_uid,
-        job_name=job_of_session_name(run.name if run else None),
-        backup_server=task.backup_server.name if task.backup_server else None,
-        outcome=outcome,
-        result=None if outcome == "running" else task.result,  # EM says Success for a task in progress
-        state=task.state,
-        reason=reason,
-        reason_chars=reason_chars,
-        # A task still waiting (Pending) has not started: its creation time is only when it was queued.
-        start=None if (task.state or "").lower() == "pending" else task.creation_time,
-        end=task.end_time,
-        total_size=task.total_size,
-        restore_point=guid_of(task.vm_restore_point),
-        replication=True if isinstance(task, ReplicaTaskSession) else None,
-        replica_point=guid_of(task.vm_replica_point) if isinstance(task, ReplicaTaskSession) else None,
-        job_session=guid_of(run),
-    )
-
-
-def computer_run(session: Session) -> TaskRun:
-    """A Veeam Agent computer's part of a run (EM's AgentManagement session) as a task row: EM gives it no VM
-    reference and, on the servers seen, no failure text (its FailureMessage is empty)."""
-    outcome = outcome_of(session.state, session.result)
-    reason, reason_chars = clip(session.failure_message or None)
-    return TaskRun(
-        vm_name=computer_of(session),
-        job_name=session.job_name,
-        agent=True,
-        backup_server=session.backup_server.name if session.backup_server else None,
-        outcome=outcome,
-        result=None if outcome == "running" else session.result,
-        state=session.state,
-        reason=reason,
-        reason_chars=reason_chars,
-        start=session.creation_time,
-        end=session.end_time,
-        job_session=session.id,
-    )
-
-
-AGENT_NO_REASON = (
-    "EM records no reason for a Veeam Agent computer's failure (its per-computer session has no text): the job's "
-    "session log on the backup server, or the agent's own log on the computer, has it."
-)
-
-
-def agent_note(rows: Sequence[TaskRun]) -> str | None:
-    """Said when a computer failed: EM keeps no reason for it, and where one is."""
-    if any(row.agent and row.outcome in ("failed", "warning") and not row.reason for row in rows):
-        return AGENT_NO_REASON
-    return None
-
-
-def task_key(run: TaskRun) -> str:
-    return vm_key(run.vm_id, run.backup_server, run.vm_name)
-
-
 def _phrase(counts: Counts) -> str:
     parts = [f"{getattr(counts, name)} {label}" for name, label in _LABELS if getattr(counts, name)]
     return ", ".join(parts) or "none"
@@ -176,7 +104,7 @@ def _nothing(window: Window, what: str) -> str:
     return f"No {what} in {span}. Widen the window (created_after) or drop filters to see more."
 
 
-def _join(*parts: str | None) -> str | None:
+def join_notes(*parts: str | None) -> str | None:
     kept = [part for part in parts if part]
     return " ".join(kept) or None
 
@@ -211,7 +139,7 @@ async def find_job_sessions(
         if not every and args.job_name and not job_id_in(args.job_name):
             if missing := await unknown_name(em, "Job", "Name", args.job_name, "job"):
                 raise missing
-        note = _join(
+        note = join_notes(
             read.issue,
             None if read.complete else f"Only the newest {len(sessions)} sessions of the window were read (page cap).",
             replica_note,
@@ -325,98 +253,6 @@ def _job_summary(rows: Sequence[JobRun], kept: Sequence[JobRun], args: FindJobSe
     return line
 
 
-# --- get_job_session --------------------------------------------------------------------------------------
-
-
-def session_guid(identifier: str, policy: LinkPolicy) -> tuple[str, bool | None]:
-    """The session's GUID, and whether it is a replication session (None: a bare GUID does not say)."""
-    text = identifier.strip()
-    if GUID.match(text):
-        return text.lower(), None
-    for pattern, replica in ((_SESSION_UID, False), (_REPLICA_SESSION_UID, True)):
-        if match := pattern.match(text):
-            return match.group(1).lower(), replica
-    if text.lower().startswith(("http://", "https://", "/api/")):
-        target = policy.vet(text)
-        if target.kind in ("BackupJobSession", "ReplicaJobSession") and target.single:
-            guid = target.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1].lower()
-            return guid, target.kind == "ReplicaJobSession"
-    raise InvalidArgument(
-        f"{identifier!r} is not a job session id: expected its GUID, its UID (urn:veeam:BackupJobSession:<GUID>) "
-        "or its href (/api/backupSessions/<GUID>), as find_job_sessions returns them. Nothing was sent."
-    )
-
-
-async def get_job_session(
-    em: EmContext, now: datetime, arguments: GetJobSessionArgs, cursor: str | None = None
-) -> JobSessionDetail:
-    async def compute(args: GetJobSessionArgs) -> JobSessionDetail:
-        guid, replica = session_guid(args.session_id, em.policy)  # a malformed id is refused before any request
-        missing = (f"No job session with id {guid} exists on Enterprise Manager (retention may have removed it). "
-                   "find_job_sessions lists the runs EM holds.")
-        spent = 0
-        session: BackupJobSession
-        if replica:
-            session = await fetch_entity(em, "replicaSessions", guid, ReplicaJobSession, missing=missing,
-                                         what="a replication job session")
-        else:
-            try:
-                session = await fetch_entity(em, "backupSessions", guid, BackupJobSession, missing=missing,
-                                             what="a job session")
-            except NotFound:
-                if replica is False or "ReplicaJobSession" in em.unsupported:
-                    raise
-                # A bare GUID may be a replication run's (find_job_sessions lists both): EM keeps them apart.
-                session = await fetch_entity(em, "replicaSessions", guid, ReplicaJobSession, missing=missing,
-                                             what="a replication job session")
-                spent = 1
-        oldest_first = Sort("CreationTime", "creation_time", False, "time")
-        if isinstance(session, ReplicaJobSession):
-            read = await read_all(em, "ReplicaTaskSession", sort=oldest_first,
-                                  filter=f"JobSessionUid=={quote_value('urn:veeam:ReplicaJobSession:' + guid)}")
-            tasks = [task_run(task) for task in read.items if isinstance(task, BackupTaskSession)]
-            job = uid_guid(session.job_uid) or guid_of(session.job)
-            tasks, named = await replicated_vm_ids(em, tasks, {guid: job} if job else {})
-            spent += named
-        elif (session.job_type or "").lower() == "agentbackup":
-            # A Veeam Agent run's computers are its per-computer sessions of the same job within its span.
-            job = uid_guid(session.job_uid) or guid_of(session.job)
-            span = [f"CreationTime>={quote_value(session.creation_time)}"] if session.creation_time else []
-            if session.end_time:
-                span.append(f"CreationTime<={quote_value(session.end_time)}")
-            read = await read_all(em, "BackupJobSession", sort=oldest_first, filter=conditions(
-                'JobType=="AgentManagement"', f"JobUid=={quote_value('urn:veeam:Job:' + job)}" if job else None,
-                *span))
-            tasks = [computer_run(s) for s in read.items if isinstance(s, BackupJobSession) and is_agent_computer(s)]
-        else:
-            read = await read_all(em, "BackupTaskSession", sort=oldest_first,
-                                  filter=f"JobSessionUid=={quote_value('urn:veeam:BackupJobSession:' + guid)}")
-            tasks = [task_run(task) for task in read.items if isinstance(task, BackupTaskSession)]
-        tasks.sort(key=lambda task: (_ORDER[task.outcome], (task.vm_name or "").casefold(), task_key(task)))
-        outcome = outcome_of(session.state, session.result)
-        note = _join(
-            read.issue,
-            "The run is still going on: its result is not final, and tasks still running have no outcome yet."
-            if outcome == "running"
-            else None,
-            same_names(((task.vm_name, task_key(task), task.vm_id) for task in tasks), "VM"),
-            agent_note(tasks),
-        )
-        return JobSessionDetail(
-            session=session,
-            outcome=outcome,
-            tasks=tasks,
-            counts=count([task.outcome for task in tasks]),
-            returned=len(tasks),
-            total=len(tasks),
-            as_of=em_time(now),
-            em_requests=1 + spent + read.requests,
-            note=note,
-        )
-
-    return await paged(em, "get_job_session", arguments, cursor, JobSessionDetail, compute)
-
-
 # --- find_task_sessions -----------------------------------------------------------------------------------
 
 
@@ -448,13 +284,10 @@ async def find_task_sessions(
         index = attempts_index(runs_of(sessions))
         tasks: list[BackupTaskSession | TaskRowFields] = [*tasks_read.items, *replica_tasks]
         # A Veeam Agent job's computers: its per-computer sessions are among the window's runs (no more requests).
-        computers = [computer_run(s) for s in sessions if is_agent_computer(s)]
+        computers = [computer_run(s, index) for s in sessions if is_agent_computer(s)]
         if args.vm_name is not None:  # a computer by its name (EM gives it no reference a VM id could match)
             computers = [row for row in computers if (row.vm_name or "").casefold() == args.vm_name.casefold()]
-        every = []
-        for row in [task_run(task) for task in tasks] + computers:
-            run, attempt = index.get(row.job_session or "", (None, None))
-            every.append(row.model_copy(update={"run": run, "attempt": attempt}))
+        every = [task_run(task, index) for task in tasks] + computers
         if replica_tasks or computers:  # newest first across every kind
             every.sort(key=lambda row: parse_timestamp(row.start or "0001-01-01T00:00:00Z"), reverse=True)
         if replica_tasks:  # EM's replica task names the VM without its reference: its replication job has it
@@ -477,7 +310,7 @@ async def find_task_sessions(
             ):
                 if name and (missing := await unknown_name(em, em_type, field, name, what)):
                     raise missing
-        note = _join(
+        note = join_notes(
             tasks_read.issue,
             runs_read.issue,
             replica_note,
@@ -550,7 +383,7 @@ def _newest_per_vm(runs: Sequence[TaskRun]) -> list[TaskRun]:
                 }
             )
         )
-    return sorted(newest, key=lambda run: (_ORDER[run.outcome], (run.vm_name or "").casefold(), task_key(run)))
+    return sorted(newest, key=lambda run: (ORDER[run.outcome], (run.vm_name or "").casefold(), task_key(run)))
 
 
 def _task_summary(runs: Sequence[TaskRun], kept: Sequence[TaskRun], args: FindTaskSessionsArgs) -> str:

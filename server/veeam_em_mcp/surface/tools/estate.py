@@ -1,6 +1,6 @@
 """Estate tools: job runs, VM outcomes, jobs, repositories and the protection report.
 
-Thin adapters over ``services.sessions``, ``services.jobs``, ``services.repositories`` and
+Thin adapters over ``services.sessions``, ``services.job_session``, ``services.jobs``, ``services.repositories`` and
 ``services.protection``: each reads the whole window it needs through EM's query service in a few
 large pages, so a question about the whole estate costs one or two calls.
 """
@@ -32,7 +32,7 @@ from ...models.estate import (
     ListRepositoriesResult,
     ProtectionReport,
 )
-from ...services import jobs, protection, repositories, sessions
+from ...services import job_session, jobs, protection, repositories, sessions
 from ...services.context import EmContext
 from ..state import state_of
 from ._registration import ToolSpec
@@ -102,7 +102,7 @@ def _paged(name: str, arguments: type[Arguments], result: type[BaseModel], servi
 
 
 find_job_sessions = _paged("find_job_sessions", FindJobSessionsArgs, FindJobSessionsResult, sessions.find_job_sessions)
-get_job_session = _paged("get_job_session", GetJobSessionArgs, JobSessionDetail, sessions.get_job_session)
+get_job_session = _paged("get_job_session", GetJobSessionArgs, JobSessionDetail, job_session.get_job_session)
 find_task_sessions = _paged(
     "find_task_sessions", FindTaskSessionsArgs, FindTaskSessionsResult, sessions.find_task_sessions
 )

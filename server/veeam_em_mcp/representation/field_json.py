@@ -1,0 +1,181 @@
+"""JSON entities read into records straight from ``json.loads`` output (``field_pages`` hands them here).
+
+What ``parse.json_some`` and ``fields.record_of`` make of an entity as EM sends it (its wanted values text or
+numbers, its links flat objects), without a normalised mapping of every link: an entity's keys are worked out
+once per key set, a link's href, rel and name taken by their keys. Any other shape is left to the general
+rules (``None``). A job's members are cut down to what is read of them before its JobInfo is normalised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .fields import CACHED, NAVIGATES, SHAPES, Plan, R, finish, link_into, navigates
+from .parse import json_key, scrubber
+
+_KEEP = scrubber("")  # what a body with nothing to clean does to its strings: nothing
+
+
+def json_record(record: type[R], plan: Plan, item: dict[str, Any], scrub: Callable[[str], str]) -> R | None:
+    """The record of one JSON entity as EM sends it (every wanted value a scalar, its links flat objects of
+    scalars), read straight from ``json.loads`` output: what ``json_some`` and ``record_of`` make of it, without
+    the normalised mapping of its links. ``None`` for any other shape: the general rules read it."""
+    keep = scrub is _KEEP
+    shapes = plan.json_keys
+    shape = tuple(item)
+    read = shapes.get(shape)
+    if read is None:
+        if len(shapes) > SHAPES:
+            shapes.clear()
+        read = shapes[shape] = tuple((key, name) for key in shape if (name := json_key(key) or "") in plan.wanted)
+    data: dict[str, Any] = {}
+    links: Any = None
+    for key, name in read:
+        value = item[key]
+        if name == "links":
+            links = value
+        elif value.__class__ is str:
+            data[name] = value if keep else scrub(value)
+        elif value is None or isinstance(value, (int, float)):  # bool is an int
+            data[name] = value
+        else:
+            return None  # a nested value: normalised by the general rules
+    found: dict[str, Any] | None = None
+    if links is not None:
+        found = _json_links(links, plan, keep, scrub)
+        if found is None:
+            return None
+    return finish(record, plan, data, found)
+
+
+def _json_links(links: Any, plan: Plan, keep: bool, scrub: Callable[[str], str]) -> dict[str, Any] | None:
+    """``_linked`` over a JSON ``Links`` list of objects, as sent; ``None`` for any other shape. Only a link's
+    href, rel and name are read (its other keys fill no field), so only those must be text."""
+    if links.__class__ is not list:
+        return None
+    found: dict[str, Any] = {}
+    layouts, seen, many, navigating = plan.link_keys, plan.links_seen, plan.many, NAVIGATES
+    for link in links:
+        if not isinstance(link, dict):
+            continue  # as _links_list leaves it out
+        shape = tuple(link)
+        layout = layouts.get(shape)
+        if layout is None:
+            if len(layouts) > SHAPES:
+                layouts.clear()
+            layout = layouts[shape] = _link_layout(shape)
+        href_key, rel_key, name_key = layout
+        href = None if href_key is None else link[href_key]
+        rel = None if rel_key is None else link[rel_key]
+        name = None if name_key is None else link[name_key]
+        if not (keep and href.__class__ is str and (rel is None or rel.__class__ is str)
+                and (name is None or name.__class__ is str)):
+            said = [href, rel, name]
+            for index, value in enumerate(said):
+                if value.__class__ is str:
+                    said[index] = value if keep else scrub(value)
+                elif value is not None and not isinstance(value, (int, float)):
+                    return None  # a link holding more than text: the general rules
+            href, rel, name = said
+            if not href:
+                continue
+            href = str(href)
+            rel = rel if rel is None or rel.__class__ is str else str(rel)
+            name = name if name is None or name.__class__ is str else str(name)
+        elif not href:
+            continue
+        if not navigating.get(rel) and not navigates(rel):
+            continue  # fills no field whatever its href (the entity's own Alternate link): not remembered by href
+        decided = seen.get((rel, href, name))
+        if decided is None:
+            link_into(found, plan, rel, href, name)
+            continue
+        target, ref = decided
+        if not target:
+            continue
+        if target in many:
+            found.setdefault(target, []).append(ref)
+        elif target not in found:
+            found[target] = ref
+    return found
+
+
+def _link_layout(shape: tuple[str, ...]) -> tuple[str | None, str | None, str | None]:
+    """The raw keys of a link's href, rel and name (the last key normalising to each, as a mapping keeps it)."""
+    last: dict[str | None, str] = {json_key(key): key for key in shape}
+    return last.get("href"), last.get("rel"), last.get("name")
+
+
+# A key that normalises to ``linked_job_uid`` (a copy job's sources, looked for anywhere in a job's JobInfo).
+_LINKED_JOB = re.compile(r"linked[-_]?job[-_]?uid")
+# What a job's member is read for (``registry._includes``: its name and reference), and EM's lists of members.
+_MEMBER_KEYS = frozenset({"display_name", "name", "hierarchy_obj_ref"})
+_MEMBER_LISTS = frozenset(
+    {"object_in_jobs", "object_in_job", "object_in_agent_backup_jobs", "object_in_agent_backup_job"}
+)
+
+
+def may_link_jobs(text: str) -> bool:
+    """Whether a key of this JSON page may name a linked job (an escape, ``\\u…``, could spell one)."""
+    lowered = text.lower()
+    return "\\u" in lowered or ("linked" in lowered and _LINKED_JOB.search(lowered) is not None)
+
+
+_PLAIN_KEYS: set[str] = set()  # raw JSON keys seen that do not normalise to linked_job_uid
+_CONTAINERS = (dict, list)
+
+
+def names_linked_job(item: dict[str, Any]) -> bool:
+    """Whether any key of this JSON entity, at any depth, normalises to ``linked_job_uid`` (a copy job's). The
+    keys of each object are checked at once against the keys already known not to (a set operation in C)."""
+    plain = _PLAIN_KEYS
+    stack: list[Any] = [item]
+    while stack:
+        node = stack.pop()
+        if node.__class__ is dict:
+            if not plain.issuperset(node):
+                for key in node:
+                    if key not in plain:
+                        if json_key(key) == "linked_job_uid":
+                            return True
+                        if len(plain) > CACHED:
+                            plain.clear()
+                        plain.add(key)
+            stack += [inner for inner in node.values() if inner.__class__ in _CONTAINERS]
+        elif node.__class__ is list:
+            stack += [inner for inner in node if inner.__class__ in _CONTAINERS]
+        else:
+            return True  # a subclass of dict or list (not json.loads output): say maybe, read it whole
+    return False
+
+
+def prune_members(item: dict[str, Any]) -> None:
+    """A JSON job's members cut down, in place, to the keys ``registry._includes`` reads: a member carries its
+    whole guest processing options (most of a job page), which nothing here reads. Only where the result cannot
+    differ: a member the normaliser might fold into a list, or whose kept values are not text, stays whole."""
+    for key, info in item.items():
+        if json_key(key) != "job_info" or not isinstance(info, dict):
+            continue
+        holders = [info, *(inner for k, inner in info.items()
+                           if json_key(k) in ("backup_job_info", "replica_job_info") and isinstance(inner, dict))]
+        for holder in holders:
+            for k, includes in holder.items():
+                if json_key(k) == "includes" and isinstance(includes, dict):
+                    for name, listed in includes.items():
+                        if json_key(name) in _MEMBER_LISTS:
+                            _prune_listed(listed)
+
+
+def _prune_listed(listed: Any) -> None:
+    if isinstance(listed, dict) and len(listed) == 1 and isinstance(next(iter(listed.values())), list):
+        listed = next(iter(listed.values()))  # {"ObjectInJobs": {"ObjectInJob": [...]}}
+    if not isinstance(listed, list):
+        return
+    for index, member in enumerate(listed):
+        if not isinstance(member, dict) or (len(member) == 1 and isinstance(next(iter(member.values())), list)):
+            continue
+        kept = {key: value for key, value in member.items() if json_key(key) in _MEMBER_KEYS}
+        if all(value is None or isinstance(value, (str, int, float)) for value in kept.values()):
+            listed[index] = kept

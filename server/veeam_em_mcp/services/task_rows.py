@@ -1,0 +1,95 @@
+"""A VM's task in a run, and a Veeam Agent computer's part of one, as the rows of an answer.
+
+``find_task_sessions`` lists them for a window, ``get_job_session`` for one run, and the protection report says
+what EM does not keep for a computer (``AGENT_NO_REASON``). A row's outcome is its task's (``estate.outcome_of``);
+with the window's runs known (``runs.attempts_index``) it says which run and attempt it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..models.base import clip
+from ..models.estate import TaskRun
+from ..models.resources import BackupTaskSession, ReplicaTaskSession
+from ..representation.fields import TaskRowFields
+from .estate import guid_of, job_of_session_name, outcome_of, vm_key
+from .runs import Attempts, Session, computer_of
+
+# Rows by outcome, the worst first.
+ORDER = {"failed": 0, "warning": 1, "running": 2, "unknown": 3, "succeeded": 4}
+
+
+def _attempt(session_id: str | None, index: Attempts | None) -> dict[str, Any]:
+    """A row's run and attempt, when the runs are known (set as such, as ``model_copy`` would set them)."""
+    if index is None:
+        return {}
+    run, attempt = index.get(session_id or "", (None, None))
+    return {"run": run, "attempt": attempt}
+
+
+def task_run(task: BackupTaskSession | TaskRowFields, index: Attempts | None = None) -> TaskRun:
+    outcome = outcome_of(task.state, task.result)
+    reason, reason_chars = clip(task.reason or None)
+    run = task.replica_session if isinstance(task, ReplicaTaskSession) else task.job_session
+    session = guid_of(run)
+    return TaskRun(
+        vm_name=task.vm_name,
+        vm_id=task.vm_uid,
+        job_name=job_of_session_name(run.name if run else None),
+        backup_server=task.backup_server.name if task.backup_server else None,
+        outcome=outcome,
+        result=None if outcome == "running" else task.result,  # EM says Success for a task in progress
+        state=task.state,
+        reason=reason,
+        reason_chars=reason_chars,
+        # A task still waiting (Pending) has not started: its creation time is only when it was queued.
+        start=None if (task.state or "").lower() == "pending" else task.creation_time,
+        end=task.end_time,
+        total_size=task.total_size,
+        restore_point=guid_of(task.vm_restore_point),
+        replication=True if isinstance(task, ReplicaTaskSession) else None,
+        replica_point=guid_of(task.vm_replica_point) if isinstance(task, ReplicaTaskSession) else None,
+        job_session=session,
+        **_attempt(session, index),
+    )
+
+
+def computer_run(session: Session, index: Attempts | None = None) -> TaskRun:
+    """A Veeam Agent computer's part of a run (EM's AgentManagement session) as a task row: EM gives it no VM
+    reference and, on the servers seen, no failure text (its FailureMessage is empty)."""
+    outcome = outcome_of(session.state, session.result)
+    reason, reason_chars = clip(session.failure_message or None)
+    return TaskRun(
+        vm_name=computer_of(session),
+        job_name=session.job_name,
+        agent=True,
+        backup_server=session.backup_server.name if session.backup_server else None,
+        outcome=outcome,
+        result=None if outcome == "running" else session.result,
+        state=session.state,
+        reason=reason,
+        reason_chars=reason_chars,
+        start=session.creation_time,
+        end=session.end_time,
+        job_session=session.id,
+        **_attempt(session.id, index),
+    )
+
+
+AGENT_NO_REASON = (
+    "EM records no reason for a Veeam Agent computer's failure (its per-computer session has no text): the job's "
+    "session log on the backup server, or the agent's own log on the computer, has it."
+)
+
+
+def agent_note(rows: Sequence[TaskRun]) -> str | None:
+    """Said when a computer failed: EM keeps no reason for it, and where one is."""
+    if any(row.agent and row.outcome in ("failed", "warning") and not row.reason for row in rows):
+        return AGENT_NO_REASON
+    return None
+
+
+def task_key(run: TaskRun) -> str:
+    return vm_key(run.vm_id, run.backup_server, run.vm_name)
