@@ -61,8 +61,9 @@ from .estate import (
 from .filters import check_text
 from .gather import gather
 from .jobs import read_agent_jobs
-from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all, read_fields
+from .query_terms import BY_NAME, NEWEST_FIRST, conditions
 from .querying import QueryWindow as Read
+from .querying import read_all, read_fields
 from .replicas import AnyJob, Replicated, is_replica_job, replicas_of
 from .restore_points import copy_restore_points, is_copy_job
 from .runs import WORKER, computer_of, is_agent_computer
