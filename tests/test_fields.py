@@ -44,7 +44,8 @@ from veeam_em_mcp.representation.query import em_time, query_url
 from veeam_em_mcp.services import protection
 from veeam_em_mcp.services.context import EmContext
 from veeam_em_mcp.services.jobs import list_jobs
-from veeam_em_mcp.services.querying import BY_NAME, NEWEST_FIRST, read_fields
+from veeam_em_mcp.services.query_terms import BY_NAME, NEWEST_FIRST
+from veeam_em_mcp.services.querying import read_fields
 from veeam_em_mcp.services.sessions import find_job_sessions, find_task_sessions
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig

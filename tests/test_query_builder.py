@@ -284,8 +284,8 @@ async def test_awkward_names_through_the_tool(mcp_session: McpFactory, dataset: 
 async def test_an_or_filter_over_many_ids_is_read_in_chunks_of_short_urls(sim_app: Any, dataset: Dataset) -> None:
     """``read_any_of`` over 40 job sessions: every task of them, each once, in several reads whose URLs stay
     short (a long OR of UIDs would pass what a server or a proxy in front of EM accepts)."""
+    from veeam_em_mcp.services.chunked_reads import ANY_OF_CHUNK, read_any_of
     from veeam_em_mcp.services.context import EmContext
-    from veeam_em_mcp.services.querying import ANY_OF_CHUNK, read_any_of
 
     sessions = sorted(dataset.job_sessions)[:40]
     wanted = {t.id for t in dataset.task_sessions.values() if t.job_session_id in sessions}

@@ -1,7 +1,8 @@
-# Window pages sized by what they carry (services.querying): a page of jobs holds every member, so the size that
-# suits tasks would pass VEEAM_EM_MAX_RESPONSE_BYTES; page 1 tells what a job weighs and the window is read at a
-# size whose pages stay under the cap, instead of failing and halving. On the simulator over ASGI, at a cap
-# scaled to the estate (a 100,000-VM estate against the default 16 MiB would take minutes to build).
+# Window pages sized by what they carry (services.page_sizing, asked by services.querying): a page of jobs holds
+# every member, so the size that suits tasks would pass VEEAM_EM_MAX_RESPONSE_BYTES; page 1 tells what a job weighs
+# and the window is read at a size whose pages stay under the cap, instead of failing and halving. On the simulator
+# over ASGI, at a cap scaled to the estate (a 100,000-VM estate against the default 16 MiB would take minutes to
+# build).
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from veeam_em_mcp.client import EnterpriseManagerClient
 from veeam_em_mcp.models.arguments import ListJobsArgs
 from veeam_em_mcp.services.context import EmContext
 from veeam_em_mcp.services.jobs import list_jobs
-from veeam_em_mcp.services.querying import MIN_PAGE_SIZE, fitting_size, range_size
+from veeam_em_mcp.services.page_sizing import MIN_PAGE_SIZE, fitting_size, range_size
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import build_dataset

@@ -23,7 +23,8 @@ from ..models.resources import BackupServer
 from ..representation.query import em_time, query_url
 from ..representation.readers import text_of
 from .context import EmContext
-from .querying import BY_NAME, read_all
+from .query_terms import BY_NAME
+from .querying import read_all
 
 STALE_AFTER_MINUTES = 60.0  # four missed collections at EM's default 15-minute interval
 MAX_EVENT_READS = 24  # collections whose events are read at most (6 hours at the default interval)

@@ -21,7 +21,8 @@ from .answers import paged
 from .context import EmContext
 from .estate import count, guid_of, outcome_of, same_names, uid_guid
 from .fetch import fetch_entity
-from .querying import Sort, conditions, read_all
+from .query_terms import Sort, conditions
+from .querying import read_all
 from .replicas import replicated_vm_ids
 from .runs import is_agent_computer
 from .sessions import join_notes

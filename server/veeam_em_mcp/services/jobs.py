@@ -23,6 +23,7 @@ from ..representation.fields import JobRowFields, JobSessionFields
 from ..representation.query import em_time, quote_value
 from ..representation.registry import ResourceList, to_resource
 from .answers import paged
+from .chunked_reads import read_any_of
 from .context import EmContext
 from .estate import (
     guid_of,
@@ -36,7 +37,8 @@ from .estate import (
     vm_key,
 )
 from .filters import check_text
-from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all, read_any_of, read_fields
+from .query_terms import BY_NAME, NEWEST_FIRST, conditions
+from .querying import read_all, read_fields
 from .restore_points import is_copy_job
 from .runs import Run, Session, runs_of
 from .sessions import replica_sessions

@@ -27,11 +27,12 @@ from ..representation.fields import PointFields
 from ..representation.ids import guid_from
 from ..representation.links import restore_point_guid
 from ..representation.query import QueryPage, parse_query_page
+from .chunked_reads import read_any_of
 from .context import EmContext
 from .fetch import fetch_entity
 from .pages import fit_items, share_fields
 from .point_query import Cursor, VmPointQuery
-from .querying import Sort, read_any_of
+from .query_terms import Sort
 
 MAX_PAGES_PER_CALL = 5  # EM pages one search call reads at most when the platform filter skips points
 log = logging.getLogger("veeam_em_mcp.services")

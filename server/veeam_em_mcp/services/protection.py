@@ -11,7 +11,7 @@ one query of the window, read as one consistent window (``querying.read_all``):
 4. ``type=VmRestorePoint``, created in the window: each VM's newest point;
 5. the backup copy jobs' restore points (``restore_points.copy_restore_points``): which points are copies;
 6. Veeam Agent: the agent jobs, their protection groups' computers and the agent points of the window
-   (``_agent_computers``): a computer is a row too, told apart from VMs by ``agent``;
+   (``protection_reads.agent_computers``): a computer is a row too, told apart from VMs by ``agent``;
 7. replication: the replica points of the window, tied to the VMs of their replication jobs
    (``replicas.replicas_of``): a replica is not a backup, so it is shown beside the RPO, not counted in it.
 
@@ -21,27 +21,23 @@ always has its newest point in it. Only the VMs without a point in the window ar
 (their newest point may be older, or they have none: never backed up), at most ``MAX_OLDER_LOOKUPS`` of
 them; the report says when more were left unlooked. The answer is kept as one snapshot for its cursor
 pages (``answers``), and identical reports asked at once share one computation.
+
+Here the sources are joined per VM; the reads that stand alone are ``protection_reads``, and a row made of what
+is known of a VM, with the summary's words, is ``protection_rows``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..errors import BadRequest
 from ..models.arguments import ProtectionReportArgs
-from ..models.base import age_hours, clip, platform_from_hierarchy_ref
-from ..models.estate import Outcome, ProtectionReport, ProtectionRow, ProtectionSummary, Status, Window
-from ..models.resources import (
-    AgentRestorePoint,
-    DiscoveredComputer,
-    Job,
-    VmRestorePoint,
-)
+from ..models.base import platform_from_hierarchy_ref
+from ..models.estate import ProtectionReport, ProtectionSummary, Window
+from ..models.resources import AgentRestorePoint, VmRestorePoint
 from ..representation.collector import gc_held
-from ..representation.fields import JobFields, JobRunFields, PointFields, TaskFields
+from ..representation.fields import JobFields
 from ..representation.query import em_time, parse_query_page, query_url, quote_value
 from .answers import paged
 from .context import EmContext
@@ -50,19 +46,19 @@ from .estate import (
     job_condition,
     job_entity_condition,
     job_id_in,
-    outcome_of,
     same_names,
     server_condition,
-    server_id,
     uid_guid,
     unknown_name,
     vm_key,
 )
 from .filters import check_text
 from .gather import gather
-from .jobs import read_agent_jobs
-from .querying import BY_NAME, NEWEST_FIRST, conditions, read_all, read_fields
+from .protection_reads import agent_computers, no_agent_job, read_windows
+from .protection_rows import PROBLEM_ORDER, Vm, is_problem, replication_note, row_of, summary_line
+from .query_terms import BY_NAME, conditions
 from .querying import QueryWindow as Read
+from .querying import read_fields
 from .replicas import AnyJob, Replicated, is_replica_job, replicas_of
 from .restore_points import copy_restore_points, is_copy_job
 from .runs import WORKER, computer_of, is_agent_computer
@@ -70,25 +66,6 @@ from .task_rows import AGENT_NO_REASON
 
 MAX_OLDER_LOOKUPS = 25  # VMs without a point in the window whose older points are looked up one by one
 JOB_PAGE_SIZE = 100
-_PROBLEM_ORDER = {"never backed up": 0, "missed": 1, "met": 2}
-
-
-@dataclass(slots=True)
-class _Vm:
-    """What the sources say about one VM (by its key)."""
-
-    name: str
-    ref: str | None
-    server: str | None
-    jobs: set[str] = field(default_factory=set)  # job ids
-    job_names: set[str] = field(default_factory=set)  # names of jobs seen only by name
-    task: TaskFields | None = None
-    point: PointFields | VmRestorePoint | AgentRestorePoint | None = None
-    copy: PointFields | None = None
-    replica: Replicated | None = None
-    computer_session: JobRunFields | None = None  # a computer's newest per-computer agent session
-    looked_up: bool = False
-    agent: str | None = None  # a Veeam Agent computer: AgentForWindows or AgentForLinux
 
 
 async def protection_report(
@@ -100,35 +77,6 @@ async def protection_report(
         return await _compute(em, now, args)
 
     return await paged(em, "protection_report", arguments, cursor, ProtectionReport, compute, share=False)
-
-
-def _is_problem(row: ProtectionRow) -> bool:
-    return row.status != "met" or row.last_outcome == "failed" or row.job_enabled is False
-
-
-async def _windows(
-    em: EmContext, server: str | None, task_job: str | None, in_window: str
-) -> tuple[Read[JobRunFields], Read[TaskFields], Read[PointFields]]:
-    """The window's runs, tasks and points, read side by side (each one consistent window)."""
-    sessions: list[Read[JobRunFields]] = []
-    tasks: list[Read[TaskFields]] = []
-    points: list[Read[PointFields]] = []
-
-    async def runs() -> None:
-        sessions.append(
-            await read_fields(em, JobRunFields, filter=conditions(server, task_job, in_window), sort=NEWEST_FIRST)
-        )
-
-    async def task_sessions() -> None:
-        tasks.append(
-            await read_fields(em, TaskFields, filter=conditions(server, task_job, in_window), sort=NEWEST_FIRST)
-        )
-
-    async def restore_points() -> None:
-        points.append(await read_fields(em, PointFields, filter=conditions(server, in_window), sort=NEWEST_FIRST))
-
-    await gather([runs, task_sessions, restore_points], limit=3)
-    return sessions[0], tasks[0], points[0]
 
 
 async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> ProtectionReport:
@@ -151,12 +99,12 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
     jobs: dict[str, AnyJob] = {job.id: job for job in jobs_read.items if job.id}
     if args.job_name and not jobs and not job_guid:
         if missing := await unknown_name(em, "Job", "Name", args.job_name, "job"):
-            agent_job = "AgentBackupJob" not in em.unsupported and not await _no_agent_job(em, args.job_name)
+            agent_job = "AgentBackupJob" not in em.unsupported and not await no_agent_job(em, args.job_name)
             if not agent_job:
                 raise missing
     task_job = job_condition(args.job_name)
     # Only the fields the report uses, straight from the pages (representation.fields): ~20,000 items at 5,000 VMs.
-    sessions_read, tasks_read, points_read = await _windows(em, server, task_job, in_window)
+    sessions_read, tasks_read, points_read = await read_windows(em, server, task_job, in_window)
     reads: list[Read[Any]] = [jobs_read, sessions_read, tasks_read, points_read]
     requests = sum(read.requests for read in reads)
     copies = await copy_restore_points(em, since)  # which points are copies made by backup copy jobs
@@ -170,13 +118,13 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
             # Runs that copy backups (their tasks say "copied", not "backed up"): not a VM's backup outcome.
             if is_copy_job(session.job_type) or (session.job_type or "").lower() == WORKER:
                 copy_runs.add(session.id)
-    vms: dict[str, _Vm] = {}
+    vms: dict[str, Vm] = {}
 
-    def vm(ref: str | None, server_name: str | None, name: str) -> _Vm:
+    def vm(ref: str | None, server_name: str | None, name: str) -> Vm:
         key = vm_key(ref, server_name, name)
         found = vms.get(key)
         if found is None:
-            found = vms[key] = _Vm(name=name, ref=ref, server=server_name)
+            found = vms[key] = Vm(name=name, ref=ref, server=server_name)
         return found
 
     for job in jobs.values():
@@ -225,7 +173,7 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
         vms = {key: entry for key, entry in vms.items() if platform_from_hierarchy_ref(entry.ref) == args.platform}
     agent_note: str | None = None
     if args.platform is None:  # computers protected by Veeam Agent jobs (EM keeps them apart from VMs)
-        computers, agent_jobs, agent_note, spent = await _agent_computers(em, args, server, in_window)
+        computers, agent_jobs, agent_note, spent = await agent_computers(em, args, server, in_window)
         jobs.update(agent_jobs)
         requests += spent
         # A computer's outcome: its newest per-computer session (EM's AgentManagement), among the runs read.
@@ -275,8 +223,8 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
 
     await gather([looking_up(key) for key in looked_up], limit=em.settings.max_concurrency)
     requests += len(looked_up)
-    rows = [_row(entry, jobs, args.rpo_hours, now) for entry in vms.values()]
-    rows.sort(key=lambda row: (_PROBLEM_ORDER[row.status], row.last_outcome != "failed", row.vm_name.casefold(),
+    rows = [row_of(entry, jobs, args.rpo_hours, now) for entry in vms.values()]
+    rows.sort(key=lambda row: (PROBLEM_ORDER[row.status], row.last_outcome != "failed", row.vm_name.casefold(),
                                row.backup_server or "", row.vm_id or ""))
     summary = ProtectionSummary(
         vms=len(rows),
@@ -289,12 +237,12 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
         replicated=sum(1 for row in rows if row.newest_replica),
         computers=sum(1 for row in rows if row.agent),
     )
-    kept = [row for row in rows if not args.only_problems or _is_problem(row)]
+    kept = [row for row in rows if not args.only_problems or is_problem(row)]
     notes: list[str | None] = [read.issue for read in reads]
     notes.append(agent_note)
     notes.append(replicated.note)
     if replicated.vms:
-        notes.append(_replication_note(only_replicated, now))
+        notes.append(replication_note(only_replicated, now))
     if len(without) > len(looked_up):
         notes.append(
             f"{len(without) - len(looked_up)} VMs have no restore point in the window and were not looked up "
@@ -318,7 +266,7 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
     return ProtectionReport(
         rows=kept,
         summary=summary,
-        summary_line=_summary_line(summary, args.rpo_hours),
+        summary_line=summary_line(summary, args.rpo_hours),
         rpo_hours=args.rpo_hours,
         as_of=em_time(now),
         window=window,
@@ -328,163 +276,3 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
         em_requests=requests,
         note=" ".join(note for note in notes if note) or None,
     )
-
-
-def _row(entry: _Vm, jobs: dict[str, AnyJob], rpo_hours: float, now: datetime) -> ProtectionRow:
-    point, task = entry.point, entry.task
-    replica = entry.replica.newest if entry.replica else None
-    age = age_hours(point.creation_time, now) if point and point.creation_time else None
-    status: Status
-    if point is None and entry.looked_up:
-        status = "never backed up"
-    elif point is None:
-        status = "missed"  # no point in the window; not looked up further (see the note)
-    else:
-        status = "met" if age is not None and age <= rpo_hours else "missed"
-    latest = task or entry.computer_session  # a VM's newest task, or a computer's newest session
-    outcome: Outcome | None = outcome_of(latest.state, latest.result) if latest else None
-    known = [jobs[job_id] for job_id in entry.jobs if job_id in jobs]
-    names = sorted({job.name or "" for job in known} | entry.job_names, key=str.casefold)
-    enabled = [job.schedule_enabled for job in known]
-    said = task.reason if task else entry.computer_session.failure_message if entry.computer_session else None
-    reason, reason_chars = clip((said or None) if outcome in ("failed", "warning") else None)
-    row = ProtectionRow(
-        vm_name=entry.name,
-        vm_id=entry.ref,
-        backup_server=entry.server,
-        platform=platform_from_hierarchy_ref(entry.ref),
-        agent=entry.agent,
-        status=status,
-        jobs=[name for name in names if name] or None,
-        job_enabled=any(e is True for e in enabled) if any(e is not None for e in enabled) else None,
-        newest_point=point.creation_time if point else None,
-        age_hours=age,
-        last_outcome=outcome,
-        last_task=latest.creation_time if latest else None,
-        last_reason=reason,
-        last_reason_chars=reason_chars,
-        restore_point=point.id if point else None,
-        newest_copy=entry.copy.creation_time if entry.copy else None,
-        copy_age_hours=age_hours(entry.copy.creation_time, now) if entry.copy and entry.copy.creation_time else None,
-        newest_replica=replica.creation_time if replica else None,
-        replica_age_hours=age_hours(replica.creation_time, now) if replica and replica.creation_time else None,
-    )
-    # pydantic keeps per instance the set of the fields it was given: ~2 KB for a row's 19, more than the row's
-    # values (110 MiB at 50,000 rows). Every row is given every field and is frozen, so one set serves them all.
-    shared = _FIELDS_GIVEN.setdefault("row", row.__pydantic_fields_set__)
-    if row.__pydantic_fields_set__ == shared:
-        object.__setattr__(row, "__pydantic_fields_set__", shared)
-    return row
-
-
-_FIELDS_GIVEN: dict[str, set[str]] = {}
-
-
-def _replication_note(only: list[Replicated], now: datetime) -> str:
-    """What the rows' newest_replica means, and the replicated VMs that are no row (no backup of theirs read)."""
-    note = (
-        "Replica points do not count for the RPO (a replica is not a backup); newest_replica gives a replicated VM's "
-        "newest replica point of the window."
-    )
-    if only:
-        only.sort(key=lambda r: r.name.casefold())
-
-        def said(r: Replicated) -> str:
-            when = r.newest.creation_time if r.newest else None
-            age = f"newest replica {age_hours(when, now):g} h old" if when else "no replica point in the window"
-            return f"{r.name} ({r.job}: {age})"
-
-        shown = "; ".join(said(r) for r in only[:10])
-        more = f"; and {len(only) - 10} more" if len(only) > 10 else ""
-        note += f" {len(only)} replicated VMs are no row (no backup of theirs was read for these filters): "
-        note += f"{shown}{more}."
-    return note
-
-
-async def _no_agent_job(em: EmContext, name: str) -> bool:
-    """Whether EM knows no Veeam Agent job of that name (a job_name the VM jobs do not know may be one)."""
-    try:
-        return await unknown_name(em, "AgentBackupJob", "Name", name, "job") is not None
-    except BadRequest:
-        em.unsupported.add("AgentBackupJob")
-        return True
-
-
-async def _agent_computers(
-    em: EmContext, args: ProtectionReportArgs, server: str | None, in_window: str
-) -> tuple[dict[str, _Vm], dict[str, Job], str | None, int]:
-    """The computers Veeam Agent jobs protect, with their newest agent point of the window.
-
-    EM keeps agents apart: the jobs are ``AgentBackupJob``s whose members are protection groups, the
-    computers are the groups' ``DiscoveredComputer``s (listed once per group), and their points are
-    ``AgentRestorePoint``s named <computer>@<time>, filtered by computer name and not by backup server.
-    Three queries. A computer is told apart by its backup server and name (EM gives agents no VM reference).
-    """
-    agent_jobs, jobs_issue, requests = await read_agent_jobs(
-        em, conditions(server, job_entity_condition(args.job_name, "AgentBackupJob"))
-    )
-    if agent_jobs is None:
-        return {}, {}, "Computers protected by Veeam Agent are not in the report: this EM's query service has none.", 1
-    if not agent_jobs:
-        return {}, {}, jobs_issue, requests
-    computers_read, points_read = await gather(
-        [
-            lambda: read_all(em, "DiscoveredComputer", filter=server, sort=BY_NAME),
-            lambda: read_all(em, "AgentRestorePoint", filter=in_window, sort=NEWEST_FIRST),
-        ],
-        limit=2,
-    )
-    requests += computers_read.requests + points_read.requests
-    # A job protects the computers of the protection groups it names (EM's agent job names its groups, without
-    # their ids; a group's name is unique on its backup server), on its own backup server (by the server's id).
-    group_jobs: dict[tuple[str | None, str], set[str]] = {}
-    platforms = {job.id: job.platform for job in agent_jobs}
-    for job in agent_jobs:
-        for member in job.includes or []:
-            if member.name:
-                group_jobs.setdefault((server_id(job.backup_server), member.name.casefold()), set()).add(job.id or "")
-    found: dict[str, _Vm] = {}
-    for computer in computers_read.items:
-        if not isinstance(computer, DiscoveredComputer) or not computer.name:
-            continue
-        where = computer.backup_server.name if computer.backup_server else None
-        group = computer.agent_protection_group.name if computer.agent_protection_group else None
-        job_ids = group_jobs.get((server_id(computer.backup_server), (group or "").casefold()))
-        if not job_ids:
-            continue  # found by a protection group no agent job backs up
-        key = vm_key(None, where, computer.name)
-        # EM's reference of the computer is its id in the rows (EM lists a computer once per group it is in).
-        ref = computer.hierarchy_obj_ref or (f"urn:veeam:DiscoveredComputer:{computer.id}" if computer.id else None)
-        entry = found.setdefault(key, _Vm(name=computer.name, ref=ref, server=where))
-        entry.jobs |= job_ids
-        # The job says Windows or Linux (AgentForWindows, AgentForLinux); the computer's reference need not.
-        entry.agent = next((platforms[j] for j in sorted(job_ids) if platforms.get(j)), None) or "Agent"
-    for point in points_read.items:  # newest first
-        if not isinstance(point, AgentRestorePoint) or not point.computer:
-            continue
-        key = vm_key(None, point.backup_server.name if point.backup_server else None, point.computer)
-        if key in found and found[key].point is None:
-            found[key].point = point
-    notes = [jobs_issue, computers_read.issue, points_read.issue]
-    by_id = {job.id or "": job for job in agent_jobs}
-    return found, by_id, " ".join(n for n in notes if n) or None, requests
-
-
-def _summary_line(summary: ProtectionSummary, rpo_hours: float) -> str:
-    parts = [f"{summary.met} meet the {rpo_hours:g} h RPO", f"{summary.missed} miss it"]
-    if summary.never_backed_up:
-        parts.append(f"{summary.never_backed_up} {'was' if summary.never_backed_up == 1 else 'were'} never backed up")
-    machines = (
-        f"{summary.vms - summary.computers} protected VMs and {summary.computers} computers (Veeam Agent)"
-        if summary.computers else f"{summary.vms} protected VMs"
-    )
-    line = f"{machines}: " + ", ".join(parts)
-    if summary.failed_last_run:
-        line += f"; {summary.failed_last_run} failed in {'its' if summary.failed_last_run == 1 else 'their'} newest run"
-    if summary.running:
-        line += f"; {summary.running} {'is' if summary.running == 1 else 'are'} being backed up now"
-    if summary.copied:
-        line += f"; {summary.copied} {'has' if summary.copied == 1 else 'have'} a copy from a backup copy job"
-    if summary.replicated:
-        line += f"; {summary.replicated} {'has' if summary.replicated == 1 else 'have'} a replica point"
-    return line + "."

@@ -18,15 +18,14 @@ when anything disagrees, EM's data changed under the read: it is read again, onc
 the ``QueryWindow`` says precisely what may be off (``issue``). The pages read are capped for every tool
 (``max_pages``): an EM claiming a million pages gets a bounded number of requests and an honest note.
 
-Pages are sized by what they carry: a job entity holds its members (~2 KB per VM in XML), so a page of jobs
-can pass ``VEEAM_EM_MAX_RESPONSE_BYTES`` where a page of tasks never does. Page 1 tells what an item weighs;
-when the window's other pages at that size would pass half the cap, the window is read again at the size that
-fits (one more request, not a failed one). A page too large all the same is asked for again in smaller pages.
+Pages are sized by what they carry (``page_sizing``): page 1 tells what an item weighs, and a window whose
+pages would come near ``VEEAM_EM_MAX_RESPONSE_BYTES`` is read again at the size that fits.
 
 Pages are asked for in ``VEEAM_EM_BULK_FORMAT`` (JSON unless set otherwise: fewer bytes, cheaper to parse),
 at most ``VEEAM_EM_MAX_CONCURRENCY`` in flight, each sent as soon as one before it is answered (``gather``).
 ``read_all`` gives the registry's models; ``read_fields`` gives only the fields a question names
 (``representation.fields``), under the same checks. The garbage collector is held off for the whole read.
+A window's order and filter are written in ``query_terms``; a read over a long list of values is ``chunked_reads``.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..errors import ApiError, ResponseTooLarge
 from ..models.base import parse_timestamp
@@ -48,6 +47,8 @@ from ..representation.query import Paging, em_time, parse_query_page, query_url,
 from . import progress
 from .context import EmContext
 from .gather import gather
+from .page_sizing import MIN_PAGE_SIZE, fitting_size, range_size
+from .query_terms import NEWEST_FIRST, Sort, conditions
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
@@ -55,42 +56,6 @@ _MEDIA = {"json": "application/json", "xml": "application/xml"}
 _REFUSED_MEDIA = (406, 415)  # an EM that does not speak the bulk format: read in XML from then on
 
 DEFAULT_MAX_PAGES = 50  # EM pages one window read takes at most (50,000 items at the default page size)
-MIN_PAGE_SIZE = 10
-_RANGE_SLACK = 0.1  # a range between two boundaries holds about one page; room for ties and late items
-_BUDGET = 0.5  # of VEEAM_EM_MAX_RESPONSE_BYTES, a page is sized to carry: items weigh more than page 1's average
-
-
-def range_size(size: int) -> int:
-    """Items asked for per range between two page boundaries (a range holds about one page)."""
-    return size + max(MIN_PAGE_SIZE, int(size * _RANGE_SLACK))
-
-
-def fitting_size(size: int, per_item: float, cap: int) -> int:
-    """The largest page size, at most ``size``, whose ranges carry at most ``_BUDGET`` of the cap when every
-    item weighs ``per_item`` bytes (page 1's average); never below ``MIN_PAGE_SIZE``."""
-    if per_item <= 0:
-        return size
-    fits = size
-    while fits > MIN_PAGE_SIZE and range_size(fits) * per_item > cap * _BUDGET:
-        fits = max(MIN_PAGE_SIZE, min(fits - 1, int(cap * _BUDGET / per_item / (1 + _RANGE_SLACK))))
-    return fits
-
-
-@dataclass(frozen=True)
-class Sort:
-    """How a window is ordered: EM's field (sort and filter), the model attribute holding it, the direction."""
-
-    field: str
-    attribute: str
-    descending: bool
-    kind: Literal["time", "text"]
-
-    def param(self) -> tuple[Literal["asc", "desc"], str]:
-        return ("desc" if self.descending else "asc", self.field)
-
-
-NEWEST_FIRST = Sort("CreationTime", "creation_time", True, "time")
-BY_NAME = Sort("Name", "name", False, "text")
 
 
 @dataclass(frozen=True)
@@ -119,55 +84,6 @@ class _Changed(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def conditions(*parts: str | None) -> str | None:
-    """EM's AND of the conditions given (``;``), or ``None`` for no filter."""
-    present = [part for part in parts if part]
-    return ";".join(present) or None
-
-
-def any_of(field: str, values: Sequence[str]) -> str | None:
-    """``Field=="a"`` or ``(Field=="a",Field=="b")``: EM's OR of equalities, every value quoted."""
-    if not values:
-        return None
-    either = ",".join(f"{field}=={quote_value(value)}" for value in values)
-    return f"({either})" if len(values) > 1 else either
-
-
-ANY_OF_CHUNK = 15  # values per OR filter: EM's URL stays short (a UID is ~60 characters, quoted and encoded)
-
-
-async def read_any_of(
-    em: EmContext,
-    em_type: str,
-    field: str,
-    values: Sequence[str],
-    *,
-    also: str | None = None,
-    sort: Sort = NEWEST_FIRST,
-    page_size: int | None = None,
-) -> QueryWindow[Entity]:
-    """Every item whose ``field`` is one of ``values`` (and matching ``also``): one read per ``ANY_OF_CHUNK``
-    values, so that a long list of ids never makes a URL a server or a proxy in front of it refuses."""
-    unique = list(dict.fromkeys(values))
-    items: list[Entity] = []
-    seen: set[str] = set()
-    requests, complete, issues = 0, True, []
-    for start in range(0, len(unique), ANY_OF_CHUNK):
-        part = await read_all(em, em_type, filter=conditions(any_of(field, unique[start : start + ANY_OF_CHUNK]), also),
-                              sort=sort, page_size=page_size)
-        requests += part.requests
-        complete = complete and part.complete
-        if part.issue:
-            issues.append(part.issue)
-        for item in part.items:
-            key = item.id or str(id(item))
-            if key not in seen:
-                seen.add(key)
-                items.append(item)
-    return QueryWindow(items, requests, complete=complete, total=len(items) if complete else None,
-                  issue=" ".join(issues) or None)
 
 
 async def read_all(

@@ -26,11 +26,13 @@ from ..representation.ids import guid_from, is_vm_ref
 from ..representation.query import em_time, quote_value
 from ..representation.registry import ResourceList, to_resource
 from . import freshness, replicas
+from .chunked_reads import read_any_of
 from .context import EmContext
 from .fetch import fetch_entity
 from .point_query import SUMMARY_PAGE_SIZE, build_query
 from .point_search import BY_BACKUP_DATE, PointPage, job_point_guid, read_page
-from .querying import BY_NAME, any_of, read_all, read_any_of
+from .query_terms import BY_NAME, any_of
+from .querying import read_all
 
 log = logging.getLogger("veeam_em_mcp.services")
 

@@ -22,9 +22,11 @@ from ..models.resources import Job, VmReplicaPoint
 from ..models.results import PointBrief, ReplicaInfo
 from ..representation.fields import JobFields
 from ..representation.query import parse_query_page, query_url
+from .chunked_reads import read_any_of
 from .context import EmContext
 from .estate import server_id, vm_key
-from .querying import BY_NAME, NEWEST_FIRST, any_of, conditions, read_all, read_any_of
+from .query_terms import BY_NAME, NEWEST_FIRST, any_of, conditions
+from .querying import read_all
 
 AnyJob = Job | JobFields  # a job as the registry's model, or as the fields a window read took (protection report)
 REPLICA_SUFFIX = "_replica"  # VBR's default suffix of a replica VM's name

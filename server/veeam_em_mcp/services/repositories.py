@@ -15,7 +15,8 @@ from ..models.resources import Repository
 from ..representation.readers import int_of, text_of
 from .context import EmContext
 from .estate import server_condition
-from .querying import BY_NAME, read_all
+from .query_terms import BY_NAME
+from .querying import read_all
 
 NEARLY_FULL_PERCENT = 90.0
 

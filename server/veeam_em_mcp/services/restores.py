@@ -20,7 +20,8 @@ from .answers import paged
 from .context import EmContext
 from .estate import count, duration, guid_of, outcome_of, time_conditions, window_of
 from .filters import check_text
-from .querying import NEWEST_FIRST, conditions, read_all
+from .query_terms import NEWEST_FIRST, conditions
+from .querying import read_all
 
 DEFAULT_DAYS = 7  # "what was restored this week"
 NOT_RECORDED = (

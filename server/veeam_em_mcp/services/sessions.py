@@ -51,7 +51,8 @@ from .estate import (
     vm_condition,
     window_of,
 )
-from .querying import NEWEST_FIRST, conditions, read_all, read_fields
+from .query_terms import NEWEST_FIRST, conditions
+from .querying import read_all, read_fields
 from .replicas import replicated_vm_ids
 from .runs import Run, Session, attempts_index, is_agent_computer, runs_of
 from .task_rows import ORDER, agent_note, computer_run, task_key, task_run

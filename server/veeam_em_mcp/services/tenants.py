@@ -13,7 +13,8 @@ from ..errors import BadRequest
 from ..models.inventory import ListTenantsResult, TenantRow
 from ..models.resources import CloudTenant, VCloudOrganizationConfig
 from .context import EmContext
-from .querying import BY_NAME, read_all
+from .query_terms import BY_NAME
+from .querying import read_all
 
 
 async def list_tenants(em: EmContext) -> ListTenantsResult:
