@@ -24,6 +24,7 @@ from veeam_em_mcp.errors import MalformedResponse
 from veeam_em_mcp.models.arguments import (
     FindJobSessionsArgs,
     FindTaskSessionsArgs,
+    GetJobSessionArgs,
     ListJobsArgs,
     ProtectionReportArgs,
 )
@@ -47,6 +48,7 @@ from veeam_em_mcp.representation.parse import parse
 from veeam_em_mcp.representation.query import em_time, query_url
 from veeam_em_mcp.services import protection
 from veeam_em_mcp.services.context import EmContext
+from veeam_em_mcp.services.job_session import get_job_session
 from veeam_em_mcp.services.jobs import list_jobs
 from veeam_em_mcp.services.querying import BY_NAME, NEWEST_FIRST, read_fields
 from veeam_em_mcp.services.sessions import find_job_sessions, find_task_sessions
@@ -280,6 +282,20 @@ async def test_list_jobs_is_the_generic_one(dialect: str, members: bool) -> None
     assert len(lean[0]) > 5 and any(row["last_run"] for row in lean[0]) and any(row["schedule"] for row in lean[0])
     assert not members or any(row["members"] for row in lean[0])
     assert lean == generic
+
+
+@pytest.mark.parametrize("dialect", list(DIALECTS))
+@pytest.mark.parametrize("kind", ["Backup", "AgentBackup", "replica"])
+async def test_get_job_session_is_the_generic_one(dialect: str, kind: str) -> None:
+    """A run's tasks: a backup run's task sessions, an agent run's computers, a replication run's replica tasks."""
+    estate = small()
+    runs = estate.replica_sessions.values() if kind == "replica" else [
+        run for run in estate.job_sessions.values() if run.job_type == kind
+    ]
+    largest = max(runs, key=lambda run: (len(run.task_ids), run.creation_ticks))  # the most tasks, the newest
+    args = GetJobSessionArgs(session_id=largest.id)
+    lean, generic = await lean_and_generic(dialect, get_job_session, args, "tasks", 10)
+    assert lean[0] and lean == generic
 
 
 async def json_page_of(record: type[Record]) -> tuple[bytes, str]:
