@@ -113,8 +113,8 @@ def _json_page(text: str, record: type[R], plan: Plan) -> tuple[Paging, list[R]]
         return read, []
     key, items = chosen
     if isinstance(items, dict):
-        if not _folds(_local(key), items):
-            return None  # one item, or a wrapper named otherwise than its items: the generic rules decide
+        if not _folds(_local(key), items) and not _wraps(items):
+            return None  # one item: the generic rules decide
         items = next(iter(items.values()))
     if not items:
         return read, []
@@ -144,6 +144,15 @@ def _folds(local: str, value: dict[str, Any]) -> bool:
     return isinstance(inner, list) and (
         inner_local == local or local in (inner_local + "s", inner_local + "es") or inner_local in _LIST_ITEMS
     )
+
+
+def _wraps(value: dict[str, Any]) -> bool:
+    """Whether this JSON object is a wrapper EM names otherwise than its items (v12's singular ``AgentBackupJob``
+    around ``AgentBackupJobs``), whose list ``query.parse_query_page`` reads all the same: one key, holding a list."""
+    if len(value) != 1:
+        return False
+    ((inner_key, inner),) = value.items()
+    return isinstance(inner, list) and json_key(inner_key) not in (None, "links")
 
 
 def _xml_page(text: str, record: type[R], plan: Plan) -> tuple[Paging, list[R]] | None:

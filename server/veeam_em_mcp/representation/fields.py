@@ -82,6 +82,13 @@ class JobSessionFields(JobRunFields):
 
 
 @dataclass(slots=True)
+class ReplicaRunFields(JobSessionFields):
+    """A replication run (``ReplicaJobSession``, kept apart by EM) as the runs fold it: a backup run's fields."""
+
+    EM_TYPE: ClassVar[str] = "ReplicaJobSession"
+
+
+@dataclass(slots=True)
 class TaskFields(Record):
     """A VM's task in a run (``BackupTaskSession``) as the protection report uses it."""
 
@@ -108,6 +115,16 @@ class TaskRowFields(TaskFields):
 
 
 @dataclass(slots=True)
+class ReplicaTaskFields(TaskRowFields):
+    """A VM's task in a replication run (``ReplicaTaskSession``) as ``find_task_sessions`` shows it: a task's
+    fields and its replication run and replica point."""
+
+    EM_TYPE: ClassVar[str] = "ReplicaTaskSession"
+    replica_session: Ref | None
+    vm_replica_point: Ref | None
+
+
+@dataclass(slots=True)
 class PointFields(Record):
     """A VM restore point (``VmRestorePoint``) as the protection report uses it."""
 
@@ -120,6 +137,20 @@ class PointFields(Record):
     creation_time: UtcTimestamp | None
     backup_server: Ref | None
     restore_point: Ref | None
+
+
+@dataclass(slots=True)
+class ReplicaPointFields(Record):
+    """A VM replica point (``VmReplicaPoint``) as the protection report ties it to a replicated VM."""
+
+    EM_TYPE: ClassVar[str] = "VmReplicaPoint"
+    key: str | None
+    id: str | None
+    vm_name: str | None
+    vm_display_name: str | None
+    creation_time: UtcTimestamp | None
+    backup_server: Ref | None
+    replica: Ref | None
 
 
 @dataclass(slots=True)
@@ -144,6 +175,13 @@ class JobRowFields(JobFields):
 
     schedule: str | None
     next_run: UtcTimestamp | None
+
+
+@dataclass(slots=True)
+class AgentJobRowFields(JobRowFields):
+    """A Veeam Agent job (``AgentBackupJob``, kept apart by EM) as ``list_jobs`` shows it: a job's row."""
+
+    EM_TYPE: ClassVar[str] = "AgentBackupJob"
 
 
 # --- how a record is read -----------------------------------------------------------------------------------

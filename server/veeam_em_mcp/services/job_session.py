@@ -1,19 +1,21 @@
 """One job run with its VMs' outcomes: ``get_job_session`` (a backup, replication or Veeam Agent run).
 
 The session is fetched by its id (a bare GUID may be a replication run's: EM keeps those apart), then its
-tasks are read as one window (``querying.read_all``): a backup run's task sessions, a replication run's
-replica task sessions (their VMs named by the replication job's members), or a Veeam Agent run's
-per-computer sessions within its span. Rows are sorted worst first.
+tasks are read as one window (``querying.read_fields``: only the fields a row uses): a backup run's task
+sessions, a replication run's replica task sessions (their VMs named by the replication job's members), or a
+Veeam Agent run's per-computer sessions within its span. Rows are sorted worst first.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from ..errors import InvalidArgument, NotFound
 from ..models.arguments import GetJobSessionArgs
 from ..models.estate import JobSessionDetail
-from ..models.resources import BackupJobSession, BackupTaskSession, ReplicaJobSession
+from ..models.resources import BackupJobSession, ReplicaJobSession
+from ..representation.fields import JobSessionFields, ReplicaTaskFields, TaskRowFields
 from ..representation.ids import GUID, uid_pattern
 from ..representation.links import LinkPolicy
 from ..representation.query import em_time, quote_value
@@ -22,7 +24,7 @@ from .context import EmContext
 from .estate import count, guid_of, outcome_of, same_names, uid_guid
 from .fetch import fetch_entity
 from .query_terms import Sort, conditions
-from .querying import read_all
+from .querying import QueryWindow, read_fields
 from .replicas import replicated_vm_ids
 from .runs import is_agent_computer
 from .sessions import join_notes
@@ -75,10 +77,12 @@ async def get_job_session(
                                              what="a replication job session")
                 spent = 1
         oldest_first = Sort("CreationTime", "creation_time", False, "time")
+        # Only the fields a row uses, straight from the pages (representation.fields).
+        read: QueryWindow[Any]
         if isinstance(session, ReplicaJobSession):
-            read = await read_all(em, "ReplicaTaskSession", sort=oldest_first,
-                                  filter=f"JobSessionUid=={quote_value('urn:veeam:ReplicaJobSession:' + guid)}")
-            tasks = [task_run(task) for task in read.items if isinstance(task, BackupTaskSession)]
+            read = await read_fields(em, ReplicaTaskFields, sort=oldest_first,
+                                     filter=f"JobSessionUid=={quote_value('urn:veeam:ReplicaJobSession:' + guid)}")
+            tasks = [task_run(task) for task in read.items]
             job = uid_guid(session.job_uid) or guid_of(session.job)
             tasks, named = await replicated_vm_ids(em, tasks, {guid: job} if job else {})
             spent += named
@@ -88,14 +92,14 @@ async def get_job_session(
             span = [f"CreationTime>={quote_value(session.creation_time)}"] if session.creation_time else []
             if session.end_time:
                 span.append(f"CreationTime<={quote_value(session.end_time)}")
-            read = await read_all(em, "BackupJobSession", sort=oldest_first, filter=conditions(
+            read = await read_fields(em, JobSessionFields, sort=oldest_first, filter=conditions(
                 'JobType=="AgentManagement"', f"JobUid=={quote_value('urn:veeam:Job:' + job)}" if job else None,
                 *span))
-            tasks = [computer_run(s) for s in read.items if isinstance(s, BackupJobSession) and is_agent_computer(s)]
+            tasks = [computer_run(s) for s in read.items if is_agent_computer(s)]
         else:
-            read = await read_all(em, "BackupTaskSession", sort=oldest_first,
-                                  filter=f"JobSessionUid=={quote_value('urn:veeam:BackupJobSession:' + guid)}")
-            tasks = [task_run(task) for task in read.items if isinstance(task, BackupTaskSession)]
+            read = await read_fields(em, TaskRowFields, sort=oldest_first,
+                                     filter=f"JobSessionUid=={quote_value('urn:veeam:BackupJobSession:' + guid)}")
+            tasks = [task_run(task) for task in read.items]
         tasks.sort(key=lambda task: (ORDER[task.outcome], (task.vm_name or "").casefold(), task_key(task)))
         outcome = outcome_of(session.state, session.result)
         note = join_notes(

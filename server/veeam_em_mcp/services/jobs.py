@@ -12,14 +12,16 @@ answer size cap.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from ..errors import BadRequest, NotFound, ResponseError
 from ..models.arguments import ListJobsArgs
 from ..models.base import parse_timestamp
 from ..models.estate import FileRow, JobFiles, JobRow, LastRun, ListJobsResult, Member
 from ..models.resources import Backup, BackupFile, BackupTaskSession, Job
-from ..representation.fields import JobRowFields, JobSessionFields
+from ..representation.fields import AgentJobRowFields, JobRowFields, JobSessionFields
 from ..representation.query import em_time, quote_value
 from ..representation.registry import ResourceList, to_resource
 from .answers import paged
@@ -38,11 +40,12 @@ from .estate import (
 )
 from .filters import check_text
 from .query_terms import BY_NAME, NEWEST_FIRST, conditions
-from .querying import read_all, read_fields
+from .querying import QueryWindow, read_all, read_fields
 from .restore_points import is_copy_job
 from .runs import Run, Session, runs_of
 from .sessions import replica_sessions
 
+T = TypeVar("T")
 LAST_RUN_DAYS = 7  # how far back a job's newest run is looked for
 JOB_PAGE_SIZE = 100  # jobs per EM page: a job entity with its members is large
 # EM spells Hyper-V "Hyperv" in job entities and filters, and "HyperV" in VM references.
@@ -68,7 +71,9 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
         requests = jobs_read.requests
         notes: list[str | None] = [jobs_read.issue]
         if args.platform is None:  # agent jobs have platforms of their own (AgentForWindows, AgentForLinux)
-            agents, issue, spent = await read_agent_jobs(em, conditions(server_condition(args.backup_server), enabled))
+            agents, issue, spent = await read_agent_job_rows(
+                em, conditions(server_condition(args.backup_server), enabled)
+            )
             jobs += agents or []
             requests += spent
             notes.append("Veeam Agent jobs are not listed: this EM's query service has none." if agents is None
@@ -193,15 +198,31 @@ MAX_COPY_JOBS = 20  # copy jobs whose target repository is looked up (one query 
 async def read_agent_jobs(em: EmContext, expression: str | None) -> tuple[list[Job] | None, str | None, int]:
     """Veeam Agent jobs (EM keeps them apart, under /agents/jobs): the jobs (None when this EM's query service
     has none: refused once, then not asked again), what may be off in the read, and the EM requests spent."""
+    jobs, issue, spent = await _agent_jobs(em, lambda: read_all(
+        em, "AgentBackupJob", filter=expression, sort=BY_NAME, page_size=min(JOB_PAGE_SIZE, em.settings.page_size)))
+    return None if jobs is None else [job for job in jobs if isinstance(job, Job) and job.id], issue, spent
+
+
+async def read_agent_job_rows(
+    em: EmContext, expression: str | None
+) -> tuple[list[AgentJobRowFields] | None, str | None, int]:
+    """``read_agent_jobs`` with only the fields a job's row uses, straight from the pages (representation.fields)."""
+    jobs, issue, spent = await _agent_jobs(em, lambda: read_fields(
+        em, AgentJobRowFields, filter=expression, sort=BY_NAME, page_size=min(JOB_PAGE_SIZE, em.settings.page_size)))
+    return None if jobs is None else [job for job in jobs if job.id], issue, spent
+
+
+async def _agent_jobs(
+    em: EmContext, read: Callable[[], Awaitable[QueryWindow[T]]]
+) -> tuple[list[T] | None, str | None, int]:
     if "AgentBackupJob" in em.unsupported:
         return None, None, 0
     try:
-        read = await read_all(em, "AgentBackupJob", filter=expression, sort=BY_NAME,
-                              page_size=min(JOB_PAGE_SIZE, em.settings.page_size))
+        window = await read()
     except BadRequest:
         em.unsupported.add("AgentBackupJob")
         return None, None, 1
-    return [job for job in read.items if isinstance(job, Job) and job.id], read.issue, read.requests
+    return window.items, window.issue, window.requests
 
 
 async def _copy_targets(em: EmContext, jobs: list[Listed]) -> tuple[dict[str, str], int]:

@@ -20,13 +20,13 @@ from ..models.base import age_hours
 from ..models.estate import TaskRun
 from ..models.resources import Job, VmReplicaPoint
 from ..models.results import PointBrief, ReplicaInfo
-from ..representation.fields import JobFields
+from ..representation.fields import JobFields, ReplicaPointFields
 from ..representation.query import parse_query_page, query_url
 from .chunked_reads import read_any_of
 from .context import EmContext
 from .estate import server_id, vm_key
 from .query_terms import BY_NAME, NEWEST_FIRST, any_of, conditions
-from .querying import read_all
+from .querying import read_fields
 
 AnyJob = Job | JobFields  # a job as the registry's model, or as the fields a window read took (protection report)
 REPLICA_SUFFIX = "_replica"  # VBR's default suffix of a replica VM's name
@@ -44,7 +44,7 @@ class Replicated:
     name: str
     ref: str | None  # the VM's reference (HierarchyObjRef), as its replication job lists it
     job: str  # the replication job's name
-    newest: VmReplicaPoint | None = None
+    newest: ReplicaPointFields | None = None  # only the fields a window read took (representation.fields)
     points: int = 0
 
 
@@ -71,7 +71,7 @@ async def replicas_of(em: EmContext, jobs: Iterable[AnyJob], in_window: str, ser
         found.note = "Replica points are not read: this EM's query service has none."
         return found
     try:
-        read = await read_all(em, "VmReplicaPoint", filter=conditions(server, in_window), sort=NEWEST_FIRST)
+        read = await read_fields(em, ReplicaPointFields, filter=conditions(server, in_window), sort=NEWEST_FIRST)
     except BadRequest:
         em.unsupported.add("VmReplicaPoint")
         found.requests, found.note = 1, "Replica points are not read: EM refused the query for them."
@@ -79,8 +79,6 @@ async def replicas_of(em: EmContext, jobs: Iterable[AnyJob], in_window: str, ser
     found.requests = read.requests
     unmatched = 0
     for point in read.items:  # newest first
-        if not isinstance(point, VmReplicaPoint):
-            continue
         replica = (point.replica.name or "") if point.replica else ""
         owner = by_replica.get((server_id(point.backup_server), replica.casefold()))
         if owner is None:
@@ -201,7 +199,9 @@ async def replicated_vm_ids(em: EmContext, rows: Sequence[TaskRun], run_jobs: di
     return named, read.requests
 
 
-def _member(named: dict[str, list[tuple[str | None, str]]], point: VmReplicaPoint) -> tuple[str | None, str] | None:
+def _member(
+    named: dict[str, list[tuple[str | None, str]]], point: VmReplicaPoint | ReplicaPointFields
+) -> tuple[str | None, str] | None:
     """The one member of the point's job its VM name stands for (with or without the replica suffix)."""
     for name in (point.vm_display_name, point.vm_name):
         if not name:

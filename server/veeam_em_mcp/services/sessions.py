@@ -3,7 +3,7 @@
 Everything comes from EM's query service, sorted by creation time (EM has no default order):
 ``type=BackupJobSession`` for runs, ``type=BackupTaskSession`` for VMs, filtered by the fields the query
 offers (``JobName``/``JobUid``, ``VmDisplayName``, ``CreationTime``…), never one GET per task, and read as
-one consistent window (``querying.read_all``).
+one consistent window (``querying.read_fields``: only the fields a row uses).
 
 "Did it succeed" means the newest run of each job in the window: an automatic retry is a run of its own
 (``IsRetry``), so a failed run followed by a successful retry succeeded. Likewise a VM's newest task
@@ -33,8 +33,7 @@ from ..models.estate import (
     TaskRun,
     Window,
 )
-from ..models.resources import BackupJobSession, BackupTaskSession
-from ..representation.fields import JobSessionFields, TaskRowFields
+from ..representation.fields import JobSessionFields, ReplicaRunFields, ReplicaTaskFields, TaskRowFields
 from ..representation.query import em_time
 from .answers import paged
 from .context import EmContext
@@ -52,7 +51,7 @@ from .estate import (
     window_of,
 )
 from .query_terms import NEWEST_FIRST, conditions
-from .querying import read_all, read_fields
+from .querying import read_fields
 from .replicas import replicated_vm_ids
 from .runs import Run, Session, attempts_index, is_agent_computer, runs_of
 from .task_rows import ORDER, agent_note, computer_run, task_key, task_run
@@ -183,18 +182,17 @@ COVERED_REPLICA = "replication jobs (EM's replica job sessions)"
 
 async def replica_sessions(
     em: EmContext, expression: str | None
-) -> tuple[list[BackupJobSession] | None, str | None, int]:
+) -> tuple[list[ReplicaRunFields] | None, str | None, int]:
     """The replication sessions of the window (EM keeps them apart from backup sessions), or why not."""
     if "ReplicaJobSession" in em.unsupported:
         return None, "Replication jobs are not covered: this EM's query service has no replica job sessions.", 0
     try:
-        read = await read_all(em, "ReplicaJobSession", filter=expression, sort=NEWEST_FIRST)
+        read = await read_fields(em, ReplicaRunFields, filter=expression, sort=NEWEST_FIRST)
     except BadRequest as exc:
         em.unsupported.add("ReplicaJobSession")
         said = f" (EM said: {exc.em_message})" if exc.em_message else ""
         return None, f"Replication jobs are not covered: EM refused the query for replica job sessions{said}.", 1
-    items = [item for item in read.items if isinstance(item, BackupJobSession)]
-    return items, read.issue, read.requests
+    return read.items, read.issue, read.requests
 
 
 def _per_job(runs: Sequence[Run]) -> list[JobRun]:
@@ -275,15 +273,15 @@ async def find_task_sessions(
         # Replication keeps its sessions and tasks apart: read them too (an EM without them is said).
         replica_runs, replica_note, spent = await replica_sessions(em, run_filter)
         requests += spent
-        replica_tasks: list[BackupTaskSession] = []
+        replica_tasks: list[ReplicaTaskFields] = []
         if replica_runs is not None:
-            replicated = await read_all(em, "ReplicaTaskSession", filter=expression, sort=NEWEST_FIRST)
+            replicated = await read_fields(em, ReplicaTaskFields, filter=expression, sort=NEWEST_FIRST)
             requests += replicated.requests
-            replica_tasks = [t for t in replicated.items if isinstance(t, BackupTaskSession)]
+            replica_tasks = replicated.items
             replica_note = replica_note or replicated.issue
         sessions: list[Session] = [*runs_read.items, *(replica_runs or [])]
         index = attempts_index(runs_of(sessions))
-        tasks: list[BackupTaskSession | TaskRowFields] = [*tasks_read.items, *replica_tasks]
+        tasks: list[TaskRowFields] = [*tasks_read.items, *replica_tasks]
         # A Veeam Agent job's computers: its per-computer sessions are among the window's runs (no more requests).
         computers = [computer_run(s, index) for s in sessions if is_agent_computer(s)]
         if args.vm_name is not None:  # a computer by its name (EM gives it no reference a VM id could match)
