@@ -119,6 +119,17 @@ def loopback_simulator() -> Iterator[RunningSimulator]:
         running.stop()
 
 
+@pytest.fixture(scope="module")
+def em() -> Iterator[RunningSimulator]:
+    """A loopback simulator of the module's own: for the modules that inject faults into it or count its logons
+    (the fault matrix, deadlines, lockout), so no other module's requests or faults meet theirs."""
+    running = RunningSimulator(dataset=build_dataset(anchor=ANCHOR)).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--soak", action="store_true", help="also run the soak tests (marked soak): floods of a minute or so")
 

@@ -22,14 +22,13 @@ from mcp.server.mcpserver import Context
 from veeam_em_mcp.client import EnterpriseManagerClient
 from veeam_em_mcp.config import Settings, call_deadline
 from veeam_em_mcp.errors import DeadlineExceeded, ServerError
-from veeam_em_mcp.simulator.dataset import build_dataset
 from veeam_em_mcp.simulator.runner import RunningSimulator
 from veeam_em_mcp.surface.server import build_server
 from veeam_em_mcp.surface.state import state_of
 from veeam_em_mcp.surface.tools.common import em_errors
 from veeam_em_mcp.surface.tools.estate import TOOLS as ESTATE_TOOLS
 
-from .conftest import ANCHOR, SIM_ORIGIN, SQL01_POINT, make_settings
+from .conftest import SIM_ORIGIN, SQL01_POINT, make_settings
 
 pytestmark = pytest.mark.anyio
 # The calls these tests time cost exactly one EM request each: follow_link on a restore point's href
@@ -38,15 +37,6 @@ ONE_GET = "follow_link"
 POINT = {"href": f"/api/vmRestorePoints/{SQL01_POINT}"}
 BASE_DELAY = 0.01  # the retry back-off the test servers use
 HUNG = "latency=3,method=GET"  # far longer than any timeout here: EM accepts the request and never answers in time
-
-
-@pytest.fixture(scope="module")
-def em() -> Iterator[RunningSimulator]:
-    running = RunningSimulator(dataset=build_dataset(anchor=ANCHOR)).start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(autouse=True)

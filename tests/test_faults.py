@@ -58,15 +58,6 @@ def sample_arguments(origin: str) -> dict[str, dict[str, Any]]:
 TOOLS = list(sample_arguments(""))
 
 
-@pytest.fixture(scope="module")
-def em() -> Iterator[RunningSimulator]:
-    running = RunningSimulator(dataset=build_dataset(anchor=ANCHOR)).start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 @pytest.fixture(autouse=True)
 def no_faults_left(em: RunningSimulator) -> Iterator[None]:
     em.state.faults.clear()

@@ -35,7 +35,7 @@ from veeam_em_mcp.surface.http import (
 )
 from veeam_em_mcp.surface.server import build_server
 
-from .conftest import make_settings
+from .conftest import ManualClock, make_settings
 from .http_server import InProcessServer, serve_in_thread
 
 TOKEN = "test-token-0123456789abcdef"
@@ -215,20 +215,12 @@ def test_the_connection_cap_is_lowered_to_fit_the_open_file_limit() -> None:
 # --- logging that cannot flood ----------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def record(name: str, message: str, *args: object, level: int = logging.WARNING) -> logging.LogRecord:
     return logging.LogRecord(name, level, __file__, 1, message, args, None)
 
 
 def test_the_flood_guard_passes_one_line_per_condition_per_interval() -> None:
-    clock = Clock()
+    clock = ManualClock(0.0)
     guard = LogFloodGuard(interval=60, clock=clock)
     passed = [guard.filter(record("mcp.server.transport_security", f"Invalid Host header: evil{i}.example")) for i in range(1000)]
     assert passed.count(True) == 1
@@ -243,7 +235,7 @@ def test_the_flood_guard_passes_one_line_per_condition_per_interval() -> None:
 
 
 def test_the_flood_guard_caps_each_logger_whatever_its_messages() -> None:
-    clock = Clock()
+    clock = ManualClock(0.0)
     guard = LogFloodGuard(interval=60, clock=clock, per_logger=20)
     distinct = [guard.filter(record("uvicorn.error", f"problem {letter * 3}")) for letter in "abcdefghijklmnopqrstuvwxyz" * 4]
     assert passed_count(distinct) == 20

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,11 @@ import pytest
 
 from veeam_em_mcp.client import FORCED_LOGON_MIN_AGE, LOGON_BACKOFF, EnterpriseManagerClient
 from veeam_em_mcp.errors import AccessDenied, AuthenticationFailed, LogonRejected, RoleMissing
-from veeam_em_mcp.simulator.dataset import build_dataset
 from veeam_em_mcp.simulator.runner import RunningSimulator
 from veeam_em_mcp.surface.http import build_http_app
 from veeam_em_mcp.surface.server import build_server
 
-from .conftest import ANCHOR, PASSWORD, SIM_ORIGIN, SQL01_POINT, USERNAME, ManualClock, McpFactory, make_settings
+from .conftest import PASSWORD, SIM_ORIGIN, SQL01_POINT, USERNAME, ManualClock, McpFactory, make_settings
 from .test_http_transport import mcp_over_http, serve_app
 
 pytestmark = pytest.mark.anyio
@@ -100,15 +98,6 @@ async def test_corrected_password_file_works_without_a_restart(
         assert fixed.structured_content["vm_name"] == "sql01"
         assert sim_app.state.sim.logons == 1
     assert sim_app.state.sim.failed_logons == 1
-
-
-@pytest.fixture(scope="module")
-def em() -> Iterator[RunningSimulator]:
-    running = RunningSimulator(dataset=build_dataset(anchor=ANCHOR)).start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 async def test_two_hundred_calls_from_fifty_http_clients_make_one_failed_logon(
