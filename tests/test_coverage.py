@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from mcp import Client
 
 from veeam_em_mcp.simulator.dataset.clock import datetime_of
 from veeam_em_mcp.simulator.dataset.scenarios import LAST_TWO_FAILED_VM, REPLICA_JOB, WINDOWS_AGENT_JOB
@@ -276,3 +277,34 @@ async def test_jobs_that_run_within_hours_without_members() -> None:
         assert now <= datetime.fromisoformat(row["next_run"]) <= now + timedelta(hours=12, minutes=1)
     times = [row["next_run"] for row in soon["jobs"]]
     assert times == sorted(times), "soonest first"
+
+
+async def test_an_em_without_agent_queries_says_so_and_asks_once() -> None:
+    # An EM older than Veeam Agent management answers `type=AgentBackupJob` with 400: list_jobs and the report
+    # say what they could not cover, and the type is not asked again (list_jobs and the report share one read).
+    import dataclasses
+
+    import httpx
+
+    from veeam_em_mcp.simulator.app import create_app
+    from veeam_em_mcp.simulator.config import SimulatorConfig
+    from veeam_em_mcp.simulator.registry import Registry
+    from veeam_em_mcp.simulator.registry.table import ROWS
+    from veeam_em_mcp.surface.server import build_server
+
+    from .conftest import make_settings
+    from .test_estate import call
+
+    rows = [dataclasses.replace(row, query=None) if row.type_name == "AgentBackupJob" else row for row in ROWS]
+    app = create_app(SimulatorConfig(), ESTATE, Registry(rows))
+    server = build_server(make_settings(), transport=httpx.ASGITransport(app=app), retry_base_delay=0.01)
+    async with Client(server) as client:
+        jobs = await call(client, "list_jobs", {"members": False})
+        report = await call(client, "protection_report", {})
+        again = await call(client, "list_jobs", {"members": False})
+    asked = [url for _, url in app.state.sim.request_log if "type=AgentBackupJob" in url]
+    assert len(asked) == 1, asked
+    assert "Veeam Agent jobs are not listed: this EM's query service has none." in str(jobs)
+    assert "Veeam Agent jobs are not listed" in str(again)
+    assert WINDOWS_AGENT_JOB not in {row["name"] for row in jobs["jobs"]}
+    assert "Computers protected by Veeam Agent are not in the report" in str(report)

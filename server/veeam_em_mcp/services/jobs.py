@@ -12,7 +12,6 @@ answer size cap.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -40,7 +39,7 @@ from .estate import (
 )
 from .filters import check_text
 from .query_terms import BY_NAME, NEWEST_FIRST, conditions
-from .querying import QueryWindow, read_all, read_fields
+from .querying import read_all, read_fields
 from .restore_points import is_copy_job
 from .runs import Run, Session, runs_of
 from .sessions import replica_sessions
@@ -71,7 +70,7 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
         requests = jobs_read.requests
         notes: list[str | None] = [jobs_read.issue]
         if args.platform is None:  # agent jobs have platforms of their own (AgentForWindows, AgentForLinux)
-            agents, issue, spent = await read_agent_job_rows(
+            agents, issue, spent = await read_agent_jobs(
                 em, conditions(server_condition(args.backup_server), enabled)
             )
             jobs += agents or []
@@ -195,34 +194,21 @@ def _row(job: Listed, newest: Run | None, protecting: dict[str, str], *, members
 MAX_COPY_JOBS = 20  # copy jobs whose target repository is looked up (one query each)
 
 
-async def read_agent_jobs(em: EmContext, expression: str | None) -> tuple[list[Job] | None, str | None, int]:
-    """Veeam Agent jobs (EM keeps them apart, under /agents/jobs): the jobs (None when this EM's query service
-    has none: refused once, then not asked again), what may be off in the read, and the EM requests spent."""
-    jobs, issue, spent = await _agent_jobs(em, lambda: read_all(
-        em, "AgentBackupJob", filter=expression, sort=BY_NAME, page_size=min(JOB_PAGE_SIZE, em.settings.page_size)))
-    return None if jobs is None else [job for job in jobs if isinstance(job, Job) and job.id], issue, spent
-
-
-async def read_agent_job_rows(
+async def read_agent_jobs(
     em: EmContext, expression: str | None
 ) -> tuple[list[AgentJobRowFields] | None, str | None, int]:
-    """``read_agent_jobs`` with only the fields a job's row uses, straight from the pages (representation.fields)."""
-    jobs, issue, spent = await _agent_jobs(em, lambda: read_fields(
-        em, AgentJobRowFields, filter=expression, sort=BY_NAME, page_size=min(JOB_PAGE_SIZE, em.settings.page_size)))
-    return None if jobs is None else [job for job in jobs if job.id], issue, spent
-
-
-async def _agent_jobs(
-    em: EmContext, read: Callable[[], Awaitable[QueryWindow[T]]]
-) -> tuple[list[T] | None, str | None, int]:
+    """Veeam Agent jobs (EM keeps them apart, under /agents/jobs), with the fields a job's row and the protection
+    report use, straight from the pages (representation.fields): the jobs (None when this EM's query service has
+    none: refused once, then not asked again), what may be off in the read, and the EM requests spent."""
     if "AgentBackupJob" in em.unsupported:
         return None, None, 0
     try:
-        window = await read()
+        window = await read_fields(em, AgentJobRowFields, filter=expression, sort=BY_NAME,
+                                   page_size=min(JOB_PAGE_SIZE, em.settings.page_size))
     except BadRequest:
         em.unsupported.add("AgentBackupJob")
         return None, None, 1
-    return window.items, window.issue, window.requests
+    return [job for job in window.items if job.id], window.issue, window.requests
 
 
 async def _copy_targets(em: EmContext, jobs: list[Listed]) -> tuple[dict[str, str], int]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from ..errors import BadRequest
 from ..models.arguments import ProtectionReportArgs
-from ..models.resources import AgentRestorePoint, DiscoveredComputer, Job
-from ..representation.fields import JobRunFields, PointFields, TaskFields
+from ..models.resources import AgentRestorePoint, DiscoveredComputer
+from ..representation.fields import AgentJobRowFields, JobRunFields, PointFields, TaskFields
 from .context import EmContext
 from .estate import job_entity_condition, server_id, unknown_name, vm_key
 from .gather import gather
@@ -57,7 +57,7 @@ async def no_agent_job(em: EmContext, name: str) -> bool:
 
 async def agent_computers(
     em: EmContext, args: ProtectionReportArgs, server: str | None, in_window: str
-) -> tuple[dict[str, Vm], dict[str, Job], str | None, int]:
+) -> tuple[dict[str, Vm], dict[str, AgentJobRowFields], str | None, int]:
     """The computers Veeam Agent jobs protect, with their newest agent point of the window.
 
     EM keeps agents apart: the jobs are ``AgentBackupJob``s whose members are protection groups, the
