@@ -12,15 +12,12 @@ from typing import Any
 
 from ..models.base import clip
 from ..models.estate import TaskRun
-from ..models.resources import BackupTaskSession, ReplicaTaskSession
 from ..representation.fields import ReplicaTaskFields, TaskRowFields
 from .estate import guid_of, job_of_session_name, outcome_of, vm_key
 from .runs import Attempts, Session, computer_of
 
 # Rows by outcome, the worst first.
 ORDER = {"failed": 0, "warning": 1, "running": 2, "unknown": 3, "succeeded": 4}
-# A replication task: the model (one run's tasks) or the fields a window read took (representation.fields).
-REPLICA_TASK = (ReplicaTaskSession, ReplicaTaskFields)
 
 
 def _attempt(session_id: str | None, index: Attempts | None) -> dict[str, Any]:
@@ -31,10 +28,10 @@ def _attempt(session_id: str | None, index: Attempts | None) -> dict[str, Any]:
     return {"run": run, "attempt": attempt}
 
 
-def task_run(task: BackupTaskSession | TaskRowFields, index: Attempts | None = None) -> TaskRun:
+def task_run(task: TaskRowFields, index: Attempts | None = None) -> TaskRun:
     outcome = outcome_of(task.state, task.result)
     reason, reason_chars = clip(task.reason or None)
-    run = task.replica_session if isinstance(task, REPLICA_TASK) else task.job_session
+    run = task.replica_session if isinstance(task, ReplicaTaskFields) else task.job_session
     session = guid_of(run)
     return TaskRun(
         vm_name=task.vm_name,
@@ -51,8 +48,8 @@ def task_run(task: BackupTaskSession | TaskRowFields, index: Attempts | None = N
         end=task.end_time,
         total_size=task.total_size,
         restore_point=guid_of(task.vm_restore_point),
-        replication=True if isinstance(task, REPLICA_TASK) else None,
-        replica_point=guid_of(task.vm_replica_point) if isinstance(task, REPLICA_TASK) else None,
+        replication=True if isinstance(task, ReplicaTaskFields) else None,
+        replica_point=guid_of(task.vm_replica_point) if isinstance(task, ReplicaTaskFields) else None,
         job_session=session,
         **_attempt(session, index),
     )
