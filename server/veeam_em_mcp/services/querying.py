@@ -6,12 +6,15 @@ person deletes one. Read page by page, an item added before page 5 makes the las
 twice, and one removed from page 1 makes the first of page 5 vanish, silently. So a window of several pages
 is read as a partition of the sort key, not by page numbers:
 
-1. page 1 tells how many pages there are and, for a newest-first read, pins the window's upper end;
-2. one tiny probe per page boundary (``pageSize=1&page=k·P+1``) gives the sort value at that position,
-   and the exact number of items (with one item per page, EM's ``PagesCount`` is the count);
-3. each range between two boundaries is read with one request (``CreationTime<=b_k;CreationTime>b_k+1``):
-   the ranges partition the key, so no item can be in two of them or fall between them, whatever moves;
-4. a final count of the window must equal the items read and the probes' count.
+1. page 1 tells how many pages there are and, for a newest-first read, pins the window's upper end; its items
+   are the window's first range (they are not asked for again);
+2. one tiny probe per later page boundary (``pageSize=1&page=k·P+1``, k ≥ 2) gives the sort value at that
+   position, and the exact number of items (with one item per page, EM's ``PagesCount`` is the count);
+3. each later range is read with one request: the second from page 1's last sort value (a second further back
+   for a time, so that EM's rounding of times cannot open a gap; what page 1 already holds is kept once), then
+   between two boundaries (``CreationTime<=b_k;CreationTime>b_k+1``): the ranges cover the key without gaps
+   and, past the seam, partition it, so no item can fall between them, whatever moves;
+4. a final count of the window must equal the items read (and the probes' count).
 
 Every non-final page must be full, every page must agree on the count, every item is kept once (by id);
 when anything disagrees, EM's data changed under the read: it is read again, once, and if it changes again
@@ -284,17 +287,26 @@ class _Reader(Generic[T]):
         window = self.filter
         if self.sort.kind == "time" and self.sort.descending:
             # The window's upper end: the newest item seen now (plus a second, for EM's rounding of times).
-            newest = parse_timestamp(self.value(first.items[0]))
-            try:
-                upper = em_time(newest + timedelta(seconds=1))
-            except OverflowError:
-                upper = None
+            upper = _shifted(self.value(first.items[0]), seconds=1)
             window = conditions(self.filter, f"{self.sort.field}<{quote_value(upper)}" if upper else None)
         wanted = min(pages, self.max_pages)
         truncated = pages > wanted
-        # Probes: the sort value at each page boundary, and the exact count of the window.
-        positions = list(range(1, wanted + (1 if truncated else 0)))
-        self.planned = 1 + len(positions) + wanted + 1  # page 1, the probes, the ranges, the final count
+        head = _unique(first.items, self.key)
+        if len(head) != len(first.items):
+            raise _Changed(f"EM's page 1 holds {len(first.items) - len(head)} items twice")
+        if wanted == 1:
+            # The cap allows one page: page 1 is it, one answer of EM's, whole (the rest is said to be unread).
+            self.kept = head
+            return QueryWindow(self.kept, self.requests, complete=False, total=None)
+        # Page 1 is the window's first range. The next range starts at page 1's last sort value, moved back by a
+        # second for a time (EM may round the times of its filters): no item can fall between the two, and the
+        # items in that second are read twice and kept once.
+        last = self.value(first.items[-1])
+        seam = _shifted(last, seconds=1 if self.sort.descending else -1) if self.sort.kind == "time" else last
+        # Probes: the sort value at each later page boundary (and at the cut, when the cap cuts the window), and
+        # the exact number of items in the window.
+        positions = list(range(2, wanted + (1 if truncated else 0)))
+        self.planned = 1 + len(positions) + (wanted - 1) + 1  # page 1, the probes, the ranges, the final count
         limit = self.em.settings.max_concurrency
         probes = await gather([self._probe(window, k * size + 1) for k in positions], limit=limit)
         counts = {probe.paging.pages_count for probe in probes if probe.items}
@@ -302,40 +314,43 @@ class _Reader(Generic[T]):
             raise _Changed("a page boundary EM reported has no item any more")
         if len(counts) > 1:
             raise _Changed(f"EM counted {' and '.join(str(c) for c in sorted(counts))} items in the same window")
-        counted = counts.pop() if counts else pages * size
-        if math.ceil(counted / size) != pages:
+        counted = counts.pop() if counts else None
+        if counted is not None and math.ceil(counted / size) != pages:
             raise _Changed(f"EM reported {pages} pages of {size} for a window of {counted} items")
         self.counted = counted
         bounds = [self.value(probe.items[0]) for probe in probes]
-        for earlier, later in itertools.pairwise(bounds):
+        for earlier, later in itertools.pairwise([last, *bounds]):
             if self._out_of_order(earlier, later):
                 raise _Changed("EM's page boundaries are out of order")
-        # Ranges: before b1; [b1, b2); …; [b(K-1), end) or [b(K-1), bK) when the cap cuts the window.
+        # Ranges: [seam, b2); [b2, b3); …; [b(K-1), end) or [b(K-1), bK) when the cap cuts the window.
         ranges: list[str | None] = []
-        edges: list[str | None] = [None, *bounds[: wanted - 1]]
-        for index, lower in enumerate(edges):
+        for index, lower in enumerate([seam or last, *bounds[: wanted - 2]]):
             upper_bound = bounds[index] if index < len(bounds) else None
             ranges.append(
                 conditions(
                     window,
-                    self.at_or_after(lower) if lower is not None else None,
+                    self.at_or_after(lower),
                     self.before(upper_bound) if upper_bound is not None else None,
                 )
             )
         parts = await gather([self._range(r, range_size(size)) for r in ranges], limit=limit)
         items = [item for part in parts for item in part]
-        self.kept = _unique(items, self.key)
-        if len(self.kept) != len(items):
-            raise _Changed(f"{len(items) - len(self.kept)} items came back twice")
+        rest = _unique(items, self.key)
+        if len(rest) != len(items):
+            raise _Changed(f"{len(items) - len(rest)} items came back twice")
+        # The seam's items, read with page 1 and again with the next range: kept once, as the range has them.
+        again = {self.key(item) for item in rest} & {self.key(item) for item in head} - {None}
+        self.kept = [item for item in head if self.key(item) not in again] + rest
         # The final count: what the window holds now, over exactly the part that was read.
         region = conditions(window, self.before(bounds[-1])) if truncated else window
         final = await self.count(region)
         expected = len(self.kept)
         if final != expected:
             raise _Changed(f"{expected} items were read but EM counts {final} now")
-        if not truncated and final != counted:
+        if counted is not None and not truncated and final != counted:
             raise _Changed(f"EM counted {counted} items at the start and {final} at the end")
-        return QueryWindow(self.kept, self.requests, complete=not truncated, total=counted)
+        total = final if counted is None else counted
+        return QueryWindow(self.kept, self.requests, complete=not truncated, total=total)
 
     def _probe(self, expression: str | None, number: int) -> Callable[[], Awaitable[_Page[T]]]:
         return lambda: self.page(expression, 1, number)
@@ -363,6 +378,14 @@ class _Reader(Generic[T]):
             a, b = parse_timestamp(earlier), parse_timestamp(later)
             return a < b if self.sort.descending else a > b
         return False  # EM's collation orders names; its order is trusted, the ranges stay a partition anyway
+
+
+def _shifted(value: str, *, seconds: int) -> str | None:
+    """EM's time ``value`` moved by ``seconds`` (``None`` past the calendar's ends)."""
+    try:
+        return em_time(parse_timestamp(value) + timedelta(seconds=seconds))
+    except OverflowError:
+        return None
 
 
 def _unique(items: Sequence[T], key_of: Callable[[T], str | None]) -> list[T]:

@@ -1,0 +1,109 @@
+"""The window reader (services.querying) against the simulator: page 1 is the window's first range (read once,
+not again), items tied on the sort key across a page boundary are each kept once, and a capped window is one page.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from veeam_em_mcp.client import EnterpriseManagerClient
+from veeam_em_mcp.representation.fields import JobRowFields, TaskRowFields
+from veeam_em_mcp.services.context import EmContext
+from veeam_em_mcp.services.query_terms import BY_NAME
+from veeam_em_mcp.services.querying import read_fields
+from veeam_em_mcp.simulator.app import create_app
+from veeam_em_mcp.simulator.config import SimulatorConfig
+from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
+
+from .conftest import ANCHOR, make_settings
+
+pytestmark = pytest.mark.anyio
+PAGE = 50
+
+
+@asynccontextmanager
+async def em_of(dataset: Dataset, bulk: str = "json") -> AsyncIterator[tuple[EmContext, list[str]]]:
+    """The reader's context over the simulator, and the query requests it sends."""
+    app = create_app(SimulatorConfig(), dataset)
+    log: list[tuple[str, str]] = app.state.sim.request_log
+    sent: list[str] = []
+    settings = make_settings(env={"VEEAM_EM_BULK_FORMAT": bulk, "VEEAM_EM_PAGE_SIZE": str(PAGE)})
+    async with EnterpriseManagerClient(settings, transport=httpx.ASGITransport(app=app)) as client:
+        yield EmContext(settings, client), sent
+        sent.extend(url for _, url in log if url.startswith("/api/query"))
+
+
+def tie(dataset: Dataset, positions: range) -> set[str]:
+    """The tasks at these positions of the newest-first order given one creation time (the first one's)."""
+    newest_first = sorted(dataset.task_sessions.values(), key=lambda t: t.creation_ticks, reverse=True)
+    anchor = newest_first[positions.start]
+    for task in newest_first[positions.start:positions.stop]:
+        task.creation_ticks, task.creation_time_utc = anchor.creation_ticks, anchor.creation_time_utc
+    return {task.id for task in newest_first[positions.start:positions.stop]}
+
+
+@pytest.mark.parametrize("bulk", ["json", "xml"])
+async def test_page_one_is_read_once_and_every_item_kept_once(bulk: str) -> None:
+    dataset = build_dataset(anchor=ANCHOR)
+    everything = set(dataset.task_sessions)
+    pages = math.ceil(len(everything) / PAGE)
+    assert pages >= 4, "the estate must span several pages"
+    async with em_of(dataset, bulk) as (em, sent):
+        window = await read_fields(em, TaskRowFields)
+    assert window.issue is None and window.complete and window.total == len(everything)
+    assert [task.id for task in window.items if task.id] == [task.id for task in window.items]
+    assert sorted(task.id or "" for task in window.items) == sorted(everything), "each task once, none missing"
+    # Page 1, a probe per later boundary, a range per later page, the final count: page 1's items are not read again.
+    assert window.requests == len(sent) == 1 + (pages - 2) + (pages - 1) + 1
+    assert [url for url in sent if f"pageSize={PAGE}&" in url] == [sent[0]], "one page of the page size: page 1"
+
+
+@pytest.mark.parametrize(
+    "positions",
+    [range(PAGE - 3, PAGE + 4), range(0, PAGE + 15), range(2 * PAGE - 2, 2 * PAGE + 2)],
+    ids=["across page 1's end", "page 1 all one time, and more", "across a later boundary"],
+)
+async def test_items_tied_across_a_page_boundary_are_kept_once(positions: range) -> None:
+    dataset = build_dataset(anchor=ANCHOR)
+    tied = tie(dataset, positions)
+    async with em_of(dataset) as (em, _):
+        window = await read_fields(em, TaskRowFields)
+    ids = [task.id for task in window.items]
+    assert window.issue is None and window.complete
+    assert len(ids) == len(set(ids)) == len(dataset.task_sessions) == window.total
+    assert tied <= set(ids)
+    times = [task.creation_time for task in window.items]
+    assert times == sorted(times, reverse=True), "newest first, across the seam too"
+
+
+async def test_a_window_capped_at_one_page_is_page_one_alone() -> None:
+    dataset = build_dataset(anchor=ANCHOR)
+    async with em_of(dataset) as (em, sent):
+        window = await read_fields(em, TaskRowFields, max_pages=1)
+    assert len(window.items) == PAGE and not window.complete and window.issue is None
+    assert window.requests == len(sent) == 1
+
+
+async def test_a_window_capped_at_two_pages_counts_the_whole_window() -> None:
+    dataset = build_dataset(anchor=ANCHOR)
+    async with em_of(dataset) as (em, sent):
+        window = await read_fields(em, TaskRowFields, max_pages=2)
+    assert not window.complete and window.issue is None
+    assert window.total == len(dataset.task_sessions), "the cut's probe counts the whole window"
+    newest = sorted(dataset.task_sessions.values(), key=lambda t: t.creation_ticks, reverse=True)
+    assert {task.id for task in window.items} == {task.id for task in newest[: 2 * PAGE]}
+    assert window.requests == len(sent) == 4  # page 1, the cut's probe, one range, the final count
+
+
+async def test_names_sorted_by_ems_collation_read_each_job_once() -> None:
+    dataset = build_dataset(anchor=ANCHOR)
+    async with em_of(dataset) as (em, _):
+        window = await read_fields(em, JobRowFields, sort=BY_NAME, page_size=3)
+    ids = [job.id for job in window.items]
+    assert window.issue is None and window.complete and len(ids) == len(set(ids)) == window.total
+    assert len(ids) > 6, "several pages of jobs"
