@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .field_direct import MISS, write_reader
 from .fields import CACHED, NAVIGATES, SHAPES, Plan, R, finish, link_into, navigates
 from .parse import json_key, scrubber
 
@@ -23,8 +24,18 @@ def json_record(record: type[R], plan: Plan, item: dict[str, Any], scrub: Callab
     scalars), read straight from ``json.loads`` output: what ``json_some`` and ``record_of`` make of it, without
     the normalised mapping of its links. ``None`` for any other shape: the general rules read it."""
     keep = scrub is _KEEP
-    shapes = plan.json_keys
     shape = tuple(item)
+    if keep:
+        direct = plan.direct.get(shape, MISS)
+        if direct is MISS:
+            if len(plan.direct) > SHAPES:
+                plan.direct.clear()
+            direct = plan.direct[shape] = write_reader(
+                record, plan, shape, lambda links: _json_links(links, plan, True, _KEEP)
+            )
+        if direct is not None and (got := direct(item)) is not MISS:
+            return got  # type: ignore[no-any-return]  # the reader makes ``record``s
+    shapes = plan.json_keys
     read = shapes.get(shape)
     if read is None:
         if len(shapes) > SHAPES:

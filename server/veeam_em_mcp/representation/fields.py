@@ -208,6 +208,8 @@ class Plan:
     # A link's raw JSON keys (in order) -> the raw keys its href, rel and name are read from (the last one that
     # normalises to each, as the normalised mapping keeps it)
     link_keys: dict[tuple[str, ...], tuple[str | None, str | None, str | None]] = field(default_factory=dict)
+    # An entity's raw JSON keys (in order) -> the function reading such entities (``field_direct``), or None
+    direct: dict[tuple[str, ...], Any] = field(default_factory=dict)
 
 
 _PLANS: dict[type[Record], Plan] = {}
