@@ -91,7 +91,7 @@ def test_specs_parse(spec: str, fault: Fault) -> None:
 
 
 @pytest.mark.parametrize("spec", ["short-page=-1", "short-page=x", "deep=0", "mutate=twist", "mutate,type=Job",
-                                  "status=503,type=Job", "latency=1,type=VmRestorePoint"])
+                                  "slow-logon=1,type=Job", "expire,type=VmRestorePoint"])
 def test_bad_specs_are_refused(spec: str) -> None:
     with pytest.raises(FaultSpecError):
         parse_fault(spec)
@@ -131,6 +131,19 @@ async def test_short_page_only_for_its_type(shared: tuple[httpx.AsyncClient, Sim
     assert len((await c.get(tasks, headers=JSON)).json()["Refs"]["Refs"]) == 20  # `after=1` lets one through
     assert len((await c.get(tasks, headers=JSON)).json()["Refs"]["Refs"]) == 10
     assert (fault.seen, fault.fired) == (2, 1)
+
+
+async def test_any_fault_limited_to_one_query_type(shared: tuple[httpx.AsyncClient, SimulatorState]) -> None:
+    """``type=`` limits a fault of any kind (but slow-logon and expire) to the queries of that type: a reader of
+    several types side by side meets it in exactly one of its reads."""
+    c, state = shared
+    (fault,) = state.faults.set("status=503:2,type=BackupTaskSession")
+    assert fault.path == "/api/query"
+    tasks = "/api/query?type=BackupTaskSession&pageSize=20"
+    assert (await c.get(f"{POINTS}&pageSize=20", headers=JSON)).status_code == 200  # another type: untouched
+    assert (await c.get("/api/backupServers", headers=JSON)).status_code == 200
+    assert [(await c.get(tasks, headers=JSON)).status_code for _ in range(3)] == [503, 503, 200]
+    assert (fault.seen, fault.fired) == (2, 2)
 
 
 # --- pages-drift ---------------------------------------------------------------------------------------------

@@ -5,18 +5,26 @@ escape would show the model "internal error (ExceptionGroup)" for what was, say,
 third page. ``gather`` is the one place the services run work concurrently: it waits for every task,
 and when any failed it raises that task's own error (the first one that is ours, else the first), so the
 boundary (``surface.tools.common.em_errors``) sees a ``VeeamEmError`` it can word for the model.
+
+``together`` runs a few different reads of one answer side by side (a window's tasks, its runs, its replication)
+and gives their results as a tuple; the client's own limit (``VEEAM_EM_MAX_CONCURRENCY``) still bounds what is
+in flight at EM, whatever runs together.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 import anyio
 
 from ..errors import VeeamEmError
 
 T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
+D = TypeVar("D")
 
 
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -52,3 +60,28 @@ async def gather(jobs: Sequence[Callable[[], Awaitable[T]]], *, limit: int = 8) 
     except BaseExceptionGroup as group_error:
         raise first_error(group_error) from None
     return results  # type: ignore[return-value]  # every slot was filled, or the group raised
+
+
+@overload
+async def together(a: Callable[[], Awaitable[A]], b: Callable[[], Awaitable[B]], /) -> tuple[A, B]: ...
+
+
+@overload
+async def together(
+    a: Callable[[], Awaitable[A]], b: Callable[[], Awaitable[B]], c: Callable[[], Awaitable[C]], /
+) -> tuple[A, B, C]: ...
+
+
+@overload
+async def together(
+    a: Callable[[], Awaitable[A]],
+    b: Callable[[], Awaitable[B]],
+    c: Callable[[], Awaitable[C]],
+    d: Callable[[], Awaitable[D]],
+    /,
+) -> tuple[A, B, C, D]: ...
+
+
+async def together(*jobs: Callable[[], Awaitable[Any]]) -> tuple[Any, ...]:
+    """Run these few jobs side by side (each its own kind of result) and return their results in order."""
+    return tuple(await gather(jobs, limit=len(jobs)))

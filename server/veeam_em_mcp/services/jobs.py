@@ -38,6 +38,7 @@ from .estate import (
     vm_key,
 )
 from .filters import check_text
+from .gather import together
 from .query_terms import BY_NAME, NEWEST_FIRST, conditions
 from .querying import read_all, read_fields
 from .restore_points import is_copy_job
@@ -62,27 +63,31 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
             f"Platform=={quote_value(_EM_PLATFORM[args.platform])}" if args.platform else None,
             enabled,
         )
-        # Only the fields a row uses, straight from the pages (representation.fields).
-        jobs_read = await read_fields(
-            em, JobRowFields, filter=expression, sort=BY_NAME, page_size=min(JOB_PAGE_SIZE, em.settings.page_size)
+        since = f"CreationTime>={quote_value(em_time(now - timedelta(days=LAST_RUN_DAYS)))}"
+        agent_filter = conditions(server_condition(args.backup_server), enabled)
+
+        async def agent_jobs() -> tuple[list[AgentJobRowFields] | None, str | None, int]:
+            if args.platform is not None:  # agent jobs have platforms of their own (AgentForWindows, AgentForLinux)
+                return [], None, 0
+            return await read_agent_jobs(em, agent_filter)
+
+        # Side by side: the jobs (only the fields a row uses, straight from the pages), the agent jobs, and the
+        # runs of the last days with replication's (for each job's newest run).
+        jobs_read, (agents, agent_issue, agent_requests), runs, (replicas, replica_note, spent) = await together(
+            lambda: read_fields(
+                em, JobRowFields, filter=expression, sort=BY_NAME, page_size=min(JOB_PAGE_SIZE, em.settings.page_size)
+            ),
+            agent_jobs,
+            lambda: read_fields(em, JobSessionFields, filter=since, sort=NEWEST_FIRST),
+            lambda: replica_sessions(em, since),
         )
-        jobs: list[Listed] = list(jobs_read.items)
-        requests = jobs_read.requests
+        jobs: list[Listed] = [*jobs_read.items, *(agents or [])]
+        requests = jobs_read.requests + agent_requests + runs.requests + spent
         notes: list[str | None] = [jobs_read.issue]
-        if args.platform is None:  # agent jobs have platforms of their own (AgentForWindows, AgentForLinux)
-            agents, issue, spent = await read_agent_jobs(
-                em, conditions(server_condition(args.backup_server), enabled)
-            )
-            jobs += agents or []
-            requests += spent
+        if args.platform is None:
             notes.append("Veeam Agent jobs are not listed: this EM's query service has none." if agents is None
-                         else issue)
+                         else agent_issue)
         names = {job.id: job.name for job in jobs if job.id}  # a copy job's sources, named even when filtered out
-        since = em_time(now - timedelta(days=LAST_RUN_DAYS))
-        runs = await read_fields(em, JobSessionFields, filter=f"CreationTime>={quote_value(since)}", sort=NEWEST_FIRST)
-        requests += runs.requests
-        replicas, replica_note, spent = await replica_sessions(em, f"CreationTime>={quote_value(since)}")
-        requests += spent
         notes.append(replica_note if any((job.job_type or "").lower() == "replica" for job in jobs) else None)
         # A job's newest run: its start and its retries (an agent job's per-computer sessions are its
         # run's parts, a copy job's workers too), by the job's id.

@@ -13,7 +13,7 @@ from ..models.resources import AgentRestorePoint, DiscoveredComputer
 from ..representation.fields import AgentJobRowFields, JobRunFields, PointFields, TaskFields
 from .context import EmContext
 from .estate import job_entity_condition, server_id, unknown_name, vm_key
-from .gather import gather
+from .gather import together
 from .jobs import read_agent_jobs
 from .protection_rows import Vm
 from .query_terms import BY_NAME, NEWEST_FIRST, conditions
@@ -25,25 +25,11 @@ async def read_windows(
     em: EmContext, server: str | None, task_job: str | None, in_window: str
 ) -> tuple[Read[JobRunFields], Read[TaskFields], Read[PointFields]]:
     """The window's runs, tasks and points, read side by side (each one consistent window)."""
-    sessions: list[Read[JobRunFields]] = []
-    tasks: list[Read[TaskFields]] = []
-    points: list[Read[PointFields]] = []
-
-    async def runs() -> None:
-        sessions.append(
-            await read_fields(em, JobRunFields, filter=conditions(server, task_job, in_window), sort=NEWEST_FIRST)
-        )
-
-    async def task_sessions() -> None:
-        tasks.append(
-            await read_fields(em, TaskFields, filter=conditions(server, task_job, in_window), sort=NEWEST_FIRST)
-        )
-
-    async def restore_points() -> None:
-        points.append(await read_fields(em, PointFields, filter=conditions(server, in_window), sort=NEWEST_FIRST))
-
-    await gather([runs, task_sessions, restore_points], limit=3)
-    return sessions[0], tasks[0], points[0]
+    return await together(
+        lambda: read_fields(em, JobRunFields, filter=conditions(server, task_job, in_window), sort=NEWEST_FIRST),
+        lambda: read_fields(em, TaskFields, filter=conditions(server, task_job, in_window), sort=NEWEST_FIRST),
+        lambda: read_fields(em, PointFields, filter=conditions(server, in_window), sort=NEWEST_FIRST),
+    )
 
 
 async def no_agent_job(em: EmContext, name: str) -> bool:
@@ -72,12 +58,9 @@ async def agent_computers(
         return {}, {}, "Computers protected by Veeam Agent are not in the report: this EM's query service has none.", 1
     if not agent_jobs:
         return {}, {}, jobs_issue, requests
-    computers_read, points_read = await gather(
-        [
-            lambda: read_all(em, "DiscoveredComputer", filter=server, sort=BY_NAME),
-            lambda: read_all(em, "AgentRestorePoint", filter=in_window, sort=NEWEST_FIRST),
-        ],
-        limit=2,
+    computers_read, points_read = await together(
+        lambda: read_all(em, "DiscoveredComputer", filter=server, sort=BY_NAME),
+        lambda: read_all(em, "AgentRestorePoint", filter=in_window, sort=NEWEST_FIRST),
     )
     requests += computers_read.requests + points_read.requests
     # A job protects the computers of the protection groups it names (EM's agent job names its groups, without

@@ -185,18 +185,32 @@ async def replicated_vm_ids(em: EmContext, rows: Sequence[TaskRun], run_jobs: di
     """Replication task rows with the VM's id: EM's replica task names the VM but gives no reference, and its
     replication job lists the VM by reference. ``run_jobs``: replication session id -> its job's id. One query of
     those jobs (by UID), only when a row needs it; a name the job lists twice, or not at all, stays without id."""
-    wanted = sorted({run_jobs[row.job_session] for row in rows if row.replication and not row.vm_id
-                     and row.job_session in run_jobs})
+    sessions = (row.job_session for row in rows if row.replication and not row.vm_id)
+    members, requests = await replica_job_members(em, run_jobs, sessions)
+    return with_replicated_vm_ids(rows, run_jobs, members), requests
+
+
+async def replica_job_members(
+    em: EmContext, run_jobs: dict[str, str], sessions: Iterable[str | None]
+) -> tuple[Members, int]:
+    """The VM members of the replication jobs that ran these sessions (``run_jobs``: session id -> job id), by
+    job: one query of those jobs (by UID), none when no session needs it."""
+    wanted = sorted({run_jobs[session] for session in sessions if session and session in run_jobs})
     if not wanted:
-        return list(rows), 0
+        return {}, 0
     read = await read_any_of(em, "Job", "UID", [f"urn:veeam:Job:{job}" for job in wanted], sort=BY_NAME)
     _, members = owners(job for job in read.items if isinstance(job, Job))
+    return members, read.requests
+
+
+def with_replicated_vm_ids(rows: Sequence[TaskRun], run_jobs: dict[str, str], members: Members) -> list[TaskRun]:
+    """Each replication row without a VM id given the one its job lists under the VM's name, if exactly one."""
     named: list[TaskRun] = []
     for row in rows:
         job = run_jobs.get(row.job_session or "") if row.replication and not row.vm_id else None
         found = members.get(job or "", {}).get((row.vm_name or "").casefold(), [])
         named.append(row.model_copy(update={"vm_id": found[0][0]}) if len(found) == 1 and found[0][0] else row)
-    return named, read.requests
+    return named
 
 
 def _member(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from ..errors import BadRequest
@@ -50,9 +51,10 @@ from .estate import (
     vm_condition,
     window_of,
 )
+from .gather import together
 from .query_terms import NEWEST_FIRST, conditions
 from .querying import read_fields
-from .replicas import replicated_vm_ids
+from .replicas import Members, replica_job_members, with_replicated_vm_ids
 from .runs import Run, Session, attempts_index, is_agent_computer, runs_of
 from .task_rows import ORDER, agent_note, computer_run, task_key, task_run
 
@@ -120,13 +122,14 @@ async def find_job_sessions(
         window = window_of(args.created_after, args.created_before, now)
         expression = conditions(job_condition(args.job_name), server_condition(args.backup_server),
                                 *time_conditions(window))
-        # Only the fields a run uses, straight from the pages (representation.fields).
-        read = await read_fields(em, JobSessionFields, filter=expression, sort=NEWEST_FIRST)
+        # Only the fields a run uses, straight from the pages (representation.fields); replication beside them.
+        read, (replicas, replica_note, replica_requests) = await together(
+            lambda: read_fields(em, JobSessionFields, filter=expression, sort=NEWEST_FIRST),
+            lambda: replica_sessions(em, expression),
+        )
         sessions: list[Session] = list(read.items)
-        requests = read.requests
+        requests = read.requests + replica_requests
         covered = [COVERED_BACKUP]
-        replicas, replica_note, replica_requests = await replica_sessions(em, expression)
-        requests += replica_requests
         if replicas is not None:
             sessions += replicas
             covered.append(COVERED_REPLICA)
@@ -252,6 +255,18 @@ def _job_summary(rows: Sequence[JobRun], kept: Sequence[JobRun], args: FindJobSe
     return line
 
 
+@dataclass(frozen=True)
+class _Replication:
+    """What ``find_task_sessions`` reads of replication, beside the backup tasks and runs."""
+
+    runs: list[ReplicaRunFields]
+    tasks: list[ReplicaTaskFields]
+    run_jobs: dict[str, str]  # replication session id -> its job's id
+    members: Members  # those jobs' VM members by name (replicas.owners)
+    note: str | None
+    requests: int
+
+
 # --- find_task_sessions -----------------------------------------------------------------------------------
 
 
@@ -264,22 +279,31 @@ async def find_task_sessions(
         vm_filter, vm_ref, requests = await vm_condition(em, args.vm_name)
         jobs = job_condition(args.job_name)
         expression = conditions(vm_filter, jobs, *time_conditions(window))
-        # Only the fields a row shows, straight from the pages (representation.fields): a row per task of the window.
-        tasks_read = await read_fields(em, TaskRowFields, filter=expression, sort=NEWEST_FIRST)
-        # The runs of the window (a run: a job's start and its retries): which run and attempt each task is.
         run_filter = conditions(jobs, *time_conditions(window))
-        runs_read = await read_fields(em, JobSessionFields, filter=run_filter, sort=NEWEST_FIRST)
-        requests += tasks_read.requests + runs_read.requests
-        # Replication keeps its sessions and tasks apart: read them too (an EM without them is said).
-        replica_runs, replica_note, spent = await replica_sessions(em, run_filter)
-        requests += spent
-        replica_tasks: list[ReplicaTaskFields] = []
-        if replica_runs is not None:
-            replicated = await read_fields(em, ReplicaTaskFields, filter=expression, sort=NEWEST_FIRST)
-            requests += replicated.requests
-            replica_tasks = replicated.items
-            replica_note = replica_note or replicated.issue
-        sessions: list[Session] = [*runs_read.items, *(replica_runs or [])]
+
+        async def replication() -> _Replication:
+            """Replication keeps its sessions and tasks apart: read them too (an EM without them is said), and the
+            members of its jobs: EM's replica task names the VM without its reference, its job has it."""
+            runs, note, spent = await replica_sessions(em, run_filter)
+            if runs is None:
+                return _Replication([], [], {}, {}, note, spent)
+            tasks = await read_fields(em, ReplicaTaskFields, filter=expression, sort=NEWEST_FIRST)
+            run_jobs = {run.id: job for run in runs if run.id and (job := uid_guid(run.job_uid) or guid_of(run.job))}
+            unnamed = (guid_of(task.replica_session) for task in tasks.items if not task.vm_uid)
+            members, looked_up = await replica_job_members(em, run_jobs, unnamed)
+            requests = spent + tasks.requests + looked_up
+            return _Replication(runs, tasks.items, run_jobs, members, note or tasks.issue, requests)
+
+        # Side by side: a row per task of the window (only the fields a row shows, straight from the pages), the
+        # window's runs (a run: a job's start and its retries: which run and attempt each task is), replication.
+        tasks_read, runs_read, replicated = await together(
+            lambda: read_fields(em, TaskRowFields, filter=expression, sort=NEWEST_FIRST),
+            lambda: read_fields(em, JobSessionFields, filter=run_filter, sort=NEWEST_FIRST),
+            replication,
+        )
+        requests += tasks_read.requests + runs_read.requests + replicated.requests
+        replica_note, replica_tasks = replicated.note, replicated.tasks
+        sessions: list[Session] = [*runs_read.items, *replicated.runs]
         index = attempts_index(runs_of(sessions))
         tasks: list[TaskRowFields] = [*tasks_read.items, *replica_tasks]
         # A Veeam Agent job's computers: its per-computer sessions are among the window's runs (no more requests).
@@ -289,11 +313,8 @@ async def find_task_sessions(
         every = [task_run(task, index) for task in tasks] + computers
         if replica_tasks or computers:  # newest first across every kind
             every.sort(key=lambda row: parse_timestamp(row.start or "0001-01-01T00:00:00Z"), reverse=True)
-        if replica_tasks:  # EM's replica task names the VM without its reference: its replication job has it
-            run_jobs = {r.id: job for r in replica_runs or []
-                        if r.id and (job := uid_guid(r.job_uid) or guid_of(r.job))}
-            every, spent = await replicated_vm_ids(em, every, run_jobs)
-            requests += spent
+        if replicated.members:  # each replica task's VM by the reference its replication job lists it under
+            every = with_replicated_vm_ids(every, replicated.run_jobs, replicated.members)
         if vm_ref is not None:  # a VM given by id: other VMs of that name are not it
             every = [run for run in every if (run.vm_id or "").lower() == vm_ref]
         rows = _newest_per_vm(every) if args.newest_per_vm else every

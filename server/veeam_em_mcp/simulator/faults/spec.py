@@ -20,7 +20,8 @@ FAULT_KINDS: Final[tuple[str, ...]] = get_args(FaultKind)
 PASS_THROUGH = frozenset({"latency", "slow-logon", "expire", "mutate"})
 # Faults on query pages, applied by the query handler (FaultSet.take_page), not by the middleware.
 PAGE_KINDS = frozenset({"short-page", "pages-drift"})
-# Faults on GET /api/query answers by default; `type=` is an option of theirs only.
+# Faults on GET /api/query answers by default; `type=` limits them, or any other fault but slow-logon and expire,
+# to the queries of one type.
 _QUERY_KINDS = frozenset({"short-page", "pages-drift", "mutate", "deep"})
 _QUERY_PATH = "/api/query"
 TOKEN_HEADER = b"x-restsvcsessionid"
@@ -45,18 +46,19 @@ inject a fault (repeatable): KIND[=VALUE][:COUNT][,count=N][,after=N][,method=M]
 POST /api/sessionMngr only); status=CODE (answer CODE, e.g. 503, with EM's Error body; ',variant=html' for
 HTTP.sys' HTML page); drop (send part of a chunked answer, then close the connection); truncate
 (Content-Length larger than the body, then close); malformed (a complete 200 whose body is cut mid-document;
-'=binary' for invalid UTF-8); html (200 text/html sign-in page, like a proxy or a wrong port); huge=SIZE
-(a lazily generated 200 body, e.g. 400MB; ',length=declared' announces it in Content-Length;
-',encoding=gzip' compresses it several hundredfold, whatever the client asked for);
-entities=VARIANT (XML with a DTD; VARIANT is laughs (billion laughs), external (external entity to ',url=U'),
-parameter (external parameter entity) or late (a DTD after 8 KB of comment)); expire (drop every session
-just before the matching request that carries one). On GET /api/query answers (',type=T' limits them to
-queries of type T): short-page=N (a page that is not the last holds N fewer items, PagingInfo unchanged;
-default 300); pages-drift=K (PagingInfo reports PagesCount+K, K may be negative, never below 1; default 1);
-deep=N (a 200 body nested N levels deep, XML or JSON per Accept; default 10000); mutate=insert|remove
-(default count 1: just before the matching query is answered, add a copy of the middle item by creation time,
-with a new id and a time between its neighbours, or remove the middle item, of ',type=T' or else the query's
-type; every later query and GET sees it). Without COUNT a fault lasts until cleared."""
+'=binary' for invalid UTF-8); html (200 text/html sign-in page, like a proxy or a wrong port); huge=SIZE (a
+lazily generated 200 body, e.g. 400MB; ',length=declared' announces it in Content-Length; ',encoding=gzip'
+compresses it several hundredfold, whatever the client asked for); entities=VARIANT (XML with a DTD; VARIANT
+is laughs (billion laughs), external (external entity to ',url=U'), parameter (external parameter entity) or
+late (a DTD after 8 KB of comment)); expire (drop every session just before the matching request that carries
+one). ',type=T' limits a fault (but slow-logon and expire) to the queries of type T (e.g.
+status=503:3,type=BackupJobSession). On GET /api/query answers: short-page=N (a page that is not the last
+holds N fewer items, PagingInfo unchanged; default 300); pages-drift=K (PagingInfo reports PagesCount+K, K may
+be negative, never below 1; default 1); deep=N (a 200 body nested N levels deep, XML or JSON per Accept;
+default 10000); mutate=insert|remove (default count 1: just before the matching query is answered, add a copy
+of the middle item by creation time, with a new id and a time between its neighbours, or remove the middle
+item, of ',type=T' or else the query's type; every later query and GET sees it). Without COUNT a fault lasts
+until cleared."""
 
 
 class FaultSpecError(ValueError):
@@ -105,7 +107,9 @@ class Fault:
             self.method = self.method or "GET"
             self.path = self.path or _QUERY_PATH
         elif self.type_name is not None:
-            raise FaultSpecError(f"{self.kind} takes no type option")
+            if self.kind in ("slow-logon", "expire"):
+                raise FaultSpecError(f"{self.kind} takes no type option")
+            self.path = self.path or _QUERY_PATH  # any other fault, on the queries of that type only
         if self.kind == "mutate":
             if self.count is None:
                 self.count = 1
