@@ -21,6 +21,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ..errors import BadRequest
 from ..models.arguments import FindJobSessionsArgs, FindTaskSessionsArgs, Results, outcomes
@@ -310,7 +311,8 @@ async def find_task_sessions(
         computers = [computer_run(s, index) for s in sessions if is_agent_computer(s)]
         if args.vm_name is not None:  # a computer by its name (EM gives it no reference a VM id could match)
             computers = [row for row in computers if (row.vm_name or "").casefold() == args.vm_name.casefold()]
-        every = [task_run(task, index) for task in tasks] + computers
+        said_of_runs: dict[str, dict[str, Any]] = {}
+        every = [task_run(task, index, said_of_runs) for task in tasks] + computers
         if replica_tasks or computers:  # newest first across every kind
             every.sort(key=lambda row: parse_timestamp(row.start or "0001-01-01T00:00:00Z"), reverse=True)
         if replicated.members:  # each replica task's VM by the reference its replication job lists it under

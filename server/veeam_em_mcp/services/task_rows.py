@@ -12,6 +12,7 @@ from typing import Any
 
 from ..models.base import clip
 from ..models.estate import TaskRun
+from ..models.resources import Ref
 from ..representation.fields import ReplicaTaskFields, TaskRowFields
 from .estate import guid_of, job_of_session_name, outcome_of, vm_key
 from .runs import Attempts, Session, computer_of
@@ -28,15 +29,26 @@ def _attempt(session_id: str | None, index: Attempts | None) -> dict[str, Any]:
     return {"run": run, "attempt": attempt}
 
 
-def task_run(task: TaskRowFields, index: Attempts | None = None) -> TaskRun:
+def task_run(
+    task: TaskRowFields, index: Attempts | None = None, runs: dict[str, dict[str, Any]] | None = None
+) -> TaskRun:
+    """A task's row. ``runs`` remembers, per job session, what all its tasks' rows say of it (pass one dict
+    for the tasks of one answer: a run holds hundreds of tasks)."""
     outcome = outcome_of(task.state, task.result)
     reason, reason_chars = clip(task.reason or None)
-    run = task.replica_session if isinstance(task, ReplicaTaskFields) else task.job_session
-    session = guid_of(run)
+    replication = isinstance(task, ReplicaTaskFields)
+    if isinstance(task, ReplicaTaskFields):
+        session, replica_point = task.replica_session, guid_of(task.vm_replica_point)
+    else:
+        session, replica_point = task.job_session, None
+    said = None if runs is None or session is None else runs.get(session.href)
+    if said is None:
+        said = _run_said(session, index)
+        if runs is not None and session is not None:
+            runs[session.href] = said
     return TaskRun(
         vm_name=task.vm_name,
         vm_id=task.vm_uid,
-        job_name=job_of_session_name(run.name if run else None),
         backup_server=task.backup_server.name if task.backup_server else None,
         outcome=outcome,
         result=None if outcome == "running" else task.result,  # EM says Success for a task in progress
@@ -48,11 +60,20 @@ def task_run(task: TaskRowFields, index: Attempts | None = None) -> TaskRun:
         end=task.end_time,
         total_size=task.total_size,
         restore_point=guid_of(task.vm_restore_point),
-        replication=True if isinstance(task, ReplicaTaskFields) else None,
-        replica_point=guid_of(task.vm_replica_point) if isinstance(task, ReplicaTaskFields) else None,
-        job_session=session,
-        **_attempt(session, index),
+        replication=True if replication else None,
+        replica_point=replica_point,
+        **said,
     )
+
+
+def _run_said(session: Ref | None, index: Attempts | None) -> dict[str, Any]:
+    """What a task's row says of its job session: the job's name, the session's id, its run and attempt."""
+    guid = guid_of(session)
+    return {
+        "job_name": job_of_session_name(session.name if session else None),
+        "job_session": guid,
+        **_attempt(guid, index),
+    }
 
 
 def computer_run(session: Session, index: Attempts | None = None) -> TaskRun:
