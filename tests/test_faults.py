@@ -304,6 +304,7 @@ CASES = [
                         "role, or EM is restarting; check the account and try again.")),
         Diagnoses("access", "warning", "querying restore points failed: Enterprise Manager rejected a freshly "
                                        "created session (401)", ok=True),
+        one_request=True,
     ),
 ]
 

@@ -12,10 +12,12 @@ import httpx
 import pytest
 
 from veeam_em_mcp.client import EnterpriseManagerClient
-from veeam_em_mcp.representation.fields import JobRowFields, TaskRowFields
+from veeam_em_mcp.representation.fields import JobRowFields, JobSessionFields, TaskRowFields
 from veeam_em_mcp.services.context import EmContext
 from veeam_em_mcp.services.query_terms import BY_NAME
 from veeam_em_mcp.services.querying import read_fields
+from veeam_em_mcp.services.runs import attempts_index, runs_of
+from veeam_em_mcp.services.task_rows import RowsAhead, task_run
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import Dataset, build_dataset
@@ -107,3 +109,27 @@ async def test_names_sorted_by_ems_collation_read_each_job_once() -> None:
     ids = [job.id for job in window.items]
     assert window.issue is None and window.complete and len(ids) == len(set(ids)) == window.total
     assert len(ids) > 6, "several pages of jobs"
+
+
+async def test_rows_made_while_pages_arrive_are_the_rows_made_after() -> None:
+    """find_task_sessions makes each task's row as its page is read (task_rows.RowsAhead): the same rows as made
+    after the read, whether the runs were known before a page came or only after it."""
+    dataset = build_dataset(anchor=ANCHOR)
+    async with em_of(dataset) as (em, _):
+        runs = await read_fields(em, JobSessionFields)
+        index = attempts_index(runs_of(runs.items))
+        ahead = RowsAhead()
+        pages: list[int] = []
+
+        def each_page(records: list[TaskRowFields]) -> None:
+            ahead.page(records)
+            pages.append(len(records))
+            if len(pages) == 2:
+                ahead.runs_known(index)  # page 1 waited for the runs; later pages are made at once
+
+        window = await read_fields(em, TaskRowFields, each_page=each_page)
+    assert len([size for size in pages if size > 1]) >= 3, "several pages of tasks"
+    assert len(ahead.made) >= len(window.items), "every task's row was made as its page came"
+    assert [ahead.row(task, index) for task in window.items] == [task_run(task, index) for task in window.items]
+    other = attempts_index([])
+    assert ahead.row(window.items[0], other) == task_run(window.items[0], other), "another index: made anew"

@@ -91,7 +91,7 @@ def test_specs_parse(spec: str, fault: Fault) -> None:
 
 
 @pytest.mark.parametrize("spec", ["short-page=-1", "short-page=x", "deep=0", "mutate=twist", "mutate,type=Job",
-                                  "slow-logon=1,type=Job", "expire,type=VmRestorePoint"])
+                                  "slow-logon=1,type=Job"])
 def test_bad_specs_are_refused(spec: str) -> None:
     with pytest.raises(FaultSpecError):
         parse_fault(spec)
@@ -134,7 +134,7 @@ async def test_short_page_only_for_its_type(shared: tuple[httpx.AsyncClient, Sim
 
 
 async def test_any_fault_limited_to_one_query_type(shared: tuple[httpx.AsyncClient, SimulatorState]) -> None:
-    """``type=`` limits a fault of any kind (but slow-logon and expire) to the queries of that type: a reader of
+    """``type=`` limits a fault of any kind (but slow-logon) to the queries of that type: a reader of
     several types side by side meets it in exactly one of its reads."""
     c, state = shared
     (fault,) = state.faults.set("status=503:2,type=BackupTaskSession")

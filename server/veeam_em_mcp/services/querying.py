@@ -115,15 +115,21 @@ async def read_fields(
     sort: Sort = NEWEST_FIRST,
     max_pages: int = DEFAULT_MAX_PAGES,
     page_size: int | None = None,
+    each_page: Callable[[list[R]], None] | None = None,
 ) -> QueryWindow[R]:
     """Every item of ``record``'s EM type matching ``filter``, each once, as one consistent window: only the
-    fields ``record`` names (``representation.fields``), read straight from the pages."""
+    fields ``record`` names (``representation.fields``), read straight from the pages. ``each_page`` is given
+    each page's records as soon as they are read (the probes' too, and those of an attempt read again), so
+    that a caller can work on them while later pages are on their way; the window is what counts."""
     if sort.attribute not in record.__dataclass_fields__:  # type: ignore[attr-defined]  # records are dataclasses
         raise TypeError(f"{record.__name__} has no {sort.attribute}: the window cannot be split by it")
 
     def records(response: Any, body: bytes) -> tuple[Paging, list[R]]:
         content_type = response.headers.get("content-type", "")
-        return read_page(body, content_type, record, lambda: em.client.document(response, body))
+        paging, read = read_page(body, content_type, record, lambda: em.client.document(response, body))
+        if each_page is not None:
+            each_page(read)
+        return paging, read
 
     return await _read(em, record.EM_TYPE, records, _record_key, filter, sort, max_pages, page_size)
 

@@ -21,7 +21,6 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from ..errors import BadRequest
 from ..models.arguments import FindJobSessionsArgs, FindTaskSessionsArgs, Results, outcomes
@@ -54,10 +53,10 @@ from .estate import (
 )
 from .gather import together
 from .query_terms import NEWEST_FIRST, conditions
-from .querying import read_fields
+from .querying import QueryWindow, read_fields
 from .replicas import Members, replica_job_members, with_replicated_vm_ids
-from .runs import Run, Session, attempts_index, is_agent_computer, runs_of
-from .task_rows import ORDER, agent_note, computer_run, task_key, task_run
+from .runs import Attempts, Run, Session, attempts_index, is_agent_computer, runs_of
+from .task_rows import ORDER, RowsAhead, agent_note, computer_run, task_key
 
 _LABELS = (
     ("succeeded", "succeeded"),
@@ -282,37 +281,45 @@ async def find_task_sessions(
         expression = conditions(vm_filter, jobs, *time_conditions(window))
         run_filter = conditions(jobs, *time_conditions(window))
 
-        async def replication() -> _Replication:
-            """Replication keeps its sessions and tasks apart: read them too (an EM without them is said), and the
-            members of its jobs: EM's replica task names the VM without its reference, its job has it."""
-            runs, note, spent = await replica_sessions(em, run_filter)
-            if runs is None:
-                return _Replication([], [], {}, {}, note, spent)
+        # Each task's row is made as its page is read, once the window's runs are known (task_rows.RowsAhead).
+        ahead = RowsAhead()
+
+        async def runs_and_replication() -> tuple[QueryWindow[JobSessionFields], _Replication, Attempts]:
+            """The window's runs (a run: a job's start and its retries: which run and attempt each task is), with
+            replication's, which EM keeps apart with its tasks (an EM without them is said); then the replica
+            tasks and the members of their jobs: EM's replica task names the VM without its reference."""
+            runs_read, (replica_runs, note, spent) = await together(
+                lambda: read_fields(em, JobSessionFields, filter=run_filter, sort=NEWEST_FIRST),
+                lambda: replica_sessions(em, run_filter),
+            )
+            index = attempts_index(runs_of([*runs_read.items, *(replica_runs or [])]))
+            ahead.runs_known(index)
+            if replica_runs is None:
+                return runs_read, _Replication([], [], {}, {}, note, spent), index
             tasks = await read_fields(em, ReplicaTaskFields, filter=expression, sort=NEWEST_FIRST)
-            run_jobs = {run.id: job for run in runs if run.id and (job := uid_guid(run.job_uid) or guid_of(run.job))}
+            run_jobs = {run.id: job for run in replica_runs
+                        if run.id and (job := uid_guid(run.job_uid) or guid_of(run.job))}
             unnamed = (guid_of(task.replica_session) for task in tasks.items if not task.vm_uid)
             members, looked_up = await replica_job_members(em, run_jobs, unnamed)
             requests = spent + tasks.requests + looked_up
-            return _Replication(runs, tasks.items, run_jobs, members, note or tasks.issue, requests)
+            replicated = _Replication(replica_runs, tasks.items, run_jobs, members, note or tasks.issue, requests)
+            return runs_read, replicated, index
 
-        # Side by side: a row per task of the window (only the fields a row shows, straight from the pages), the
-        # window's runs (a run: a job's start and its retries: which run and attempt each task is), replication.
-        tasks_read, runs_read, replicated = await together(
-            lambda: read_fields(em, TaskRowFields, filter=expression, sort=NEWEST_FIRST),
-            lambda: read_fields(em, JobSessionFields, filter=run_filter, sort=NEWEST_FIRST),
-            replication,
+        # Side by side: a row per task of the window (only the fields a row shows, straight from the pages), and
+        # the runs and replication.
+        tasks_read, (runs_read, replicated, index) = await together(
+            lambda: read_fields(em, TaskRowFields, filter=expression, sort=NEWEST_FIRST, each_page=ahead.page),
+            runs_and_replication,
         )
         requests += tasks_read.requests + runs_read.requests + replicated.requests
         replica_note, replica_tasks = replicated.note, replicated.tasks
         sessions: list[Session] = [*runs_read.items, *replicated.runs]
-        index = attempts_index(runs_of(sessions))
         tasks: list[TaskRowFields] = [*tasks_read.items, *replica_tasks]
         # A Veeam Agent job's computers: its per-computer sessions are among the window's runs (no more requests).
         computers = [computer_run(s, index) for s in sessions if is_agent_computer(s)]
         if args.vm_name is not None:  # a computer by its name (EM gives it no reference a VM id could match)
             computers = [row for row in computers if (row.vm_name or "").casefold() == args.vm_name.casefold()]
-        said_of_runs: dict[str, dict[str, Any]] = {}
-        every = [task_run(task, index, said_of_runs) for task in tasks] + computers
+        every = [ahead.row(task, index) for task in tasks] + computers
         if replica_tasks or computers:  # newest first across every kind
             every.sort(key=lambda row: parse_timestamp(row.start or "0001-01-01T00:00:00Z"), reverse=True)
         if replicated.members:  # each replica task's VM by the reference its replication job lists it under

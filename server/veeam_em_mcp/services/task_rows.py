@@ -76,6 +76,40 @@ def _run_said(session: Ref | None, index: Attempts | None) -> dict[str, Any]:
     }
 
 
+class RowsAhead:
+    """Task rows made while a window's later pages are still on their way (``read_fields(each_page=...)``):
+    each page's rows as soon as its records and the window's runs are known, the rest when asked for. A row is
+    kept with its record and found by that very record (an attempt read again brings new records)."""
+
+    def __init__(self) -> None:
+        self.index: Attempts | None = None
+        self.said: dict[str, dict[str, Any]] = {}  # task_run's per-session memory, shared by every row
+        self.made: dict[int, tuple[TaskRowFields, TaskRun]] = {}  # id(record) -> (record, its row)
+        self.waiting: list[list[TaskRowFields]] = []
+
+    def page(self, records: list[TaskRowFields]) -> None:
+        """A page's records, read: their rows now if the runs are known, else once they are."""
+        if self.index is None:
+            self.waiting.append(records)
+            return
+        for record in records:
+            self.made[id(record)] = (record, task_run(record, self.index, self.said))
+
+    def runs_known(self, index: Attempts) -> None:
+        self.index = index
+        waiting, self.waiting = self.waiting, []
+        for records in waiting:
+            self.page(records)
+
+    def row(self, record: TaskRowFields, index: Attempts) -> TaskRun:
+        if index is not self.index:  # other runs: what was made and remembered is not of them
+            return task_run(record, index)
+        made = self.made.get(id(record))
+        if made is not None and made[0] is record:
+            return made[1]
+        return task_run(record, index, self.said)
+
+
 def computer_run(session: Session, index: Attempts | None = None) -> TaskRun:
     """A Veeam Agent computer's part of a run (EM's AgentManagement session) as a task row: EM gives it no VM
     reference and, on the servers seen, no failure text (its FailureMessage is empty)."""

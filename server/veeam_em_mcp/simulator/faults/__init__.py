@@ -33,7 +33,7 @@ Faults that make multi-page reads unreliable apply to ``GET /api/query`` (their 
   objects and arrays alternating when the request's Accept has application/json (parsers' recursion limits).
 
 ``type=T`` restricts ``short-page``, ``pages-drift`` and ``deep`` to queries of type T; for ``mutate`` it names
-the type to change; any other fault but ``slow-logon`` and ``expire`` it limits to the queries of type T (a
+the type to change; any other fault but ``slow-logon`` it limits to the queries of type T (a
 fault counted for one read even when a client reads several types side by side). ``short-page`` and
 ``pages-drift`` are taken by the query handler (``FaultSet.take_page``, which knows whether a page is the last),
 the others by the middleware.

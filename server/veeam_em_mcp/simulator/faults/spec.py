@@ -20,8 +20,8 @@ FAULT_KINDS: Final[tuple[str, ...]] = get_args(FaultKind)
 PASS_THROUGH = frozenset({"latency", "slow-logon", "expire", "mutate"})
 # Faults on query pages, applied by the query handler (FaultSet.take_page), not by the middleware.
 PAGE_KINDS = frozenset({"short-page", "pages-drift"})
-# Faults on GET /api/query answers by default; `type=` limits them, or any other fault but slow-logon and expire,
-# to the queries of one type.
+# Faults on GET /api/query answers by default; `type=` limits them, or any other fault but slow-logon, to the
+# queries of one type.
 _QUERY_KINDS = frozenset({"short-page", "pages-drift", "mutate", "deep"})
 _QUERY_PATH = "/api/query"
 TOKEN_HEADER = b"x-restsvcsessionid"
@@ -51,7 +51,7 @@ lazily generated 200 body, e.g. 400MB; ',length=declared' announces it in Conten
 compresses it several hundredfold, whatever the client asked for); entities=VARIANT (XML with a DTD; VARIANT
 is laughs (billion laughs), external (external entity to ',url=U'), parameter (external parameter entity) or
 late (a DTD after 8 KB of comment)); expire (drop every session just before the matching request that carries
-one). ',type=T' limits a fault (but slow-logon and expire) to the queries of type T (e.g.
+one). ',type=T' limits a fault (but slow-logon) to the queries of type T (e.g.
 status=503:3,type=BackupJobSession). On GET /api/query answers: short-page=N (a page that is not the last
 holds N fewer items, PagingInfo unchanged; default 300); pages-drift=K (PagingInfo reports PagesCount+K, K may
 be negative, never below 1; default 1); deep=N (a 200 body nested N levels deep, XML or JSON per Accept;
@@ -107,8 +107,8 @@ class Fault:
             self.method = self.method or "GET"
             self.path = self.path or _QUERY_PATH
         elif self.type_name is not None:
-            if self.kind in ("slow-logon", "expire"):
-                raise FaultSpecError(f"{self.kind} takes no type option")
+            if self.kind == "slow-logon":
+                raise FaultSpecError("slow-logon takes no type option (a logon is no query)")
             self.path = self.path or _QUERY_PATH  # any other fault, on the queries of that type only
         if self.kind == "mutate":
             if self.count is None:
