@@ -2,8 +2,9 @@
 
 In-process, the simulator over ASGI (no clock in the data: the estate is anchored, ``now`` is the anchor). Every
 row of every cursor page is hashed with the first page's envelope (minus EM's freshness note, which reads the
-clock). ``PYTHONPATH=/tmp/before/server python bench/same_answers.py 3000 xml`` and the same without
-``PYTHONPATH`` must print the same lines.
+clock) and of what reading EM cost (``em_requests``, printed apart: fewer requests for the same answer is a
+change on purpose). ``PYTHONPATH=/tmp/before/server python bench/same_answers.py 3000 xml`` and the same
+without ``PYTHONPATH`` must print the same hashes.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from veeam_em_mcp.models.arguments import (
     ListJobsArgs,
     ProtectionReportArgs,
 )
-from veeam_em_mcp.services import protection
+from veeam_em_mcp.services import freshness, protection
 from veeam_em_mcp.services.context import EmContext
 from veeam_em_mcp.services.jobs import list_jobs
 from veeam_em_mcp.services.sessions import find_job_sessions, find_task_sessions
@@ -50,6 +51,9 @@ async def every_row(em: EmContext, call: Any, args: Any, listed: str) -> dict[st
 
 
 async def main(vms: int, em_format: str) -> None:
+    # EM's freshness is read once for the whole run: read again after its cache's 2 minutes, its note (minutes
+    # ago, by the clock) changes width and moves the first page's cut, and the hashes with it.
+    freshness.CACHE_SECONDS = float("inf")
     estate = build_dataset(anchor=ANCHOR, vm_count=vms, days=7)
     settings = settings_for("http://em.test:9398", VEEAM_EM_FORMAT=em_format)
     since = (ANCHOR - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -58,6 +62,7 @@ async def main(vms: int, em_format: str) -> None:
         em = EmContext(settings, client)
         report = (await protection._compute(em, ANCHOR, ProtectionReportArgs())).model_dump()
         answers: dict[str, Any] = {"protection_report": {"rows": report.pop("rows"), "rest": report}}
+        costs = {"protection_report": report.pop("em_requests")}
         for name, call, args, listed in (
             ("find_job_sessions runs", find_job_sessions,
              FindJobSessionsArgs(created_after=since, newest_per_job=False, page_size=200), "sessions"),
@@ -67,10 +72,11 @@ async def main(vms: int, em_format: str) -> None:
             ("list_jobs", list_jobs, ListJobsArgs(page_size=200), "jobs"),
         ):
             answers[name] = await every_row(em, call, args, listed)
+            costs[name] = answers[name]["rest"].pop("em_requests")  # what reading EM cost: printed apart
     print(f"# {veeam_em_mcp.__file__}, {vms} VMs, VEEAM_EM_FORMAT={em_format}", file=sys.stderr)
     for name, answer in answers.items():
         digest = hashlib.sha256(json.dumps(answer, sort_keys=True, default=str).encode()).hexdigest()[:16]
-        print(f"{name}: {len(answer['rows'])} rows, {digest}")
+        print(f"{name}: {len(answer['rows'])} rows, {digest} (EM requests: {costs[name]})")
 
 
 if __name__ == "__main__":

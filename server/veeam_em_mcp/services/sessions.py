@@ -210,18 +210,23 @@ def _per_job(runs: Sequence[Run]) -> list[JobRun]:
 
 
 def _stats(runs: Sequence[Run]) -> JobStats:
-    finished = [run.seconds for run in runs if run.outcome != "running" and run.seconds is not None]
-    newest = next((run.seconds for run in runs if run.outcome != "running" and run.seconds is not None), None)
+    # Each run's outcome and duration worked out once (each is derived from its sessions anew when asked).
+    last = [run.outcome for run in runs]
+    first = [run.first_outcome for run in runs]
+    seconds = [None if outcome == "running" else run.seconds for run, outcome in zip(runs, last, strict=True)]
+    finished = [spent for spent in seconds if spent is not None]
+    newest = finished[0] if finished else None
     median = int(statistics.median(finished)) if finished else None
     return JobStats(
         runs=len(runs),
-        first_attempt_succeeded=sum(1 for run in runs if run.first_outcome == "succeeded"),
+        first_attempt_succeeded=first.count("succeeded"),
         succeeded_after_retry=sum(
-            1 for run in runs if len(run.attempts) > 1 and run.first_outcome == "failed" and run.outcome == "succeeded"
+            1 for run, was, now in zip(runs, first, last, strict=True)
+            if len(run.attempts) > 1 and was == "failed" and now == "succeeded"
         ),
-        warning=sum(1 for run in runs if run.outcome == "warning"),
-        failed=sum(1 for run in runs if run.outcome == "failed"),
-        running=sum(1 for run in runs if run.outcome == "running"),
+        warning=last.count("warning"),
+        failed=last.count("failed"),
+        running=last.count("running"),
         duration_min_seconds=min(finished) if finished else None,
         duration_median_seconds=median,
         duration_max_seconds=max(finished) if finished else None,
