@@ -12,6 +12,7 @@ answer size cap.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -19,7 +20,7 @@ from ..errors import BadRequest, NotFound, ResponseError
 from ..models.arguments import ListJobsArgs
 from ..models.base import parse_timestamp
 from ..models.estate import FileRow, JobFiles, JobRow, LastRun, ListJobsResult, Member
-from ..models.resources import Backup, BackupFile, BackupTaskSession, Job
+from ..models.resources import Backup, BackupFile, BackupTaskSession, Entity, Job
 from ..representation.fields import AgentJobRowFields, JobRowFields, JobSessionFields
 from ..representation.query import em_time, quote_value
 from ..representation.registry import ResourceList, to_resource
@@ -38,9 +39,9 @@ from .estate import (
     vm_key,
 )
 from .filters import check_text
-from .gather import together
+from .gather import gather, together
 from .query_terms import BY_NAME, NEWEST_FIRST, conditions
-from .querying import read_all, read_fields
+from .querying import QueryWindow, read_all, read_fields
 from .restore_points import is_copy_job
 from .runs import Run, Session, runs_of
 from .sessions import replica_sessions
@@ -218,19 +219,21 @@ async def read_agent_jobs(
 
 async def _copy_targets(em: EmContext, jobs: list[Listed]) -> tuple[dict[str, str], int]:
     """Where each backup copy job's copies go: the repository of the job's own backup (EM's job entity does
-    not name it; ``type=Backup`` filtered by the job's UID does)."""
-    copies = [job for job in jobs if is_copy_job(job.job_type) and job.id][:MAX_COPY_JOBS]
+    not name it; ``type=Backup`` filtered by the job's UID does, and a backup does not name its job: one query
+    per copy job, side by side)."""
+    copies = [job.id for job in jobs if is_copy_job(job.job_type) and job.id][:MAX_COPY_JOBS]
+
+    def target(job: str) -> Callable[[], Awaitable[QueryWindow[Entity]]]:
+        return lambda: read_all(em, "Backup", filter=f"JobUid=={quote_value('urn:veeam:Job:' + job)}", sort=BY_NAME)
+
+    reads = await gather([target(job) for job in copies], limit=em.settings.max_concurrency)
     targets: dict[str, str] = {}
-    requests = 0
-    for job in copies:
-        read = await read_all(em, "Backup", filter=f"JobUid=={quote_value('urn:veeam:Job:' + (job.id or ''))}",
-                              sort=BY_NAME)
-        requests += read.requests
+    for job, read in zip(copies, reads, strict=True):
         places = sorted({b.repository.name for b in read.items if isinstance(b, Backup) and b.repository
                          and b.repository.name})
         if places:
-            targets[job.id or ""] = ", ".join(places)
-    return targets, requests
+            targets[job] = ", ".join(places)
+    return targets, sum(read.requests for read in reads)
 
 
 MAX_CONTAINER_JOBS = 10  # jobs whose containers' VMs are listed (one task query over their newest runs)

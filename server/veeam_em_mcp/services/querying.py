@@ -273,12 +273,13 @@ class _Reader(Generic[T]):
         size = self.page_size
         first = await self.page(self.filter, size, 1)
         pages = first.paging.pages_count
+        head = _unique(first.items, self.key)
+        if len(head) != len(first.items):
+            raise _Changed(f"EM's page 1 holds {len(first.items) - len(head)} items twice")
         if pages <= 1 and not first.paging.has_next:
             if len(first.items) > size:
                 raise _Changed(f"EM's single page holds {len(first.items)} items although {size} were asked for")
-            self.kept = _unique(first.items, self.key)
-            if len(self.kept) != len(first.items):
-                raise _Changed(f"EM's page holds {len(first.items) - len(self.kept)} items twice")
+            self.kept = head
             return QueryWindow(self.kept, self.requests, complete=True, total=len(self.kept))
         if len(first.items) != size:
             raise _Changed(
@@ -297,9 +298,6 @@ class _Reader(Generic[T]):
             window = conditions(self.filter, f"{self.sort.field}<{quote_value(upper)}" if upper else None)
         wanted = min(pages, self.max_pages)
         truncated = pages > wanted
-        head = _unique(first.items, self.key)
-        if len(head) != len(first.items):
-            raise _Changed(f"EM's page 1 holds {len(first.items) - len(head)} items twice")
         if wanted == 1:
             # The cap allows one page: page 1 is it, one answer of EM's, whole (the rest is said to be unread).
             self.kept = head
