@@ -32,7 +32,8 @@ from veeam_em_mcp.models.arguments import (
 from veeam_em_mcp.services import freshness, protection
 from veeam_em_mcp.services.context import EmContext
 from veeam_em_mcp.services.jobs import list_jobs
-from veeam_em_mcp.services.sessions import find_job_sessions, find_task_sessions
+from veeam_em_mcp.services.sessions import find_job_sessions
+from veeam_em_mcp.services.task_sessions import find_task_sessions
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import build_dataset

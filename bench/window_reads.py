@@ -36,6 +36,11 @@ TOOLS: dict[str, dict[str, Any]] = {
     "find_task_sessions": {"newest_per_vm": False},
     "list_jobs": {},
     "protection_report": {},  # not by default (--tools): the report has bench/protection_scale.py
+    # The breadth issue's window reads (not by default, --tools): small windows at any estate size.
+    "list_repositories": {},
+    "find_restore_sessions": {},
+    "list_backup_servers": {},
+    "list_tenants": {},
 }
 
 

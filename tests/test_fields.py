@@ -52,7 +52,8 @@ from veeam_em_mcp.services.job_session import get_job_session
 from veeam_em_mcp.services.jobs import list_jobs
 from veeam_em_mcp.services.query_terms import BY_NAME, NEWEST_FIRST
 from veeam_em_mcp.services.querying import read_fields
-from veeam_em_mcp.services.sessions import find_job_sessions, find_task_sessions
+from veeam_em_mcp.services.sessions import find_job_sessions
+from veeam_em_mcp.services.task_sessions import find_task_sessions
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import Dataset, build_dataset

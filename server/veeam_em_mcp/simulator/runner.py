@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import socket
 import sys
@@ -201,9 +200,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     dataset = build_dataset(seed=args.seed, vm_count=args.vm_count, days=args.days, twins=args.twins,
                             coverage=not args.no_coverage)
-    # The data lives as long as the process: out of the collector's sight, or each full collection traverses every
-    # item of the estate (a pause of a few hundred ms at 5,000 VMs) in the middle of whichever answer triggers it.
-    gc.freeze()
     scheme = "https" if args.ssl_certfile else "http"
     log.info(
         "EM simulator: %d VM restore points, %d task sessions for %d VMs built in %.2f s; listening on "

@@ -32,7 +32,7 @@ from ...models.estate import (
     ListRepositoriesResult,
     ProtectionReport,
 )
-from ...services import job_session, jobs, protection, repositories, sessions
+from ...services import job_session, jobs, protection, repositories, sessions, task_sessions
 from ...services.context import EmContext
 from ..state import state_of
 from ._registration import ToolSpec
@@ -104,7 +104,7 @@ def _paged(name: str, arguments: type[Arguments], result: type[BaseModel], servi
 find_job_sessions = _paged("find_job_sessions", FindJobSessionsArgs, FindJobSessionsResult, sessions.find_job_sessions)
 get_job_session = _paged("get_job_session", GetJobSessionArgs, JobSessionDetail, job_session.get_job_session)
 find_task_sessions = _paged(
-    "find_task_sessions", FindTaskSessionsArgs, FindTaskSessionsResult, sessions.find_task_sessions
+    "find_task_sessions", FindTaskSessionsArgs, FindTaskSessionsResult, task_sessions.find_task_sessions
 )
 list_jobs = _paged("list_jobs", ListJobsArgs, ListJobsResult, jobs.list_jobs)
 protection_report = _paged("protection_report", ProtectionReportArgs, ProtectionReport, protection.protection_report)
