@@ -17,13 +17,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .fields import Plan, R
+from .fields import SHARED_CHARS, Plan, R
 from .ids import guid_from
 from .parse import json_key
-from .readers import _NO_TIME, bool_of, float_of, int_of, text_of, timestamp_of
+from .readers import NO_TIME, bool_of, float_of, int_of, text_of, timestamp_of
 
 MISS: Any = object()  # "read this entity the general way"
-_SHARED_CHARS = 100  # as fields.finish: a text this short is interned (many items say it)
 Reader = Callable[[dict[str, Any]], Any]
 
 # What each converter's value must be to be taken as it is (finish converts anything else: the general code).
@@ -94,7 +93,7 @@ def write_reader(
             taken = f"item[{take(key)}]"
             lines.append(f"    {variable} = {taken}\n" if number == 0 else f"    if {variable} is None:\n"
                          f"        {variable} = {taken}\n")
-        lines.append(check.format(v=variable, shared=_SHARED_CHARS))
+        lines.append(check.format(v=variable, shared=SHARED_CHARS))
         values[field_name] = variable
     if plan.links and "links" in raw:
         lines.append(f"    f = links_of(item[{take('links')}])\n    if f is None:\n        return MISS\n")
@@ -111,5 +110,5 @@ def write_reader(
     )
     namespace: dict[str, Any] = {}
     exec(compile(source, f"<{record.__name__} reader>", "exec"), namespace)  # noqa: S102 - our own source, no EM text
-    reader: Reader = namespace["factory"](*keys, record, links_of, guid_from, sys.intern, _NO_TIME.match, MISS)
+    reader: Reader = namespace["factory"](*keys, record, links_of, guid_from, sys.intern, NO_TIME.match, MISS)
     return reader

@@ -263,7 +263,7 @@ def _plan(record: type[Record]) -> Plan:
     )
 
 
-_SHARED_CHARS = 100  # a text this short is likely said by many items (a state, a VM's name or reference, a time)
+SHARED_CHARS = 100  # a text this short is likely said by many items (a state, a VM's name or reference, a time)
 SHAPES = 1_000  # the key sets of entities (and of links) remembered per record type: a few per type in practice
 CACHED = 50_000  # links remembered per record type: the same backup server, job and run are linked thousands of times
 
@@ -355,7 +355,7 @@ def finish(record: type[R], plan: Plan, data: Mapping[str, Any], links: dict[str
                 value = convert(data, *keys)  # a number, or an element's text with its attributes
         else:
             value = convert(data, *keys)
-        if value.__class__ is str and len(value) <= _SHARED_CHARS:
+        if value.__class__ is str and len(value) <= SHARED_CHARS:
             value = sys.intern(value)  # one string for every item saying it (a state, a VM's name, a run's time)
         values[name] = value
     if links:

@@ -54,12 +54,12 @@ class Classifier(Protocol):
 
 # .NET's DateTime.MinValue: how EM (and the "min" dialect of the running_end_time knob) writes "no time yet",
 # e.g. the EndTimeUTC of a run still going on. It is no time at all, so it is read as not sent.
-_NO_TIME = re.compile(r"0001-01-01T00:00:00(?:\.0+)?(?:Z|[+-]00:?00)?$")
+NO_TIME = re.compile(r"0001-01-01T00:00:00(?:\.0+)?(?:Z|[+-]00:?00)?$")
 
 
 def timestamp_of(data: Data, *keys: str) -> str | None:
     text = text_of(data, *keys)
-    return None if text is None or _NO_TIME.match(text.strip()) else text
+    return None if text is None or NO_TIME.match(text.strip()) else text
 
 
 def text_of(data: Data, *keys: str) -> str | None:
