@@ -45,6 +45,8 @@ def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
 async def gather(jobs: Sequence[Callable[[], Awaitable[T]]], *, limit: int = 8) -> list[T]:
     """Run ``jobs`` concurrently (at most ``limit`` at once) and return their results in order."""
     results: list[T | None] = [None] * len(jobs)
+    if not jobs:
+        return []
     if len(jobs) == 1:
         return [await jobs[0]()]
     slots = anyio.Semaphore(max(1, limit))
@@ -55,8 +57,15 @@ async def gather(jobs: Sequence[Callable[[], Awaitable[T]]], *, limit: int = 8) 
 
     try:
         async with anyio.create_task_group() as group:
-            for index in range(len(jobs)):
+            for index in range(1, len(jobs)):
                 group.start_soon(run, index)
+            # The first job runs in this task, at once: its requests go out first, as a caller that lists the read
+            # the others wait for first expects, however deep in a read this gather is.
+            slots.acquire_nowait()  # a slot is free: the others have not started yet
+            try:
+                results[0] = await jobs[0]()
+            finally:
+                slots.release()
     except BaseExceptionGroup as group_error:
         raise first_error(group_error) from None
     return results  # type: ignore[return-value]  # every slot was filled, or the group raised
