@@ -7,7 +7,7 @@ import io
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -84,6 +84,7 @@ def uid(item: dict[str, Any]) -> str:
      Fault(kind="mutate", variant="remove", type_name="VmRestorePoint", after=1, count=1, method="GET",
            path="/api/query")),
     ("mutate", Fault(kind="mutate", variant="insert", count=1, method="GET", path="/api/query")),
+    ("mutate=append", Fault(kind="mutate", variant="append", count=1, method="GET", path="/api/query")),
     ("deep=500", Fault(kind="deep", depth=500, method="GET", path="/api/query")),
 ])
 def test_specs_parse(spec: str, fault: Fault) -> None:
@@ -211,6 +212,26 @@ async def test_mutate_insert_task_session_is_linked(own: tuple[httpx.AsyncClient
     assert new_id in {uid(x) for x in r.json()["Refs"]}
     r = await c.get(f"/api/backupTaskSessions/{new_id}?format=Entity", headers=JSON)
     assert r.status_code == 200 and r.json()["JobSessionUid"].endswith(task.job_session_id)
+
+
+async def test_mutate_append_adds_a_newest_task_as_a_running_job_does(
+    own: tuple[httpx.AsyncClient, SimulatorState],
+) -> None:
+    c, state = own
+    tasks = "/api/query?type=BackupTaskSession&format=Entities&sortDesc=CreationTime"
+    newest = (await c.get(f"{tasks}&pageSize=1", headers=JSON)).json()
+    (fault,) = state.faults.set("mutate=append")  # of the query's own type
+    first = (await c.get(f"{tasks}&pageSize=2", headers=JSON)).json()
+    assert fault.fired == 1
+    (new_id,) = fault.changed
+    got = [task for tasks_ in first["Entities"].values() for task in next(iter(tasks_.values()))]
+    before = next(task for tasks_ in newest["Entities"].values() for task in next(iter(tasks_.values())))
+    assert [uid(task) for task in got] == [new_id, uid(before)], "the new task is the newest, the old one next"
+    seconds = datetime.fromisoformat(got[0]["CreationTimeUTC"]) - datetime.fromisoformat(before["CreationTimeUTC"])
+    assert seconds == timedelta(seconds=5)
+    task = state.dataset.task_sessions[new_id]
+    r = await c.get(f"/api/backupSessions/{task.job_session_id}/taskSessions", headers=JSON)
+    assert new_id in {uid(x) for x in r.json()["Refs"]}
 
 
 async def test_mutate_remove(own: tuple[httpx.AsyncClient, SimulatorState]) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from . import reports
 from .config import SimulatorConfig
-from .dataset import Dataset, insert_copy, remove_middle
+from .dataset import Dataset, append_copy, insert_copy, remove_middle
 from .faults.fault_set import FaultSet
 from .query.service import QueryService
 from .registry import DEFAULT_REGISTRY, Registry
@@ -64,10 +64,12 @@ class SimulatorState:
 
     def mutate(self, variant: str, type_name: str) -> str:
         """Change the data under the running simulator (the `mutate` fault): `insert` a copy of, or `remove`,
-        the middle item of `type_name` by creation time; the query service's tables and the report numbers are
-        rebuilt on next use, so every later request sees it. Returns the inserted or removed id."""
+        the middle item of `type_name` by creation time, or `append` a copy of the newest a few seconds after
+        it; the query service's tables and the report numbers are rebuilt on next use, so every later request
+        sees it. Returns the inserted, appended or removed id."""
+        change = {"insert": insert_copy, "append": append_copy}.get(variant, remove_middle)
         with self.lock:
-            changed = (insert_copy if variant == "insert" else remove_middle)(self.dataset, type_name)
+            changed = change(self.dataset, type_name)
             self.query.invalidate()
             self._summary = None
         return changed

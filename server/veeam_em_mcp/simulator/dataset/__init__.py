@@ -25,7 +25,7 @@ VM named `sql01` whose last three runs failed, and another `vcd-web01` in a seco
 when it was added (a twin) is keyed by its HierarchyObjRef instead.
 
 Test transforms (mutate in place; apply them before `create_app`, whose query service caches its tables):
-`rename_vm`, `rename_job`. The simulator's `mutate` fault uses `insert_copy` / `remove_middle`.
+`rename_vm`, `rename_job`. The simulator's `mutate` fault uses `insert_copy` / `append_copy` / `remove_middle`.
 
 The modules, lowest first: clock (ticks and their texts), scenarios (every name and seeded scenario, declared
 once), records and coverage_records (what EM serves), model (`Dataset`, `Facts`), estate (the layout), builder
@@ -45,11 +45,11 @@ from .model import Dataset, Facts
 from .records import Job
 from .runs import run_backup_job
 from .scenarios import RETRY_JOB
-from .transforms import MUTABLE_TYPES, insert_copy, remove_middle, rename_job, rename_vm
+from .transforms import MUTABLE_TYPES, append_copy, insert_copy, remove_middle, rename_job, rename_vm
 from .twins import add_twins
 
-__all__ = ["MUTABLE_TYPES", "Dataset", "Facts", "build_dataset", "insert_copy", "remove_middle", "rename_job",
-           "rename_vm"]
+__all__ = ["MUTABLE_TYPES", "Dataset", "Facts", "append_copy", "build_dataset", "insert_copy", "remove_middle",
+           "rename_job", "rename_vm"]
 
 
 def _default_anchor() -> datetime:

@@ -1,5 +1,6 @@
 """Transforms of a built dataset, in place: renames for tests (`rename_vm`, `rename_job`) and the `mutate` fault's
-one item more or less in the middle of a type (`insert_copy`, `remove_middle`, `MUTABLE_TYPES`).
+one item more or less in the middle of a type (`insert_copy`, `remove_middle`, `MUTABLE_TYPES`), or a new newest
+one (`append_copy`).
 
 Apply the renames before `create_app`: its query service caches its tables (`mutate` drops them itself).
 """
@@ -11,7 +12,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from .clock import iso_utc, name_stamp, sql_style_name
+from .clock import TICKS_PER_SECOND, iso_utc, name_stamp, sql_style_name
 from .coverage_records import AgentRestorePoint
 from .model import Dataset
 from .records import BackupFile, JobSession, RestorePoint, TaskSession, VmRestorePoint
@@ -155,9 +156,26 @@ def insert_copy(dataset: Dataset, type_name: str) -> str:
     at = next((i for i in pairs if _created(ordered[i + 1]) - _created(ordered[i]) >= 2), None)
     if at is None:
         raise ValueError(f"no two {type_name} items are far enough apart in time")
-    source = ordered[at]
+    return _copy(dataset, type_name, ordered[at], (_created(ordered[at]) + _created(ordered[at + 1])) // 2)
+
+
+def append_copy(dataset: Dataset, type_name: str) -> str:
+    """Add a copy of `type_name`'s newest item, created `APPENDED_AFTER` seconds after it (what a running job does
+    while a client reads: a new newest session or task), linked into its parents' lists; returns the new id."""
+    items = _items_of(dataset, type_name)
+    if not items:
+        raise ValueError(f"{type_name} has no items")
+    newest = max(items.values(), key=_created)
+    return _copy(dataset, type_name, newest, _created(newest) + APPENDED_AFTER * TICKS_PER_SECOND)
+
+
+APPENDED_AFTER = 5  # seconds between the newest item and the one `append_copy` adds
+
+
+def _copy(dataset: Dataset, type_name: str, source: Any, new: int) -> str:
+    """A copy of ``source`` created at ``new`` (ticks), with a new id, linked into its parents' lists."""
+    items = _items_of(dataset, type_name)
     old = _created(source)
-    new = (old + _created(ordered[at + 1])) // 2
     rng = random.Random(f"{dataset.seed}/{type_name.lower()}/{len(items)}")  # noqa: S311 - not security
     new_id = _new_guid(dataset, rng)
     stamp = name_stamp(new)

@@ -22,10 +22,11 @@ Faults that make multi-page reads unreliable apply to ``GET /api/query`` (their 
   so a default-size page comes back empty); PagingInfo is unchanged. Only such pages count as matching.
 - ``pages-drift[=K]``: PagingInfo reports PagesCount + K (K may be negative; never below 1; default 1), and the
   Next/Last links follow that count; the items are unchanged.
-- ``mutate=insert|remove`` (default ``insert``, default count 1): just before the matching request is answered,
-  the dataset changes once: ``insert`` adds a copy of the item in the middle of the type's items sorted by
-  creation time (new id, a creation time strictly between its neighbours; a task-session copy is linked to the
-  copied one's job session), ``remove`` deletes the middle item (with what cannot exist without it). The type
+- ``mutate=insert|remove|append`` (default ``insert``, default count 1): just before the matching request is
+  answered, the dataset changes once: ``insert`` adds a copy of the item in the middle of the type's items sorted
+  by creation time (new id, a creation time strictly between its neighbours; a task-session copy is linked to the
+  copied one's job session), ``remove`` deletes the middle item (with what cannot exist without it), ``append``
+  adds a copy of the newest item 5 s after it (a running job's new session or task). The type
   is ``type=`` or else the request's query type; VmRestorePoint, RestorePoint, BackupFile, BackupJobSession and
   BackupTaskSession can change (a request of another type does not match). The query service's cached tables
   are rebuilt, so every later query and entity GET sees the change; ``Fault.changed`` lists the ids.

@@ -37,7 +37,7 @@ _VARIANTS: dict[str, tuple[str, ...]] = {
     "status": ("em", "html"),
     "malformed": ("cut", "binary"),
     "entities": ("laughs", "external", "parameter", "late"),
-    "mutate": ("insert", "remove"),
+    "mutate": ("insert", "remove", "append"),
 }
 
 HELP = """\
@@ -55,9 +55,10 @@ one). ',type=T' limits a fault (but slow-logon) to the queries of type T (e.g.
 status=503:3,type=BackupJobSession). On GET /api/query answers: short-page=N (a page that is not the last
 holds N fewer items, PagingInfo unchanged; default 300); pages-drift=K (PagingInfo reports PagesCount+K, K may
 be negative, never below 1; default 1); deep=N (a 200 body nested N levels deep, XML or JSON per Accept;
-default 10000); mutate=insert|remove (default count 1: just before the matching query is answered, add a copy
-of the middle item by creation time, with a new id and a time between its neighbours, or remove the middle
-item, of ',type=T' or else the query's type; every later query and GET sees it). Without COUNT a fault lasts
+default 10000); mutate=insert|remove|append (default count 1: just before the matching query is answered, add
+a copy of the middle item by creation time, with a new id and a time between its neighbours, remove the middle
+item, or append a copy of the newest 5 s after it, as a running job does, of ',type=T' or else the query's type;
+every later query and GET sees it). Without COUNT a fault lasts
 until cleared."""
 
 
