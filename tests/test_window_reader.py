@@ -1,13 +1,16 @@
 """The window reader (services.querying) against the simulator: page 1 is the window's first range (read once,
-not again), items tied on the sort key across a page boundary are each kept once, and a capped window is one page.
+not again), items tied on the sort key across a page boundary are each kept once, a capped window is one page, and
+a window read again sends a count beside page 1 (its later ranges need not wait for page 1) with the same items.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -28,14 +31,21 @@ pytestmark = pytest.mark.anyio
 PAGE = 50
 
 
+Wrap = Callable[[httpx.AsyncBaseTransport, Any], httpx.AsyncBaseTransport]
+
+
 @asynccontextmanager
-async def em_of(dataset: Dataset, bulk: str = "json") -> AsyncIterator[tuple[EmContext, list[str]]]:
-    """The reader's context over the simulator, and the query requests it sends."""
+async def em_of(
+    dataset: Dataset, bulk: str = "json", wrap: Wrap | None = None
+) -> AsyncIterator[tuple[EmContext, list[str]]]:
+    """The reader's context over the simulator, and the query requests it sends (``wrap``: a transport around
+    the simulator's, given the app)."""
     app = create_app(SimulatorConfig(), dataset)
     log: list[tuple[str, str]] = app.state.sim.request_log
     sent: list[str] = []
     settings = make_settings(env={"VEEAM_EM_BULK_FORMAT": bulk, "VEEAM_EM_PAGE_SIZE": str(PAGE)})
-    async with EnterpriseManagerClient(settings, transport=httpx.ASGITransport(app=app)) as client:
+    transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=app)
+    async with EnterpriseManagerClient(settings, transport=wrap(transport, app) if wrap else transport) as client:
         yield EmContext(settings, client), sent
         sent.extend(url for _, url in log if url.startswith("/api/query"))
 
@@ -133,3 +143,67 @@ async def test_rows_made_while_pages_arrive_are_the_rows_made_after() -> None:
     assert [ahead.row(task, index) for task in window.items] == [task_run(task, index) for task in window.items]
     other = attempts_index([])
     assert ahead.row(window.items[0], other) == task_run(window.items[0], other), "another index: made anew"
+
+
+def unpinned(url: str) -> bool:
+    """A task query with no upper end on the creation time: page 1, or the count sent beside it."""
+    return "CreationTime%3C" not in url and "CreationTime<" not in url
+
+
+async def test_a_window_read_again_sends_its_count_beside_page_one() -> None:
+    dataset = build_dataset(anchor=ANCHOR)
+    async with em_of(dataset) as (em, sent):
+        plain = await read_fields(em, TaskRowFields)
+        again = await read_fields(em, TaskRowFields)
+    assert again.issue is None and again.complete and again.total == plain.total
+    assert [task.id for task in again.items] == [task.id for task in plain.items], "the same items, in order"
+    assert again.requests == plain.requests + 1 == len(sent) - plain.requests, "one request more: the count"
+    second = sent[plain.requests :]
+    firsts = sorted(second[:2], key=len)
+    assert "pageSize=1&page=1" in firsts[0] and f"pageSize={PAGE}&page=1" in firsts[1], second[:2]
+    assert all(unpinned(url) for url in firsts), "page 1 and the count go out together, before any pin is known"
+    assert not any(unpinned(url) for url in second[2:]), "every probe, range and the final count are pinned"
+
+
+class CountFirst(httpx.AsyncBaseTransport):
+    """The simulator's transport, answering the count sent beside page 1 before page 1, and a running job adding
+    a newest task in between (``mutate=append``): page 1 holds a task the count did not."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, app: Any) -> None:
+        self.inner, self.app = inner, app
+        self.armed = False
+        self.counted = anyio.Event()
+        self.appended: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        query = self.armed and "type=BackupTaskSession" in url and unpinned(url)
+        if query and f"pageSize={PAGE}&page=1" in url:
+            await self.counted.wait()
+        response = await self.inner.handle_async_request(request)
+        if query and "pageSize=1&page=1" in url:
+            self.appended.append(self.app.state.sim.mutate("append", "BackupTaskSession"))
+            self.counted.set()
+        return response
+
+
+async def test_a_task_come_since_the_count_is_not_in_that_reading_of_the_window() -> None:
+    dataset = build_dataset(anchor=ANCHOR)
+    transports: list[CountFirst] = []
+
+    def wrap(inner: httpx.AsyncBaseTransport, app: Any) -> httpx.AsyncBaseTransport:
+        transports.append(CountFirst(inner, app))
+        return transports[0]
+
+    async with em_of(dataset, wrap=wrap) as (em, _):
+        plain = await read_fields(em, TaskRowFields)
+        transports[0].armed = True
+        again = await read_fields(em, TaskRowFields)
+        transports[0].armed = False
+        settled = await read_fields(em, TaskRowFields)
+    (appended,) = transports[0].appended
+    assert again.issue is None and again.complete
+    assert again.requests == plain.requests + 1, "not read again: the window was consistent"
+    assert [task.id for task in again.items] == [task.id for task in plain.items], "pinned at the count's newest"
+    assert appended not in {task.id for task in again.items}
+    assert settled.items[0].id == appended and settled.total == plain.total + 1, "the next reading has it"

@@ -33,60 +33,27 @@ A window's order and filter are written in ``query_terms``; a read over a long l
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from ..errors import ApiError, ResponseTooLarge
-from ..models.base import parse_timestamp
+from ..errors import ResponseTooLarge
 from ..models.resources import Entity
 from ..representation.collector import gc_held
 from ..representation.field_pages import read_page
 from ..representation.fields import Record
-from ..representation.query import Paging, em_time, parse_query_page, query_url, quote_value
-from . import progress
+from ..representation.query import Paging, parse_query_page
 from .context import EmContext
-from .gather import gather
-from .page_sizing import MIN_PAGE_SIZE, fitting_size, range_size
-from .query_terms import NEWEST_FIRST, Sort, conditions
+from .page_sizing import MIN_PAGE_SIZE, fitting_size
+from .query_terms import NEWEST_FIRST, Sort
+from .window_reader import AHEAD_PAGES, Changed, Query, QueryWindow, Reader, Resized, hint_key
+
+__all__ = ["DEFAULT_MAX_PAGES", "QueryWindow", "read_all", "read_fields"]
+_REMEMBERED = 1_000  # window shapes remembered (a few dozen in practice: one per tool's query)
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
-_MEDIA = {"json": "application/json", "xml": "application/xml"}
-_REFUSED_MEDIA = (406, 415)  # an EM that does not speak the bulk format: read in XML from then on
 
 DEFAULT_MAX_PAGES = 50  # EM pages one window read takes at most (50,000 items at the default page size)
-
-
-@dataclass(frozen=True)
-class QueryWindow(Generic[T]):
-    """The items of a query window (each once), what reading them cost, and what may be off."""
-
-    items: list[T]
-    requests: int
-    complete: bool  # False when the page cap left the rest of the window unread (the oldest items)
-    total: int | None  # items EM counted in the window, when known
-    issue: str | None = None  # set when EM's data kept changing while it was read (after one re-read)
-    page_size: int = 0
-
-
-class _Resized(Exception):
-    """Page 1 weighed so much that the window's pages at its size would come near the cap: read at ``size``."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__(size)
-        self.size = size
-
-
-class _Changed(Exception):
-    """EM's data changed under a read (or EM's pages disagree); ``reason`` says how."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 async def read_all(
@@ -104,7 +71,7 @@ async def read_all(
         page = parse_query_page(em.client.document(response, body), em_type)
         return page.paging, list(page.items)
 
-    return await _read(em, em_type, models, _entity_key, filter, sort, max_pages, page_size)
+    return await _read(em, Query(em_type, filter, sort, models, _entity_key), max_pages, page_size)
 
 
 async def read_fields(
@@ -131,7 +98,7 @@ async def read_fields(
             each_page(read)
         return paging, read
 
-    return await _read(em, record.EM_TYPE, records, _record_key, filter, sort, max_pages, page_size)
+    return await _read(em, Query(record.EM_TYPE, filter, sort, records, _record_key), max_pages, page_size)
 
 
 def _entity_key(item: Entity) -> str | None:
@@ -142,27 +109,23 @@ def _record_key(item: Record) -> str | None:
     return item.key
 
 
-async def _read(
-    em: EmContext,
-    em_type: str,
-    parse: Callable[[Any, bytes], tuple[Paging, list[T]]],
-    key: Callable[[T], str | None],
-    filter: str | None,
-    sort: Sort,
-    max_pages: int,
-    page_size: int | None,
-) -> QueryWindow[T]:
+async def _read(em: EmContext, query: Query[T], max_pages: int, page_size: int | None) -> QueryWindow[T]:
+    em_type = query.em_type
     size = page_size or em.settings.page_size
     # Sized by what this type's items weighed in the last window read, if they are heavy (jobs with members).
     size = fitting_size(size, em.item_bytes.get(em_type, 0.0), em.settings.max_response_bytes)
     requests = 0
     first_change: str | None = None
+    remembered = hint_key(query)
     while True:
-        reader = _Reader(em, em_type, parse, key, filter, sort, size, max(1, max_pages))
+        # A count probe beside page 1 when this query's window was several pages the last time it was read, and
+        # nothing changed under this read yet (a read again goes the plain way).
+        ahead = first_change is None and em.window_pages.get(remembered, 0) >= AHEAD_PAGES
+        reader = Reader(em, query, size, max(1, max_pages), ahead=ahead)
         try:
             with gc_held():  # the read's items live until the answer is built: no collection traverses them meanwhile
                 window = await reader.read()
-        except _Resized as resized:
+        except Resized as resized:
             requests += reader.requests
             size = resized.size  # always smaller than before: the read ends
             continue
@@ -173,7 +136,7 @@ async def _read(
                 raise
             size = max(MIN_PAGE_SIZE, size // 2)
             continue
-        except _Changed as change:
+        except Changed as change:
             requests += reader.requests
             if first_change is None:
                 first_change = change.reason  # read again, once
@@ -188,219 +151,12 @@ async def _read(
                 "counted in the wrong state. Ask again in a minute for a settled answer.",
                 page_size=size,
             )
+        if len(em.window_pages) > _REMEMBERED:
+            em.window_pages.clear()
+        em.window_pages[remembered] = -(-(window.total or len(window.items)) // size)
         return _with(window, requests=requests + window.requests, page_size=size)
 
 
 def _with(window: QueryWindow[T], **changes: object) -> QueryWindow[T]:
     values = {**window.__dict__, **changes}
     return QueryWindow(**values)
-
-
-@dataclass(frozen=True)
-class _Page(Generic[T]):
-    items: list[T]
-    paging: Paging
-    body_bytes: int
-
-
-class _Reader(Generic[T]):
-    """One attempt at reading a window (see the module docstring); raises ``_Changed`` when EM's data moved."""
-
-    def __init__(
-        self,
-        em: EmContext,
-        em_type: str,
-        parse: Callable[[Any, bytes], tuple[Paging, list[T]]],
-        key: Callable[[T], str | None],
-        filter: str | None,
-        sort: Sort,
-        page_size: int,
-        max_pages: int,
-    ) -> None:
-        self.em = em
-        self.em_type = em_type
-        self.parse = parse
-        self.key = key
-        self.filter = filter
-        self.sort = sort
-        self.page_size = page_size
-        self.max_pages = max_pages
-        self.requests = 0
-        self.kept: list[T] = []
-        self.counted: int | None = None
-        self.planned = 1  # EM requests this read will make, as far as it knows (services.progress)
-
-    async def page(self, expression: str | None, size: int, number: int) -> _Page[T]:
-        url = query_url(
-            self.em.base_url, self.em_type, filter=expression, sort=self.sort.param(), page_size=size, page=number
-        )
-        self.requests += 1
-        bulk = "xml" if "bulk:json" in self.em.unsupported else self.em.settings.bulk_format
-        with progress.reader_request():  # reported below, with the reader's plan, not by the client's hook
-            try:
-                response, body = await self.em.client.get_raw(url, accept=_MEDIA[bulk])
-            except ApiError as refused:
-                if bulk == "xml" or refused.status not in _REFUSED_MEDIA:
-                    raise
-                self.em.unsupported.add("bulk:json")  # this EM does not answer queries in JSON: XML from now on
-                self.requests += 1
-                response, body = await self.em.client.get_raw(url, accept=_MEDIA["xml"])
-        paging, items = self.parse(response, body)
-        # Every page of a window read (first page, boundary probes, ranges, final count) completes here, once.
-        await progress.page_read(self, self.planned)
-        return _Page(items, paging, len(body))
-
-    async def count(self, expression: str | None) -> int:
-        """The exact number of items matching ``expression``: with one item per page, PagesCount is the count."""
-        got = await self.page(expression, 1, 1)
-        return got.paging.pages_count if got.items else 0
-
-    def value(self, item: T) -> str:
-        value = getattr(item, self.sort.attribute, None)
-        if not isinstance(value, str):
-            raise _Changed(f"an item has no {self.sort.field}, so the window cannot be split by it")
-        return value
-
-    def before(self, bound: str) -> str:
-        """Items that come strictly before ``bound`` in the read's order."""
-        return f"{self.sort.field}{'>' if self.sort.descending else '<'}{quote_value(bound)}"
-
-    def at_or_after(self, bound: str) -> str:
-        """Items at ``bound`` or after it in the read's order."""
-        return f"{self.sort.field}{'<=' if self.sort.descending else '>='}{quote_value(bound)}"
-
-    async def read(self) -> QueryWindow[T]:
-        size = self.page_size
-        first = await self.page(self.filter, size, 1)
-        pages = first.paging.pages_count
-        head = _unique(first.items, self.key)
-        if len(head) != len(first.items):
-            raise _Changed(f"EM's page 1 holds {len(first.items) - len(head)} items twice")
-        if pages <= 1 and not first.paging.has_next:
-            if len(first.items) > size:
-                raise _Changed(f"EM's single page holds {len(first.items)} items although {size} were asked for")
-            self.kept = head
-            return QueryWindow(self.kept, self.requests, complete=True, total=len(self.kept))
-        if len(first.items) != size:
-            raise _Changed(
-                f"page 1 holds {len(first.items)} items, not {size}, although EM reports {pages} pages"
-            )
-        per_item = first.body_bytes / size
-        if size >= MIN_PAGE_SIZE:  # a page of a few items says little of what the others weigh
-            self.em.item_bytes[self.em_type] = per_item
-        fits = fitting_size(size, per_item, self.em.settings.max_response_bytes)
-        if fits < size:
-            raise _Resized(fits)
-        window = self.filter
-        if self.sort.kind == "time" and self.sort.descending:
-            # The window's upper end: the newest item seen now (plus a second, for EM's rounding of times).
-            upper = _shifted(self.value(first.items[0]), seconds=1)
-            window = conditions(self.filter, f"{self.sort.field}<{quote_value(upper)}" if upper else None)
-        wanted = min(pages, self.max_pages)
-        truncated = pages > wanted
-        if wanted == 1:
-            # The cap allows one page: page 1 is it, one answer of EM's, whole (the rest is said to be unread).
-            self.kept = head
-            return QueryWindow(self.kept, self.requests, complete=False, total=None)
-        # Page 1 is the window's first range. The next range starts at page 1's last sort value, moved back by a
-        # second for a time (EM may round the times of its filters): no item can fall between the two, and the
-        # items in that second are read twice and kept once.
-        last = self.value(first.items[-1])
-        seam = _shifted(last, seconds=1 if self.sort.descending else -1) if self.sort.kind == "time" else last
-        # Probes: the sort value at each later page boundary (and at the cut, when the cap cuts the window), and
-        # the exact number of items in the window.
-        positions = list(range(2, wanted + (1 if truncated else 0)))
-        self.planned = 1 + len(positions) + (wanted - 1) + 1  # page 1, the probes, the ranges, the final count
-        limit = self.em.settings.max_concurrency
-        probes = await gather([self._probe(window, k * size + 1) for k in positions], limit=limit)
-        counts = {probe.paging.pages_count for probe in probes if probe.items}
-        if any(not probe.items for probe in probes):
-            raise _Changed("a page boundary EM reported has no item any more")
-        if len(counts) > 1:
-            raise _Changed(f"EM counted {' and '.join(str(c) for c in sorted(counts))} items in the same window")
-        counted = counts.pop() if counts else None
-        if counted is not None and math.ceil(counted / size) != pages:
-            raise _Changed(f"EM reported {pages} pages of {size} for a window of {counted} items")
-        self.counted = counted
-        bounds = [self.value(probe.items[0]) for probe in probes]
-        for earlier, later in itertools.pairwise([last, *bounds]):
-            if self._out_of_order(earlier, later):
-                raise _Changed("EM's page boundaries are out of order")
-        # Ranges: [seam, b2); [b2, b3); …; [b(K-1), end) or [b(K-1), bK) when the cap cuts the window.
-        ranges: list[str | None] = []
-        for index, lower in enumerate([seam or last, *bounds[: wanted - 2]]):
-            upper_bound = bounds[index] if index < len(bounds) else None
-            ranges.append(
-                conditions(
-                    window,
-                    self.at_or_after(lower),
-                    self.before(upper_bound) if upper_bound is not None else None,
-                )
-            )
-        parts = await gather([self._range(r, range_size(size)) for r in ranges], limit=limit)
-        items = [item for part in parts for item in part]
-        rest = _unique(items, self.key)
-        if len(rest) != len(items):
-            raise _Changed(f"{len(items) - len(rest)} items came back twice")
-        # The seam's items, read with page 1 and again with the next range: kept once, as the range has them.
-        again = {self.key(item) for item in rest} & {self.key(item) for item in head} - {None}
-        self.kept = [item for item in head if self.key(item) not in again] + rest
-        # The final count: what the window holds now, over exactly the part that was read.
-        region = conditions(window, self.before(bounds[-1])) if truncated else window
-        final = await self.count(region)
-        expected = len(self.kept)
-        if final != expected:
-            raise _Changed(f"{expected} items were read but EM counts {final} now")
-        if counted is not None and not truncated and final != counted:
-            raise _Changed(f"EM counted {counted} items at the start and {final} at the end")
-        total = final if counted is None else counted
-        return QueryWindow(self.kept, self.requests, complete=not truncated, total=total)
-
-    def _probe(self, expression: str | None, number: int) -> Callable[[], Awaitable[_Page[T]]]:
-        return lambda: self.page(expression, 1, number)
-
-    def _range(self, expression: str | None, size: int) -> Callable[[], Awaitable[list[T]]]:
-        return lambda: self.read_range(expression, size)
-
-    async def read_range(self, expression: str | None, size: int) -> list[T]:
-        """One range between two boundaries: normally one request; more pages only when it overflowed."""
-        got = await self.page(expression, size, 1)
-        items = list(got.items)
-        number = 1
-        while got.paging.has_next or number < got.paging.pages_count:
-            if len(got.items) != size:
-                raise _Changed(f"a page of a range holds {len(got.items)} items, not {size}")
-            number += 1
-            if number > self.max_pages:
-                raise _Changed("a range between two page boundaries kept growing")
-            got = await self.page(expression, size, number)
-            items.extend(got.items)
-        return items
-
-    def _out_of_order(self, earlier: str, later: str) -> bool:
-        if self.sort.kind == "time":
-            a, b = parse_timestamp(earlier), parse_timestamp(later)
-            return a < b if self.sort.descending else a > b
-        return False  # EM's collation orders names; its order is trusted, the ranges stay a partition anyway
-
-
-def _shifted(value: str, *, seconds: int) -> str | None:
-    """EM's time ``value`` moved by ``seconds`` (``None`` past the calendar's ends)."""
-    try:
-        return em_time(parse_timestamp(value) + timedelta(seconds=seconds))
-    except OverflowError:
-        return None
-
-
-def _unique(items: Sequence[T], key_of: Callable[[T], str | None]) -> list[T]:
-    """Each item once, by its id (items without one are kept: nothing to tell them apart by)."""
-    seen: set[str] = set()
-    kept: list[T] = []
-    for item in items:
-        key = key_of(item)
-        if key is not None:
-            if key in seen:
-                continue
-            seen.add(key)
-        kept.append(item)
-    return kept
