@@ -119,31 +119,35 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
             until = now + timedelta(hours=args.runs_within_hours)
             jobs = [job for job in jobs if job.next_run and now <= parse_timestamp(job.next_run) <= until]
             jobs.sort(key=lambda job: parse_timestamp(job.next_run or ""))  # soonest first
-        targets, spent = await _copy_targets(em, jobs)  # for the jobs kept only
-        requests += spent
+        listed = (
+            jobs if args.runs_within_hours is not None  # soonest first
+            else sorted(jobs, key=lambda job: ((job.name or "").casefold(), job.id or ""))
+        )
+
+        async def containers() -> tuple[dict[str, list[str]], str | None, int]:
+            return await _container_vms(em, jobs, newest) if args.members and jobs else ({}, None, 0)
+
+        async def files() -> tuple[dict[str, JobFiles], str | None, int]:
+            return await _job_files(em, [job.id for job in listed if job.id]) if args.backup_files else ({}, None, 0)
+
+        # Side by side, for the jobs kept only: copy jobs' targets, what containers covered, the backup files.
+        (targets, spent), (covered, container_note, container_spent), (found, files_note, files_spent) = (
+            await together(lambda: _copy_targets(em, jobs), containers, files)
+        )
+        requests += spent + container_spent + files_spent
         rows = [
             _row(job, newest.get(job.id or ""), protecting, members=args.members).model_copy(
                 update={
                     "copies_from": [names.get(uid_guid(u) or "", u) or u for u in job.source_jobs] or None
                     if job.source_jobs else None,
                     "target_repository": targets.get(job.id or ""),
+                    **({"container_vms": covered.get(job.id or "")} if args.members else {}),
+                    **({"backup_files": found.get(job.id or "")} if args.backup_files else {}),
                 }
             )
-            for job in (
-                jobs if args.runs_within_hours is not None  # soonest first
-                else sorted(jobs, key=lambda job: ((job.name or "").casefold(), job.id or ""))
-            )
+            for job in listed
         ]
-        if args.members and rows:
-            covered, note, spent = await _container_vms(em, jobs, newest)
-            rows = [row.model_copy(update={"container_vms": covered.get(row.id or "")}) for row in rows]
-            notes.append(note)
-            requests += spent
-        if args.backup_files:
-            files, note, spent = await _job_files(em, [row.id for row in rows if row.id])
-            rows = [row.model_copy(update={"backup_files": files.get(row.id or "")}) for row in rows]
-            notes.append(note)
-            requests += spent
+        notes += [container_note, files_note]
         notes.append(runs.issue)
         notes.append(same_names(((row.name, row.id or "", row.backup_server) for row in rows), "job"))
         if not rows:
