@@ -158,10 +158,14 @@ def same_names(rows: Iterable[tuple[str | None, str, str | None]], what: str) ->
     """A sentence for display names several distinct objects share: (name, key, where) per row."""
     by_name: dict[str, dict[str, str | None]] = {}
     spelled: dict[str, str] = {}
+    folded: dict[str, str] = {}  # each spelling folded once: thousands of rows share a few hundred names
     for name, key, where in rows:
         if name:
-            by_name.setdefault(name.casefold(), {})[key] = where
-            spelled.setdefault(name.casefold(), name)
+            fold = folded.get(name)
+            if fold is None:
+                fold = folded[name] = name.casefold()
+                spelled.setdefault(fold, name)
+            by_name.setdefault(fold, {})[key] = where
     shared = {spelled[name]: keys for name, keys in by_name.items() if len(keys) > 1}
     if not shared:
         return None

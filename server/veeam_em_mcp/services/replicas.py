@@ -207,8 +207,10 @@ def with_replicated_vm_ids(rows: Sequence[TaskRun], run_jobs: dict[str, str], me
     """Each replication row without a VM id given the one its job lists under the VM's name, if exactly one."""
     named: list[TaskRun] = []
     for row in rows:
-        job = run_jobs.get(row.job_session or "") if row.replication and not row.vm_id else None
-        found = members.get(job or "", {}).get((row.vm_name or "").casefold(), [])
+        if not row.replication or row.vm_id:  # a backup task, or a replication task EM gave the VM's reference
+            named.append(row)
+            continue
+        found = members.get(run_jobs.get(row.job_session or "") or "", {}).get((row.vm_name or "").casefold(), [])
         named.append(row.model_copy(update={"vm_id": found[0][0]}) if len(found) == 1 and found[0][0] else row)
     return named
 
