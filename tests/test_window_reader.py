@@ -1,21 +1,22 @@
 """The window reader (services.querying) against the simulator: page 1 is the window's first range (read once,
-not again), items tied on the sort key across a page boundary are each kept once, a capped window is one page, and
-a window read again sends a count beside page 1 (its later ranges need not wait for page 1) with the same items.
+not again), items tied on the sort key across a page boundary are each kept once, a capped window is one page, a
+task added at the top while the window is read is not in that reading, and page 1 read but for its items falls
+back to the generic reader as a whole page does.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-import anyio
 import httpx
 import pytest
 
 from veeam_em_mcp.client import EnterpriseManagerClient
+from veeam_em_mcp.representation.field_pages import PagePeek, _falling_back
 from veeam_em_mcp.representation.fields import JobRowFields, JobSessionFields, TaskRowFields
+from veeam_em_mcp.representation.query import Paging
 from veeam_em_mcp.services.context import EmContext
 from veeam_em_mcp.services.query_terms import BY_NAME
 from veeam_em_mcp.services.querying import read_fields
@@ -31,21 +32,14 @@ pytestmark = pytest.mark.anyio
 PAGE = 50
 
 
-Wrap = Callable[[httpx.AsyncBaseTransport, Any], httpx.AsyncBaseTransport]
-
-
 @asynccontextmanager
-async def em_of(
-    dataset: Dataset, bulk: str = "json", wrap: Wrap | None = None
-) -> AsyncIterator[tuple[EmContext, list[str]]]:
-    """The reader's context over the simulator, and the query requests it sends (``wrap``: a transport around
-    the simulator's, given the app)."""
+async def em_of(dataset: Dataset, bulk: str = "json") -> AsyncIterator[tuple[EmContext, list[str]]]:
+    """The reader's context over the simulator, and the query requests it sends."""
     app = create_app(SimulatorConfig(), dataset)
     log: list[tuple[str, str]] = app.state.sim.request_log
     sent: list[str] = []
     settings = make_settings(env={"VEEAM_EM_BULK_FORMAT": bulk, "VEEAM_EM_PAGE_SIZE": str(PAGE)})
-    transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=app)
-    async with EnterpriseManagerClient(settings, transport=wrap(transport, app) if wrap else transport) as client:
+    async with EnterpriseManagerClient(settings, transport=httpx.ASGITransport(app=app)) as client:
         yield EmContext(settings, client), sent
         sent.extend(url for _, url in log if url.startswith("/api/query"))
 
@@ -145,65 +139,40 @@ async def test_rows_made_while_pages_arrive_are_the_rows_made_after() -> None:
     assert ahead.row(window.items[0], other) == task_run(window.items[0], other), "another index: made anew"
 
 
-def unpinned(url: str) -> bool:
-    """A task query with no upper end on the creation time: page 1, or the count sent beside it."""
-    return "CreationTime%3C" not in url and "CreationTime<" not in url
-
-
-async def test_a_window_read_again_sends_its_count_beside_page_one() -> None:
+async def test_a_task_a_running_job_adds_while_the_window_is_read_is_not_in_that_reading() -> None:
+    """The window's upper end is pinned at page 1's newest item: a newest task added after page 1 was read (a
+    running job's, ``mutate=append``) is not in this reading, which stays whole and consistent; the next has it."""
     dataset = build_dataset(anchor=ANCHOR)
-    async with em_of(dataset) as (em, sent):
-        plain = await read_fields(em, TaskRowFields)
-        again = await read_fields(em, TaskRowFields)
-    assert again.issue is None and again.complete and again.total == plain.total
-    assert [task.id for task in again.items] == [task.id for task in plain.items], "the same items, in order"
-    assert again.requests == plain.requests + 1 == len(sent) - plain.requests, "one request more: the count"
-    second = sent[plain.requests :]
-    firsts = sorted(second[:2], key=len)
-    assert "pageSize=1&page=1" in firsts[0] and f"pageSize={PAGE}&page=1" in firsts[1], second[:2]
-    assert all(unpinned(url) for url in firsts), "page 1 and the count go out together, before any pin is known"
-    assert not any(unpinned(url) for url in second[2:]), "every probe, range and the final count are pinned"
+    app = create_app(SimulatorConfig(), dataset)
+    settings = make_settings(env={"VEEAM_EM_PAGE_SIZE": str(PAGE)})
+    async with EnterpriseManagerClient(settings, transport=httpx.ASGITransport(app=app)) as client:
+        em = EmContext(settings, client)
+        before = await read_fields(em, TaskRowFields)
+        (fault,) = app.state.sim.faults.set("mutate=append,type=BackupTaskSession,after=1")  # after page 1
+        during = await read_fields(em, TaskRowFields)
+        app.state.sim.faults.clear()
+        after = await read_fields(em, TaskRowFields)
+    (appended,) = fault.changed
+    assert during.issue is None and during.complete and during.total == before.total
+    assert [task.id for task in during.items] == [task.id for task in before.items], "not read again: consistent"
+    assert during.requests == before.requests
+    assert after.items[0].id == appended and after.total == (before.total or 0) + 1, "the next reading has it"
 
 
-class CountFirst(httpx.AsyncBaseTransport):
-    """The simulator's transport, answering the count sent beside page 1 before page 1, and a running job adding
-    a newest task in between (``mutate=append``): page 1 holds a task the count did not."""
+def test_a_peeked_page_reads_the_generic_way_from_the_first_item_the_field_reader_cannot_make() -> None:
+    """field_pages.peek_page: page 1's items are made on demand; from the first one the field reader refuses, the
+    page is read whole the generic way (once), as read_page would read it."""
+    wholes: list[int] = []
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, app: Any) -> None:
-        self.inner, self.app = inner, app
-        self.armed = False
-        self.counted = anyio.Event()
-        self.appended: list[str] = []
+    def lean(index: int) -> str:
+        if index == 1:
+            raise ValueError("an odd value")
+        return f"lean {index}"
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = str(request.url)
-        query = self.armed and "type=BackupTaskSession" in url and unpinned(url)
-        if query and f"pageSize={PAGE}&page=1" in url:
-            await self.counted.wait()
-        response = await self.inner.handle_async_request(request)
-        if query and "pageSize=1&page=1" in url:
-            self.appended.append(self.app.state.sim.mutate("append", "BackupTaskSession"))
-            self.counted.set()
-        return response
+    def whole() -> list[str]:
+        wholes.append(1)
+        return ["generic 0", "generic 1", "generic 2"]
 
-
-async def test_a_task_come_since_the_count_is_not_in_that_reading_of_the_window() -> None:
-    dataset = build_dataset(anchor=ANCHOR)
-    transports: list[CountFirst] = []
-
-    def wrap(inner: httpx.AsyncBaseTransport, app: Any) -> httpx.AsyncBaseTransport:
-        transports.append(CountFirst(inner, app))
-        return transports[0]
-
-    async with em_of(dataset, wrap=wrap) as (em, _):
-        plain = await read_fields(em, TaskRowFields)
-        transports[0].armed = True
-        again = await read_fields(em, TaskRowFields)
-        transports[0].armed = False
-        settled = await read_fields(em, TaskRowFields)
-    (appended,) = transports[0].appended
-    assert again.issue is None and again.complete
-    assert again.requests == plain.requests + 1, "not read again: the window was consistent"
-    assert [task.id for task in again.items] == [task.id for task in plain.items], "pinned at the count's newest"
-    assert appended not in {task.id for task in again.items}
-    assert settled.items[0].id == appended and settled.total == plain.total + 1, "the next reading has it"
+    peek = _falling_back(PagePeek(Paging(page_num=1, page_size=3, pages_count=1, has_next=False), 3, lean), whole)
+    assert [peek.record_at(index) for index in (0, 1, 2, 0)] == ["lean 0", "generic 1", "generic 2", "generic 0"]
+    assert wholes == [1], "the page is read the generic way once"

@@ -13,7 +13,8 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 from xml.etree import ElementTree
 
 from ..errors import HtmlInsteadOfApi, MalformedResponse
@@ -74,6 +75,59 @@ def read_page(
     return page.paging, [from_model(record, item) for item in page.items]
 
 
+ItemT = TypeVar("ItemT")  # a page's item, as whoever reads the page makes it
+
+
+@dataclass(frozen=True)
+class PagePeek(Generic[ItemT]):
+    """A page read but for its items' records: its paging, how many items it holds, and each item's record on
+    demand (``record_at``), so that a reader can act on page 1's edges before its other records are made."""
+
+    paging: Paging
+    count: int
+    record_at: Callable[[int], ItemT]
+
+
+def peek_page(body: bytes, content_type: str, record: type[R], generic: Callable[[], Document]) -> PagePeek[R]:
+    """``read_page``, each record made when asked for: a JSON page of the shape the field reader knows is parsed
+    and its items found now, their records later; any other page is read whole now. A record the field reader
+    cannot make sends the whole page the generic way, as ``read_page`` would (and says what is wrong the same)."""
+    plan = plan_of(record)
+    if not _generic.get() and "html" not in content_type.lower():
+        with gc_paused():
+            try:
+                text = decode_text(body).lstrip()
+                kind = content_type.lower()
+                peeked = _json_peek(text, record, plan) if text and (
+                    "json" in kind or ("xml" not in kind and text[0] in "{[")) else None
+            except (MalformedResponse, HtmlInsteadOfApi, RecursionError, ValueError):
+                peeked = None
+        if peeked is not None:
+            return _falling_back(peeked, lambda: read_page(body, content_type, record, generic)[1])
+    paging, records = read_page(body, content_type, record, generic)
+    return PagePeek(paging, len(records), records.__getitem__)
+
+
+def _falling_back(peeked: PagePeek[R], whole: Callable[[], list[R]]) -> PagePeek[R]:
+    """``peeked``, whose records are read the generic way from the first one the field reader cannot make."""
+    generic: list[list[R]] = []
+
+    def record_at(index: int) -> R:
+        if not generic:
+            try:
+                with gc_paused():
+                    return peeked.record_at(index)
+            except (MalformedResponse, HtmlInsteadOfApi, RecursionError, ValueError):
+                generic.append(whole())
+        return generic[0][index]
+
+    return PagePeek(peeked.paging, peeked.count, record_at)
+
+
+def _none(index: int) -> Any:
+    raise IndexError(index)
+
+
 def _lean_page(body: bytes, content_type: str, record: type[R], plan: Plan) -> tuple[Paging, list[R]] | None:
     kind = content_type.lower()
     if "html" in kind:
@@ -87,6 +141,11 @@ def _lean_page(body: bytes, content_type: str, record: type[R], plan: Plan) -> t
 
 
 def _json_page(text: str, record: type[R], plan: Plan) -> tuple[Paging, list[R]] | None:
+    peeked = _json_peek(text, record, plan)
+    return None if peeked is None else (peeked.paging, [peeked.record_at(i) for i in range(peeked.count)])
+
+
+def _json_peek(text: str, record: type[R], plan: Plan) -> PagePeek[R] | None:
     value = json.loads(text)
     if not isinstance(value, dict):
         return None
@@ -103,32 +162,34 @@ def _json_page(text: str, record: type[R], plan: Plan) -> tuple[Paging, list[R]]
         return None
     read = read_paging(Document(root=None, data={"paging_info": paging}))
     if entities is None:
-        return read, []
+        return PagePeek(read, 0, _none)
     if not isinstance(entities, dict) or _folds("Entities", entities):
         return None  # not a mapping of lists, or one the generic rules fold into a list: read the generic way
     row = plan.row
     by_name = {json_key(key): (key, inner) for key, inner in entities.items()}
     chosen = by_name.get(row.list_key) or by_name.get(row.item_key)
     if chosen is None:
-        return read, []
+        return PagePeek(read, 0, _none)
     key, items = chosen
     if isinstance(items, dict):
         if not _folds(_local(key), items) and not _wraps(items):
             return None  # one item: the generic rules decide
         items = next(iter(items.values()))
     if not items:
-        return read, []
+        return PagePeek(read, 0, _none)
     if not isinstance(items, list) or not all(isinstance(item, dict) and len(item) != 1 for item in items):
         return None
-    records = []
     members = "job_info" in plan.wanted
     linked = members and may_link_jobs(text)
-    for item in items:
+
+    def record_at(index: int) -> R:
+        item = items[index]
         if members and not (linked and names_linked_job(item)):
-            prune_members(item)
+            prune_members(item)  # cut down in place: reading an item twice reads it the same
         lean = json_record(record, plan, item, scrub)
-        records.append(lean if lean is not None else record_of(record, plan, json_some(item, plan.wanted, scrub)))
-    return read, records
+        return lean if lean is not None else record_of(record, plan, json_some(item, plan.wanted, scrub))
+
+    return PagePeek(read, len(items), record_at)
 
 
 def _local(key: str) -> str:

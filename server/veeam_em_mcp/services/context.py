@@ -40,9 +40,6 @@ class EmContext:
     # window's first page is sized by it, so a type whose items are heavy (jobs with members) is not asked for
     # in a page over VEEAM_EM_MAX_RESPONSE_BYTES first.
     item_bytes: dict[str, float] = field(default_factory=dict)
-    # Pages of each query's window the last time it was read (services.window_reader.hint_key): a window of several
-    # pages sends a count probe beside page 1 the next time, so that its boundaries need not wait for page 1.
-    window_pages: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.policy = LinkPolicy(self.settings.base_url)

@@ -25,7 +25,9 @@ Pages are sized by what they carry (``page_sizing``): page 1 tells what an item 
 pages would come near ``VEEAM_EM_MAX_RESPONSE_BYTES`` is read again at the size that fits.
 
 Pages are asked for in ``VEEAM_EM_BULK_FORMAT`` (JSON unless set otherwise: fewer bytes, cheaper to parse),
-at most ``VEEAM_EM_MAX_CONCURRENCY`` in flight, each sent as soon as one before it is answered (``gather``).
+at most ``VEEAM_EM_MAX_CONCURRENCY`` in flight. Nothing waits longer than it must (``window_reader``): the
+probes go out once page 1's paging and edges are read, before its other items are made, and each range as soon
+as the probes at its two ends are answered.
 ``read_all`` gives the registry's models; ``read_fields`` gives only the fields a question names
 (``representation.fields``), under the same checks. The garbage collector is held off for the whole read.
 A window's order and filter are written in ``query_terms``; a read over a long list of values is ``chunked_reads``.
@@ -39,16 +41,15 @@ from typing import Any, TypeVar
 from ..errors import ResponseTooLarge
 from ..models.resources import Entity
 from ..representation.collector import gc_held
-from ..representation.field_pages import read_page
+from ..representation.field_pages import PagePeek, peek_page, read_page
 from ..representation.fields import Record
 from ..representation.query import Paging, parse_query_page
 from .context import EmContext
 from .page_sizing import MIN_PAGE_SIZE, fitting_size
 from .query_terms import NEWEST_FIRST, Sort
-from .window_reader import AHEAD_PAGES, Changed, Query, QueryWindow, Reader, Resized, hint_key
+from .window_reader import Changed, Query, QueryWindow, Reader, Resized
 
 __all__ = ["DEFAULT_MAX_PAGES", "QueryWindow", "read_all", "read_fields"]
-_REMEMBERED = 1_000  # window shapes remembered (a few dozen in practice: one per tool's query)
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
@@ -98,7 +99,12 @@ async def read_fields(
             each_page(read)
         return paging, read
 
-    return await _read(em, Query(record.EM_TYPE, filter, sort, records, _record_key), max_pages, page_size)
+    def peek(response: Any, body: bytes) -> PagePeek[R]:
+        content_type = response.headers.get("content-type", "")
+        return peek_page(body, content_type, record, lambda: em.client.document(response, body))
+
+    query = Query(record.EM_TYPE, filter, sort, records, _record_key, peek=peek, each_page=each_page)
+    return await _read(em, query, max_pages, page_size)
 
 
 def _entity_key(item: Entity) -> str | None:
@@ -116,12 +122,8 @@ async def _read(em: EmContext, query: Query[T], max_pages: int, page_size: int |
     size = fitting_size(size, em.item_bytes.get(em_type, 0.0), em.settings.max_response_bytes)
     requests = 0
     first_change: str | None = None
-    remembered = hint_key(query)
     while True:
-        # A count probe beside page 1 when this query's window was several pages the last time it was read, and
-        # nothing changed under this read yet (a read again goes the plain way).
-        ahead = first_change is None and em.window_pages.get(remembered, 0) >= AHEAD_PAGES
-        reader = Reader(em, query, size, max(1, max_pages), ahead=ahead)
+        reader = Reader(em, query, size, max(1, max_pages))
         try:
             with gc_held():  # the read's items live until the answer is built: no collection traverses them meanwhile
                 window = await reader.read()
@@ -151,9 +153,6 @@ async def _read(em: EmContext, query: Query[T], max_pages: int, page_size: int |
                 "counted in the wrong state. Ask again in a minute for a settled answer.",
                 page_size=size,
             )
-        if len(em.window_pages) > _REMEMBERED:
-            em.window_pages.clear()
-        em.window_pages[remembered] = -(-(window.total or len(window.items)) // size)
         return _with(window, requests=requests + window.requests, page_size=size)
 
 

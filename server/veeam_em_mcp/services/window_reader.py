@@ -1,28 +1,28 @@
 """One attempt at reading a query window (``querying`` says how, retries and re-sizes): its requests and checks.
 
 Page 1 is the window's first range, a probe at each later page boundary gives that boundary's sort value, and
-each later range is read between two of them (see ``querying``'s docstring). A range goes out as soon as the
-probes at its two ends are answered, not when every probe is (``_Probes``). When this query's window was
-several pages the last time it was read (``EmContext.window_pages``), a count probe goes out beside page 1
-(``ahead``): the boundaries, and every range but the one after page 1, are then asked for while page 1 is
-still on its way or being read. A window's checks are the same either way; what EM's answers disagree on
-raises ``_Changed`` (the attempt is read again), a page 1 too heavy for its size raises ``_Resized``.
+each later range is read between two of them (see ``querying``'s docstring). Page 1 is read but for its items
+first (``Query.peek``): its paging and its first and last items decide the probes and the range after it, which
+go out while its other items are made, a slice at a time. A range goes out as soon as the probes at its two ends
+are answered, not when every probe is (``_Probes``). What EM's answers disagree on raises ``Changed`` (the
+attempt is read again), a page 1 too heavy for its size raises ``Resized``.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 import anyio
+import anyio.lowlevel
 
 from ..errors import ApiError
 from ..models.base import parse_timestamp
+from ..representation.field_pages import PagePeek
 from ..representation.query import Paging, em_time, query_url, quote_value
 from . import progress
 from .context import EmContext
@@ -33,7 +33,7 @@ from .query_terms import Sort, conditions
 T = TypeVar("T")
 _MEDIA = {"json": "application/json", "xml": "application/xml"}
 _REFUSED_MEDIA = (406, 415)  # an EM that does not speak the bulk format: read in XML from then on
-AHEAD_PAGES = 3  # a window of this many pages has ranges that do not wait for page 1: worth a count probe
+_SLICE = 100  # page 1's items made at a time while its window's probes and ranges go out
 
 
 @dataclass(frozen=True)
@@ -78,28 +78,9 @@ class _Plan:
 
     pages: int
     window: str | None
-    pin: str | None  # the pinned upper end: an item at or after it is not in this reading of the window
     wanted: int  # pages read (the cap may cut the window)
     truncated: bool
     positions: list[int]  # the probes' positions (pageSize=1&page=position)
-
-
-@dataclass(frozen=True)
-class _Ahead(Generic[T]):
-    """What a read ahead of page 1 found: its plan, its probes and the ranges after page 1."""
-
-    plan: _Plan
-    probes: _Probes[T]
-    later: list[list[T]]
-
-
-def hint_key(query: Query[Any]) -> str:
-    """What a window read is remembered by (``EmContext.window_pages``): its type, order and filter with every
-    value left out (the times of a window move with the clock, and a VM's window is like another VM's)."""
-    return f"{query.em_type}|{query.sort.param()}|{_VALUES.sub('', query.filter or '')}"
-
-
-_VALUES = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 @dataclass(frozen=True)
@@ -112,19 +93,23 @@ class Query(Generic[T]):
     sort: Sort
     parse: Callable[[Any, bytes], tuple[Paging, list[T]]]
     key: Callable[[T], str | None]
+    # Page 1 read but for its items (``field_pages.peek_page``), and what to do with a page's items once made: a
+    # window of several pages sends its probes and ranges before page 1's items are made.
+    peek: Callable[[Any, bytes], PagePeek[T]] | None = None
+    each_page: Callable[[list[T]], None] | None = None
 
 
 class Reader(Generic[T]):
     """One attempt at reading a window (see the module docstring); raises ``Changed`` when EM's data moved."""
 
-    def __init__(self, em: EmContext, query: Query[T], page_size: int, max_pages: int, *, ahead: bool = False) -> None:
+    def __init__(self, em: EmContext, query: Query[T], page_size: int, max_pages: int) -> None:
         self.em = em
+        self.query = query
         self.em_type, self.filter, self.sort, self.parse, self.key = (
             query.em_type, query.filter, query.sort, query.parse, query.key
         )
         self.page_size = page_size
         self.max_pages = max_pages
-        self.ahead = ahead and max_pages >= AHEAD_PAGES
         self.requests = 0
         self.kept: list[T] = []
         self.counted: int | None = None
@@ -132,6 +117,14 @@ class Reader(Generic[T]):
         self.slots = anyio.Semaphore(max(1, em.settings.max_concurrency))  # this read's pages in flight
 
     async def page(self, expression: str | None, size: int, number: int) -> _Page[T]:
+        response, body = await self.fetch(expression, size, number)
+        paging, items = self.parse(response, body)
+        # Every page of a window read (first page, boundary probes, ranges, final count) completes here, once.
+        await progress.page_read(self, self.planned)
+        return _Page(items, paging, len(body))
+
+    async def fetch(self, expression: str | None, size: int, number: int) -> tuple[Any, bytes]:
+        """One page's response and body, in ``VEEAM_EM_BULK_FORMAT`` (XML from then on where EM refuses it)."""
         url = query_url(
             self.em.base_url, self.em_type, filter=expression, sort=self.sort.param(), page_size=size, page=number
         )
@@ -139,17 +132,13 @@ class Reader(Generic[T]):
         bulk = "xml" if "bulk:json" in self.em.unsupported else self.em.settings.bulk_format
         with progress.reader_request():  # reported below, with the reader's plan, not by the client's hook
             try:
-                response, body = await self.em.client.get_raw(url, accept=_MEDIA[bulk])
+                return await self.em.client.get_raw(url, accept=_MEDIA[bulk])
             except ApiError as refused:
                 if bulk == "xml" or refused.status not in _REFUSED_MEDIA:
                     raise
                 self.em.unsupported.add("bulk:json")  # this EM does not answer queries in JSON: XML from now on
                 self.requests += 1
-                response, body = await self.em.client.get_raw(url, accept=_MEDIA["xml"])
-        paging, items = self.parse(response, body)
-        # Every page of a window read (first page, boundary probes, ranges, final count) completes here, once.
-        await progress.page_read(self, self.planned)
-        return _Page(items, paging, len(body))
+                return await self.em.client.get_raw(url, accept=_MEDIA["xml"])
 
     async def count(self, expression: str | None) -> int:
         """The exact number of items matching ``expression``: with one item per page, PagesCount is the count."""
@@ -171,69 +160,83 @@ class Reader(Generic[T]):
         return f"{self.sort.field}{'<=' if self.sort.descending else '>='}{quote_value(bound)}"
 
     async def read(self) -> QueryWindow[T]:
+        if self.query.peek is not None:
+            return await self._peeked()
+        return await self._after(await self.page(self.filter, self.page_size, 1))
+
+    async def _after(self, first: _Page[T]) -> QueryWindow[T]:
+        """The window from page 1, read whole."""
         size = self.page_size
-        if not self.ahead:
-            return await self._after(await self.page(self.filter, size, 1), None)
-        # Ahead: page 1 and a count probe side by side; once the count is in, the probes and every range that does
-        # not start at page 1's end go out, while page 1 is still on its way or being read.
-        read_first = anyio.Event()
-        firsts: list[_Page[T]] = []
-
-        async def first_page() -> _Page[T]:
-            first = await self.page(self.filter, size, 1)
-            firsts.append(first)
-            read_first.set()
-            if first.paging.pages_count > 1 or first.paging.has_next:
-                self._check_weight(first)  # too heavy for its size: the ranges in flight are dropped with it
-            return first
-
-        async def page_one() -> _Page[T]:
-            await read_first.wait()
-            return firsts[0]
-
-        async def counted() -> _Ahead[T] | None:
-            head = await self.page(self.filter, 1, 1)
-            count = head.paging.pages_count if head.items else 0
-            if count <= size:
-                return None  # one page at most: page 1 says the rest
-            plan = self._plan(math.ceil(count / size), self.value(head.items[0]))
-            probes, later = await self._ranges(plan, page_one)
-            return _Ahead(plan, probes, later)
-
-        first, ahead = await together(first_page, counted)  # page 1 first: it is what the rest waits for
-        return await self._after(first, ahead)
-
-    async def _after(self, first: _Page[T], ahead: _Ahead[T] | None) -> QueryWindow[T]:
-        """The window from page 1 and, when they were read ahead of it, its plan, probes and later ranges."""
-        size = self.page_size
-        pages = first.paging.pages_count if ahead is None else ahead.plan.pages
+        pages = first.paging.pages_count
         twice = len(first.items) - len(_unique(first.items, self.key))
         if twice:
             raise Changed(f"EM's page 1 holds {twice} items twice")
-        if ahead is None and pages <= 1 and not first.paging.has_next:
+        if pages <= 1 and not first.paging.has_next:
             if len(first.items) > size:
                 raise Changed(f"EM's single page holds {len(first.items)} items although {size} were asked for")
             self.kept = list(first.items)
             return QueryWindow(self.kept, self.requests, complete=True, total=len(self.kept))
         if len(first.items) != size:
             raise Changed(f"page 1 holds {len(first.items)} items, not {size}, although EM reports {pages} pages")
-        self._check_weight(first)
-        if ahead is None:
-            plan = self._plan(pages, self.value(first.items[0]))
-            if plan.wanted == 1:
-                # The cap allows one page: page 1 is it, one answer of EM's, whole (the rest is said to be unread).
-                self.kept = list(first.items)
-                return QueryWindow(self.kept, self.requests, complete=False, total=None)
+        self._check_weight(len(first.items), first.body_bytes)
+        plan = self._plan(pages, self.value(first.items[0]))
+        if plan.wanted == 1:
+            # The cap allows one page: page 1 is it, one answer of EM's, whole (the rest is said to be unread).
+            self.kept = list(first.items)
+            return QueryWindow(self.kept, self.requests, complete=False, total=None)
+        last = self.value(first.items[-1])
 
-            async def page_one() -> _Page[T]:
-                return first
+        async def last_of() -> str:
+            return last
 
-            probes, later = await self._ranges(plan, page_one)
-            head = first.items
-        else:
-            plan, probes, later = ahead.plan, ahead.probes, ahead.later
-            # Pinned by the count probe's newest item: one come since, which page 1 holds, is not in this reading.
-            head = [item for item in first.items if not self._past(item, plan.pin)]
+        probes, later = await self._ranges(plan, last_of)
+        return await self._close(plan, probes, later, first.items)
+
+    async def _peeked(self) -> QueryWindow[T]:
+        """Page 1 read but for its items (``Query.peek``): when the window spans several pages, its probes and
+        ranges go out at once, and page 1's items are made meanwhile, a slice at a time (the requests just
+        decided progress between slices)."""
+        assert self.query.peek is not None
+        size = self.page_size
+        response, body = await self.fetch(self.filter, size, 1)
+        peek = self.query.peek(response, body)
+        several = peek.paging.pages_count > 1 or peek.paging.has_next
+        if several and peek.count == size:
+            self._check_weight(peek.count, len(body))
+            plan = self._plan(peek.paging.pages_count, self.value(peek.record_at(0)))
+            if plan.wanted > 1:
+                last = self.value(peek.record_at(size - 1))
+
+                async def last_of() -> str:
+                    return last
+
+                (probes, later), head = await together(
+                    lambda: self._ranges(plan, last_of), lambda: self._made(peek, len(body), slices=True)
+                )
+                twice = len(head) - len(_unique(head, self.key))
+                if twice:
+                    raise Changed(f"EM's page 1 holds {twice} items twice")
+                return await self._close(plan, probes, later, head)
+        return await self._after(_Page(await self._made(peek, len(body)), peek.paging, len(body)))
+
+    async def _made(self, peek: PagePeek[T], body_bytes: int, *, slices: bool = False) -> list[T]:
+        """Every item of a peeked page made (a slice at a time, with ``slices``), handed to ``Query.each_page``."""
+        items: list[T] = []
+        step = _SLICE if slices else max(1, peek.count)
+        for start in range(0, peek.count, step):
+            items += [peek.record_at(index) for index in range(start, min(peek.count, start + step))]
+            if slices:
+                await anyio.lowlevel.checkpoint()
+        if self.query.each_page is not None:
+            self.query.each_page(items)
+        await progress.page_read(self, self.planned)
+        return items
+
+    async def _close(self, plan: _Plan, probes: _Probes[T], later: list[list[T]], head: list[T]) -> QueryWindow[T]:
+        """The window from page 1's items (``head``) and the later ranges', checked against the probes' counts and
+        a final count."""
+        size = self.page_size
+        pages = plan.pages
         counts = {probe.paging.pages_count for probe in probes.answered}
         if len(counts) > 1:
             raise Changed(f"EM counted {' and '.join(str(c) for c in sorted(counts))} items in the same window")
@@ -260,13 +263,13 @@ class Reader(Generic[T]):
         total = final if counted is None else counted
         return QueryWindow(self.kept, self.requests, complete=not plan.truncated, total=total)
 
-    def _check_weight(self, first: _Page[T]) -> None:
-        """Remember what page 1's items weigh; raise ``Resized`` when the window's pages at this size would come
-        near ``VEEAM_EM_MAX_RESPONSE_BYTES``."""
+    def _check_weight(self, count: int, body_bytes: int) -> None:
+        """Remember what page 1's items weigh (``count`` items in ``body_bytes``); raise ``Resized`` when the
+        window's pages at this size would come near ``VEEAM_EM_MAX_RESPONSE_BYTES``."""
         size = self.page_size
-        if len(first.items) != size:
+        if count != size:
             return  # a page of a few items says little of what the others weigh
-        per_item = first.body_bytes / size
+        per_item = body_bytes / size
         if size >= MIN_PAGE_SIZE:
             self.em.item_bytes[self.em_type] = per_item
         fits = fitting_size(size, per_item, self.em.settings.max_response_bytes)
@@ -274,7 +277,7 @@ class Reader(Generic[T]):
             raise Resized(fits)
 
     def _plan(self, pages: int, newest: str) -> _Plan:
-        window, pin = self.filter, None
+        window = self.filter
         if self.sort.kind == "time" and self.sort.descending:
             # The window's upper end: the newest item seen now (plus a second, for EM's rounding of times).
             pin = _shifted(newest, seconds=1)
@@ -282,26 +285,21 @@ class Reader(Generic[T]):
         wanted = min(pages, self.max_pages)
         truncated = pages > wanted
         positions = [k * self.page_size + 1 for k in range(2, wanted + (1 if truncated else 0))]
-        # Page 1, the count probe read ahead, the probes, the ranges, the final count.
-        self.planned = 1 + (1 if self.ahead else 0) + len(positions) + (wanted - 1) + 1
-        return _Plan(pages, window, pin, wanted, truncated, positions)
-
-    def _past(self, item: T, pin: str | None) -> bool:
-        """Whether ``item`` is at or after the pinned upper end (not in this reading of the window)."""
-        return pin is not None and parse_timestamp(self.value(item)) >= parse_timestamp(pin)
+        self.planned = 1 + len(positions) + (wanted - 1) + 1  # page 1, the probes, the ranges, the final count
+        return _Plan(pages, window, wanted, truncated, positions)
 
     async def _ranges(
-        self, plan: _Plan, page_one: Callable[[], Awaitable[_Page[T]]]
+        self, plan: _Plan, last_of: Callable[[], Awaitable[str]]
     ) -> tuple[_Probes[T], list[list[T]]]:
         """The probes, and the ranges after page 1, each sent as soon as the probes at its ends are answered:
         [seam, b2); [b2, b3); …; [b(K-1), end) or [b(K-1), bK) when the cap cuts the window."""
         probes = _Probes(self, plan.window, plan.positions)
-        ranges = [self._range(probes, plan, index, page_one) for index in range(plan.wanted - 1)]
+        ranges = [self._range(probes, plan, index, last_of) for index in range(plan.wanted - 1)]
         parts = await gather([*probes.jobs(), *ranges], limit=len(plan.positions) + len(ranges))
         return probes, parts[len(plan.positions) :]
 
     def _range(
-        self, probes: _Probes[T], plan: _Plan, index: int, page_one: Callable[[], Awaitable[_Page[T]]]
+        self, probes: _Probes[T], plan: _Plan, index: int, last_of: Callable[[], Awaitable[str]]
     ) -> Callable[[], Awaitable[list[T]]]:
         """The job of range ``index`` after page 1: from the seam (the first) or the probe before it, to the probe
         after it (none for the window's end), sent once both are known."""
@@ -311,10 +309,7 @@ class Reader(Generic[T]):
                 # Page 1's last sort value, moved back by a second for a time (EM may round the times of its
                 # filters): no item can fall between page 1 and this range; the items in that second are read
                 # twice and kept once.
-                first = await page_one()
-                if not first.items:
-                    raise Changed("page 1 came back empty although the window spans several pages")
-                last = self.value(first.items[-1])
+                last = await last_of()
                 seam = _shifted(last, seconds=1 if self.sort.descending else -1) if self.sort.kind == "time" else last
                 lower, earlier = seam or last, last
             else:
