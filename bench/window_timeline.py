@@ -7,7 +7,10 @@ then the call's end, what followed the last body (the answer's own work), and th
 (8 in flight, parsed) measured right after. For finding the stages a call waits on, not a ratio to quote:
 the ratios are ``bench/window_reads.py``'s.
 
-Run: ``python bench/window_timeline.py [--vms 5000] [--tool find_task_sessions] [--calls 3]``.
+With ``--summary`` only the calls' and floors' min / median / max are printed (and each call's ratio to the
+floor measured right after it): an in-process A/B of two versions of the code (``PYTHONPATH``) on one machine.
+
+Run: ``python bench/window_timeline.py [--vms 5000] [--tool find_task_sessions] [--calls 3] [--summary]``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -84,9 +88,10 @@ def what(url: str) -> str:
     return text
 
 
-async def run(base_url: str, tool: str, calls: int) -> None:
+async def run(base_url: str, tool: str, calls: int, summary: bool) -> None:
     timing = Timing()
     arguments = TOOLS[tool]
+    measured: list[tuple[float, float]] = []
     async with Client(build_server(settings_for(base_url), transport=timing)) as client:
         await client.call_tool("list_repositories", {})  # the logon is not part of the question
         await client.call_tool(tool, arguments)  # warm
@@ -96,6 +101,12 @@ async def run(base_url: str, tool: str, calls: int) -> None:
             await client.call_tool(tool, arguments)
             end = timing.now()
             gets = [(row["url"], "application/json") for row in timing.rows if row["method"] == "GET"]
+            if summary:
+                async with BareGet(base_url, gets[0][0], gets[0][1]) as bare:
+                    started = time.perf_counter()
+                    await replay(bare, gets, 8, parsed=True)
+                    measured.append((end, (time.perf_counter() - started) * 1000))
+                continue
             print(f"\n{tool}: {len(timing.rows)} EM requests, call {end:.0f} ms")
             for row in sorted(timing.rows, key=lambda r: r["sent"]):
                 wait, body = row["headers"] - row["sent"], row.get("body", 0) - row["headers"]
@@ -107,6 +118,15 @@ async def run(base_url: str, tool: str, calls: int) -> None:
                 started = time.perf_counter()
                 await replay(bare, gets, 8, parsed=True)
                 print(f"  floor (replay, 8 in flight, parsed): {(time.perf_counter() - started) * 1000:.0f} ms")
+    if measured:
+        call, floor, ratio = ([m[0] for m in measured], [m[1] for m in measured], [c / f for c, f in measured])
+        print(f"{tool}: {len(measured)} calls; call {spread(call)} ms, floor {spread(floor)} ms, "
+              f"ratio {spread(ratio, 2)}x (min / median / max)")
+
+
+def spread(values: list[float], digits: int = 0) -> str:
+    ordered = sorted(values)
+    return " / ".join(f"{v:,.{digits}f}" for v in (ordered[0], statistics.median(ordered), ordered[-1]))
 
 
 def main() -> int:
@@ -115,11 +135,16 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--tool", default="find_task_sessions", choices=list(TOOLS))
     parser.add_argument("--calls", type=int, default=3)
+    parser.add_argument("--summary", action="store_true")
+    parser.add_argument("--url", help="a simulator already running (bench/harness.SimulatorProcess's), not a new one")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     os.environ.setdefault("VEEAM_MCP_LOG_LEVEL", "ERROR")
+    if args.url:
+        anyio.run(run, args.url, args.tool, args.calls, args.summary)
+        return 0
     with SimulatorProcess("--vm-count", str(args.vms), "--days", str(args.days), startup_timeout=1800) as sim:
-        anyio.run(run, sim.base_url, args.tool, args.calls)
+        anyio.run(run, sim.base_url, args.tool, args.calls, args.summary)
     return 0
 
 
