@@ -144,8 +144,8 @@ class Case:
     one_request: bool = False
 
 
-# Tools whose first requests go out side by side (the window's runs, its tasks or jobs, replication).
-SIDE_BY_SIDE = frozenset({"find_job_sessions", "find_task_sessions", "list_jobs"})
+# Tools whose first requests go out side by side (the window's runs, its tasks or jobs, replication, the report's every read).
+SIDE_BY_SIDE = frozenset({"find_job_sessions", "find_task_sessions", "list_jobs", "protection_report"})
 WINDOW_TOOLS = frozenset({"find_job_sessions", "find_task_sessions", "list_jobs", "protection_report",
                           "list_repositories", "find_restore_sessions", "list_backup_servers", "list_tenants"})
 

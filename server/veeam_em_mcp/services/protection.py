@@ -37,7 +37,7 @@ from ..models.base import platform_from_hierarchy_ref
 from ..models.estate import ProtectionReport, ProtectionSummary, Window
 from ..models.resources import AgentRestorePoint, VmRestorePoint
 from ..representation.collector import gc_held
-from ..representation.fields import JobFields
+from ..representation.fields import AgentJobRowFields, JobFields
 from ..representation.query import em_time, parse_query_page, query_url, quote_value
 from .answers import paged
 from .context import EmContext
@@ -53,13 +53,13 @@ from .estate import (
     vm_key,
 )
 from .filters import check_text
-from .gather import gather
+from .gather import gather, together
 from .protection_reads import agent_computers, no_agent_job, read_windows
 from .protection_rows import PROBLEM_ORDER, Vm, is_problem, replication_note, row_of, summary_line
 from .query_terms import BY_NAME, conditions
 from .querying import QueryWindow as Read
 from .querying import read_fields
-from .replicas import AnyJob, Replicated, is_replica_job, replicas_of
+from .replicas import AnyJob, ReplicaSet, Replicated, is_replica_job, replicas_of
 from .restore_points import copy_restore_points, is_copy_job
 from .runs import WORKER, computer_of, is_agent_computer
 from .task_rows import AGENT_NO_REASON
@@ -92,9 +92,28 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
     server = server_condition(args.backup_server)
     in_window = f"CreationTime>={quote_value(since)}"
     job_guid = job_id_in(args.job_name)
-    jobs_read = await read_fields(
-        em, JobFields, filter=conditions(server, job_entity_condition(args.job_name)), sort=BY_NAME,
-        page_size=min(JOB_PAGE_SIZE, em.settings.page_size),
+    task_job = job_condition(args.job_name)
+
+    async def jobs_and_replicas() -> tuple[Read[JobFields], ReplicaSet]:
+        """The jobs, then what their replication jobs replicate (each VM's newest replica point)."""
+        jobs_read = await read_fields(
+            em, JobFields, filter=conditions(server, job_entity_condition(args.job_name)), sort=BY_NAME,
+            page_size=min(JOB_PAGE_SIZE, em.settings.page_size),
+        )
+        return jobs_read, await replicas_of(em, jobs_read.items, in_window, server)
+
+    async def agents() -> tuple[dict[str, Vm], dict[str, AgentJobRowFields], str | None, int]:
+        """Computers protected by Veeam Agent jobs (EM keeps them apart from VMs), unless a platform is asked for."""
+        return await agent_computers(em, args, server, in_window) if args.platform is None else ({}, {}, None, 0)
+
+    # Every read of the report side by side: none needs another's answer but the replicas, which need the jobs.
+    # The window's runs, tasks and points take only the fields the report uses (~20,000 items at 5,000 VMs);
+    # the copies say which points are copies made by backup copy jobs.
+    (jobs_read, replicated), (sessions_read, tasks_read, points_read), copies, agent_read = await together(
+        jobs_and_replicas,
+        lambda: read_windows(em, server, task_job, in_window),
+        lambda: copy_restore_points(em, since),
+        agents,
     )
     jobs: dict[str, AnyJob] = {job.id: job for job in jobs_read.items if job.id}
     if args.job_name and not jobs and not job_guid:
@@ -102,13 +121,8 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
             agent_job = "AgentBackupJob" not in em.unsupported and not await no_agent_job(em, args.job_name)
             if not agent_job:
                 raise missing
-    task_job = job_condition(args.job_name)
-    # Only the fields the report uses, straight from the pages (representation.fields): ~20,000 items at 5,000 VMs.
-    sessions_read, tasks_read, points_read = await read_windows(em, server, task_job, in_window)
     reads: list[Read[Any]] = [jobs_read, sessions_read, tasks_read, points_read]
-    requests = sum(read.requests for read in reads)
-    copies = await copy_restore_points(em, since)  # which points are copies made by backup copy jobs
-    requests += copies.requests
+    requests = sum(read.requests for read in reads) + copies.requests + replicated.requests
     # Which job each run belongs to, by id; runs that copy backups are not a VM's backup.
     run_job: dict[str, str | None] = {}
     copy_runs: set[str] = set()
@@ -171,9 +185,8 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
     points_read.items.clear()
     if args.platform is not None:
         vms = {key: entry for key, entry in vms.items() if platform_from_hierarchy_ref(entry.ref) == args.platform}
-    agent_note: str | None = None
+    computers, agent_jobs, agent_note, spent = agent_read
     if args.platform is None:  # computers protected by Veeam Agent jobs (EM keeps them apart from VMs)
-        computers, agent_jobs, agent_note, spent = await agent_computers(em, args, server, in_window)
         jobs.update(agent_jobs)
         requests += spent
         # A computer's outcome: its newest per-computer session (EM's AgentManagement), among the runs read.
@@ -184,8 +197,6 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
                     found.computer_session = session
         for key, entry in computers.items():
             vms.setdefault(key, entry)
-    replicated = await replicas_of(em, jobs.values(), in_window, server)
-    requests += replicated.requests
     only_replicated: list[Replicated] = []
     for key, replica in replicated.vms.items():
         if key in vms:
