@@ -42,6 +42,8 @@ from veeam_em_mcp.representation.fields import (
     ReplicaTaskFields,
     TaskFields,
     TaskRowFields,
+    _target,
+    _target_of,
     plan_of,
 )
 from veeam_em_mcp.representation.parse import parse
@@ -389,3 +391,31 @@ async def test_entities_of_odd_values_read_as_the_generic_reader_reads_them(chan
     del items[5]["Reason"]  # and a key set of its own
     lean, generic = lean_and_generic_page(json.dumps(page).encode(), content_type, TaskRowFields)
     assert lean == generic
+
+
+REL_HREFS = [
+    (rel, f"{base}{path}")
+    for rel in ("Up", "Related", "Down", "Alternate", None, "up")
+    for base in ("http://em.test:9398", "https://em.test:9398", "")
+    for path in (
+        "/api/vmRestorePoints/{id}?format=Entity", "/api/vmRestorePoints/{id}", "/api/backupSessions/{id}",
+        "/api/backupServers/{id}", "/api/restorePoints/{id}/vmRestorePoints", "/api/jobs/{id}/includes/{id}",
+        "/api/cloud/tenants/{id}", "/api/vmRestorePoints/{id}/mounts", "/api/vmRestorePoints/{id}?action=restore",
+        "/api/vmRestorePoints/{id}#x?y", "/api/vmRestorePoints/", "/api/vmRestorePoints", "/api/query?type=Job",
+        "/api/vmRestorePoints/not-an-id", "/api//vmRestorePoints/{id}", "/api/backupTaskSessions/{id}",
+        "/api/repositories/{id}", "/api/backupFiles/{id}",
+    )
+]
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: r.__name__)
+def test_a_links_field_is_decided_by_its_shape_as_by_its_whole_href(record: type[Record]) -> None:
+    """fields._target_of remembers which field a link fills by its shape (the path up to its last segment, whether
+    that is an id, the rest): for every link, what _target decides from the whole href; ids never change it."""
+    plan = plan_of(record)
+    ids = ("6c958531-3177-4055-b0ce-dc4ef1ce6433", "0C958531-3177-4055-B0CE-DC4EF1CE6434")
+    for rel, href in REL_HREFS:
+        for guid in ids:
+            concrete = href.replace("{id}", guid)
+            assert _target_of(rel, concrete, plan) == _target(rel, concrete, plan), (record.__name__, rel, concrete)
+    assert any(_target(rel, href.replace("{id}", ids[0]), plan) for rel, href in REL_HREFS), "some link fills a field"

@@ -25,7 +25,7 @@ from typing import Any, ClassVar, TypeVar
 
 from ..models.base import UtcTimestamp
 from ..models.resources import Entity, JobInclude, Ref
-from .ids import guid_from
+from .ids import GUID, guid_from
 from .readers import _ACTION_QUERY, _NAVIGATION, Converter, path_and_query, text_of
 from .registry import BY_TYPE, REGISTRY, ResourceType
 
@@ -210,6 +210,9 @@ class Plan:
     link_keys: dict[tuple[str, ...], tuple[str | None, str | None, str | None]] = field(default_factory=dict)
     # An entity's raw JSON keys (in order) -> the function reading such entities (``field_direct``), or None
     direct: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    # (rel, href up to its last path segment, whether that segment is an id, the rest) -> the link field such a
+    # link fills: every restore point's own link is new, but all of them go to the same field (``_target``)
+    targets: dict[tuple[str | None, str, str | None, str], str] = field(default_factory=dict)
 
 
 _PLANS: dict[type[Record], Plan] = {}
@@ -289,7 +292,7 @@ def link_into(found: dict[str, Any], plan: Plan, rel: str | None, href: str, nam
     if decided is None:
         if len(seen) > CACHED:
             seen.clear()
-        target = _target(rel, href, plan)
+        target = _target_of(rel, href, plan)
         decided = seen[(rel, href, name)] = (target, Ref(name=name, href=href) if target else None)
     target, ref = decided
     if not target:
@@ -313,6 +316,26 @@ def navigates(rel: str | None) -> bool:
         lowered = (rel or "").lower()
         known = NAVIGATES[rel] = lowered != "alternate" and lowered in _NAVIGATION
     return known
+
+
+def _target_of(rel: str | None, href: str, plan: Plan) -> str:
+    """``_target``, remembered by the link's shape: what decides it is the rel, the path up to its last segment,
+    whether that segment is an id (``REGISTRY.classify`` asks no more of it) and the rest, never which id."""
+    end = len(href)
+    for mark in ("?", "#"):
+        at = href.find(mark)
+        if at != -1 and at < end:
+            end = at
+    slash = href.rfind("/", 0, end)
+    last = href[slash + 1 : end]
+    shape = (rel, href[: slash + 1], None if GUID.match(last) else last, href[end:])
+    targets = plan.targets
+    target = targets.get(shape)
+    if target is None:
+        if len(targets) > SHAPES:
+            targets.clear()
+        target = targets[shape] = _target(rel, href, plan)
+    return target
 
 
 def _target(rel: str | None, href: str, plan: Plan) -> str:
