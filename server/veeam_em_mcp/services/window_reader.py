@@ -168,10 +168,8 @@ class Reader(Generic[T]):
         """The window from page 1, read whole."""
         size = self.page_size
         pages = first.paging.pages_count
-        twice = len(first.items) - len(_unique(first.items, self.key))
-        if twice:
-            raise Changed(f"EM's page 1 holds {twice} items twice")
         if pages <= 1 and not first.paging.has_next:
+            self._once(first.items)
             if len(first.items) > size:
                 raise Changed(f"EM's single page holds {len(first.items)} items although {size} were asked for")
             self.kept = list(first.items)
@@ -182,15 +180,14 @@ class Reader(Generic[T]):
         plan = self._plan(pages, self.value(first.items[0]))
         if plan.wanted == 1:
             # The cap allows one page: page 1 is it, one answer of EM's, whole (the rest is said to be unread).
+            self._once(first.items)
             self.kept = list(first.items)
             return QueryWindow(self.kept, self.requests, complete=False, total=None)
-        last = self.value(first.items[-1])
 
-        async def last_of() -> str:
-            return last
+        async def head() -> list[T]:
+            return first.items
 
-        probes, later = await self._ranges(plan, last_of)
-        return await self._close(plan, probes, later, first.items)
+        return await self._rest(plan, self.value(first.items[-1]), head)
 
     async def _peeked(self) -> QueryWindow[T]:
         """Page 1 read but for its items (``Query.peek``): when the window spans several pages, its probes and
@@ -200,24 +197,25 @@ class Reader(Generic[T]):
         size = self.page_size
         response, body = await self.fetch(self.filter, size, 1)
         peek = self.query.peek(response, body)
-        several = peek.paging.pages_count > 1 or peek.paging.has_next
-        if several and peek.count == size:
+        if (peek.paging.pages_count > 1 or peek.paging.has_next) and peek.count == size:
             self._check_weight(peek.count, len(body))
             plan = self._plan(peek.paging.pages_count, self.value(peek.record_at(0)))
             if plan.wanted > 1:
                 last = self.value(peek.record_at(size - 1))
-
-                async def last_of() -> str:
-                    return last
-
-                (probes, later), head = await together(
-                    lambda: self._ranges(plan, last_of), lambda: self._made(peek, len(body), slices=True)
-                )
-                twice = len(head) - len(_unique(head, self.key))
-                if twice:
-                    raise Changed(f"EM's page 1 holds {twice} items twice")
-                return await self._close(plan, probes, later, head)
+                return await self._rest(plan, last, lambda: self._made(peek, len(body), slices=True))
         return await self._after(_Page(await self._made(peek, len(body)), peek.paging, len(body)))
+
+    async def _rest(self, plan: _Plan, last: str, head: Callable[[], Awaitable[list[T]]]) -> QueryWindow[T]:
+        """The window's probes and ranges after page 1 (whose last sort value is ``last``), side by side with page
+        1's items (``head``), then the window checked whole."""
+        (probes, later), items = await together(lambda: self._ranges(plan, last), head)
+        self._once(items)
+        return await self._close(plan, probes, later, items)
+
+    def _once(self, items: list[T]) -> None:
+        twice = len(items) - len(_unique(items, self.key))
+        if twice:
+            raise Changed(f"EM's page 1 holds {twice} items twice")
 
     async def _made(self, peek: PagePeek[T], body_bytes: int, *, slices: bool = False) -> list[T]:
         """Every item of a peeked page made (a slice at a time, with ``slices``), handed to ``Query.each_page``."""
@@ -288,18 +286,16 @@ class Reader(Generic[T]):
         self.planned = 1 + len(positions) + (wanted - 1) + 1  # page 1, the probes, the ranges, the final count
         return _Plan(pages, window, wanted, truncated, positions)
 
-    async def _ranges(
-        self, plan: _Plan, last_of: Callable[[], Awaitable[str]]
-    ) -> tuple[_Probes[T], list[list[T]]]:
+    async def _ranges(self, plan: _Plan, last: str) -> tuple[_Probes[T], list[list[T]]]:
         """The probes, and the ranges after page 1, each sent as soon as the probes at its ends are answered:
         [seam, b2); [b2, b3); …; [b(K-1), end) or [b(K-1), bK) when the cap cuts the window."""
         probes = _Probes(self, plan.window, plan.positions)
-        ranges = [self._range(probes, plan, index, last_of) for index in range(plan.wanted - 1)]
+        ranges = [self._range(probes, plan, index, last) for index in range(plan.wanted - 1)]
         parts = await gather([*probes.jobs(), *ranges], limit=len(plan.positions) + len(ranges))
         return probes, parts[len(plan.positions) :]
 
     def _range(
-        self, probes: _Probes[T], plan: _Plan, index: int, last_of: Callable[[], Awaitable[str]]
+        self, probes: _Probes[T], plan: _Plan, index: int, last: str
     ) -> Callable[[], Awaitable[list[T]]]:
         """The job of range ``index`` after page 1: from the seam (the first) or the probe before it, to the probe
         after it (none for the window's end), sent once both are known."""
@@ -309,7 +305,6 @@ class Reader(Generic[T]):
                 # Page 1's last sort value, moved back by a second for a time (EM may round the times of its
                 # filters): no item can fall between page 1 and this range; the items in that second are read
                 # twice and kept once.
-                last = await last_of()
                 seam = _shifted(last, seconds=1 if self.sort.descending else -1) if self.sort.kind == "time" else last
                 lower, earlier = seam or last, last
             else:
