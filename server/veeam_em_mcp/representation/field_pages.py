@@ -93,13 +93,11 @@ def peek_page(body: bytes, content_type: str, record: type[R], generic: Callable
     and its items found now, their records later; any other page is read whole now. A record the field reader
     cannot make sends the whole page the generic way, as ``read_page`` would (and says what is wrong the same)."""
     plan = plan_of(record)
-    if not _generic.get() and "html" not in content_type.lower():
+    if not _generic.get():
         with gc_paused():
             try:
-                text = decode_text(body).lstrip()
-                kind = content_type.lower()
-                peeked = _json_peek(text, record, plan) if text and (
-                    "json" in kind or ("xml" not in kind and text[0] in "{[")) else None
+                lean = _lean_text(body, content_type)
+                peeked = _json_peek(lean[0], record, plan) if lean is not None and lean[1] else None
             except (MalformedResponse, HtmlInsteadOfApi, RecursionError, ValueError):
                 peeked = None
         if peeked is not None:
@@ -129,15 +127,22 @@ def _none(index: int) -> Any:
 
 
 def _lean_page(body: bytes, content_type: str, record: type[R], plan: Plan) -> tuple[Paging, list[R]] | None:
+    lean = _lean_text(body, content_type)
+    if lean is None:
+        return None
+    text, is_json = lean
+    return _json_page(text, record, plan) if is_json else _xml_page(text, record, plan)
+
+
+def _lean_text(body: bytes, content_type: str) -> tuple[str, bool] | None:
+    """A page's text and whether it is JSON (else XML), when the field reader may read it (never HTML)."""
     kind = content_type.lower()
     if "html" in kind:
         return None
     text = decode_text(body).lstrip()
     if not text:
         return None
-    if "json" in kind or ("xml" not in kind and text[0] in "{["):
-        return _json_page(text, record, plan)
-    return _xml_page(text, record, plan)
+    return text, "json" in kind or ("xml" not in kind and text[0] in "{[")
 
 
 def _json_page(text: str, record: type[R], plan: Plan) -> tuple[Paging, list[R]] | None:
