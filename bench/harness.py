@@ -80,6 +80,12 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
+def spread(values: list[float], digits: int = 0) -> str:
+    """min / median / max, as the window benches print them."""
+    ordered = sorted(values)
+    return " / ".join(f"{v:,.{digits}f}" for v in (ordered[0], statistics.median(ordered), ordered[-1]))
+
+
 def summary(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {

@@ -21,7 +21,6 @@ import logging
 import os
 import pstats
 import resource
-import statistics
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -34,7 +33,7 @@ from mcp.types import CallToolResult, TextContent
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import veeam_em_mcp
-from harness import BareGet, Recording, SimulatorProcess, replay, settings_for, text_of
+from harness import BareGet, Recording, SimulatorProcess, replay, settings_for, spread, text_of
 from veeam_em_mcp.surface.server import build_server
 
 IN_FLIGHT = 8
@@ -117,10 +116,6 @@ async def measure(base_url: str, em_format: str, tool: str, rounds: int, profile
         "profile": profiled,
     }
 
-
-def spread(values: list[float], digits: int = 0) -> str:
-    ordered = sorted(values)
-    return " / ".join(f"{v:,.{digits}f}" for v in (ordered[0], statistics.median(ordered), ordered[-1]))
 
 
 def main() -> int:

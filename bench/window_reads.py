@@ -27,7 +27,7 @@ import anyio
 
 os.environ.setdefault("VEEAM_MCP_LOG_LEVEL", "ERROR")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import SimulatorProcess
+from harness import SimulatorProcess, spread
 from protection_scale import code_under_test, report_scenario
 
 # Each tool with its default arguments: the question as a model asks it first.
@@ -43,11 +43,6 @@ TOOLS: dict[str, dict[str, Any]] = {
     "list_tenants": {},
 }
 
-
-def spread(values: list[float], digits: int = 0) -> str:
-    """min / median / max."""
-    ordered = sorted(values)
-    return " / ".join(f"{v:,.{digits}f}" for v in (ordered[0], statistics.median(ordered), ordered[-1]))
 
 
 def figures(run: dict[str, Any]) -> dict[str, Any]:

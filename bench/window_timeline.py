@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ import httpx
 from mcp import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import BareGet, SimulatorProcess, replay, settings_for
+from harness import BareGet, SimulatorProcess, replay, settings_for, spread
 from veeam_em_mcp.surface.server import build_server
 from window_cpu import TOOLS
 
@@ -123,10 +122,6 @@ async def run(base_url: str, tool: str, calls: int, summary: bool) -> None:
         print(f"{tool}: {len(measured)} calls; call {spread(call)} ms, floor {spread(floor)} ms, "
               f"ratio {spread(ratio, 2)}x (min / median / max)")
 
-
-def spread(values: list[float], digits: int = 0) -> str:
-    ordered = sorted(values)
-    return " / ".join(f"{v:,.{digits}f}" for v in (ordered[0], statistics.median(ordered), ordered[-1]))
 
 
 def main() -> int:
