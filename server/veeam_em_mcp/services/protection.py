@@ -100,7 +100,7 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
             em, JobFields, filter=conditions(server, job_entity_condition(args.job_name)), sort=BY_NAME,
             page_size=min(JOB_PAGE_SIZE, em.settings.page_size),
         )
-        return jobs_read, await replicas_of(em, jobs_read.items, in_window, server)
+        return jobs_read, await replicas_of(em, [job for job in jobs_read.items if job.id], in_window, server)
 
     async def agents() -> tuple[dict[str, Vm], dict[str, AgentJobRowFields], str | None, int]:
         """Computers protected by Veeam Agent jobs (EM keeps them apart from VMs), unless a platform is asked for."""
