@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from veeam_em_mcp.errors import MalformedResponse
-from veeam_em_mcp.models.base import canonical_timestamp, parse_timestamp
+from veeam_em_mcp.models.base import _parse_timestamp, canonical_timestamp, parse_timestamp
 from veeam_em_mcp.models.resources import BackupFile, EntityRef, EntityReferences, RestorePoint, VmRestorePoint
 from veeam_em_mcp.representation import parse
 from veeam_em_mcp.representation.parse import snake
@@ -182,6 +182,33 @@ def test_query_result_same_name_wrappers_normalise_alike() -> None:
 def test_timestamps_keep_precision_and_mean_utc(text: str, canonical: str) -> None:
     assert canonical_timestamp(text) == canonical
     assert parse_timestamp(text).utcoffset() is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2025-12-07T11:48:39Z",
+        "2016-10-06T13:59:50.783Z",
+        "2025-10-20T20:04:07.2679931Z",  # a 7th digit (.NET ticks): cut, not rounded
+        "2025-10-20T20:04:07.9999999Z",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999999Z",
+        "2025-10-20T22:04:07.5+02:00",
+        "2025-10-20 20:04:07",
+        "\u0662\u0660\u0662\u0665-10-20T20:04:07Z",  # digits that are not ASCII: the general reading
+    ],
+)
+def test_the_canonical_timestamps_quick_reading_is_the_general_one(text: str) -> None:
+    assert parse_timestamp(text) == _parse_timestamp(text)
+    assert parse_timestamp(text).utcoffset() is not None
+
+
+@pytest.mark.parametrize("text", ["2025-02-30T10:00:00Z", "2025-10-20T24:00:00Z", "2025-10-20T23:59:60Z", "soon"])
+def test_an_impossible_timestamp_is_a_value_error_either_way(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_timestamp(text)
+    with pytest.raises(ValueError):
+        _parse_timestamp(text)
 
 
 def test_snake_case_folds_both_casings() -> None:

@@ -144,16 +144,26 @@ _TIMESTAMP = re.compile(
 )
 
 
-_CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?Z\Z")
+# ASCII digits only: C's fromisoformat reads no others, and the general reading does.
+_CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?Z\Z", re.ASCII)
 
 
-@lru_cache(maxsize=16384)
 def parse_timestamp(text: str) -> datetime:
     """Parse EM's ISO 8601 text (0–7 fractional digits, ``Z``/offset/none = UTC) to an aware datetime.
 
-    Python keeps microseconds; the 7th digit (.NET ticks) survives only in the canonical text. Remembered (a
-    datetime is immutable): runs compare and sort the same start and end times many times over.
+    Python keeps microseconds (a 7th digit, .NET's ticks, is cut, not rounded); it survives only in the
+    canonical text. Most of EM's times are canonical already, and C's ``fromisoformat`` reads those in a tenth
+    of the time of the general reading (a report ages 50,000 points, each time another); the others are read
+    the general way, remembered.
     """
+    if _CANONICAL.match(text):
+        return datetime.fromisoformat(text)
+    return _parse_timestamp(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_timestamp(text: str) -> datetime:
+    """The general reading (an offset, no zone, a space for the ``T``), remembered: a datetime is immutable."""
     match = _TIMESTAMP.match(text.strip())
     if not match:
         raise ValueError(f"not an ISO 8601 timestamp: {text!r}")
@@ -211,7 +221,7 @@ def platform_from_hierarchy_ref(ref: str | None) -> Platform | None:
     """``urn:VMware:Vm:…`` → ``VMware``; EM spells Hyper-V both ``HyperV`` and ``Hyperv``."""
     if not ref:
         return None
-    parts = ref.split(":")
+    parts = ref.split(":", 2)  # urn, platform, the rest
     if len(parts) < 3 or parts[0].lower() != "urn":
         return None
     return _PLATFORMS.get(parts[1].lower())
