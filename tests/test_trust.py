@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ import pytest
 from mcp import Client
 
 from veeam_em_mcp.services.cursor import encode_cursor
+from veeam_em_mcp.services.estate import same_names
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
 from veeam_em_mcp.simulator.dataset import Dataset, build_dataset, rename_job, rename_vm
@@ -324,6 +326,36 @@ async def test_a_vm_renamed_like_another_stays_a_vm_of_its_own() -> None:
     healthy = next(row for row in by_name["tasks"] if row["vm_id"] != exch_ref)
     assert healthy["failed_attempts"] == 0 and "earlier_reason" not in healthy, "no inherited attempts or reason"
     assert "2 VMs are named 'sql01'" in by_name["note"]
+
+
+def test_the_note_on_repeated_names_is_what_grouping_every_name_says() -> None:
+    """same_names keeps a name's first object without a group of its own; the sentence is the naive one's."""
+    def naive(rows: list[tuple[str | None, str, str | None]]) -> str | None:
+        by_name: dict[str, dict[str, str | None]] = {}
+        spelled: dict[str, str] = {}
+        for name, key, where in rows:
+            if name:
+                spelled.setdefault(name.casefold(), name)
+                by_name.setdefault(name.casefold(), {})[key] = where
+        shared = {spelled[n]: keys for n, keys in by_name.items() if len(keys) > 1}
+        if not shared:
+            return None
+        parts = [
+            f"{len(keys)} VMs are named {name!r} (on {', '.join(sorted({w or '?' for w in keys.values()}))})"
+            for name, keys in sorted(shared.items())[:5]
+        ]
+        more = f" and {len(shared) - 5} more names" if len(shared) > 5 else ""
+        return "; ".join(parts) + more + ": each is a row of its own, told apart by its id and backup server."
+
+    chance = random.Random(21)
+    names, keys, places = ["sql01", "SQL01", "web", "Web", "db", None, ""], ["a", "b", "c", "d"], ["bs1", "bs2", None]
+    for _ in range(2000):
+        rows = [
+            (chance.choice(names), chance.choice(keys), chance.choice(places)) for _ in range(chance.randint(0, 12))
+        ]
+        assert same_names(rows, "VM") == naive(rows), rows
+    # A key seen again under its name, then another key: the first key's place is its last one, as grouped.
+    assert "(on bs2, bs3)" in (same_names([("a", "k1", "bs1"), ("a", "k1", "bs2"), ("a", "k2", "bs3")], "VM") or "")
 
 
 async def test_twins_across_vcenters_and_tenants_are_told_apart_and_filtered_by_id() -> None:
