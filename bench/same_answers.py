@@ -29,6 +29,7 @@ from veeam_em_mcp.models.arguments import (
     ListJobsArgs,
     ProtectionReportArgs,
 )
+from veeam_em_mcp.models.estate import ProtectionRow
 from veeam_em_mcp.services import freshness, protection
 from veeam_em_mcp.services.context import EmContext
 from veeam_em_mcp.services.jobs import list_jobs
@@ -61,7 +62,12 @@ async def main(vms: int, em_format: str) -> None:
     transport = httpx.ASGITransport(app=create_app(SimulatorConfig(), estate))
     async with EnterpriseManagerClient(settings, transport=transport) as client:
         em = EmContext(settings, client)
-        report = (await protection._compute(em, ANCHOR, ProtectionReportArgs())).model_dump()
+        made = await protection._compute(em, ANCHOR, ProtectionReportArgs())
+        if hasattr(made, "answer"):  # an answers.Whole: the rows are plain data until a page validates them
+            rows = [ProtectionRow.model_validate(row).model_dump() for row in made.rows]
+            report = {**made.answer.model_dump(), "rows": rows}
+        else:
+            report = made.model_dump()
         answers: dict[str, Any] = {"protection_report": {"rows": report.pop("rows"), "rest": report}}
         costs = {"protection_report": report.pop("em_requests")}
         for name, call, args, listed in (

@@ -28,6 +28,7 @@ from veeam_em_mcp.models.arguments import (
     ListJobsArgs,
     ProtectionReportArgs,
 )
+from veeam_em_mcp.models.estate import ProtectionReport
 from veeam_em_mcp.representation.field_pages import _lean_page, generic_reads, read_page
 from veeam_em_mcp.representation.fields import (
     AgentJobRowFields,
@@ -124,13 +125,19 @@ async def test_every_record_reads_as_the_generic_reader_does(dialect: str) -> No
                 assert any(getattr(item, name) not in (None, []) for item in lean), f"{record.__name__}.{name}"
 
 
+async def whole_report(em: EmContext, args: ProtectionReportArgs) -> ProtectionReport:
+    """The whole report as one model, its rows (plain data until a page hands them out) validated."""
+    made = await protection._compute(em, ANCHOR, args)
+    return ProtectionReport.model_validate({**made.answer.model_dump(), "rows": made.rows})
+
+
 @pytest.mark.parametrize("dialect", list(DIALECTS))
 async def test_protection_report_is_the_generic_one(dialect: str) -> None:
     args = ProtectionReportArgs(rpo_hours=24)
     async with em_of(small(), dialect, VEEAM_EM_PAGE_SIZE=10) as em:
-        lean = await protection._compute(em, ANCHOR, args)
+        lean = await whole_report(em, args)
         with generic_reads():
-            generic = await protection._compute(em, ANCHOR, args)
+            generic = await whole_report(em, args)
     assert lean.summary.vms > 20
     assert lean.model_dump() == generic.model_dump()
 
@@ -140,9 +147,9 @@ async def test_protection_report_is_the_generic_one_at_thousands_of_vms(dialect:
     estate = build_dataset(anchor=ANCHOR, vm_count=3000, days=3)
     args = ProtectionReportArgs(rpo_hours=24)
     async with em_of(estate, dialect) as em:
-        lean = await protection._compute(em, ANCHOR, args)
+        lean = await whole_report(em, args)
         with generic_reads():
-            generic = await protection._compute(em, ANCHOR, args)
+            generic = await whole_report(em, args)
     assert lean.summary.vms >= 3000
     assert lean.model_dump() == generic.model_dump()
 
@@ -259,9 +266,9 @@ async def test_an_em_refusing_json_windows_is_read_in_xml() -> None:
     settings = make_settings()
     async with EnterpriseManagerClient(settings, transport=transport) as client:
         em = EmContext(settings, client)
-        first = await protection._compute(em, ANCHOR, ProtectionReportArgs())
+        first = await whole_report(em, ProtectionReportArgs())
         asked = len(transport.accepts)
-        again = await protection._compute(em, ANCHOR, ProtectionReportArgs())
+        again = await whole_report(em, ProtectionReportArgs())
     # JSON is asked for by the reads that went out side by side before EM's first refusal, then never again: XML
     # for every other page of the first report and every page of the second.
     assert transport.accepts[0] == "application/json" and "application/xml" in transport.accepts[:asked]

@@ -37,9 +37,9 @@ from ..models.base import platform_from_hierarchy_ref
 from ..models.estate import ProtectionReport, ProtectionSummary, Window
 from ..models.resources import AgentRestorePoint, VmRestorePoint
 from ..representation.collector import gc_held
-from ..representation.fields import AgentJobRowFields, JobFields
+from ..representation.fields import AgentJobRowFields, JobFields, JobRunFields, PointFields, TaskFields
 from ..representation.query import em_time, parse_query_page, query_url, quote_value
-from .answers import paged
+from .answers import Whole, paged
 from .context import EmContext
 from .estate import (
     guid_of,
@@ -55,12 +55,12 @@ from .estate import (
 from .filters import check_text
 from .gather import gather, together
 from .protection_reads import agent_computers, no_agent_job, read_windows
-from .protection_rows import PROBLEM_ORDER, Vm, is_problem, replication_note, row_of, summary_line
+from .protection_rows import PROBLEM_ORDER, Row, Vm, is_problem, replication_note, row_of, summary_line
 from .query_terms import BY_NAME, conditions
 from .querying import QueryWindow as Read
 from .querying import read_fields
 from .replicas import AnyJob, ReplicaSet, Replicated, is_replica_job, replicas_of
-from .restore_points import copy_restore_points, is_copy_job
+from .restore_points import CopySet, copy_restore_points, is_copy_job
 from .runs import WORKER, computer_of, is_agent_computer
 from .task_rows import AGENT_NO_REASON
 
@@ -73,19 +73,19 @@ async def protection_report(
 ) -> ProtectionReport:
     check_text("job_name", arguments.job_name)
 
-    async def compute(args: ProtectionReportArgs) -> ProtectionReport:
+    async def compute(args: ProtectionReportArgs) -> Whole[ProtectionReport]:
         return await _compute(em, now, args)
 
     return await paged(em, "protection_report", arguments, cursor, ProtectionReport, compute, share=False)
 
 
-async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> ProtectionReport:
+async def _compute(em: EmContext, now: datetime, args: ProtectionReportArgs) -> Whole[ProtectionReport]:
     # The whole report, not only its reads: the rows are built from ~20,000 items still held (see gc_held).
     with gc_held():
         return await _report(em, now, args)
 
 
-async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> ProtectionReport:
+async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> Whole[ProtectionReport]:
     lookback = timedelta(hours=min(max(2 * args.rpo_hours, 48.0), 24 * 31))
     since = em_time(now - lookback)
     window = Window(created_after=since, created_before=None)
@@ -123,61 +123,7 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
                 raise missing
     reads: list[Read[Any]] = [jobs_read, sessions_read, tasks_read, points_read]
     requests = sum(read.requests for read in reads) + copies.requests + replicated.requests
-    # Which job each run belongs to, by id; runs that copy backups are not a VM's backup.
-    run_job: dict[str, str | None] = {}
-    copy_runs: set[str] = set()
-    for session in sessions_read.items:
-        if session.id:
-            run_job[session.id] = uid_guid(session.job_uid) or guid_of(session.job)
-            # Runs that copy backups (their tasks say "copied", not "backed up"): not a VM's backup outcome.
-            if is_copy_job(session.job_type) or (session.job_type or "").lower() == WORKER:
-                copy_runs.add(session.id)
-    vms: dict[str, Vm] = {}
-
-    def vm(ref: str | None, server_name: str | None, name: str) -> Vm:
-        key = vm_key(ref, server_name, name)
-        found = vms.get(key)
-        if found is None:
-            found = vms[key] = Vm(name=name, ref=ref, server=server_name)
-        return found
-
-    for job in jobs.values():
-        if is_copy_job(job.job_type) or is_replica_job(job):
-            continue  # a copy or a replica is not the VM's backup: its members are rows through their backup jobs
-        for member in job.includes or []:
-            if member.object_type == "Vm" and member.name:
-                server_name = job.backup_server.name if job.backup_server else None
-                vm(member.hierarchy_obj_ref, server_name, member.name).jobs.add(job.id or "")
-    for task in tasks_read.items:  # newest first
-        if not task.vm_name:
-            continue
-        run = guid_of(task.job_session)
-        if run in copy_runs:
-            continue
-        job_id = run_job.get(run or "")
-        if job_id is None and run is not None and run not in run_job and args.job_name:
-            continue  # a run outside the job filter (its session was not read)
-        entry = vm(task.vm_uid, task.backup_server.name if task.backup_server else None, task.vm_name)
-        if job_id:
-            entry.jobs.add(job_id)
-        elif task.job_session and task.job_session.name:
-            entry.job_names.add(task.job_session.name.rsplit("@", 1)[0])
-        if entry.task is None:
-            entry.task = task
-    for point in points_read.items:  # newest first
-        name = point.vm_name or point.vm_display_name
-        if not name:
-            continue
-        server_name = point.backup_server.name if point.backup_server else None
-        key = vm_key(point.hierarchy_obj_ref, server_name, name)
-        if args.job_name is not None and key not in vms:
-            continue  # points do not say their job; the job's members and tasks do
-        entry = vm(point.hierarchy_obj_ref, server_name, name)
-        if copies.is_copy(point):
-            if entry.copy is None:
-                entry.copy = point
-        elif entry.point is None:
-            entry.point = point
+    vms = _joined(jobs, sessions_read.items, tasks_read.items, points_read.items, copies, args.job_name)
     # Each VM now holds its newest task, point and copy; the windows' other items (a VM has several of each in
     # the window) are let go before the rows and the answer are built. The notes need only how many were read.
     read_count = {"task sessions": len(tasks_read.items), "restore points": len(points_read.items)}
@@ -235,19 +181,9 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
     await gather([looking_up(key) for key in looked_up], limit=em.settings.max_concurrency)
     requests += len(looked_up)
     rows = [row_of(entry, jobs, args.rpo_hours, now) for entry in vms.values()]
-    rows.sort(key=lambda row: (PROBLEM_ORDER[row.status], row.last_outcome != "failed", row.vm_name.casefold(),
-                               row.backup_server or "", row.vm_id or ""))
-    summary = ProtectionSummary(
-        vms=len(rows),
-        met=sum(1 for row in rows if row.status == "met"),
-        missed=sum(1 for row in rows if row.status == "missed"),
-        never_backed_up=sum(1 for row in rows if row.status == "never backed up"),
-        failed_last_run=sum(1 for row in rows if row.last_outcome == "failed"),
-        running=sum(1 for row in rows if row.last_outcome == "running"),
-        copied=sum(1 for row in rows if row.newest_copy),
-        replicated=sum(1 for row in rows if row.newest_replica),
-        computers=sum(1 for row in rows if row.agent),
-    )
+    rows.sort(key=lambda row: (PROBLEM_ORDER[row["status"]], row["last_outcome"] != "failed",
+                               row["vm_name"].casefold(), row["backup_server"] or "", row["vm_id"] or ""))
+    summary = _summary(rows)
     kept = [row for row in rows if not args.only_problems or is_problem(row)]
     notes: list[str | None] = [read.issue for read in reads]
     notes.append(agent_note)
@@ -264,18 +200,20 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
     for name, read in (("task sessions", tasks_read), ("restore points", points_read), ("job runs", sessions_read)):
         if not read.complete and not read.issue:
             notes.append(f"Only the newest {read_count[name]} {name} of the window were read (EM's page cap).")
-    notes.append(same_names(((row.vm_name, row.vm_id or row.vm_name, row.backup_server) for row in rows), "VM"))
-    if any(row.agent and row.last_outcome in ("failed", "warning") and not row.last_reason for row in rows):
+    notes.append(
+        same_names(((row["vm_name"], row["vm_id"] or row["vm_name"], row["backup_server"]) for row in rows), "VM")
+    )
+    if any(row["agent"] and row["last_outcome"] in ("failed", "warning") and not row["last_reason"] for row in rows):
         notes.append(AGENT_NO_REASON)
-    cut = sum(1 for row in kept if row.last_reason_chars)
+    cut = sum(1 for row in kept if row["last_reason_chars"])
     if cut:
         notes.append(f"{cut} reasons were cut to fit (last_reason_chars says how long EM's text is).")
     if args.only_problems and not kept and rows:
         notes.append(f"None of the {len(rows)} VMs has a problem: every one meets the RPO in an enabled job.")
     if not rows:
         notes.append("No protected VM matches these filters.")
-    return ProtectionReport(
-        rows=kept,
+    report = ProtectionReport(
+        rows=[],
         summary=summary,
         summary_line=summary_line(summary, args.rpo_hours),
         rpo_hours=args.rpo_hours,
@@ -286,4 +224,113 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> P
         total=len(kept),
         em_requests=requests,
         note=" ".join(note for note in notes if note) or None,
+    )
+    return Whole(report, kept)  # ~20,000 rows: each validated when a page hands it out
+
+
+def _joined(
+    jobs: dict[str, AnyJob],
+    sessions: list[JobRunFields],
+    tasks: list[TaskFields],
+    points: list[PointFields],
+    copies: CopySet,
+    job_name: str | None,
+) -> dict[str, Vm]:
+    """Each VM (by ``vm_key``) with its jobs, its newest task and its newest point and copy of the window.
+
+    Tens of thousands of tasks and points, most of them sharing a run or a job-level point: what a run's or a
+    point's link says is worked out once per link.
+    """
+    # Which job each run belongs to, by id; runs that copy backups are not a VM's backup.
+    run_job: dict[str, str | None] = {}
+    copy_runs: set[str] = set()
+    for session in sessions:
+        if session.id:
+            run_job[session.id] = uid_guid(session.job_uid) or guid_of(session.job)
+            # Runs that copy backups (their tasks say "copied", not "backed up"): not a VM's backup outcome.
+            if is_copy_job(session.job_type) or (session.job_type or "").lower() == WORKER:
+                copy_runs.add(session.id)
+    vms: dict[str, Vm] = {}
+    found = vms.get
+
+    for job in jobs.values():
+        if is_copy_job(job.job_type) or is_replica_job(job):
+            continue  # a copy or a replica is not the VM's backup: its members are rows through their backup jobs
+        server_name = job.backup_server.name if job.backup_server else None
+        for member in job.includes or []:
+            if member.object_type == "Vm" and member.name:
+                key = vm_key(member.hierarchy_obj_ref, server_name, member.name)
+                entry = found(key) or vms.setdefault(key, Vm(member.name, member.hierarchy_obj_ref, server_name))
+                entry.jobs.add(job.id or "")
+    runs: dict[str, str | None] = {}  # a run's href → its id
+    for task in tasks:  # newest first
+        if not task.vm_name:
+            continue
+        link = task.job_session
+        if link is None:
+            run = None
+        elif (run := runs.get(link.href, "")) == "":
+            run = runs[link.href] = guid_of(link)
+        if run in copy_runs:
+            continue
+        job_id = run_job.get(run or "")
+        if job_id is None and run is not None and run not in run_job and job_name:
+            continue  # a run outside the job filter (its session was not read)
+        server_name = task.backup_server.name if task.backup_server else None
+        key = vm_key(task.vm_uid, server_name, task.vm_name)
+        entry = found(key) or vms.setdefault(key, Vm(task.vm_name, task.vm_uid, server_name))
+        if job_id:
+            entry.jobs.add(job_id)
+        elif link and link.name:
+            entry.job_names.add(link.name.rsplit("@", 1)[0])
+        if entry.task is None:
+            entry.task = task
+    copied: dict[str, bool] = {}  # a job-level point's href → whether a backup copy job made it
+    for point in points:  # newest first
+        name = point.vm_name or point.vm_display_name
+        if not name:
+            continue
+        server_name = point.backup_server.name if point.backup_server else None
+        key = vm_key(point.hierarchy_obj_ref, server_name, name)
+        vm = found(key)
+        if vm is None:
+            if job_name is not None:
+                continue  # points do not say their job; the job's members and tasks do
+            vm = vms[key] = Vm(name, point.hierarchy_obj_ref, server_name)
+        parent = point.restore_point
+        if parent is None:
+            copy = copies.is_copy(point)
+        elif (copy_or_none := copied.get(parent.href)) is None:
+            copy = copied[parent.href] = copies.is_copy(point)
+        else:
+            copy = copy_or_none
+        if copy:
+            if vm.copy is None:
+                vm.copy = point
+        elif vm.point is None:
+            vm.point = point
+    return vms
+
+
+def _summary(rows: list[Row]) -> ProtectionSummary:
+    """The report's counts, over every row, in one pass."""
+    met = missed = never = failed = running = copied = replicated = computers = 0
+    for row in rows:
+        status, outcome = row["status"], row["last_outcome"]
+        if status == "met":
+            met += 1
+        elif status == "missed":
+            missed += 1
+        else:
+            never += 1
+        if outcome == "failed":
+            failed += 1
+        elif outcome == "running":
+            running += 1
+        copied += 1 if row["newest_copy"] else 0
+        replicated += 1 if row["newest_replica"] else 0
+        computers += 1 if row["agent"] else 0
+    return ProtectionSummary(
+        vms=len(rows), met=met, missed=missed, never_backed_up=never, failed_last_run=failed, running=running,
+        copied=copied, replicated=replicated, computers=computers,
     )

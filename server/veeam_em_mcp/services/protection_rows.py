@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from ..models.base import age_hours, clip, platform_from_hierarchy_ref
-from ..models.estate import Outcome, ProtectionRow, ProtectionSummary, Status
+from ..models.estate import Outcome, ProtectionSummary, Status
 from ..models.resources import AgentRestorePoint, VmRestorePoint
 from ..representation.fields import JobRunFields, PointFields, TaskFields
 from .estate import outcome_of
@@ -40,58 +41,66 @@ class Vm:
     agent: str | None = None  # a Veeam Agent computer: AgentForWindows or AgentForLinux
 
 
-def is_problem(row: ProtectionRow) -> bool:
-    return row.status != "met" or row.last_outcome == "failed" or row.job_enabled is False
+Row = dict[str, Any]  # a ProtectionRow's fields, JSON-ready; validated into the model when a page hands it out
 
 
-def row_of(entry: Vm, jobs: dict[str, AnyJob], rpo_hours: float, now: datetime) -> ProtectionRow:
+def is_problem(row: Row) -> bool:
+    return row["status"] != "met" or row["last_outcome"] == "failed" or row["job_enabled"] is False
+
+
+def row_of(entry: Vm, jobs: dict[str, AnyJob], rpo_hours: float, now: datetime) -> Row:
+    """The VM's row: a ``ProtectionRow``'s fields (plain data: a report has tens of thousands of rows, and a
+    page shows a few; ``answers.Whole``)."""
     point, task = entry.point, entry.task
     replica = entry.replica.newest if entry.replica else None
-    age = age_hours(point.creation_time, now) if point and point.creation_time else None
+    when = point.creation_time if point else None
+    age = age_hours(when, now) if when else None
     status: Status
-    if point is None and entry.looked_up:
-        status = "never backed up"
-    elif point is None:
-        status = "missed"  # no point in the window; not looked up further (see the note)
+    if point is None:
+        # No point in the window: never backed up when looked up further, else not known (see the report's note).
+        status = "never backed up" if entry.looked_up else "missed"
     else:
         status = "met" if age is not None and age <= rpo_hours else "missed"
     latest = task or entry.computer_session  # a VM's newest task, or a computer's newest session
     outcome: Outcome | None = outcome_of(latest.state, latest.result) if latest else None
     known = [jobs[job_id] for job_id in entry.jobs if job_id in jobs]
-    names = sorted({job.name or "" for job in known} | entry.job_names, key=str.casefold)
-    enabled = [job.schedule_enabled for job in known]
-    said = task.reason if task else entry.computer_session.failure_message if entry.computer_session else None
-    reason, reason_chars = clip((said or None) if outcome in ("failed", "warning") else None)
-    row = ProtectionRow(
-        vm_name=entry.name,
-        vm_id=entry.ref,
-        backup_server=entry.server,
-        platform=platform_from_hierarchy_ref(entry.ref),
-        agent=entry.agent,
-        status=status,
-        jobs=[name for name in names if name] or None,
-        job_enabled=any(e is True for e in enabled) if any(e is not None for e in enabled) else None,
-        newest_point=point.creation_time if point else None,
-        age_hours=age,
-        last_outcome=outcome,
-        last_task=latest.creation_time if latest else None,
-        last_reason=reason,
-        last_reason_chars=reason_chars,
-        restore_point=point.id if point else None,
-        newest_copy=entry.copy.creation_time if entry.copy else None,
-        copy_age_hours=age_hours(entry.copy.creation_time, now) if entry.copy and entry.copy.creation_time else None,
-        newest_replica=replica.creation_time if replica else None,
-        replica_age_hours=age_hours(replica.creation_time, now) if replica and replica.creation_time else None,
-    )
-    # pydantic keeps per instance the set of the fields it was given: ~2 KB for a row's 19, more than the row's
-    # values (110 MiB at 50,000 rows). Every row is given every field and is frozen, so one set serves them all.
-    shared = _FIELDS_GIVEN.setdefault("row", row.__pydantic_fields_set__)
-    if row.__pydantic_fields_set__ == shared:
-        object.__setattr__(row, "__pydantic_fields_set__", shared)
-    return row
-
-
-_FIELDS_GIVEN: dict[str, set[str]] = {}
+    if len(known) == 1 and not entry.job_names:  # most VMs are in one job
+        job = known[0]
+        names = [job.name] if job.name else None
+        enabled = job.schedule_enabled
+    else:
+        ordered = sorted({job.name or "" for job in known} | entry.job_names, key=str.casefold)
+        names = [name for name in ordered if name] or None
+        said_enabled = [job.schedule_enabled for job in known if job.schedule_enabled is not None]
+        enabled = any(said_enabled) if said_enabled else None
+    if outcome == "failed" or outcome == "warning":
+        said = task.reason if task else entry.computer_session.failure_message if entry.computer_session else None
+        reason, reason_chars = clip(said or None)
+    else:
+        reason = reason_chars = None
+    copied = entry.copy.creation_time if entry.copy else None
+    replicated = replica.creation_time if replica else None
+    return {
+        "vm_name": entry.name,
+        "vm_id": entry.ref,
+        "backup_server": entry.server,
+        "platform": platform_from_hierarchy_ref(entry.ref),
+        "agent": entry.agent,
+        "status": status,
+        "jobs": names,
+        "job_enabled": enabled,
+        "newest_point": when,
+        "age_hours": age,
+        "last_outcome": outcome,
+        "last_task": latest.creation_time if latest else None,
+        "last_reason": reason,
+        "last_reason_chars": reason_chars,
+        "restore_point": point.id if point else None,
+        "newest_copy": copied,
+        "copy_age_hours": age_hours(copied, now) if copied else None,
+        "newest_replica": replicated,
+        "replica_age_hours": age_hours(replicated, now) if replicated else None,
+    }
 
 
 def replication_note(only: list[Replicated], now: datetime) -> str:
