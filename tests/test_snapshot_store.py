@@ -13,12 +13,20 @@ import time
 from collections.abc import Iterator
 
 import anyio
+import httpx
 import pytest
 
+from veeam_em_mcp.client import EnterpriseManagerClient
 from veeam_em_mcp.errors import ConfigurationError, SnapshotUnavailable
+from veeam_em_mcp.models.arguments import ProtectionReportArgs
+from veeam_em_mcp.services.context import EmContext
+from veeam_em_mcp.services.protection import protection_report
 from veeam_em_mcp.services.stores import KEY_PREFIX, MemoryStore, RedisStore, SnapshotStore, store_from_settings
+from veeam_em_mcp.simulator.app import create_app
+from veeam_em_mcp.simulator.config import SimulatorConfig
+from veeam_em_mcp.simulator.dataset import build_dataset
 
-from .conftest import ManualClock, make_settings
+from .conftest import ANCHOR, ManualClock, make_settings
 from .redis_server import free_port, redis_server
 
 pytestmark = pytest.mark.anyio
@@ -80,13 +88,29 @@ async def test_memory_is_bounded_by_bytes_and_evicts_least_recently_used() -> No
 
 async def test_memory_does_not_keep_a_value_over_a_quarter_of_its_bound() -> None:
     store = MemoryStore(max_bytes=1000)
-    await store.put("small", b"s" * 250, ttl=60)
-    await store.put("big", b"b" * 251, ttl=60)
+    assert await store.put("small", b"s" * 250, ttl=60) is True
+    assert await store.put("big", b"b" * 251, ttl=60) is False  # said, so a page gives no cursor that fails
     assert await store.get("big") is None
     assert await store.get("small") == b"s" * 250  # nothing was evicted for it
     await store.put("small", b"s" * 251, ttl=60)  # a key replaced by an oversized value is gone, not stale
     assert await store.get("small") is None
     assert store.size == 0
+
+
+async def test_an_answer_larger_than_the_store_keeps_is_said_instead_of_a_cursor_that_would_fail() -> None:
+    args = ProtectionReportArgs(page_size=10)
+    settings = make_settings()
+    app = create_app(SimulatorConfig(), build_dataset(anchor=ANCHOR))
+    async with EnterpriseManagerClient(settings, transport=httpx.ASGITransport(app=app)) as client:
+        em = EmContext(settings, client)
+        em.snapshots = MemoryStore(max_bytes=4 * 10_000)  # keeps 10 kB at most: far less than the whole report
+        unkept = await protection_report(em, ANCHOR, args)
+        em.snapshots = MemoryStore()
+        kept = await protection_report(em, ANCHOR, args)
+    assert unkept.rows == kept.rows and unkept.total == kept.total > unkept.returned == 10
+    assert unkept.truncated and unkept.next_cursor is None
+    assert "no cursor can continue it" in (unkept.note or "") and "cursor=next_cursor" not in (unkept.note or "")
+    assert kept.truncated and kept.next_cursor and "call again with cursor=next_cursor" in (kept.note or "")
 
 
 # --- RedisStore against a real server --------------------------------------------------------------------

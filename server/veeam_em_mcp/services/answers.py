@@ -67,7 +67,8 @@ class Computed(Generic[P]):
     rows: list[Any]
     plain: bool
     snapshot: str = field(default_factory=lambda: secrets.token_urlsafe(18))
-    kept: bool = False
+    kept: bool | None = None  # None: not put yet; False: the store did not keep it (too large)
+    size: int = 0  # the kept answer's bytes
     lock: anyio.Lock = field(default_factory=anyio.Lock)
 
 
@@ -116,10 +117,12 @@ async def paged(
     if page.next_cursor is None:
         return page
     async with computed.lock:
-        if not computed.kept:
+        if computed.kept is None:
             data = _snapshot(answer, rows if computed.plain else None)
-            await em.snapshots.put(_key(tool, computed.snapshot), data, em.settings.snapshot_ttl)
-            computed.kept = True
+            computed.kept = await em.snapshots.put(_key(tool, computed.snapshot), data, em.settings.snapshot_ttl)
+            computed.size = len(data)
+    if not computed.kept:  # a cursor to an answer not kept would only fail: the page says so instead
+        return _page(em, answer, rows, row_model, 0, size, share, None, unkept=computed.size)
     return page
 
 
@@ -185,9 +188,14 @@ def _page(
     offset: int,
     size: int,
     share: bool,
-    cursor: Callable[[int], str],
+    cursor: Callable[[int], str] | None,
+    *,
+    unkept: int = 0,
 ) -> P:
-    """The rows from ``offset``: as many as fit the result size limit (at most ``size``), shared fields once."""
+    """The rows from ``offset``: as many as fit the result size limit (at most ``size``), shared fields once.
+
+    ``cursor`` None: the whole answer (``unkept`` bytes) was not kept, so no page can follow this one.
+    """
     # A model is handed through as it is; a Whole's row (a dict) is validated into its model here.
     window = [row_model.model_validate(row) for row in rows[offset : offset + size]]
     shared, compact = share_fields(window) if share else ({}, list(window))
@@ -198,6 +206,10 @@ def _page(
             more = (
                 f"Rows {offset + 1}-{offset + len(part)} of {len(rows)}: call again with cursor=next_cursor "
                 "for the rest."
+                if cursor is not None
+                else f"Rows {offset + 1}-{offset + len(part)} of {len(rows)} only: the whole answer "
+                f"({unkept / 1e6:.0f} MB as JSON) is more than the snapshot store keeps for later pages, so no "
+                "cursor can continue it. Ask a narrower question (a job, a backup server, fewer rows) for the rest."
             )
             note = f"{note} {more}" if note else more
         return answer.model_copy(
@@ -206,7 +218,7 @@ def _page(
                 "shared": common or None,
                 "returned": len(part),
                 "total": len(rows),
-                "next_cursor": None if following is None else cursor(following),
+                "next_cursor": None if following is None or cursor is None else cursor(following),
                 "truncated": following is not None,
                 "note": note,
                 "em_requests": answer.em_requests if offset == 0 else 0,

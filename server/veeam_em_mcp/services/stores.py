@@ -35,7 +35,7 @@ class SnapshotStore(Protocol):
 
     shared: bool  # True when other replicas see the same snapshots
 
-    async def put(self, key: str, value: bytes, ttl: float) -> None: ...
+    async def put(self, key: str, value: bytes, ttl: float) -> bool: ...  # False: not kept (too large)
 
     async def get(self, key: str) -> bytes | None: ...  # None: unknown or expired
 
@@ -45,14 +45,15 @@ class SnapshotStore(Protocol):
 class MemoryStore:
     """Snapshots in this process: bounded by their total size, least recently used evicted first.
 
-    A value larger than a quarter of ``max_bytes`` is not kept (its ``get`` answers ``None``), so one
-    huge answer cannot push out every other. Sizes count the values' bytes. Used from one event loop
-    only (no locking); it never raises.
+    A value larger than a quarter of ``max_bytes`` is not kept (``put`` says so, and its ``get`` answers
+    ``None``), so one huge answer cannot push out every other. The default bound keeps a 100,000-VM
+    protection report (~55 MB as JSON). Sizes count the values' bytes. Used from one event loop only (no
+    locking); it never raises.
     """
 
     shared: bool = False
 
-    def __init__(self, *, max_bytes: int = 64 * 1024 * 1024, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, max_bytes: int = 256 * 1024 * 1024, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_bytes = max_bytes
         self._clock = clock
         self._entries: OrderedDict[str, tuple[bytes, float]] = OrderedDict()  # key -> (value, expires at)
@@ -66,16 +67,17 @@ class MemoryStore:
     def __len__(self) -> int:
         return len(self._entries)
 
-    async def put(self, key: str, value: bytes, ttl: float) -> None:
+    async def put(self, key: str, value: bytes, ttl: float) -> bool:
         self._drop(key)
         now = self._clock()
         self._purge_expired(now)
         if ttl <= 0 or len(value) > self.max_bytes // 4:
-            return
+            return False
         while self._entries and self._bytes + len(value) > self.max_bytes:
             self._drop(next(iter(self._entries)))  # the least recently used
         self._entries[key] = (bytes(value), now + ttl)
         self._bytes += len(value)
+        return True
 
     async def get(self, key: str) -> bytes | None:
         entry = self._entries.get(key)
@@ -153,11 +155,12 @@ class RedisStore:
             OSError,
         )
 
-    async def put(self, key: str, value: bytes, ttl: float) -> None:
+    async def put(self, key: str, value: bytes, ttl: float) -> bool:
         try:
             await self._client.set(KEY_PREFIX + key, value, px=max(1, math.ceil(ttl * 1000)))
         except self._failures as exc:
             raise self._unavailable(exc) from None
+        return True
 
     async def get(self, key: str) -> bytes | None:
         try:
