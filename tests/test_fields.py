@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from veeam_em_mcp.client import EnterpriseManagerClient
 from veeam_em_mcp.errors import MalformedResponse
@@ -28,7 +29,8 @@ from veeam_em_mcp.models.arguments import (
     ListJobsArgs,
     ProtectionReportArgs,
 )
-from veeam_em_mcp.models.estate import ProtectionReport
+from veeam_em_mcp.models.base import unchecked
+from veeam_em_mcp.models.estate import FindTaskSessionsResult, ProtectionReport, TaskRun
 from veeam_em_mcp.representation.field_pages import _lean_page, generic_reads, read_page
 from veeam_em_mcp.representation.fields import (
     AgentJobRowFields,
@@ -49,13 +51,14 @@ from veeam_em_mcp.representation.fields import (
 )
 from veeam_em_mcp.representation.parse import parse
 from veeam_em_mcp.representation.query import em_time, query_url
-from veeam_em_mcp.services import protection
+from veeam_em_mcp.services import answers, protection
 from veeam_em_mcp.services.context import EmContext
 from veeam_em_mcp.services.job_session import get_job_session
 from veeam_em_mcp.services.jobs import list_jobs
 from veeam_em_mcp.services.query_terms import BY_NAME, NEWEST_FIRST
 from veeam_em_mcp.services.querying import read_fields
 from veeam_em_mcp.services.sessions import find_job_sessions
+from veeam_em_mcp.services.task_rows import task_run
 from veeam_em_mcp.services.task_sessions import find_task_sessions
 from veeam_em_mcp.simulator.app import create_app
 from veeam_em_mcp.simulator.config import SimulatorConfig
@@ -123,6 +126,33 @@ async def test_every_record_reads_as_the_generic_reader_does(dialect: str) -> No
             # Every field is filled for some item: a field read from the wrong key would stay None throughout.
             for name in set(plan_of(record).names) - NEVER_SET - NEVER_SET_OF.get(record, set()):
                 assert any(getattr(item, name) not in (None, []) for item in lean), f"{record.__name__}.{name}"
+
+
+@pytest.mark.parametrize("dialect", list(DIALECTS))
+async def test_a_task_row_made_unchecked_is_what_validating_it_gives(dialect: str) -> None:
+    """task_run's rows skip validation while EM is still answering (models.base.unchecked); a page validates
+    each from its fields. Made from every task of every dialect, a row is already what validation makes of it."""
+    async with em_of(small(), dialect) as em:
+        read = await read_fields(em, TaskRowFields, sort=NEWEST_FIRST, max_pages=500)
+    assert len(read.items) > 100
+    for task in read.items:
+        row = task_run(task)
+        assert TaskRun.model_validate(row.__dict__) == row
+
+
+def test_an_unchecked_row_is_checked_when_a_page_hands_it_out() -> None:
+    with pytest.raises(TypeError, match="needs \\['outcome'\\]"):
+        unchecked(TaskRun, {"vm_name": "sql01"})
+    with pytest.raises(TypeError, match="knows no \\['vm_nam'\\]"):
+        unchecked(TaskRun, {"outcome": "failed", "vm_nam": "sql01"})
+    wrong = unchecked(TaskRun, {"outcome": "exploded", "start": "soon"})  # values no validation lets through
+    with pytest.raises(ValidationError) as refused:
+        answers._page(
+            EmContext(make_settings(), None),  # type: ignore[arg-type]  # no EM needed to cut a page
+            FindTaskSessionsResult.model_construct(tasks=[], em_requests=0, note=None),
+            [wrong], TaskRun, 0, 50, True, None,
+        )
+    assert {error["loc"][0] for error in refused.value.errors()} == {"outcome", "start"}
 
 
 async def whole_report(em: EmContext, args: ProtectionReportArgs) -> ProtectionReport:

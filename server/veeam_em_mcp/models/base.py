@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, GetJsonSchemaHandler, WithJsonSchema
 from pydantic.json_schema import JsonSchemaValue
@@ -42,6 +42,39 @@ class Model(CompactSchema):
     """Frozen, and strict about unknown fields: a typo in a builder fails loudly instead of vanishing."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+M = TypeVar("M", bound=BaseModel)
+_TEMPLATES: dict[type[BaseModel], tuple[dict[str, Any], frozenset[str]]] = {}
+
+
+def unchecked(model: type[M], given: dict[str, Any]) -> M:
+    """A row this server makes itself by the thousand while EM is still answering, not validated yet (a model's
+    validation costs ~0.5 µs a field here: 11 µs a task row, most of the row's cost).
+
+    Only for the rows of paged answers: ``services.answers`` validates every row a page hands out from its fields,
+    and a cursor's kept answer is validated when it is read, so no row reaches a client unchecked (a wrong value
+    fails there, as it would have here). Fields not ``given`` take their defaults; every field without a default
+    must be given. The fields keep the model's order (its JSON's).
+    """
+    known = _TEMPLATES.get(model)
+    if known is None:
+        template = {
+            name: None if field.is_required() else field.get_default(call_default_factory=True)
+            for name, field in model.model_fields.items()
+        }
+        required = frozenset(name for name, field in model.model_fields.items() if field.is_required())
+        known = _TEMPLATES[model] = (template, required)
+    template, required = known
+    if not required <= given.keys() or not given.keys() <= template.keys():
+        missing, unknown = sorted(required - given.keys()), sorted(given.keys() - template.keys())
+        raise TypeError(f"{model.__name__} needs {missing}, knows no {unknown}")
+    row = model.__new__(model)
+    object.__setattr__(row, "__dict__", {**template, **given})
+    object.__setattr__(row, "__pydantic_fields_set__", set(given))
+    object.__setattr__(row, "__pydantic_extra__", None)
+    object.__setattr__(row, "__pydantic_private__", None)
+    return row
 
 
 def shallow_schema(

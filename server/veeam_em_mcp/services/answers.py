@@ -196,8 +196,12 @@ def _page(
 
     ``cursor`` None: the whole answer (``unkept`` bytes) was not kept, so no page can follow this one.
     """
-    # A model is handed through as it is; a Whole's row (a dict) is validated into its model here.
-    window = [row_model.model_validate(row) for row in rows[offset : offset + size]]
+    # Every row handed out is validated here, from its fields: a Whole's (a dict) and a model made unchecked
+    # while EM was still answering (models.base.unchecked) alike; a page holds a few dozen.
+    window = [
+        row_model.model_validate(row if isinstance(row, dict) else row.__dict__)
+        for row in rows[offset : offset + size]
+    ]
     shared, compact = share_fields(window) if share else ({}, list(window))
 
     def build(part: list[Any], common: dict[str, Any] | None, following: int | None) -> P:
