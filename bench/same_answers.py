@@ -43,13 +43,16 @@ ANCHOR = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 async def every_row(em: EmContext, call: Any, args: Any, listed: str) -> dict[str, Any]:
+    """Every row, each page's shared fields folded back in, and the envelope without what depends on where the
+    first page was cut (its note reads the clock, so its width, and the cut with it, moves from run to run)."""
     page = await call(em, ANCHOR, args)
-    rows = [row.model_dump() for row in getattr(page, listed)]
-    rest = page.model_dump(exclude={listed, "next_cursor", "note", "collected"})
-    while page.next_cursor:
+    rest = page.model_dump(exclude={listed, "next_cursor", "note", "collected", "returned", "truncated", "shared"})
+    rows: list[dict[str, Any]] = []
+    while True:
+        rows += [{**(page.shared or {}), **row.model_dump(exclude_none=True)} for row in getattr(page, listed)]
+        if not page.next_cursor:
+            return {"rows": rows, "rest": rest}
         page = await call(em, ANCHOR, args, page.next_cursor)
-        rows += [row.model_dump() for row in getattr(page, listed)]
-    return {"rows": rows, "rest": rest}
 
 
 async def main(vms: int, em_format: str) -> None:
