@@ -46,6 +46,7 @@ class Model(CompactSchema):
 
 M = TypeVar("M", bound=BaseModel)
 _TEMPLATES: dict[type[BaseModel], tuple[dict[str, Any], frozenset[str]]] = {}
+_GIVEN: dict[tuple[str, ...], set[str]] = {}  # one set of given fields per call site's names, shared by its rows
 
 
 def unchecked(model: type[M], given: dict[str, Any]) -> M:
@@ -55,7 +56,9 @@ def unchecked(model: type[M], given: dict[str, Any]) -> M:
     Only for the rows of paged answers: ``services.answers`` validates every row a page hands out from its fields,
     and a cursor's kept answer is validated when it is read, so no row reaches a client unchecked (a wrong value
     fails there, as it would have here). Fields not ``given`` take their defaults; every field without a default
-    must be given. The fields keep the model's order (its JSON's).
+    must be given. The fields keep the model's order (its JSON's). The rows one call site makes share one set of
+    the fields given (pydantic keeps one per instance, ~1-2 KB: more than a row's values; a frozen model never
+    changes it, and ``model_copy`` copies it).
     """
     known = _TEMPLATES.get(model)
     if known is None:
@@ -71,7 +74,11 @@ def unchecked(model: type[M], given: dict[str, Any]) -> M:
         raise TypeError(f"{model.__name__} needs {missing}, knows no {unknown}")
     row = model.__new__(model)
     object.__setattr__(row, "__dict__", {**template, **given})
-    object.__setattr__(row, "__pydantic_fields_set__", set(given))
+    names = tuple(given)
+    given_set = _GIVEN.get(names)
+    if given_set is None:
+        given_set = _GIVEN[names] = set(names)
+    object.__setattr__(row, "__pydantic_fields_set__", given_set)
     object.__setattr__(row, "__pydantic_extra__", None)
     object.__setattr__(row, "__pydantic_private__", None)
     return row
