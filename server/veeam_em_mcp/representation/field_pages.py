@@ -63,16 +63,31 @@ def read_page(
     as before.
     """
     plan = plan_of(record)
-    if not _generic.get():
-        with gc_paused():
-            try:
-                lean = _lean_page(body, content_type, record, plan)
-            except (MalformedResponse, HtmlInsteadOfApi, RecursionError, ValueError):
-                lean = None  # the generic path says what is wrong, in its own words
-        if lean is not None:
-            return lean
+    lean = _leanly(lambda: _lean_page(body, content_type, record, plan))
+    return lean if lean is not None else _generic_page(record, generic)
+
+
+def _generic_page(record: type[R], generic: Callable[[], Document]) -> tuple[Paging, list[R]]:
+    """The page read the ordinary way (the client's checks, models), then its records."""
     page = parse_query_page(generic(), record.EM_TYPE)
     return page.paging, [from_model(record, item) for item in page.items]
+
+
+_T = TypeVar("_T")
+# What the field reader gives up on: the generic path reads the page, or says what is wrong in its own words.
+_NOT_LEAN = (MalformedResponse, HtmlInsteadOfApi, RecursionError, ValueError)
+
+
+def _leanly(read: Callable[[], _T | None]) -> _T | None:
+    """``read`` (the field reader at a page), with the collector paused; None when the page is for the generic
+    path (a shape it does not know, an error, or ``generic_reads``)."""
+    if _generic.get():
+        return None
+    with gc_paused():
+        try:
+            return read()
+        except _NOT_LEAN:
+            return None
 
 
 ItemT = TypeVar("ItemT")  # a page's item, as whoever reads the page makes it
@@ -93,16 +108,21 @@ def peek_page(body: bytes, content_type: str, record: type[R], generic: Callable
     and its items found now, their records later; any other page is read whole now. A record the field reader
     cannot make sends the whole page the generic way, as ``read_page`` would (and says what is wrong the same)."""
     plan = plan_of(record)
-    if not _generic.get():
-        with gc_paused():
-            try:
-                lean = _lean_text(body, content_type)
-                peeked = _json_peek(lean[0], record, plan) if lean is not None and lean[1] else None
-            except (MalformedResponse, HtmlInsteadOfApi, RecursionError, ValueError):
-                peeked = None
-        if peeked is not None:
-            return _falling_back(peeked, lambda: read_page(body, content_type, record, generic)[1])
-    paging, records = read_page(body, content_type, record, generic)
+
+    def peek() -> PagePeek[R] | None:
+        lean = _lean_text(body, content_type)
+        if lean is None:
+            return None
+        text, is_json = lean
+        if is_json:
+            return _json_peek(text, record, plan)
+        page = _xml_page(text, record, plan)  # an XML page is read whole now
+        return None if page is None else PagePeek(page[0], len(page[1]), page[1].__getitem__)
+
+    peeked = _leanly(peek)
+    if peeked is not None:
+        return _falling_back(peeked, lambda: _generic_page(record, generic)[1])
+    paging, records = _generic_page(record, generic)
     return PagePeek(paging, len(records), records.__getitem__)
 
 
@@ -115,7 +135,7 @@ def _falling_back(peeked: PagePeek[R], whole: Callable[[], list[R]]) -> PagePeek
             try:
                 with gc_paused():
                     return peeked.record_at(index)
-            except (MalformedResponse, HtmlInsteadOfApi, RecursionError, ValueError):
+            except _NOT_LEAN:
                 generic.append(whole())
         return generic[0][index]
 
