@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from veeam_em_mcp.errors import MalformedResponse
@@ -10,6 +12,7 @@ from veeam_em_mcp.models.resources import BackupFile, EntityRef, EntityReference
 from veeam_em_mcp.representation import parse
 from veeam_em_mcp.representation.parse import snake
 from veeam_em_mcp.representation.registry import to_resource
+from veeam_em_mcp.text import UNSAFE_IN_TEXT, needs_cleaning
 
 GUID = "6c958531-3177-4055-b0ce-dc4ef1ce6433"
 HREF = f"https://enterprise04.tech.local:9398/api/vmRestorePoints/{GUID}"
@@ -258,6 +261,25 @@ def test_unsafe_characters_are_removed_however_the_body_writes_them(body: str, c
     ref = to_resource(parse(body.encode(), content_type))
     assert isinstance(ref, EntityRef) and ref.name == "evilgnp.exe"
 
+
+
+def _needs_cleaning_plainly(body: str) -> bool:
+    """The definition ``needs_cleaning`` computes quickly: an unsafe character, a reference or an escape."""
+    return UNSAFE_IN_TEXT.search(body) is not None or "&#" in body or "\\u" in body
+
+
+def test_the_quick_search_for_what_needs_cleaning_agrees_with_its_definition() -> None:
+    # The pairs are found by a find per occurrence of their first character, then (past a few dozen of them)
+    # by one search from there: bodies with few and with many backslashes and ampersands, the pair early,
+    # late, at the very end, split, or only after the look-ahead gives up; as text and as EM's bytes.
+    rng = random.Random(21)
+    parts = ["a", "u", "\\", "\\\\", "&", "#", "&amp;", '\\"', "\u00e9", "\u202e", "\x07", "{}", " "]
+    bodies = ["", "\\", "&", "\\u", "&#", "x\\", "x&", "\\" * 40 + "u", "\\ " * 40 + "\\u", "& " * 40 + "&#"]
+    bodies += ["".join(rng.choice(parts) for _ in range(rng.randrange(1, 200))) for _ in range(3000)]
+    for body in bodies:
+        expected = _needs_cleaning_plainly(body)
+        assert needs_cleaning(body) is expected, body
+        assert needs_cleaning(body.encode()) is expected, body
 
 # The reference's D131 sample of a replica point (its Failover/mount links left out): the replica VM's name, no
 # HierarchyObjRef; and a v13 JSON one naming the source VM with the doc table's spelling PoinType (sic).

@@ -115,8 +115,8 @@ def peek_page(body: bytes, content_type: str, record: type[R], generic: Callable
             return None
         text, is_json = lean
         if is_json:
-            return _json_peek(text, record, plan)
-        page = _xml_page(text, record, plan)  # an XML page is read whole now
+            return _json_peek(text, record, plan, body)
+        page = _xml_page(text, record, plan, body)  # an XML page is read whole now
         return None if page is None else PagePeek(page[0], len(page[1]), page[1].__getitem__)
 
     peeked = _leanly(peek)
@@ -151,7 +151,7 @@ def _lean_page(body: bytes, content_type: str, record: type[R], plan: Plan) -> t
     if lean is None:
         return None
     text, is_json = lean
-    return _json_page(text, record, plan) if is_json else _xml_page(text, record, plan)
+    return _json_page(text, record, plan, body) if is_json else _xml_page(text, record, plan, body)
 
 
 def _lean_text(body: bytes, content_type: str) -> tuple[str, bool] | None:
@@ -165,16 +165,16 @@ def _lean_text(body: bytes, content_type: str) -> tuple[str, bool] | None:
     return text, "json" in kind or ("xml" not in kind and text[0] in "{[")
 
 
-def _json_page(text: str, record: type[R], plan: Plan) -> tuple[Paging, list[R]] | None:
-    peeked = _json_peek(text, record, plan)
+def _json_page(text: str, record: type[R], plan: Plan, body: bytes) -> tuple[Paging, list[R]] | None:
+    peeked = _json_peek(text, record, plan, body)
     return None if peeked is None else (peeked.paging, [peeked.record_at(i) for i in range(peeked.count)])
 
 
-def _json_peek(text: str, record: type[R], plan: Plan) -> PagePeek[R] | None:
+def _json_peek(text: str, record: type[R], plan: Plan, body: bytes) -> PagePeek[R] | None:
     value = json.loads(text)
     if not isinstance(value, dict):
         return None
-    scrub = scrubber(text)
+    scrub = scrubber(text, body)
     paging: Any = None
     entities: Any = None
     for key, inner in value.items():
@@ -241,11 +241,11 @@ def _wraps(value: dict[str, Any]) -> bool:
     return isinstance(inner, list) and json_key(inner_key) not in (None, "links")
 
 
-def _xml_page(text: str, record: type[R], plan: Plan) -> tuple[Paging, list[R]] | None:
+def _xml_page(text: str, record: type[R], plan: Plan, body: bytes) -> tuple[Paging, list[R]] | None:
     root = xml_tree(text)
     if xml_tag(root.tag) != "QueryResult":
         return None
-    scrub = scrubber(text)
+    scrub = scrubber(text, body)
     paging_at: ElementTree.Element | None = None
     entities_at: ElementTree.Element | None = None
     for child in root:

@@ -83,15 +83,15 @@ def _parse(body: bytes, content_type: str) -> Document:
         raise MalformedResponse("Enterprise Manager sent an empty body where a resource was expected.")
     kind = content_type.lower()
     if "json" in kind or ("xml" not in kind and text[0] in "{["):
-        return parse_json(text)
-    return parse_xml(text)
+        return parse_json(text, body)
+    return parse_xml(text, body)
 
 
 def _keep(value: str) -> str:
     return value
 
 
-def parse_json(text: str) -> Document:
+def parse_json(text: str, body: bytes | None = None) -> Document:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -101,21 +101,22 @@ def parse_json(text: str) -> Document:
     if not isinstance(value, dict):
         raise MalformedResponse("Enterprise Manager sent JSON that is not an object.")
     # One search of the whole body instead of one check per string: most bodies hold nothing to clean.
-    scrub = clean if needs_cleaning(text) else _keep
+    scrub = scrubber(text, body)
     return Document(root=None, data=_normalise_mapping(value, scrub))
 
 
-def parse_xml(text: str) -> Document:
+def parse_xml(text: str, body: bytes | None = None) -> Document:
     root = xml_tree(text)
     tag = _tag(root.tag)
-    scrub = clean if needs_cleaning(text) else _keep  # one search of the body, not one check per string
+    scrub = scrubber(text, body)  # one search of the body, not one check per string
     data = _xml_node(root, tag, scrub, fold=False)  # the root stays a mapping: <VmRestorePoints> keeps its key
     return Document(root=tag, data=data if isinstance(data, dict) else {})
 
 
-def scrubber(text: str) -> Callable[[str], str]:
-    """What every string of this body goes through: ``clean`` when the body holds anything to clean."""
-    return clean if needs_cleaning(text) else _keep
+def scrubber(text: str, body: bytes | None = None) -> Callable[[str], str]:
+    """What every string of this body goes through: ``clean`` when the body holds anything to clean (``body``:
+    the bytes ``text`` was decoded from, checked as they are)."""
+    return clean if needs_cleaning(text if body is None else body) else _keep
 
 
 def xml_tree(text: str) -> ElementTree.Element:
