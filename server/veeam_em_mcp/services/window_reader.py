@@ -33,7 +33,7 @@ from .query_terms import Sort, conditions
 T = TypeVar("T")
 _MEDIA = {"json": "application/json", "xml": "application/xml"}
 _REFUSED_MEDIA = (406, 415)  # an EM that does not speak the bulk format: read in XML from then on
-_SLICE = 100  # page 1's items made at a time while its window's probes and ranges go out
+_SLICE = 100  # a peeked page's items made at a time, while the requests decided meanwhile go out
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ class Reader(Generic[T]):
             plan = self._plan(peek.paging.pages_count, self.value(peek.record_at(0)))
             if plan.wanted > 1:
                 last = self.value(peek.record_at(size - 1))
-                return await self._rest(plan, last, lambda: self._made(peek, len(body), slices=True))
+                return await self._rest(plan, last, lambda: self._made(peek, len(body)))
         return await self._after(_Page(await self._made(peek, len(body)), peek.paging, len(body)))
 
     async def _rest(self, plan: _Plan, last: str, head: Callable[[], Awaitable[list[T]]]) -> QueryWindow[T]:
@@ -217,14 +217,13 @@ class Reader(Generic[T]):
         if twice:
             raise Changed(f"EM's page 1 holds {twice} items twice")
 
-    async def _made(self, peek: PagePeek[T], body_bytes: int, *, slices: bool = False) -> list[T]:
-        """Every item of a peeked page made (a slice at a time, with ``slices``), handed to ``Query.each_page``."""
+    async def _made(self, peek: PagePeek[T], body_bytes: int) -> list[T]:
+        """Every item of a peeked page made, a slice at a time (the requests of this read and of the reads beside
+        it go out between slices), handed to ``Query.each_page``."""
         items: list[T] = []
-        step = _SLICE if slices else max(1, peek.count)
-        for start in range(0, peek.count, step):
-            items += [peek.record_at(index) for index in range(start, min(peek.count, start + step))]
-            if slices:
-                await anyio.lowlevel.checkpoint()
+        for start in range(0, peek.count, _SLICE):
+            items += [peek.record_at(index) for index in range(start, min(peek.count, start + _SLICE))]
+            await anyio.lowlevel.checkpoint()
         if self.query.each_page is not None:
             self.query.each_page(items)
         await progress.page_read(self, self.planned)
