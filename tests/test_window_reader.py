@@ -132,7 +132,7 @@ async def test_rows_made_while_pages_arrive_are_the_rows_made_after() -> None:
                 ahead.page(records)
                 pages.append(len(records))
                 if len(pages) == 2:  # page 1 waited for the runs; later pages are made at once
-                    group.start_soon(ahead.runs_known, index)  # the waiting rows a slice at a time, meanwhile
+                    group.start_soon(ahead.runs_known, index, em.client.settled)  # the waiting rows a slice at a time, meanwhile
 
             window = await read_fields(em, TaskRowFields, each_page=each_page)
     assert len([size for size in pages if size > 1]) >= 3, "several pages of tasks"

@@ -23,6 +23,7 @@ from ._api import TOKEN_HEADER
 from ._deadline import CURRENT_CALL, CallDeadline, deadline_error
 from ._errors import compressed, parse_answer, path_of, raise_for_status, timeout_message, too_large, transport_error
 from ._network import NoCookies, environment_proxy, tls_verify_setting
+from ._sending import Unsent
 from ._session import LogonBackoff, LogonSession
 
 # Awaited after each EM GET the current task completed (``get``/``get_raw``): the services count them as MCP
@@ -78,6 +79,7 @@ class EnterpriseManagerClient:
         )
         self._session = LogonSession(settings, send=self._send, http=self._http, stats=self.stats, clock=clock)
         self._limiter = anyio.Semaphore(settings.max_concurrency)
+        self._unsent = Unsent()
         self.api_version: str | None = None
         self._own_transport = transport is None
 
@@ -205,6 +207,16 @@ class EnterpriseManagerClient:
         """
         await self._session.ensure(force=force)
 
+    async def settled(self) -> None:
+        """A checkpoint for work done between requests (a window's records and rows, a slice at a time): it first
+        waits until every request about to go is written (``_sending``), not for any answer."""
+        await self._unsent.settled()
+
+    def coming(self) -> contextlib.AbstractContextManager[None]:
+        """``with client.coming():`` the next request this task sends counts as about to go from now on (a
+        window's range once its bounds are known), so that ``settled`` waits for it."""
+        return self._unsent.coming()
+
     async def aclose(self) -> None:
         try:
             await self.logout()
@@ -268,6 +280,7 @@ class EnterpriseManagerClient:
         call = CURRENT_CALL.get()
         if call is not None:
             call.waiting_for = "slot"
+        sending = self._unsent.sending(slot_free=self._limiter.value > 0)
         async with self._limiter:
             if call is not None:
                 call.waiting_for = "logon" if logon else "em"
@@ -280,7 +293,13 @@ class EnterpriseManagerClient:
                     )
                     if auth is not None:
                         request.headers["Authorization"] = auth
-                    response = await self._http.send(request, stream=True)
+                    trace = self._unsent.tracing(sending)
+                    if trace is not None:
+                        request.extensions["trace"] = trace
+                    try:
+                        response = await self._http.send(request, stream=True)
+                    finally:
+                        self._unsent.sent(sending)
                     try:
                         declared = response.headers.get("content-length", "")
                         if declared.isdigit() and int(declared) > cap:

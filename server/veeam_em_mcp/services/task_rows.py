@@ -7,10 +7,8 @@ with the window's runs known (``runs.attempts_index``) it says which run and att
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
-
-import anyio.lowlevel
 
 from ..models.base import clip, unchecked
 from ..models.estate import TaskRun
@@ -19,7 +17,7 @@ from ..representation.fields import ReplicaTaskFields, TaskRowFields
 from .estate import guid_of, job_of_session_name, outcome_of, vm_key
 from .runs import Attempts, Session, computer_of
 
-_SLICE = 100  # rows made between two checkpoints once the runs are known
+_SLICE = 100  # rows made at a time once the runs are known (RowsAhead.runs_known)
 # Rows by outcome, the worst first.
 ORDER = {"failed": 0, "warning": 1, "running": 2, "unknown": 3, "succeeded": 4}
 
@@ -99,15 +97,15 @@ class RowsAhead:
         for record in records:
             self.made[id(record)] = (record, task_run(record, self.index, self.said))
 
-    async def runs_known(self, index: Attempts) -> None:
-        """The runs are known: the rows of the pages read so far are made, a slice at a time, so that the window's
-        requests decided meanwhile (its probes, its ranges) go out between slices."""
+    async def runs_known(self, index: Attempts, between: Callable[[], Awaitable[None]]) -> None:
+        """The runs are known: the rows of the pages read so far are made, a slice at a time, awaiting ``between``
+        after each (``client.settled``: the window's requests decided meanwhile go out first)."""
         self.index = index
         waiting, self.waiting = self.waiting, []
         for records in waiting:
             for start in range(0, len(records), _SLICE):
                 self.page(records[start : start + _SLICE])
-                await anyio.lowlevel.checkpoint()
+                await between()
 
     def row(self, record: TaskRowFields, index: Attempts) -> TaskRun:
         if index is not self.index:  # other runs: what was made and remembered is not of them

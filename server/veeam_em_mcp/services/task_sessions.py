@@ -76,7 +76,7 @@ async def find_task_sessions(
                 lambda: replica_sessions(em, run_filter),
             )
             index = attempts_index(runs_of([*runs_read.items, *(replica_runs or [])]))
-            await ahead.runs_known(index)
+            await ahead.runs_known(index, em.client.settled)
             if replica_runs is None:
                 return runs_read, _Replication([], [], {}, {}, note, spent), index
             tasks = await read_fields(em, ReplicaTaskFields, filter=expression, sort=NEWEST_FIRST)

@@ -10,6 +10,7 @@ attempt is read again), a page 1 too heavy for its size raises ``Resized``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,6 +34,7 @@ from .query_terms import Sort, conditions
 T = TypeVar("T")
 _MEDIA = {"json": "application/json", "xml": "application/xml"}
 _REFUSED_MEDIA = (406, 415)  # an EM that does not speak the bulk format: read in XML from then on
+_LARGE = 64 * 1024  # a body whose reading is long enough to let the requests decided meanwhile go first
 _SLICE = 100  # a peeked page's items made at a time, while the requests decided meanwhile go out
 
 
@@ -117,10 +119,17 @@ class Reader(Generic[T]):
         self.slots = anyio.Semaphore(max(1, em.settings.max_concurrency))  # this read's pages in flight
 
     async def page(self, expression: str | None, size: int, number: int) -> _Page[T]:
-        response, body = await self.fetch(expression, size, number)
-        paging, items = self.parse(response, body)
+        got = await self.unreported_page(expression, size, number)
         # Every page of a window read (first page, boundary probes, ranges, final count) completes here, once.
         await progress.page_read(self, self.planned)
+        return got
+
+    async def unreported_page(self, expression: str | None, size: int, number: int) -> _Page[T]:
+        """``page`` but for its progress report (a probe reports once the ranges waiting for it may go)."""
+        response, body = await self.fetch(expression, size, number)
+        if len(body) > _LARGE:
+            await self.em.client.settled()  # the requests decided meanwhile are written before this page is read
+        paging, items = self.parse(response, body)
         return _Page(items, paging, len(body))
 
     async def fetch(self, expression: str | None, size: int, number: int) -> tuple[Any, bytes]:
@@ -196,6 +205,8 @@ class Reader(Generic[T]):
         assert self.query.peek is not None
         size = self.page_size
         response, body = await self.fetch(self.filter, size, 1)
+        if len(body) > _LARGE:
+            await self.em.client.settled()
         peek = self.query.peek(response, body)
         if (peek.paging.pages_count > 1 or peek.paging.has_next) and peek.count == size:
             self._check_weight(peek.count, len(body))
@@ -223,7 +234,7 @@ class Reader(Generic[T]):
         items: list[T] = []
         for start in range(0, peek.count, _SLICE):
             items += [peek.record_at(index) for index in range(start, min(peek.count, start + _SLICE))]
-            await anyio.lowlevel.checkpoint()
+            await self.em.client.settled()
         if self.query.each_page is not None:
             self.query.each_page(items)
         await progress.page_read(self, self.planned)
@@ -314,8 +325,10 @@ class Reader(Generic[T]):
             expression = conditions(
                 plan.window, self.at_or_after(lower), self.before(upper) if upper is not None else None
             )
-            async with self.slots:
-                return await self.read_range(expression, range_size(self.page_size))
+            # It goes out now (when a slot is free): the work between slices waits for it to be written.
+            with self.em.client.coming() if self.slots.value else contextlib.nullcontext():
+                async with self.slots:
+                    return await self.read_range(expression, range_size(self.page_size))
 
         return run
 
@@ -354,9 +367,12 @@ class _Probes(Generic[T]):
         return [functools.partial(self._probe, index) for index in range(len(self.positions))]
 
     async def _probe(self, index: int) -> list[T]:
-        async with self.reader.slots:
-            self.pages[index] = await self.reader.page(self.window, 1, self.positions[index])
-        self.done[index].set()
+        reader = self.reader
+        async with reader.slots:
+            with reader.em.client.coming():
+                self.pages[index] = await reader.unreported_page(self.window, 1, self.positions[index])
+        self.done[index].set()  # the ranges at this boundary may go before the progress is told
+        await progress.page_read(reader, reader.planned)
         return []  # its item is a bound, not one of the window's items
 
     async def bound(self, index: int) -> str:
