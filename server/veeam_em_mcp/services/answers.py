@@ -33,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import InvalidArgument, SnapshotUnavailable
 from ..models.arguments import Arguments, dump
 from ..models.estate import Page
-from ..representation.collector import gc_held
+from ..representation.collector import gc_held, release_later
 from . import freshness
 from .context import EmContext
 from .cursor import decode_cursor, encode_cursor, invalid_cursor
@@ -112,6 +112,7 @@ async def paged(
         return _page(em, answer, rows, row_model, offset, size, share, _cursors(tool, carried, snapshot))
     computed: Computed[P] = await em.flights.run(f"{tool}:{arguments.key()}", lambda: _compute(em, compute, arguments))
     answer, rows = computed.answer, computed.rows
+    release_later(computed)  # the whole answer freed once this page is sent, not before
     size = getattr(arguments, "page_size", 50)
     page = _page(em, answer, rows, row_model, 0, size, share, _cursors(tool, arguments, computed.snapshot))
     if page.next_cursor is None:

@@ -21,6 +21,7 @@ from ..models.arguments import ListJobsArgs
 from ..models.base import parse_timestamp
 from ..models.estate import FileRow, JobFiles, JobRow, LastRun, ListJobsResult, Member
 from ..models.resources import Backup, BackupFile, BackupTaskSession, Entity, Job
+from ..representation.collector import release_later
 from ..representation.fields import AgentJobRowFields, JobRowFields, JobSessionFields
 from ..representation.query import em_time, quote_value
 from ..representation.registry import ResourceList, to_resource
@@ -163,6 +164,7 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
                     f"{LAST_RUN_DAYS} days processed it."
                 )
             )
+        release_later(jobs_read, agents, runs, replicas, newest)  # the records, freed once the answer is sent
         return ListJobsResult(
             jobs=rows,
             returned=len(rows),

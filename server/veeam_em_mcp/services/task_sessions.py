@@ -16,6 +16,7 @@ from datetime import datetime
 from ..models.arguments import FindTaskSessionsArgs, outcomes
 from ..models.base import parse_timestamp
 from ..models.estate import FindTaskSessionsResult, TaskRun
+from ..representation.collector import release_later
 from ..representation.fields import JobSessionFields, ReplicaRunFields, ReplicaTaskFields, TaskRowFields
 from ..representation.query import em_time
 from .answers import paged
@@ -133,6 +134,7 @@ async def find_task_sessions(
             none_kept(len(rows), len(kept), args.result, "VM" if args.newest_per_vm else "task"),
             _cut(kept),
         )
+        release_later(tasks_read, runs_read, replicated, ahead)  # the records, freed once the answer is sent
         return FindTaskSessionsResult(
             tasks=kept,
             summary=_task_summary(rows, kept, args),

@@ -1,0 +1,55 @@
+"""When an answer's memory is reclaimed (``representation.collector``): held a moment after the call returns, so
+that freeing its rows and records does not delay the answer, and then freed: nothing is kept for longer."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import anyio
+import pytest
+from mcp import Client
+
+from veeam_em_mcp.models.estate import TaskRun
+from veeam_em_mcp.representation.collector import RELEASE_DELAY, release_later
+from veeam_em_mcp.simulator.runner import RunningSimulator
+from veeam_em_mcp.surface.server import build_server
+
+from .conftest import make_settings
+
+pytestmark = pytest.mark.anyio
+
+
+class Held:
+    """Something an answer was made from (a weak reference tells when it is freed)."""
+
+
+async def test_released_after_the_delay_not_as_the_caller_lets_go() -> None:
+    held = Held()
+    gone = weakref.ref(held)
+    release_later([held], {"rows": held})
+    del held
+    assert gone() is not None, "kept while the answer is on its way"
+    await anyio.sleep(RELEASE_DELAY * 3)
+    assert gone() is None, "freed once the delay is over"
+
+
+def test_without_an_event_loop_nothing_is_kept() -> None:
+    held = Held()
+    gone = weakref.ref(held)
+    release_later(held)
+    del held
+    assert gone() is None
+
+
+async def test_a_tool_calls_rows_are_freed_soon_after_the_call(em: RunningSimulator) -> None:
+    def task_rows() -> int:
+        gc.collect()
+        return sum(1 for item in gc.get_objects() if isinstance(item, TaskRun))
+
+    async with Client(build_server(make_settings(em.base_url))) as client:
+        window = {"created_after": "2026-11-01T00:00:00Z", "created_before": "2026-11-21T00:00:00Z"}
+        result = await client.call_tool("find_task_sessions", {"newest_per_vm": False, **window})
+        assert not result.is_error and result.structured_content and result.structured_content["total"] > 0
+        await anyio.sleep(RELEASE_DELAY * 4)
+        assert task_rows() == 0, "every row of the answer and every record it was made from is freed"
