@@ -184,9 +184,19 @@ def _prune_listed(listed: Any) -> None:
         listed = next(iter(listed.values()))  # {"ObjectInJobs": {"ObjectInJob": [...]}}
     if not isinstance(listed, list):
         return
+    shapes = _MEMBER_SHAPES
     for index, member in enumerate(listed):
         if not isinstance(member, dict) or (len(member) == 1 and isinstance(next(iter(member.values())), list)):
             continue
-        kept = {key: value for key, value in member.items() if json_key(key) in _MEMBER_KEYS}
+        shape = tuple(member)
+        keys = shapes.get(shape)
+        if keys is None:  # the keys it keeps, worked out once per key set (members share a few)
+            if len(shapes) > SHAPES:
+                shapes.clear()
+            keys = shapes[shape] = tuple(key for key in shape if json_key(key) in _MEMBER_KEYS)
+        kept = {key: member[key] for key in keys}
         if all(value is None or isinstance(value, (str, int, float)) for value in kept.values()):
             listed[index] = kept
+
+
+_MEMBER_SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}  # a member's raw keys -> those prune_members keeps
