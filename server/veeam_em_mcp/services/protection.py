@@ -36,7 +36,7 @@ from ..models.arguments import ProtectionReportArgs
 from ..models.base import platform_from_hierarchy_ref
 from ..models.estate import ProtectionReport, ProtectionSummary, Window
 from ..models.resources import AgentRestorePoint, VmRestorePoint
-from ..representation.collector import gc_held, release_later
+from ..representation.collector import gc_held
 from ..representation.fields import AgentJobRowFields, JobFields, JobRunFields, PointFields, TaskFields
 from ..representation.query import em_time, parse_query_page, query_url, quote_value
 from .answers import Whole, paged
@@ -225,8 +225,8 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> W
         em_requests=requests,
         note=" ".join(note for note in notes if note) or None,
     )
-    # The windows' records and the join, freed once the answer is sent (at 50,000 VMs, hundreds of thousands).
-    release_later(jobs_read, replicated, sessions_read, points_read, copies, agent_read, vms)
+    # The windows' records and the join are freed as this returns, not later (release_later): at 50,000 VMs they
+    # would be held beside the 27 MB kept answer, +21 MiB of peak RSS (380 MiB, of the 400 allowed).
     return Whole(report, kept)  # ~20,000 rows: each validated when a page hands it out
 
 
