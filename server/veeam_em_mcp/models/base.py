@@ -45,8 +45,10 @@ class Model(CompactSchema):
 
 
 M = TypeVar("M", bound=BaseModel)
-_TEMPLATES: dict[type[BaseModel], tuple[dict[str, Any], frozenset[str]]] = {}
-_GIVEN: dict[tuple[str, ...], set[str]] = {}  # one set of given fields per call site's names, shared by its rows
+_TEMPLATES: dict[type[BaseModel], dict[str, Any]] = {}
+# (model, the names a call site gives, in order) -> the set of those names, shared by every row made so (checked
+# once: the same names are the same fields, present or not)
+_GIVEN: dict[tuple[type[BaseModel], tuple[str, ...]], set[str]] = {}
 
 
 def unchecked(model: type[M], given: dict[str, Any]) -> M:
@@ -56,28 +58,26 @@ def unchecked(model: type[M], given: dict[str, Any]) -> M:
     Only for the rows of paged answers: ``services.answers`` validates every row a page hands out from its fields,
     and a cursor's kept answer is validated when it is read, so no row reaches a client unchecked (a wrong value
     fails there, as it would have here). Fields not ``given`` take their defaults; every field without a default
-    must be given. The fields keep the model's order (its JSON's). The rows one call site makes share one set of
-    the fields given (pydantic keeps one per instance, ~1-2 KB: more than a row's values; a frozen model never
-    changes it, and ``model_copy`` copies it).
+    must be given (checked once per model and set of names given). The fields keep the model's order (its JSON's).
+    The rows one call site makes share one set of the fields given (pydantic keeps one per instance, ~1-2 KB: more
+    than a row's values; a frozen model never changes it, and ``model_copy`` copies it).
     """
-    known = _TEMPLATES.get(model)
-    if known is None:
-        template = {
-            name: None if field.is_required() else field.get_default(call_default_factory=True)
-            for name, field in model.model_fields.items()
-        }
-        required = frozenset(name for name, field in model.model_fields.items() if field.is_required())
-        known = _TEMPLATES[model] = (template, required)
-    template, required = known
-    if not required <= given.keys() or not given.keys() <= template.keys():
-        missing, unknown = sorted(required - given.keys()), sorted(given.keys() - template.keys())
-        raise TypeError(f"{model.__name__} needs {missing}, knows no {unknown}")
-    row = model.__new__(model)
-    object.__setattr__(row, "__dict__", {**template, **given})
     names = tuple(given)
-    given_set = _GIVEN.get(names)
+    given_set = _GIVEN.get((model, names))
     if given_set is None:
-        given_set = _GIVEN[names] = set(names)
+        fields = model.model_fields
+        required = {name for name, field in fields.items() if field.is_required()}
+        if not required <= given.keys() or not given.keys() <= fields.keys():
+            missing, unknown = sorted(required - given.keys()), sorted(given.keys() - fields.keys())
+            raise TypeError(f"{model.__name__} needs {missing}, knows no {unknown}")
+        if model not in _TEMPLATES:
+            _TEMPLATES[model] = {
+                name: None if field.is_required() else field.get_default(call_default_factory=True)
+                for name, field in fields.items()
+            }
+        given_set = _GIVEN[(model, names)] = set(names)
+    row = model.__new__(model)
+    object.__setattr__(row, "__dict__", {**_TEMPLATES[model], **given})
     object.__setattr__(row, "__pydantic_fields_set__", given_set)
     object.__setattr__(row, "__pydantic_extra__", None)
     object.__setattr__(row, "__pydantic_private__", None)
