@@ -18,6 +18,7 @@ from .estate import guid_of, job_of_session_name, outcome_of, vm_key
 from .runs import Attempts, Session, computer_of
 
 _SLICE = 100  # rows made at a time once the runs are known (RowsAhead.runs_known)
+
 # Rows by outcome, the worst first.
 ORDER = {"failed": 0, "warning": 1, "running": 2, "unknown": 3, "succeeded": 4}
 

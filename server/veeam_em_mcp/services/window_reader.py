@@ -19,7 +19,6 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 import anyio
-import anyio.lowlevel
 
 from ..errors import ApiError
 from ..models.base import parse_timestamp
