@@ -116,7 +116,8 @@ def parse_xml(text: str, body: bytes | None = None) -> Document:
 def scrubber(text: str, body: bytes | None = None) -> Callable[[str], str]:
     """What every string of this body goes through: ``clean`` when the body holds anything to clean (``body``:
     the bytes ``text`` was decoded from, checked as they are)."""
-    return clean if needs_cleaning(text if body is None else body) else _keep
+    # The bytes when they are ASCII (no encoding again); else the text already decoded, not decoded a second time.
+    return clean if needs_cleaning(body if body is not None and body.isascii() else text) else _keep
 
 
 def xml_tree(text: str) -> ElementTree.Element:

@@ -126,13 +126,18 @@ class Reader(Generic[T]):
     async def unreported_page(self, expression: str | None, size: int, number: int) -> _Page[T]:
         """``page`` but for its progress report (a probe reports once the ranges waiting for it may go)."""
         response, body = await self.fetch(expression, size, number)
-        if len(body) > _LARGE:
-            await self.em.client.settled()  # the requests decided meanwhile are written before this page is read
         paging, items = self.parse(response, body)
         return _Page(items, paging, len(body))
 
     async def fetch(self, expression: str | None, size: int, number: int) -> tuple[Any, bytes]:
-        """One page's response and body, in ``VEEAM_EM_BULK_FORMAT`` (XML from then on where EM refuses it)."""
+        """One page's response and body, in ``VEEAM_EM_BULK_FORMAT`` (XML from then on where EM refuses it); a
+        large one once the requests decided meanwhile are written (its reading is long enough to hold them)."""
+        response, body = await self._get(expression, size, number)
+        if len(body) > _LARGE:
+            await self.em.client.settled()
+        return response, body
+
+    async def _get(self, expression: str | None, size: int, number: int) -> tuple[Any, bytes]:
         url = query_url(
             self.em.base_url, self.em_type, filter=expression, sort=self.sort.param(), page_size=size, page=number
         )
@@ -204,8 +209,6 @@ class Reader(Generic[T]):
         assert self.query.peek is not None
         size = self.page_size
         response, body = await self.fetch(self.filter, size, 1)
-        if len(body) > _LARGE:
-            await self.em.client.settled()
         peek = self.query.peek(response, body)
         if (peek.paging.pages_count > 1 or peek.paging.has_next) and peek.count == size:
             self._check_weight(peek.count, len(body))
