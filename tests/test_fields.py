@@ -8,6 +8,7 @@ protection report, at the small estate and at thousands of VMs.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import AsyncIterator
@@ -31,7 +32,8 @@ from veeam_em_mcp.models.arguments import (
 )
 from veeam_em_mcp.models.base import unchecked
 from veeam_em_mcp.models.estate import FindTaskSessionsResult, ProtectionReport, TaskRun
-from veeam_em_mcp.representation.field_pages import _lean_page, generic_reads, read_page
+from veeam_em_mcp.representation.field_json import json_job
+from veeam_em_mcp.representation.field_pages import _lean_page, generic_reads, peek_page, read_page
 from veeam_em_mcp.representation.fields import (
     AgentJobRowFields,
     JobFields,
@@ -49,7 +51,7 @@ from veeam_em_mcp.representation.fields import (
     _target_of,
     plan_of,
 )
-from veeam_em_mcp.representation.parse import parse
+from veeam_em_mcp.representation.parse import parse, scrubber
 from veeam_em_mcp.representation.query import em_time, query_url
 from veeam_em_mcp.services import answers, protection
 from veeam_em_mcp.services.context import EmContext
@@ -378,6 +380,98 @@ async def test_a_linked_job_anywhere_in_a_member_is_found_as_the_generic_reader_
     lean, generic = lean_and_generic_page(changed, content_type, JobFields)
     assert lean == generic
     assert any("urn:veeam:Job:11111111-2222-3333-4444-555555555555" in (job.source_jobs or []) for job in lean)
+
+
+def _jobs_of(page: dict[str, Any]) -> list[dict[str, Any]]:
+    """The jobs of a JSON page in any dialect (``{"Entities": {"Jobs": {"Jobs": [...]}}}``, v13's camelCase)."""
+    entities = next(value for key, value in page.items() if key.lower() == "entities")
+    jobs = next(value for key, value in entities.items() if key.lower() == "jobs")
+    jobs = next(iter(jobs.values())) if isinstance(jobs, dict) else jobs
+    assert isinstance(jobs, list) and jobs
+    return jobs
+
+
+def _members_of(job: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The object holding a JSON job's member list, and that list's key (any dialect's spelling)."""
+    info = next(value for key, value in job.items() if key.lower() == "jobinfo")
+    holder = next(value for key, value in info.items() if key.lower() in ("backupjobinfo", "replicajobinfo"))
+    includes = next(value for key, value in holder.items() if key.lower() == "includes")
+    return includes, next(iter(includes))
+
+
+# Each a change to one job with members, made in place: (job, its Includes object, the member list's key).
+MEMBER_CHANGES: dict[str, Any] = {
+    "wrapped": lambda job, inc, key: inc.update({key: {key[:-1]: inc[key]}}),  # {"ObjectInJobs": {"ObjectInJob": […]}}
+    "one-member": lambda job, inc, key: inc.update({key: inc[key][0]}),
+    "singular-key": lambda job, inc, key: inc.update({key[:-1]: inc.pop(key)}),
+    "number-null": lambda job, inc, key: [m.update({"Name": 42, "DisplayName": None}) for m in inc[key][:2]],
+    "boolean-ref": lambda job, inc, key: inc[key][0].update({"HierarchyObjRef": True}),
+    "nested-name": lambda job, inc, key: inc[key][0].update({"DisplayName": {"#text": "x", "@Lang": "en"}}),
+    "two-spellings": lambda job, inc, key: inc[key][0].update({"ns:Name": "first", "DisplayName": None}),
+    "namespace-keys": lambda job, inc, key: inc[key][0].update({"@xmlns": "urn:x", "xmlns:ns": "urn:y"}),
+    "not-members": lambda job, inc, key: inc[key].extend(["x", None, [1], {}, {"ObjectInJobs": [{"Name": "n"}]}]),
+    "empty-includes": lambda job, inc, key: inc.clear(),
+    "includes-folded": lambda job, inc, key: inc.update({"Include": [dict(inc)]}) or [inc.pop(k) for k in list(inc)
+                                                                                    if k != "Include"],
+    "no-list": lambda job, inc, key: inc.update({key: "none"}),
+    "long-ref": lambda job, inc, key: inc[key][0].update({"HierarchyObjRef": "urn:a:b:c:d:e", "Name": ""}),
+    "short-ref": lambda job, inc, key: inc[key][0].update({"HierarchyObjRef": "urn:a"}),
+    "info-list": lambda job, inc, key: job.update({k: [1] for k in job if k.lower() == "jobinfo"}),
+    "info-text": lambda job, inc, key: job.update({k: "none" for k in job if k.lower() == "jobinfo"}),
+}
+
+
+@pytest.mark.parametrize("dialect", ["json-9.5", "json-12-null", "json-13-min"])
+@pytest.mark.parametrize("change", list(MEMBER_CHANGES))
+async def test_job_members_of_odd_shapes_read_as_the_generic_reader_reads_them(dialect: str, change: str) -> None:
+    """A JSON job's members are read straight from its JobInfo (field_json.json_job); whatever their shape (a
+    list folded in a wrapper, one member alone, a number or a nested value for a name, items that are no member,
+    no member list at all), every job's record equals the generic reader's."""
+    async with em_of(small(), dialect) as em:
+        url = query_url(em.base_url, "Job", page_size=100)
+        response, body = await em.client.get_raw(url, accept="application/json")
+    content_type = response.headers["content-type"]
+    page = json.loads(body)
+    jobs = [job for job in _jobs_of(page) if "includes" in json.dumps(job).lower()]
+    for job in jobs[:3]:
+        includes, key = _members_of(job)
+        MEMBER_CHANGES[change](job, includes, key)
+    for record in (JobFields, JobRowFields):
+        lean, generic = lean_and_generic_page(json.dumps(page).encode(), content_type, record)
+        assert lean == generic
+        assert any(job.includes for job in lean)  # the other jobs' members are still read
+
+
+@pytest.mark.parametrize("dialect", ["json-9.5", "json-12-null", "json-13-min"])
+async def test_the_simulators_jobs_take_the_member_path(dialect: str) -> None:
+    """Every job of the simulator's JSON pages is read by json_job (not left to the general rules), so the test
+    above compares that path, not the general one with itself."""
+    async with em_of(small(), dialect) as em:
+        url = query_url(em.base_url, "Job", page_size=100)
+        _, body = await em.client.get_raw(url, accept="application/json")
+    page = json.loads(body)
+    plan = plan_of(JobRowFields)
+    made = [json_job(JobRowFields, plan, job, scrubber("")) for job in _jobs_of(page)]
+    assert made and all(job is not None for job in made)
+    assert sum(len(job.includes or []) for job in made if job is not None) > len(made)
+
+
+async def test_a_peeked_record_is_made_once_and_its_json_let_go() -> None:
+    """A peeked page's record is made once (a window's edges are read first, then every item): asked again, the
+    same record; the item's parsed JSON (a job's members) is not kept beside it."""
+    body, content_type = await json_page_of(JobRowFields)
+
+    def no_generic() -> Any:
+        raise AssertionError("read the generic way")
+
+    peek = peek_page(body, content_type, JobRowFields, no_generic)
+    first = peek.record_at(0)
+    made = [peek.record_at(index) for index in range(peek.count)]
+    assert made[0] is first and peek.record_at(peek.count - 1) is made[-1]
+    with generic_reads():
+        assert made == read_page(body, content_type, JobRowFields, lambda: parse(body, content_type))[1]
+    held = [ref for ref in gc.get_referents(*gc.get_referrers(first)) if isinstance(ref, dict) and "JobInfo" in ref]
+    assert not held
 
 
 @pytest.mark.parametrize(

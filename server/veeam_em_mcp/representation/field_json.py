@@ -3,7 +3,8 @@
 What ``parse.json_some`` and ``fields.record_of`` make of an entity as EM sends it (its wanted values text or
 numbers, its links flat objects), without a normalised mapping of every link: an entity's keys are worked out
 once per key set, a link's href, rel and name taken by their keys. Any other shape is left to the general
-rules (``None``). A job's members are cut down to what is read of them before its JobInfo is normalised.
+rules (``None``). A job's members are read straight from its JobInfo where no key of the job may name a linked
+job (``json_job``), else cut down to what is read of them before its JobInfo is normalised.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ..models.resources import JobInclude
+from ..text import holds
 from .field_direct import MISS, write_reader
-from .fields import CACHED, NAVIGATES, SHAPES, Plan, R, finish, link_into, navigates
-from .parse import json_key, scrubber
+from .fields import CACHED, NAVIGATES, SHAPES, Plan, R, finish, link_into, navigates, record_of
+from .parse import LIST_ITEMS, json_key, json_local, json_some, scrubber
 
 _KEEP = scrubber("")  # what a body with nothing to clean does to its strings: nothing
 
@@ -128,8 +131,14 @@ _MEMBER_LISTS = frozenset(
 )
 
 
-def may_link_jobs(text: str) -> bool:
-    """Whether a key of this JSON page may name a linked job (an escape, ``\\u…``, could spell one)."""
+def may_link_jobs(text: str, body: bytes | None = None) -> bool:
+    """Whether a key of this JSON page may name a linked job (an escape, ``\\u…``, could spell one); given the
+    body's bytes too (ASCII: no character changes length when lowered), they are searched instead."""
+    if body is not None and body.isascii():
+        lowered_bytes = body.lower()
+        return holds(lowered_bytes, b"\\u") or (
+            b"linked" in lowered_bytes and _LINKED_JOB.search(text.lower()) is not None
+        )
     lowered = text.lower()
     return "\\u" in lowered or ("linked" in lowered and _LINKED_JOB.search(lowered) is not None)
 
@@ -200,3 +209,142 @@ def _prune_listed(listed: Any) -> None:
 
 
 _MEMBER_SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}  # a member's raw keys -> those prune_members keeps
+
+
+# --- a job's members, straight from its JobInfo ---------------------------------------------------------------
+
+# Where ``derived._includes`` looks for a job's members (in this order), and the keys it reads of each.
+_MEMBER_HOLDERS = ("backup_job_info", "replica_job_info")
+_MEMBER_LIST_ORDER = ("object_in_jobs", "object_in_job", "object_in_agent_backup_jobs", "object_in_agent_backup_job")
+_SCALARS = (str, int, float)  # a value text_of reads as it is (bool is an int); None is no value
+
+
+def json_job(record: type[R], plan: Plan, item: dict[str, Any], scrub: Callable[[str], str]) -> R | None:
+    """The record of a JSON job none of whose keys names a linked job (``names_linked_job``), its members read
+    straight from its JobInfo: what ``record_of(json_some(...))`` and the job's ``derive`` make of it, without
+    normalising the JobInfo (every member, a page's bulk) or walking it for linked jobs (there are none). Only
+    the keys on the way to the members are looked at, so a JobInfo nested past the normaliser's depth limit
+    elsewhere is not refused here. ``None`` for a shape the general rules must read (a member's name or
+    reference that is not text, a body with anything to clean, a field read from the JobInfo otherwise)."""
+    if scrub is not _KEEP or not _members_only(plan):
+        return None
+    info = _names(item).get("job_info")
+    members = _members(item[info[0]], info[1]) if info is not None else []
+    if members is None:
+        return None
+    data = json_some(item, plan.wanted - _JOB_INFO, scrub)
+    return record_of(record, plan, data, {"includes": members or None, "source_jobs": None})
+
+
+_JOB_INFO = frozenset({"job_info"})
+
+
+def _members_only(plan: Plan) -> bool:
+    """Whether the plan reads a job's JobInfo for its members and linked jobs only (its derived fields)."""
+    return "job_info" in plan.wanted and all("job_info" not in keys for _, keys, _ in plan.scalars)
+
+
+def _names(value: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """A JSON object's normalised keys -> the raw key the normalised mapping takes each from (the last one) and
+    its local name; worked out once per key set."""
+    shape = tuple(value)
+    names = _KEY_NAMES.get(shape)
+    if names is None:
+        if len(_KEY_NAMES) > SHAPES:
+            _KEY_NAMES.clear()
+        names = _KEY_NAMES[shape] = {
+            name: (key, local) for key in shape if (local := json_local(key)) is not None and (name := json_key(key))
+        }
+    return names
+
+
+_KEY_NAMES: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {}
+
+
+def _folded(local: str, value: dict[str, Any]) -> tuple[list[Any], str] | None:
+    """The list a JSON object is normalised into (``{"Xs": {"X": [...]}}``) and its items' local name; None for
+    an object normalised into a mapping (``parse._normalise_value``'s rule)."""
+    if len(value) != 1:
+        return None
+    ((inner_key, inner),) = value.items()
+    inner_local = inner_key.rsplit(":", 1)[-1].lstrip("@")
+    if inner.__class__ is list and (
+        inner_local == local or local in (inner_local + "s", inner_local + "es") or inner_local in LIST_ITEMS
+    ):
+        return inner, inner_local
+    return None
+
+
+def _mapping_at(holder: dict[str, Any], name: str) -> tuple[dict[str, Any], dict[str, tuple[str, str]]] | None:
+    """The raw object under ``name`` in ``holder`` with its key names, when it normalises to a mapping that is
+    not empty (what ``derived._mapping`` takes); None otherwise."""
+    at = _names(holder).get(name)
+    if at is None:
+        return None
+    value = holder[at[0]]
+    if value.__class__ is not dict or _folded(at[1], value) is not None:
+        return None
+    names = _names(value)
+    return (value, names) if names else None
+
+
+def _members(info: Any, local: str) -> list[JobInclude] | None:
+    """``derived._includes`` of the normalised JobInfo, from the raw one; None where the general rules must read."""
+    if info.__class__ is not dict or _folded(local, info) is not None:
+        return []  # normalised into something other than a mapping: no members
+    includes = None
+    for holder in _MEMBER_HOLDERS:
+        inner = _mapping_at(info, holder)
+        if inner is not None and (includes := _mapping_at(inner[0], "includes")) is not None:
+            break
+    else:
+        includes = _mapping_at(info, "includes")
+    if includes is None:
+        return []
+    held, names = includes
+    at = next((names[key] for key in _MEMBER_LIST_ORDER if key in names), None)
+    if at is None:
+        return []
+    listed, local = held[at[0]], at[1]
+    if listed.__class__ is dict:
+        folded = _folded(local, listed)
+        listed, local = ([listed], local) if folded is None else folded
+    elif listed.__class__ is not list:
+        return []
+    members: list[JobInclude] = []
+    reads = _MEMBER_READS
+    for member in listed:
+        if member.__class__ is not dict or (len(member) == 1 and _folded(local, member) is not None):
+            continue  # normalised into something other than a mapping: not a member
+        shape = tuple(member)
+        read = reads.get(shape)
+        if read is None:
+            if len(reads) > SHAPES:
+                reads.clear()
+            names = _names(member)
+            read = reads[shape] = (
+                tuple(names[key][0] for key in ("display_name", "name") if key in names),
+                tuple(names[key][0] for key in ("hierarchy_obj_ref",) if key in names),
+            )
+        said: list[str | None] = []
+        for keys in read:
+            text = None
+            for key in keys:
+                value = member[key]
+                if value is None:
+                    continue
+                if not isinstance(value, _SCALARS):
+                    return None  # a nested value: the general rules
+                text = value if value.__class__ is str else str(value)
+                break
+            said.append(text)
+        name, ref = said
+        parts = ref.split(":", 3) if ref else []
+        members.append(
+            JobInclude(name=name, object_type=parts[2] if len(parts) > 2 else None, hierarchy_obj_ref=ref)
+        )
+    return members
+
+
+# A member's raw keys -> the raw keys its name is read from (DisplayName, else Name) and its reference's
+_MEMBER_READS: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}

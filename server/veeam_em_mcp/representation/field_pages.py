@@ -19,7 +19,7 @@ from xml.etree import ElementTree
 
 from ..errors import HtmlInsteadOfApi, MalformedResponse
 from .collector import gc_paused
-from .field_json import json_record, may_link_jobs, names_linked_job, prune_members
+from .field_json import json_job, json_record, may_link_jobs, names_linked_job, prune_members
 from .fields import Plan, R, from_model, plan_of, record_of
 from .parse import (
     _LIST_ITEMS,
@@ -205,14 +205,23 @@ def _json_peek(text: str, record: type[R], plan: Plan, body: bytes) -> PagePeek[
     if not isinstance(items, list) or not all(isinstance(item, dict) and len(item) != 1 for item in items):
         return None
     members = "job_info" in plan.wanted
-    linked = members and may_link_jobs(text)
+    linked = members and may_link_jobs(text, body)
 
     def record_at(index: int) -> R:
         item = items[index]
+        if item.__class__ is record:
+            return item  # made before (a window's edges are read first)
+        made = None
         if members and not (linked and names_linked_job(item)):
-            prune_members(item)  # cut down in place: reading an item twice reads it the same
-        lean = json_record(record, plan, item, scrub)
-        return lean if lean is not None else record_of(record, plan, json_some(item, plan.wanted, scrub))
+            made = json_job(record, plan, item, scrub)
+            if made is None:
+                prune_members(item)
+        if made is None:
+            made = json_record(record, plan, item, scrub)
+        if made is None:
+            made = record_of(record, plan, json_some(item, plan.wanted, scrub))
+        items[index] = made  # the item's parsed JSON freed as its record is made (a job's members are most of a page)
+        return made
 
     return PagePeek(read, len(items), record_at)
 

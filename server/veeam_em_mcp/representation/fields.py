@@ -355,12 +355,21 @@ def _target(rel: str | None, href: str, plan: Plan) -> str:
     return target if target in plan.links and (target in plan.many or target in plan.single) else ""
 
 
-def record_of(record: type[R], plan: Plan, data: Mapping[str, Any]) -> R:
-    return finish(record, plan, data, _linked(data, plan) if plan.links else None)
+def record_of(
+    record: type[R], plan: Plan, data: Mapping[str, Any], derived: Mapping[str, Any] | None = None
+) -> R:
+    return finish(record, plan, data, _linked(data, plan) if plan.links else None, derived)
 
 
-def finish(record: type[R], plan: Plan, data: Mapping[str, Any], links: dict[str, Any] | None) -> R:
-    """The record from its normalised keys (``data``) and its link fields, already grouped (``links``)."""
+def finish(
+    record: type[R],
+    plan: Plan,
+    data: Mapping[str, Any],
+    links: dict[str, Any] | None,
+    derived: Mapping[str, Any] | None = None,
+) -> R:
+    """The record from its normalised keys (``data``) and its link fields, already grouped (``links``); what the
+    row's ``derive`` would make of keys left out of ``data`` is ``derived`` (``field_json.json_job``)."""
     uid, href = data.get("uid"), data.get("href")
     if uid is not None and uid.__class__ is not str:
         uid = text_of(data, "uid")
@@ -386,6 +395,8 @@ def finish(record: type[R], plan: Plan, data: Mapping[str, Any], links: dict[str
     derive = plan.row.read.derive
     if derive is not None:
         values.update(derive(values, data))
+    if derived:
+        values.update(derived)
     return record(*map(values.get, plan.names))
 
 

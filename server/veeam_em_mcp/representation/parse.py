@@ -23,7 +23,7 @@ from .collector import gc_paused
 
 _BOM = "\ufeff"
 # Elements that are always list items even when only one is present.
-_LIST_ITEMS = frozenset({"Link", "Ref", "DirectoryEntry"})
+_LIST_ITEMS = LIST_ITEMS = frozenset({"Link", "Ref", "DirectoryEntry"})
 _DTD = re.compile(r"<!(doctype|entity)", re.IGNORECASE)
 # No EM resource is nested more than about a dozen levels (a job's schedule and members); a body nested
 # deeper is refused before it can exhaust Python's recursion (a 20,000-level document would).
@@ -327,6 +327,12 @@ def json_some(raw: dict[str, Any], wanted: frozenset[str], scrub: Callable[[str]
         else:
             out[name] = value
     return out
+
+
+def json_local(key: str) -> str | None:
+    """A JSON key's local name, as the normaliser folds lists by it (``None`` for a namespace declaration)."""
+    names = _json_key(key)
+    return names[0] if names else None
 
 
 def json_key(key: str) -> str | None:
