@@ -35,6 +35,7 @@ _MEDIA = {"json": "application/json", "xml": "application/xml"}
 _REFUSED_MEDIA = (406, 415)  # an EM that does not speak the bulk format: read in XML from then on
 _LARGE = 64 * 1024  # a body whose reading is long enough to let the requests decided meanwhile go first
 _SLICE = 100  # a peeked page's items made at a time, while the requests decided meanwhile go out
+_SLICE_BYTES = 128 * 1024  # fewer when they weigh more than this together (jobs with their members: ~25 kB each)
 
 
 @dataclass(frozen=True)
@@ -234,8 +235,9 @@ class Reader(Generic[T]):
         """Every item of a peeked page made, a slice at a time (the requests of this read and of the reads beside
         it go out between slices), handed to ``Query.each_page``."""
         items: list[T] = []
-        for start in range(0, peek.count, _SLICE):
-            items += [peek.record_at(index) for index in range(start, min(peek.count, start + _SLICE))]
+        step = max(1, min(_SLICE, _SLICE_BYTES * peek.count // max(1, body_bytes)))
+        for start in range(0, peek.count, step):
+            items += [peek.record_at(index) for index in range(start, min(peek.count, start + step))]
             await self.em.client.settled()
         if self.query.each_page is not None:
             self.query.each_page(items)
