@@ -33,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import InvalidArgument, SnapshotUnavailable
 from ..models.arguments import Arguments, dump
 from ..models.estate import Page
-from ..representation.collector import gc_held, release_later
+from ..representation.collector import gc_held, held_until_sent, release_later
 from . import freshness
 from .context import EmContext
 from .cursor import decode_cursor, encode_cursor, invalid_cursor
@@ -132,6 +132,7 @@ async def _compute(em: EmContext, compute: Callable[[A], Awaitable[P | Whole[P]]
     # rows are made from thousands of records still held, and each full collection would traverse them all.
     with gc_held():
         made = await compute(arguments)
+        held_until_sent()  # not resumed before the page is sent: its first collection would traverse the answer
     answer, rows = (made.answer, made.rows) if isinstance(made, Whole) else (made, getattr(made, made.ROWS))
     # How current EM's data is: every estate answer says it, and warns when a backup server's is stale.
     oldest, warning, spent, versions = await freshness.collected(em, datetime.now(UTC))
