@@ -261,13 +261,18 @@ def _names(value: dict[str, Any]) -> dict[str, tuple[str, str]]:
 _KEY_NAMES: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {}
 
 
-def _folded(local: str, value: dict[str, Any]) -> tuple[list[Any], str] | None:
-    """The list a JSON object is normalised into (``{"Xs": {"X": [...]}}``) and its items' local name; None for
-    an object normalised into a mapping (``parse._normalise_value``'s rule)."""
+def raw_local(key: str) -> str:
+    """A JSON key's local name as the normaliser compares it when it folds lists (``ns:Refs`` → ``Refs``)."""
+    return key.rsplit(":", 1)[-1].lstrip("@")
+
+
+def folded(local: str, value: dict[str, Any]) -> tuple[list[Any], str] | None:
+    """The list the normaliser folds this JSON object into (``{"Xs": {"X": [...]}}``, ``parse._normalise_value``'s
+    rule) and its items' local name; None for an object it keeps as a mapping."""
     if len(value) != 1:
         return None
     ((inner_key, inner),) = value.items()
-    inner_local = inner_key.rsplit(":", 1)[-1].lstrip("@")
+    inner_local = raw_local(inner_key)
     if inner.__class__ is list and (
         inner_local == local or local in (inner_local + "s", inner_local + "es") or inner_local in LIST_ITEMS
     ):
@@ -282,7 +287,7 @@ def _mapping_at(holder: dict[str, Any], name: str) -> tuple[dict[str, Any], dict
     if at is None:
         return None
     value = holder[at[0]]
-    if value.__class__ is not dict or _folded(at[1], value) is not None:
+    if value.__class__ is not dict or folded(at[1], value) is not None:
         return None
     names = _names(value)
     return (value, names) if names else None
@@ -290,7 +295,7 @@ def _mapping_at(holder: dict[str, Any], name: str) -> tuple[dict[str, Any], dict
 
 def _members(info: Any, local: str) -> list[JobInclude] | None:
     """``derived._includes`` of the normalised JobInfo, from the raw one; None where the general rules must read."""
-    if info.__class__ is not dict or _folded(local, info) is not None:
+    if info.__class__ is not dict or folded(local, info) is not None:
         return []  # normalised into something other than a mapping: no members
     includes = None
     for holder in _MEMBER_HOLDERS:
@@ -307,14 +312,14 @@ def _members(info: Any, local: str) -> list[JobInclude] | None:
         return []
     listed, local = held[at[0]], at[1]
     if listed.__class__ is dict:
-        folded = _folded(local, listed)
-        listed, local = ([listed], local) if folded is None else folded
+        wrapped = folded(local, listed)
+        listed, local = ([listed], local) if wrapped is None else wrapped
     elif listed.__class__ is not list:
         return []
     members: list[JobInclude] = []
     reads = _MEMBER_READS
     for member in listed:
-        if member.__class__ is not dict or (len(member) == 1 and _folded(local, member) is not None):
+        if member.__class__ is not dict or (len(member) == 1 and folded(local, member) is not None):
             continue  # normalised into something other than a mapping: not a member
         shape = tuple(member)
         read = reads.get(shape)

@@ -19,10 +19,9 @@ from xml.etree import ElementTree
 
 from ..errors import HtmlInsteadOfApi, MalformedResponse
 from .collector import gc_paused
-from .field_json import json_job, json_record, may_link_jobs, names_linked_job, prune_members
+from .field_json import folded, json_job, json_record, may_link_jobs, names_linked_job, prune_members, raw_local
 from .fields import Plan, R, from_model, plan_of, record_of
 from .parse import (
-    _LIST_ITEMS,
     Document,
     decode_text,
     json_key,
@@ -180,7 +179,7 @@ def _json_peek(text: str, record: type[R], plan: Plan, body: bytes) -> PagePeek[
     for key, inner in value.items():
         name = json_key(key)
         if name == "paging_info":
-            paging = normalise_json(_local(key), inner, scrub)
+            paging = normalise_json(raw_local(key), inner, scrub)
         elif name == "entities":
             entities = inner
     if not isinstance(paging, dict):
@@ -188,7 +187,7 @@ def _json_peek(text: str, record: type[R], plan: Plan, body: bytes) -> PagePeek[
     read = read_paging(Document(root=None, data={"paging_info": paging}))
     if entities is None:
         return PagePeek(read, 0, _none)
-    if not isinstance(entities, dict) or _folds("Entities", entities):
+    if not isinstance(entities, dict) or folded("Entities", entities) is not None:
         return None  # not a mapping of lists, or one the generic rules fold into a list: read the generic way
     row = plan.row
     by_name = {json_key(key): (key, inner) for key, inner in entities.items()}
@@ -197,7 +196,7 @@ def _json_peek(text: str, record: type[R], plan: Plan, body: bytes) -> PagePeek[
         return PagePeek(read, 0, _none)
     key, items = chosen
     if isinstance(items, dict):
-        if not _folds(_local(key), items) and not _wraps(items):
+        if folded(raw_local(key), items) is None and not _wraps(items):
             return None  # one item: the generic rules decide
         items = next(iter(items.values()))
     if not items:
@@ -224,21 +223,6 @@ def _json_peek(text: str, record: type[R], plan: Plan, body: bytes) -> PagePeek[
         return made
 
     return PagePeek(read, len(items), record_at)
-
-
-def _local(key: str) -> str:
-    return key.rsplit(":", 1)[-1].lstrip("@")
-
-
-def _folds(local: str, value: dict[str, Any]) -> bool:
-    """Whether the normaliser folds this JSON object into the list it wraps (``{"Xs": {"Xs": [...]}}``)."""
-    if len(value) != 1:
-        return False
-    ((inner_key, inner),) = value.items()
-    inner_local = _local(inner_key)
-    return isinstance(inner, list) and (
-        inner_local == local or local in (inner_local + "s", inner_local + "es") or inner_local in _LIST_ITEMS
-    )
 
 
 def _wraps(value: dict[str, Any]) -> bool:
