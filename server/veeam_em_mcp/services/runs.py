@@ -108,30 +108,35 @@ def runs_of(sessions: Sequence[Session], started_before: list[Session] | None = 
         run = Run(key, [session])
         runs.append(run)
         open_run[key] = run
+    # A worker's copy run is looked for among the runs of its copy job's name, an agent computer's among its job's
+    # (each in the runs' order): not among every run of the window for each of them.
+    by_name: dict[str, list[Run]] = {}
+    by_key: dict[str, list[Run]] = {}
+    if workers or computers:
+        for run in runs:
+            by_name.setdefault((run.first.job_name or "").casefold(), []).append(run)
+            by_key.setdefault(run.key, []).append(run)
     for worker in workers:
-        parent = _copy_run_of(worker, runs)
+        parent = _copy_run_of(worker, by_name.get((worker.job_name or "").split("\\", 1)[0].casefold(), []))
         if parent is not None:
             parent.workers.append(worker)
         elif started_before is not None:  # its copy run started before the window: not a run of the window
             started_before.append(worker)
     for computer in computers:  # a computer whose agent run is outside the window belongs to none
-        if (agent_run := _agent_run_of(computer, runs)) is not None:
+        if (agent_run := _agent_run_of(computer, by_key.get(job_key(computer), []))) is not None:
             agent_run.computers.append(computer)
     runs.sort(key=lambda run: parse_timestamp(run.start or ""), reverse=True)
     return runs
 
 
 def _copy_run_of(worker: Session, runs: Sequence[Run]) -> Run | None:
-    """The copy job's run a worker belongs to: the copy job's name before the backslash, the same backup
-    server, and the worker starting inside the parent session's time span."""
-    copy_name = (worker.job_name or "").split("\\", 1)[0].casefold()
+    """The copy job's run a worker belongs to, among ``runs`` (those of the copy job's name, the name before the
+    worker's backslash): the same backup server, and the worker starting inside the parent session's time span."""
     server = worker.backup_server.name if worker.backup_server else None
     started = parse_timestamp(worker.creation_time or "")
     best: Run | None = None
     for run in runs:
         parent = run.first
-        if (parent.job_name or "").casefold() != copy_name:
-            continue
         if server and parent.backup_server and parent.backup_server.name != server:
             continue
         if _spans(parent, started) and (best is None or parse_timestamp(parent.creation_time or "") > parse_timestamp(
@@ -162,10 +167,9 @@ def _spans(session: Session, started: datetime) -> bool:
 
 
 def _agent_run_of(computer: Session, runs: Sequence[Run]) -> Run | None:
-    """The agent job's run whose attempt's span holds the computer's session (same job, by id)."""
+    """The agent job's run whose attempt's span holds the computer's session, among ``runs`` (its job's, by id)."""
     started = parse_timestamp(computer.creation_time or "")
-    key = job_key(computer)
-    return next((run for run in runs if run.key == key and any(_spans(a, started) for a in run.attempts)), None)
+    return next((run for run in runs if any(_spans(a, started) for a in run.attempts)), None)
 
 
 Attempts = dict[str, tuple[str, int]]  # a session's id -> its run (its first session's id) and attempt number
