@@ -137,14 +137,13 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
         )
         requests += spent + container_spent + files_spent
         rows = [
-            _row(job, newest.get(job.id or ""), protecting, members=args.members).model_copy(
-                update={
-                    "copies_from": [names.get(uid_guid(u) or "", u) or u for u in job.source_jobs] or None
-                    if job.source_jobs else None,
-                    "target_repository": targets.get(job.id or ""),
-                    **({"container_vms": covered.get(job.id or "")} if args.members else {}),
-                    **({"backup_files": found.get(job.id or "")} if args.backup_files else {}),
-                }
+            _row(
+                job, newest.get(job.id or ""), protecting, members=args.members,
+                copies_from=[names.get(uid_guid(u) or "", u) or u for u in job.source_jobs] or None
+                if job.source_jobs else None,
+                target_repository=targets.get(job.id or ""),
+                container_vms=covered.get(job.id or "") if args.members else None,
+                backup_files=found.get(job.id or "") if args.backup_files else None,
             )
             for job in listed
         ]
@@ -177,7 +176,19 @@ async def list_jobs(em: EmContext, now: datetime, arguments: ListJobsArgs, curso
     return await paged(em, "list_jobs", arguments, cursor, ListJobsResult, compute)
 
 
-def _row(job: Listed, newest: Run | None, protecting: dict[str, str], *, members: bool = True) -> JobRow:
+def _row(
+    job: Listed,
+    newest: Run | None,
+    protecting: dict[str, str],
+    *,
+    members: bool = True,
+    copies_from: list[str] | None = None,
+    target_repository: str | None = None,
+    container_vms: list[str] | None = None,
+    backup_files: JobFiles | None = None,
+) -> JobRow:
+    """A job's row, with what was read beside the job: its copies' sources and target, what its containers
+    covered, its backup files."""
     last = None
     if newest is not None:
         last = LastRun(
@@ -200,6 +211,10 @@ def _row(job: Listed, newest: Run | None, protecting: dict[str, str], *, members
         last_run=last,
         members=listed or None,
         protects_vm=protecting.get(job.id or ""),
+        copies_from=copies_from,
+        target_repository=target_repository,
+        container_vms=container_vms,
+        backup_files=backup_files,
     )
 
 
