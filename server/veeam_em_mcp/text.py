@@ -45,15 +45,15 @@ def needs_cleaning(body: str | bytes) -> bool:
     elif body.isascii():
         raw = body.encode("ascii")
     else:
-        return UNSAFE_IN_TEXT.search(body) is not None or holds(body, "&#") or holds(body, "\\u")
-    return bool(raw.translate(None, _SAFE_ASCII)) or holds(raw, b"&#") or holds(raw, b"\\u")
+        return UNSAFE_IN_TEXT.search(body) is not None or _holds(body, "&#") or _holds(body, "\\u")
+    return bool(raw.translate(None, _SAFE_ASCII)) or _holds(raw, b"&#") or _holds(raw, b"\\u")
 
 
 _LOOKS = 32  # a pair's first character looked at one by one this often, then the rest searched at once
 _S = TypeVar("_S", str, bytes)
 
 
-def holds(body: _S, pair: _S) -> bool:
+def _holds(body: _S, pair: _S) -> bool:
     """``pair in body``, quickly: a two-character ``in`` over a body of megabytes costs ~1.5 ms when its first
     character occurs at all (a JSON body's few escaped quotes), a ``find`` of that character per occurrence
     almost nothing; past ``_LOOKS`` of them the rest of the body is searched at once."""

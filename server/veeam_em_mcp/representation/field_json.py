@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ..models.resources import JobInclude
-from ..text import holds
 from .field_direct import MISS, write_reader
 from .fields import CACHED, NAVIGATES, SHAPES, Plan, R, finish, link_into, navigates, record_of
 from .parse import LIST_ITEMS, json_key, json_local, json_some, scrubber
@@ -131,14 +130,8 @@ _MEMBER_LISTS = frozenset(
 )
 
 
-def may_link_jobs(text: str, body: bytes | None = None) -> bool:
-    """Whether a key of this JSON page may name a linked job (an escape, ``\\u…``, could spell one); given the
-    body's bytes too (ASCII: no character changes length when lowered), they are searched instead."""
-    if body is not None and body.isascii():
-        lowered_bytes = body.lower()
-        return holds(lowered_bytes, b"\\u") or (
-            b"linked" in lowered_bytes and _LINKED_JOB.search(text.lower()) is not None
-        )
+def may_link_jobs(text: str) -> bool:
+    """Whether a key of this JSON page may name a linked job (an escape, ``\\u…``, could spell one)."""
     lowered = text.lower()
     return "\\u" in lowered or ("linked" in lowered and _LINKED_JOB.search(lowered) is not None)
 

@@ -204,7 +204,7 @@ def _json_peek(text: str, record: type[R], plan: Plan, body: bytes) -> PagePeek[
     if not isinstance(items, list) or not all(isinstance(item, dict) and len(item) != 1 for item in items):
         return None
     members = "job_info" in plan.wanted
-    linked = members and may_link_jobs(text, body)
+    linked = members and may_link_jobs(text)
 
     def record_at(index: int) -> R:
         item = items[index]
