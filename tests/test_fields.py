@@ -399,6 +399,13 @@ def _members_of(job: dict[str, Any]) -> tuple[dict[str, Any], str]:
     return includes, next(iter(includes))
 
 
+def _fold_into_a_list(includes: dict[str, Any]) -> None:
+    """``{"Includes": {"Include": [<the old Includes>]}}``: an Includes the normaliser folds into a list."""
+    inner = dict(includes)
+    includes.clear()
+    includes["Include"] = [inner]
+
+
 # Each a change to one job with members, made in place: (job, its Includes object, the member list's key).
 MEMBER_CHANGES: dict[str, Any] = {
     "wrapped": lambda job, inc, key: inc.update({key: {key[:-1]: inc[key]}}),  # {"ObjectInJobs": {"ObjectInJob": […]}}
@@ -411,8 +418,7 @@ MEMBER_CHANGES: dict[str, Any] = {
     "namespace-keys": lambda job, inc, key: inc[key][0].update({"@xmlns": "urn:x", "xmlns:ns": "urn:y"}),
     "not-members": lambda job, inc, key: inc[key].extend(["x", None, [1], {}, {"ObjectInJobs": [{"Name": "n"}]}]),
     "empty-includes": lambda job, inc, key: inc.clear(),
-    "includes-folded": lambda job, inc, key: inc.update({"Include": [dict(inc)]}) or [inc.pop(k) for k in list(inc)
-                                                                                    if k != "Include"],
+    "includes-folded": lambda job, inc, key: _fold_into_a_list(inc),
     "no-list": lambda job, inc, key: inc.update({key: "none"}),
     "long-ref": lambda job, inc, key: inc[key][0].update({"HierarchyObjRef": "urn:a:b:c:d:e", "Name": ""}),
     "short-ref": lambda job, inc, key: inc[key][0].update({"HierarchyObjRef": "urn:a"}),
