@@ -32,6 +32,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import anyio
+import anyio.lowlevel
+
 from ..models.arguments import ProtectionReportArgs
 from ..models.base import platform_from_hierarchy_ref
 from ..models.estate import ProtectionReport, ProtectionSummary, Window
@@ -64,6 +67,7 @@ from .restore_points import CopySet, copy_restore_points, is_copy_job
 from .runs import WORKER, computer_of, is_agent_computer
 from .task_rows import AGENT_NO_REASON
 
+_MEMBERS_AT_A_TIME = 2_000  # jobs' members joined between two checks for the windows' pages (~4 ms)
 MAX_OLDER_LOOKUPS = 25  # VMs without a point in the window whose older points are looked up one by one
 JOB_PAGE_SIZE = 100
 
@@ -94,13 +98,18 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> W
     job_guid = job_id_in(args.job_name)
     task_job = job_condition(args.job_name)
 
-    async def jobs_and_replicas() -> tuple[Read[JobFields], ReplicaSet]:
-        """The jobs, then what their replication jobs replicate (each VM's newest replica point)."""
+    join = _Join(args.job_name)
+
+    async def jobs_and_replicas() -> tuple[dict[str, AnyJob], Read[JobFields], ReplicaSet]:
+        """The jobs, their members joined (while the windows are still read), then what their replication jobs
+        replicate (each VM's newest replica point)."""
         jobs_read = await read_fields(
             em, JobFields, filter=conditions(server, job_entity_condition(args.job_name)), sort=BY_NAME,
             page_size=min(JOB_PAGE_SIZE, em.settings.page_size),
         )
-        return jobs_read, await replicas_of(em, [job for job in jobs_read.items if job.id], in_window, server)
+        jobs: dict[str, AnyJob] = {job.id: job for job in jobs_read.items if job.id}
+        await join.members(jobs)
+        return jobs, jobs_read, await replicas_of(em, [job for job in jobs_read.items if job.id], in_window, server)
 
     async def agents() -> tuple[dict[str, Vm], dict[str, AgentJobRowFields], str | None, int]:
         """Computers protected by Veeam Agent jobs (EM keeps them apart from VMs), unless a platform is asked for."""
@@ -109,13 +118,12 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> W
     # Every read of the report side by side: none needs another's answer but the replicas, which need the jobs.
     # The window's runs, tasks and points take only the fields the report uses (~20,000 items at 5,000 VMs);
     # the copies say which points are copies made by backup copy jobs.
-    (jobs_read, replicated), (sessions_read, tasks_read, points_read), copies, agent_read = await together(
+    (jobs, jobs_read, replicated), (sessions_read, tasks_read, points_read), copies, agent_read = await together(
         jobs_and_replicas,
         lambda: read_windows(em, server, task_job, in_window),
         lambda: copy_restore_points(em, since),
         agents,
     )
-    jobs: dict[str, AnyJob] = {job.id: job for job in jobs_read.items if job.id}
     if args.job_name and not jobs and not job_guid:
         if missing := await unknown_name(em, "Job", "Name", args.job_name, "job"):
             agent_job = "AgentBackupJob" not in em.unsupported and not await no_agent_job(em, args.job_name)
@@ -123,7 +131,9 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> W
                 raise missing
     reads: list[Read[Any]] = [jobs_read, sessions_read, tasks_read, points_read]
     requests = sum(read.requests for read in reads) + copies.requests + replicated.requests
-    vms = _joined(jobs, sessions_read.items, tasks_read.items, points_read.items, copies, args.job_name)
+    join.tasks(sessions_read.items, tasks_read.items)
+    join.points(points_read.items, copies)
+    vms = join.vms
     # Each VM now holds its newest task, point and copy; the windows' other items (a VM has several of each in
     # the window) are let go before the rows and the answer are built. The notes need only how many were read.
     read_count = {"task sessions": len(tasks_read.items), "restore points": len(points_read.items)}
@@ -230,88 +240,104 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> W
     return Whole(report, kept)  # ~20,000 rows: each validated when a page hands it out
 
 
-def _joined(
-    jobs: dict[str, AnyJob],
-    sessions: list[JobRunFields],
-    tasks: list[TaskFields],
-    points: list[PointFields],
-    copies: CopySet,
-    job_name: str | None,
-) -> dict[str, Vm]:
-    """Each VM (by ``vm_key``) with its jobs, its newest task and its newest point and copy of the window.
+class _Join:
+    """Each VM (by ``vm_key``) with its jobs, its newest task and its newest point and copy of the window, joined
+    source by source in the order that decides a VM's shown name (the first source to name it): the jobs'
+    members (as soon as the jobs are read, while the windows still are), then the window's tasks, then its points.
 
     Tens of thousands of tasks and points, most of them sharing a run or a job-level point: what a run's or a
     point's link says is worked out once per link.
     """
-    # Which job each run belongs to, by id; runs that copy backups are not a VM's backup.
-    run_job: dict[str, str | None] = {}
-    copy_runs: set[str] = set()
-    for session in sessions:
-        if session.id:
-            run_job[session.id] = uid_guid(session.job_uid) or guid_of(session.job)
-            # Runs that copy backups (their tasks say "copied", not "backed up"): not a VM's backup outcome.
-            if is_copy_job(session.job_type) or (session.job_type or "").lower() == WORKER:
-                copy_runs.add(session.id)
-    vms: dict[str, Vm] = {}
-    found = vms.get
 
-    for job in jobs.values():
-        if is_copy_job(job.job_type) or is_replica_job(job):
-            continue  # a copy or a replica is not the VM's backup: its members are rows through their backup jobs
-        server_name = job.backup_server.name if job.backup_server else None
-        for member in job.includes or []:
-            if member.object_type == "Vm" and member.name:
-                key = vm_key(member.hierarchy_obj_ref, server_name, member.name)
-                entry = found(key) or vms.setdefault(key, Vm(member.name, member.hierarchy_obj_ref, server_name))
-                entry.jobs.add(job.id or "")
-    runs: dict[str, str | None] = {}  # a run's href → its id
-    for task in tasks:  # newest first
-        if not task.vm_name:
-            continue
-        link = task.job_session
-        if link is None:
-            run = None
-        elif (run := runs.get(link.href, "")) == "":
-            run = runs[link.href] = guid_of(link)
-        if run in copy_runs:
-            continue
-        job_id = run_job.get(run or "")
-        if job_id is None and run is not None and run not in run_job and job_name:
-            continue  # a run outside the job filter (its session was not read)
-        server_name = task.backup_server.name if task.backup_server else None
-        key = vm_key(task.vm_uid, server_name, task.vm_name)
-        entry = found(key) or vms.setdefault(key, Vm(task.vm_name, task.vm_uid, server_name))
-        if job_id:
-            entry.jobs.add(job_id)
-        elif link and link.name:
-            entry.job_names.add(link.name.rsplit("@", 1)[0])
-        if entry.task is None:
-            entry.task = task
-    copied: dict[str, bool] = {}  # a job-level point's href → whether a backup copy job made it
-    for point in points:  # newest first
-        name = point.vm_name or point.vm_display_name
-        if not name:
-            continue
-        server_name = point.backup_server.name if point.backup_server else None
-        key = vm_key(point.hierarchy_obj_ref, server_name, name)
-        vm = found(key)
-        if vm is None:
-            if job_name is not None:
-                continue  # points do not say their job; the job's members and tasks do
-            vm = vms[key] = Vm(name, point.hierarchy_obj_ref, server_name)
-        parent = point.restore_point
-        if parent is None:
-            copy = copies.is_copy(point)
-        elif (copy_or_none := copied.get(parent.href)) is None:
-            copy = copied[parent.href] = copies.is_copy(point)
-        else:
-            copy = copy_or_none
-        if copy:
-            if vm.copy is None:
-                vm.copy = point
-        elif vm.point is None:
-            vm.point = point
-    return vms
+    def __init__(self, job_name: str | None) -> None:
+        self.vms: dict[str, Vm] = {}
+        self.job_name = job_name
+
+    async def members(self, jobs: dict[str, AnyJob]) -> None:
+        """The VMs the jobs name as members (a VM added by name, even one never backed up yet)."""
+        vms = self.vms
+        found = vms.get
+        since_yield = 0
+        for job in jobs.values():
+            if is_copy_job(job.job_type) or is_replica_job(job):
+                continue  # a copy or a replica is not the VM's backup: its members are rows through their backup jobs
+            server_name = job.backup_server.name if job.backup_server else None
+            includes = job.includes or []
+            for member in includes:
+                if member.object_type == "Vm" and member.name:
+                    key = vm_key(member.hierarchy_obj_ref, server_name, member.name)
+                    entry = found(key) or vms.setdefault(key, Vm(member.name, member.hierarchy_obj_ref, server_name))
+                    entry.jobs.add(job.id or "")
+            since_yield += len(includes)
+            if since_yield >= _MEMBERS_AT_A_TIME:  # the windows' pages meanwhile read, their next requests sent
+                since_yield = 0
+                await anyio.lowlevel.checkpoint()
+
+    def tasks(self, sessions: list[JobRunFields], tasks: list[TaskFields]) -> None:
+        """Each VM's newest task of the window, and the jobs its runs belong to (by the run's id)."""
+        # Which job each run belongs to, by id; runs that copy backups are not a VM's backup.
+        run_job: dict[str, str | None] = {}
+        copy_runs: set[str] = set()
+        for session in sessions:
+            if session.id:
+                run_job[session.id] = uid_guid(session.job_uid) or guid_of(session.job)
+                # Runs that copy backups (their tasks say "copied", not "backed up"): not a VM's backup outcome.
+                if is_copy_job(session.job_type) or (session.job_type or "").lower() == WORKER:
+                    copy_runs.add(session.id)
+        vms, job_name = self.vms, self.job_name
+        found = vms.get
+        runs: dict[str, str | None] = {}  # a run's href → its id
+        for task in tasks:  # newest first
+            if not task.vm_name:
+                continue
+            link = task.job_session
+            if link is None:
+                run = None
+            elif (run := runs.get(link.href, "")) == "":
+                run = runs[link.href] = guid_of(link)
+            if run in copy_runs:
+                continue
+            job_id = run_job.get(run or "")
+            if job_id is None and run is not None and run not in run_job and job_name:
+                continue  # a run outside the job filter (its session was not read)
+            server_name = task.backup_server.name if task.backup_server else None
+            key = vm_key(task.vm_uid, server_name, task.vm_name)
+            entry = found(key) or vms.setdefault(key, Vm(task.vm_name, task.vm_uid, server_name))
+            if job_id:
+                entry.jobs.add(job_id)
+            elif link and link.name:
+                entry.job_names.add(link.name.rsplit("@", 1)[0])
+            if entry.task is None:
+                entry.task = task
+
+    def points(self, points: list[PointFields], copies: CopySet) -> None:
+        """Each VM's newest point of the window, and its newest copy made by a backup copy job."""
+        vms, job_name = self.vms, self.job_name
+        found = vms.get
+        copied: dict[str, bool] = {}  # a job-level point's href → whether a backup copy job made it
+        for point in points:  # newest first
+            name = point.vm_name or point.vm_display_name
+            if not name:
+                continue
+            server_name = point.backup_server.name if point.backup_server else None
+            key = vm_key(point.hierarchy_obj_ref, server_name, name)
+            vm = found(key)
+            if vm is None:
+                if job_name is not None:
+                    continue  # points do not say their job; the job's members and tasks do
+                vm = vms[key] = Vm(name, point.hierarchy_obj_ref, server_name)
+            parent = point.restore_point
+            if parent is None:
+                copy = copies.is_copy(point)
+            elif (copy_or_none := copied.get(parent.href)) is None:
+                copy = copied[parent.href] = copies.is_copy(point)
+            else:
+                copy = copy_or_none
+            if copy:
+                if vm.copy is None:
+                    vm.copy = point
+            elif vm.point is None:
+                vm.point = point
 
 
 def _summary(rows: list[Row]) -> ProtectionSummary:
