@@ -147,3 +147,33 @@ def _raw(data: object) -> str:
 def test_anything_not_issued_by_this_server_is_refused(text: str) -> None:
     with pytest.raises(InvalidArgument, match="not one this server issued"):
         decode_cursor("job_sessions", text, tool="find_job_sessions")
+
+
+# --- the kept answer (services.answers) ------------------------------------------------------------
+
+
+def _report_row(name: str, **fields: object) -> dict[str, object]:
+    return {"vm_name": name, "vm_id": f"urn:VMware:Vm:vc01.vm-{name}", "backup_server": "vbr01", "status": "met",
+            "jobs": ["Backup Job 1"], "newest_point": "2026-12-01T00:00:00Z", "age_hours": 1.5, **fields}
+
+
+@pytest.mark.parametrize("odd", [None, 2**70], ids=["orjson", "past-64-bits"])
+def test_a_kept_answers_plain_rows_read_back_as_the_rows_a_page_validates(odd: int | None) -> None:
+    """The snapshot a cursor reads back holds every plain row as the page would validate it, whichever writer wrote
+    it: orjson, or pydantic_core's for what orjson refuses (an integer past 64 bits)."""
+    from veeam_em_mcp.models.estate import ProtectionReport, ProtectionRow, ProtectionSummary, Window
+    from veeam_em_mcp.services.answers import _snapshot
+
+    rows = [_report_row("sql01", last_reason="Processing sql01 Error: ünïcödé \u2028", last_reason_chars=odd),
+            _report_row("web01", jobs=None, age_hours=None, agent="AgentForWindows")]
+    envelope = ProtectionReport(
+        rows=[], summary=ProtectionSummary(vms=2, met=2, missed=0, never_backed_up=0, failed_last_run=0, running=0,
+                                           copied=0, replicated=0, computers=1),
+        summary_line="2 protected VMs: 2 meet the 24 h RPO, 0 miss it.", rpo_hours=24.0,
+        as_of="2026-12-01T01:30:00Z", window=Window(created_after="2026-11-29T01:30:00Z", created_before=None),
+        only_problems=False, returned=2, total=2, em_requests=5, note=None,
+    )
+    kept = ProtectionReport.model_validate_json(_snapshot(envelope, rows))
+    assert kept.rows == [ProtectionRow.model_validate(row) for row in rows]
+    assert kept.rows[0].last_reason_chars == odd
+    assert kept.model_copy(update={"rows": []}) == envelope

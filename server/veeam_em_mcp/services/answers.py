@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, get_args
 
 import anyio
+import orjson
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 
@@ -154,8 +155,14 @@ def _snapshot(answer: Page, plain_rows: list[dict[str, Any]] | None) -> bytes:
     if plain_rows is None:
         # model_dump_json's bytes, without its str and the copy encode() makes (tens of MB at 50,000 rows).
         return answer.__pydantic_serializer__.to_json(answer)
-    # A Whole's rows are dicts of JSON values: written in the envelope's place for them.
-    return pydantic_core.to_json({**answer.model_dump(mode="json", exclude={answer.ROWS}), answer.ROWS: plain_rows})
+    # A Whole's rows are dicts of JSON values: written in the envelope's place for them, by orjson (a 50,000-VM
+    # report's 27 MB in ~70 ms, against ~200 ms for pydantic_core's writer). What orjson refuses (a lone surrogate,
+    # an integer past 64 bits) is written by pydantic_core's, as it was before.
+    whole = {**answer.model_dump(mode="json", exclude={answer.ROWS}), answer.ROWS: plain_rows}
+    try:
+        return orjson.dumps(whole)
+    except orjson.JSONEncodeError:
+        return pydantic_core.to_json(whole)
 
 
 def _key(tool: str, snapshot: str) -> str:
