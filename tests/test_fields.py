@@ -530,6 +530,33 @@ async def test_entities_of_odd_values_read_as_the_generic_reader_reads_them(chan
     assert lean == generic
 
 
+@pytest.mark.parametrize("record", [PointFields, ReplicaPointFields], ids=lambda r: r.__name__)
+async def test_points_whose_derive_reads_their_values_read_as_the_generic_reader_reads_them(
+    record: type[Record],
+) -> None:
+    """A point's derive (its display name left out when it repeats the VM's name) reads only the values read
+    (derived.VALUES_ONLY): the reader written per key set runs it, on every odd value as the general code does."""
+    body, content_type = await json_page_of(record)
+    page = json.loads(body)
+    items = items_of(page)
+    assert len(items) > 8
+    changes: list[dict[str, Any]] = [
+        {"VmDisplayName": "another name"},  # kept: it says something the VM's name does not
+        {"VmDisplayName": None},
+        {"VmDisplayName": 42},  # a number: the general code reads it
+        {"VmName": None, "VmDisplayName": None},
+        {"VmName": "x" * 150, "VmDisplayName": "x" * 150},  # long (not shared), equal
+        {"Name": "renamed@2026-01-01 00:00:00"},
+    ]
+    for item, change in zip(items, changes, strict=False):
+        item.update(change)
+    lean, generic = lean_and_generic_page(json.dumps(page).encode(), content_type, record)
+    assert lean == generic
+    assert any(plan_of(record).direct.values()), "the reader written per key set read this page"
+    assert any(getattr(point, "vm_display_name", None) == "another name" for point in lean)
+    assert any(point.vm_display_name is None and point.vm_name for point in lean[len(changes):])
+
+
 REL_HREFS = [
     (rel, f"{base}{path}")
     for rel in ("Up", "Related", "Down", "Alternate", None, "up")

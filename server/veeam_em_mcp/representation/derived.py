@@ -152,3 +152,8 @@ def tenant(values: dict[str, Any], data: Data) -> dict[str, Any]:
 
 def _mapping(value: Any) -> Data:
     return value if isinstance(value, dict) else {}
+
+
+# The derives that read only the values already read, never the entity's data (``field_direct``'s readers, which
+# make no normalised data, run these; any other derive sends its records to the general code).
+VALUES_ONLY = frozenset({replica_point, vm_point})
