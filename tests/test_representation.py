@@ -10,7 +10,7 @@ from veeam_em_mcp.errors import MalformedResponse
 from veeam_em_mcp.models.base import _parse_timestamp, canonical_timestamp, parse_timestamp
 from veeam_em_mcp.models.resources import BackupFile, EntityRef, EntityReferences, RestorePoint, VmRestorePoint
 from veeam_em_mcp.representation import parse
-from veeam_em_mcp.representation.parse import json_value, snake
+from veeam_em_mcp.representation.parse import snake
 from veeam_em_mcp.representation.registry import to_resource
 from veeam_em_mcp.text import UNSAFE_IN_TEXT, needs_cleaning
 
@@ -325,55 +325,3 @@ def test_replica_points_in_both_namings_belong_to_the_member_of_their_job() -> N
     assert _member(members, from_xml) == _member(members, from_json) == ("urn:VMware:Vm:vc01.vm-7", "Apache")
     # Two members of one name in one job: which one a point is cannot be told, so it is none of them.
     assert _member({"apache": [("urn:a", "apache"), ("urn:b", "apache")]}, from_xml) is None
-
-
-# --- JSON read by orjson where it reads as json.loads does (parse.json_value) ----------------------------------
-
-# Bodies orjson reads otherwise than json.loads, or refuses: each must read exactly as json.loads reads it.
-JSON_EDGES = {
-    "past 64 bits": '{"TotalSize": 18446744073709551616}',
-    "below 64 bits": '{"TotalSize": -9223372036854775809}',
-    "19 digits in range": '{"TotalSize": 1000000000000000000, "Links": []}',
-    "past 64 bits in a list": '[1, 2, 123456789012345678901234567890]',
-    "long float": '{"Age": 12345678901234567890.5}',
-    "NaN": '{"Age": NaN, "Size": Infinity}',
-    "past a float": '{"Age": 1e400}',
-    "lone surrogate": '{"Name": "vm\\ud800"}',
-    "BOM": '\ufeff{"Name": "vm"}',
-    "non-ASCII": '{"Name": "ünïcödé 数据", "Size": 12}',
-    "duplicate keys": '{"Name": "a", "Name": "b"}',
-    "surrounding spaces": ' \n {"Name": "a"} \n',
-}
-
-
-@pytest.mark.parametrize("text", JSON_EDGES.values(), ids=JSON_EDGES.keys())
-def test_json_value_reads_every_body_as_json_loads_does(text: str) -> None:
-    import json
-
-    body = text.encode("utf-8")
-    got, expected = json_value(text.removeprefix("\ufeff"), body), json.loads(text.removeprefix("\ufeff"))
-    assert repr(got) == repr(expected)  # ints stay ints, floats floats (NaN compares unequal to itself)
-
-
-@pytest.mark.parametrize("text", ['{"Name": "a",}', '{"Name": "a"} x', '{"Name": "\x01"}', "[" * 5000 + "]" * 5000])
-def test_json_value_refuses_what_json_loads_refuses_in_its_words(text: str) -> None:
-    import json
-
-    with pytest.raises((json.JSONDecodeError, RecursionError)) as loads_error:
-        json.loads(text)
-    with pytest.raises(loads_error.type) as ours:
-        json_value(text, text.encode())
-    assert str(ours.value) == str(loads_error.value)
-
-
-def test_json_value_reads_an_ordinary_page_by_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The quick reading is the one taken for what EM sends (json.loads is not reached)."""
-    import json
-
-    text = JSON_EDGES["19 digits in range"].replace("1000000000000000000", "123456789012345678")
-
-    def not_reached(*args: object, **kwargs: object) -> object:
-        raise AssertionError("read by json.loads")
-
-    monkeypatch.setattr(json, "loads", not_reached)
-    assert json_value(text, text.encode()) == json.JSONDecoder().decode(text)

@@ -17,8 +17,6 @@ from functools import lru_cache
 from typing import Any
 from xml.etree import ElementTree
 
-import orjson
-
 from ..errors import HtmlInsteadOfApi, MalformedResponse
 from ..text import clean, needs_cleaning
 from .collector import gc_paused
@@ -93,31 +91,9 @@ def _keep(value: str) -> str:
     return value
 
 
-# Every digit's byte as ``0``, every other byte as a space: an integer orjson would read as a float (past 64
-# bits: 10**18 has 19 digits already) is then a run of 19 zeros. No other UTF-8 character has a digit's byte.
-_DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
-_LONG_NUMBER = b"0" * 19
-
-
-def json_value(text: str, body: bytes | None = None) -> Any:
-    """``json.loads(text)``, read by orjson (``body``: the UTF-8 bytes ``text`` was decoded from) wherever the two
-    read the same: about twice as quickly, on pages of a window that are megabytes each.
-
-    orjson reads an integer past 64 bits as a float (json.loads: exactly), so a body with a run of 19 digits is
-    read by json.loads; what orjson refuses and json.loads takes (``NaN``, a lone surrogate's escape, a UTF-8
-    BOM) or refuses itself is read by json.loads too, which raises what it always raised.
-    """
-    if body is not None and _LONG_NUMBER not in body.translate(_DIGITS):
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text)
-
-
 def parse_json(text: str, body: bytes | None = None) -> Document:
     try:
-        value = json_value(text, body)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise MalformedResponse(
             f"Enterprise Manager sent malformed JSON ({exc.msg} at line {exc.lineno} column {exc.colno})."
