@@ -328,6 +328,29 @@ async def test_a_vm_renamed_like_another_stays_a_vm_of_its_own() -> None:
     assert "2 VMs are named 'sql01'" in by_name["note"]
 
 
+@pytest.mark.parametrize("slow", [None, "Job", "BackupTaskSession"])
+async def test_a_vm_its_job_lists_by_an_older_name_is_one_row_named_alike_however_the_reads_interleave(
+    slow: str | None,
+) -> None:
+    """exch01, renamed exch01-new in vCenter after its job listed it: the job's member (the first source joined)
+    names its one row, whether the jobs are read before the window's tasks and points or after them."""
+    renamed = build_dataset()
+    ref = vm_ref(renamed, LAST_TWO_FAILED_VM)
+    listed = {o: (i.name, i.display_name) for o, i in renamed.objects_in_job.items() if i.hierarchy_obj_ref == ref}
+    rename_vm(renamed, LAST_TWO_FAILED_VM, "exch01-new")
+    for object_id, (name, display_name) in listed.items():  # the job still lists it by its old name
+        renamed.objects_in_job[object_id].name, renamed.objects_in_job[object_id].display_name = name, display_name
+    async with connect(renamed) as (client, app):
+        if slow:
+            app.state.sim.faults.set(f"latency=0.3,type={slow}")
+        report = await ok(client, "protection_report")
+    rows = [row for row in report["rows"] if row["vm_id"] == ref]
+    assert len(rows) == 1
+    assert rows[0]["vm_name"] == LAST_TWO_FAILED_VM, "named by its job's member, read first"
+    assert (rows[0]["status"], rows[0]["last_outcome"]) == ("missed", "failed"), "its tasks and points joined to it"
+    assert not [row for row in report["rows"] if row["vm_name"] == "exch01-new"]
+
+
 def test_the_note_on_repeated_names_is_what_grouping_every_name_says() -> None:
     """same_names keeps a name's first object without a group of its own; the sentence is the naive one's."""
     def naive(rows: list[tuple[str | None, str, str | None]]) -> str | None:

@@ -99,6 +99,7 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> W
     task_job = job_condition(args.job_name)
 
     join = _Join(args.job_name)
+    members_joined = anyio.Event()
 
     async def jobs_and_replicas() -> tuple[dict[str, AnyJob], Read[JobFields], ReplicaSet]:
         """The jobs, their members joined (while the windows are still read), then what their replication jobs
@@ -109,18 +110,24 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> W
         )
         jobs: dict[str, AnyJob] = {job.id: job for job in jobs_read.items if job.id}
         await join.members(jobs)
+        members_joined.set()
         return jobs, jobs_read, await replicas_of(em, [job for job in jobs_read.items if job.id], in_window, server)
 
     async def agents() -> tuple[dict[str, Vm], dict[str, AgentJobRowFields], str | None, int]:
         """Computers protected by Veeam Agent jobs (EM keeps them apart from VMs), unless a platform is asked for."""
         return await agent_computers(em, args, server, in_window) if args.platform is None else ({}, {}, None, 0)
 
+    async def join_tasks(sessions_read: Read[JobRunFields], tasks_read: Read[TaskFields]) -> None:
+        """The window's tasks joined once read (after the members: the first source to name a VM names it)."""
+        await members_joined.wait()
+        join.tasks(sessions_read.items, tasks_read.items)
+
     # Every read of the report side by side: none needs another's answer but the replicas, which need the jobs.
     # The window's runs, tasks and points take only the fields the report uses (~20,000 items at 5,000 VMs);
     # the copies say which points are copies made by backup copy jobs.
     (jobs, jobs_read, replicated), (sessions_read, tasks_read, points_read), copies, agent_read = await together(
         jobs_and_replicas,
-        lambda: read_windows(em, server, task_job, in_window),
+        lambda: read_windows(em, server, task_job, in_window, join_tasks),
         lambda: copy_restore_points(em, since),
         agents,
     )
@@ -131,7 +138,6 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> W
                 raise missing
     reads: list[Read[Any]] = [jobs_read, sessions_read, tasks_read, points_read]
     requests = sum(read.requests for read in reads) + copies.requests + replicated.requests
-    join.tasks(sessions_read.items, tasks_read.items)
     join.points(points_read.items, copies)
     vms = join.vms
     # Each VM now holds its newest task, point and copy; the windows' other items (a VM has several of each in
@@ -243,7 +249,8 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> W
 class _Join:
     """Each VM (by ``vm_key``) with its jobs, its newest task and its newest point and copy of the window, joined
     source by source in the order that decides a VM's shown name (the first source to name it): the jobs'
-    members (as soon as the jobs are read, while the windows still are), then the window's tasks, then its points.
+    members (as soon as the jobs are read, while the windows still are), then the window's tasks (as soon as they
+    and the runs are read, while the points may still be), then its points.
 
     Tens of thousands of tasks and points, most of them sharing a run or a job-level point: what a run's or a
     point's link says is worked out once per link.

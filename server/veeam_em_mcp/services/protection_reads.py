@@ -7,6 +7,10 @@ service with its own checks (every window one consistent read, ``querying``) and
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+import anyio
+
 from ..errors import BadRequest
 from ..models.arguments import ProtectionReportArgs
 from ..models.resources import AgentRestorePoint, DiscoveredComputer
@@ -22,12 +26,32 @@ from .querying import read_all, read_fields
 
 
 async def read_windows(
-    em: EmContext, server: str | None, task_job: str | None, in_window: str
+    em: EmContext,
+    server: str | None,
+    task_job: str | None,
+    in_window: str,
+    then: Callable[[Read[JobRunFields], Read[TaskFields]], Awaitable[None]],
 ) -> tuple[Read[JobRunFields], Read[TaskFields], Read[PointFields]]:
-    """The window's runs, tasks and points, read side by side (each one consistent window)."""
+    """The window's runs, tasks and points, read side by side (each one consistent window); ``then`` is given the
+    runs and tasks as soon as both are read, while the points may still be."""
+    runs_read = anyio.Event()
+    runs: list[Read[JobRunFields]] = []
+
+    async def read_runs() -> Read[JobRunFields]:
+        read = await read_fields(em, JobRunFields, filter=conditions(server, task_job, in_window), sort=NEWEST_FIRST)
+        runs.append(read)
+        runs_read.set()
+        return read
+
+    async def read_tasks() -> Read[TaskFields]:
+        read = await read_fields(em, TaskFields, filter=conditions(server, task_job, in_window), sort=NEWEST_FIRST)
+        await runs_read.wait()
+        await then(runs[0], read)
+        return read
+
     return await together(
-        lambda: read_fields(em, JobRunFields, filter=conditions(server, task_job, in_window), sort=NEWEST_FIRST),
-        lambda: read_fields(em, TaskFields, filter=conditions(server, task_job, in_window), sort=NEWEST_FIRST),
+        read_runs,
+        read_tasks,
         lambda: read_fields(em, PointFields, filter=conditions(server, in_window), sort=NEWEST_FIRST),
     )
 
