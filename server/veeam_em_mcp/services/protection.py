@@ -111,7 +111,7 @@ async def _report(em: EmContext, now: datetime, args: ProtectionReportArgs) -> W
         jobs: dict[str, AnyJob] = {job.id: job for job in jobs_read.items if job.id}
         await join.members(jobs)
         members_joined.set()
-        return jobs, jobs_read, await replicas_of(em, [job for job in jobs_read.items if job.id], in_window, server)
+        return jobs, jobs_read, await replicas_of(em, jobs.values(), in_window, server)
 
     async def agents() -> tuple[dict[str, Vm], dict[str, AgentJobRowFields], str | None, int]:
         """Computers protected by Veeam Agent jobs (EM keeps them apart from VMs), unless a platform is asked for."""
